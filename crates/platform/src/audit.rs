@@ -1,0 +1,44 @@
+//! The append-only audit trail every subgraph keeps (actor, entity, action,
+//! before, after, time), written in the same transaction as the change it
+//! records. The table rejects updates and deletes at the database level.
+
+use crate::ids::new_id;
+use crate::scalars::now_db;
+use serde_json::Value;
+use sqlx::AnyConnection;
+
+/// One state change to record.
+#[derive(Debug, Clone)]
+pub struct AuditEntry<'a> {
+    /// Who did it: a user ID, `service:<name>`, or `system`.
+    pub actor: &'a str,
+    /// The kind of entity changed, e.g. `user`, `listing`.
+    pub entity_type: &'a str,
+    /// The changed entity's ID.
+    pub entity_id: &'a str,
+    /// What happened, e.g. `registered`, `price_changed`.
+    pub action: &'a str,
+    /// State before (None on creation).
+    pub before: Option<Value>,
+    /// State after (None on deletion).
+    pub after: Option<Value>,
+}
+
+/// Appends an entry inside the caller's transaction.
+pub async fn record(conn: &mut AnyConnection, entry: AuditEntry<'_>) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (id, actor, entity_type, entity_id, action, before_json, after_json, at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(new_id())
+    .bind(entry.actor)
+    .bind(entry.entity_type)
+    .bind(entry.entity_id)
+    .bind(entry.action)
+    .bind(entry.before.map(|v| v.to_string()))
+    .bind(entry.after.map(|v| v.to_string()))
+    .bind(now_db())
+    .execute(conn)
+    .await
+    .map(|_| ())
+}

@@ -1,0 +1,451 @@
+//! Identity on every request: access tokens are EdDSA JWTs signed by the
+//! users subgraph; every subgraph verifies them itself (against the users
+//! JWKS, cached) and authorises each field with the guards below, so a
+//! subgraph reached directly is exactly as safe as through the router.
+
+use crate::{ApiError, ApiResult};
+use anyhow::Context as _;
+use async_graphql::{Context, Enum};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use ed25519_dalek::SigningKey;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use tokio::sync::RwLock;
+
+/// What a principal may do. Staff roles are scoped to one vendor (`vendor_id`).
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Role {
+    /// Buys medicines for themselves and their family.
+    Customer,
+    /// Reviews prescriptions for one vendor.
+    Pharmacist,
+    /// Runs one vendor: listings, stock, orders, staff.
+    VendorAdmin,
+    /// Operates the platform.
+    Admin,
+    /// A partner integration (clinic, insurer, logistics) with scopes.
+    Partner,
+    /// Another Janta subgraph calling a service-only operation.
+    Service,
+}
+
+/// The claims of a Janta access token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// User ID, or `service:<name>` for service principals.
+    pub sub: String,
+    /// Granted roles.
+    pub roles: Vec<Role>,
+    /// The vendor a staff member works for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor_id: Option<String>,
+    /// Space-separated scopes of partner clients.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// Issuer.
+    pub iss: String,
+    /// Audience.
+    pub aud: String,
+    /// Expiry (seconds since epoch).
+    pub exp: i64,
+    /// Issued at (seconds since epoch).
+    pub iat: i64,
+}
+
+/// The verified caller of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// User ID or `service:<name>`.
+    pub subject: String,
+    /// Granted roles.
+    pub roles: Vec<Role>,
+    /// Vendor of staff members.
+    pub vendor_id: Option<String>,
+    /// Partner scopes.
+    pub scopes: Vec<String>,
+}
+
+impl Principal {
+    /// Whether the principal holds `role`.
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// Platform administrators may do anything an operator needs.
+    pub fn is_admin(&self) -> bool {
+        self.has_role(Role::Admin)
+    }
+
+    /// Pharmacist or vendor admin of `vendor_id`.
+    pub fn is_staff_of(&self, vendor_id: &str) -> bool {
+        (self.has_role(Role::Pharmacist) || self.has_role(Role::VendorAdmin))
+            && self.vendor_id.as_deref() == Some(vendor_id)
+    }
+}
+
+impl From<Claims> for Principal {
+    fn from(c: Claims) -> Self {
+        Principal {
+            subject: c.sub,
+            roles: c.roles,
+            vendor_id: c.vendor_id,
+            scopes: c
+                .scope
+                .map(|s| s.split_whitespace().map(str::to_string).collect())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// Request data: the caller, if the request carried a valid token.
+#[derive(Debug, Clone)]
+pub struct Caller(pub Option<Principal>);
+
+/// The caller if any (for fields that anonymous callers may read too).
+pub fn optional_principal<'a>(ctx: &Context<'a>) -> Option<&'a Principal> {
+    ctx.data_opt::<Caller>().and_then(|c| c.0.as_ref())
+}
+
+/// The caller, or `UNAUTHENTICATED`.
+pub fn principal<'a>(ctx: &Context<'a>) -> ApiResult<&'a Principal> {
+    optional_principal(ctx).ok_or_else(|| ApiError::unauthenticated("sign in first"))
+}
+
+/// The caller if they hold one of `roles`, else `FORBIDDEN`.
+pub fn require_any_role<'a>(ctx: &Context<'a>, roles: &[Role]) -> ApiResult<&'a Principal> {
+    let p = principal(ctx)?;
+    if roles.iter().any(|r| p.has_role(*r)) {
+        Ok(p)
+    } else {
+        Err(ApiError::forbidden("you are not allowed to do this"))
+    }
+}
+
+/// A platform administrator.
+pub fn require_admin<'a>(ctx: &Context<'a>) -> ApiResult<&'a Principal> {
+    require_any_role(ctx, &[Role::Admin])
+}
+
+/// Another subgraph (service principal); customers never reach these operations.
+pub fn require_service<'a>(ctx: &Context<'a>) -> ApiResult<&'a Principal> {
+    require_any_role(ctx, &[Role::Service])
+}
+
+/// Vendor staff (pharmacist or vendor admin) and their vendor's ID.
+pub fn require_vendor_staff<'a>(ctx: &Context<'a>) -> ApiResult<(&'a Principal, &'a str)> {
+    let p = require_any_role(ctx, &[Role::Pharmacist, Role::VendorAdmin])?;
+    let vendor = p
+        .vendor_id
+        .as_deref()
+        .ok_or_else(|| ApiError::forbidden("your account is not attached to a vendor"))?;
+    Ok((p, vendor))
+}
+
+/// Signs access tokens with an Ed25519 key and publishes its public half as a JWKS.
+/// Used by the users subgraph, and by tests that need tokens.
+pub struct TokenSigner {
+    kid: String,
+    encoding: EncodingKey,
+    public_x: String,
+    issuer: String,
+    audience: String,
+}
+
+impl TokenSigner {
+    /// A signer from a PKCS#8 PEM private key.
+    pub fn from_pem(pem: &str, issuer: &str, audience: &str) -> anyhow::Result<Self> {
+        let key =
+            SigningKey::from_pkcs8_pem(pem).context("signing key is not an Ed25519 PKCS#8 PEM")?;
+        let public = key.verifying_key().to_bytes();
+        let kid = hex_prefix(&Sha256::digest(public));
+        Ok(TokenSigner {
+            kid,
+            encoding: EncodingKey::from_ed_pem(pem.as_bytes()).context("bad signing key")?,
+            public_x: URL_SAFE_NO_PAD.encode(public),
+            issuer: issuer.to_string(),
+            audience: audience.to_string(),
+        })
+    }
+
+    /// A signer with a freshly generated key (tests, key rotation tooling).
+    pub fn generate(issuer: &str, audience: &str) -> anyhow::Result<Self> {
+        Self::from_pem(&generate_pem()?, issuer, audience)
+    }
+
+    /// Signs a token for `principal` valid for `ttl`.
+    pub fn sign(&self, principal: &Principal, ttl: Duration) -> anyhow::Result<(String, i64)> {
+        let now = chrono::Utc::now().timestamp();
+        let exp = now + ttl.as_secs() as i64;
+        let claims = Claims {
+            sub: principal.subject.clone(),
+            roles: principal.roles.clone(),
+            vendor_id: principal.vendor_id.clone(),
+            scope: (!principal.scopes.is_empty()).then(|| principal.scopes.join(" ")),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            exp,
+            iat: now,
+        };
+        self.sign_claims(&claims).map(|t| (t, exp))
+    }
+
+    /// Signs arbitrary claims (tests use it to forge expired or misaddressed tokens).
+    pub fn sign_claims(&self, claims: &Claims) -> anyhow::Result<String> {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        Ok(jsonwebtoken::encode(&header, claims, &self.encoding)?)
+    }
+
+    /// The public key set served at `/.well-known/jwks.json`.
+    pub fn jwks(&self) -> serde_json::Value {
+        serde_json::json!({ "keys": [{
+            "kty": "OKP", "crv": "Ed25519", "x": self.public_x,
+            "kid": self.kid, "alg": "EdDSA", "use": "sig"
+        }]})
+    }
+
+    /// A verifier that trusts exactly this signer's key (no HTTP).
+    pub fn local_verifier(&self) -> anyhow::Result<TokenVerifier> {
+        let keys = parse_jwks(&self.jwks())?;
+        Ok(TokenVerifier::new(
+            KeySource::Local(keys),
+            &self.issuer,
+            &self.audience,
+        ))
+    }
+}
+
+/// A new Ed25519 private key as PKCS#8 PEM.
+pub fn generate_pem() -> anyhow::Result<String> {
+    let key = SigningKey::generate(&mut rand::rngs::OsRng);
+    Ok(key
+        .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+        .context("cannot encode key")?
+        .to_string())
+}
+
+fn hex_prefix(bytes: &[u8]) -> String {
+    bytes.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Where verification keys come from.
+pub enum KeySource {
+    /// Keys known in-process (the users subgraph verifies with its own key).
+    Local(HashMap<String, DecodingKey>),
+    /// A JWKS URL, fetched on first use and when an unknown key ID appears.
+    Remote(RemoteJwks),
+}
+
+/// A cached remote JWKS.
+pub struct RemoteJwks {
+    url: String,
+    http: reqwest::Client,
+    cache: RwLock<JwksCache>,
+}
+
+#[derive(Default)]
+struct JwksCache {
+    keys: HashMap<String, DecodingKey>,
+    fetched_at: Option<Instant>,
+}
+
+/// Keys are re-fetched at most this often when an unknown `kid` shows up,
+/// so forged `kid`s cannot make us hammer the users subgraph.
+const JWKS_MIN_REFRESH: Duration = Duration::from_secs(10);
+/// Cached keys are refreshed after this age (key rotation).
+const JWKS_MAX_AGE: Duration = Duration::from_secs(600);
+
+impl RemoteJwks {
+    /// A JWKS fetched from `url`.
+    pub fn new(url: &str) -> Self {
+        RemoteJwks {
+            url: url.to_string(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .build()
+                .expect("static HTTP client configuration"),
+            cache: RwLock::new(JwksCache::default()),
+        }
+    }
+
+    async fn key(&self, kid: &str) -> ApiResult<DecodingKey> {
+        {
+            let cache = self.cache.read().await;
+            let fresh = cache.fetched_at.is_some_and(|t| t.elapsed() < JWKS_MAX_AGE);
+            if let Some(key) = cache.keys.get(kid).filter(|_| fresh) {
+                return Ok(key.clone());
+            }
+        }
+        let mut cache = self.cache.write().await;
+        let may_refresh = cache
+            .fetched_at
+            .is_none_or(|t| t.elapsed() >= JWKS_MIN_REFRESH);
+        if may_refresh {
+            match self.fetch().await {
+                Ok(keys) => {
+                    cache.keys = keys;
+                    cache.fetched_at = Some(Instant::now());
+                }
+                Err(err) if cache.keys.is_empty() => return Err(ApiError::Internal(err)),
+                Err(err) => tracing::warn!(
+                    error = format!("{err:#}"),
+                    "JWKS refresh failed; using cached keys"
+                ),
+            }
+        }
+        cache
+            .keys
+            .get(kid)
+            .cloned()
+            .ok_or_else(|| ApiError::unauthenticated("token signed with an unknown key"))
+    }
+
+    async fn fetch(&self) -> anyhow::Result<HashMap<String, DecodingKey>> {
+        let body: serde_json::Value = self
+            .http
+            .get(&self.url)
+            .send()
+            .await
+            .context("JWKS request failed")?
+            .error_for_status()?
+            .json()
+            .await
+            .context("JWKS is not JSON")?;
+        parse_jwks(&body)
+    }
+}
+
+fn parse_jwks(value: &serde_json::Value) -> anyhow::Result<HashMap<String, DecodingKey>> {
+    let set: JwkSet = serde_json::from_value(value.clone()).context("invalid JWKS")?;
+    let mut keys = HashMap::new();
+    for jwk in &set.keys {
+        if let Some(kid) = &jwk.common.key_id {
+            keys.insert(kid.clone(), DecodingKey::from_jwk(jwk)?);
+        }
+    }
+    Ok(keys)
+}
+
+/// Verifies access tokens: signature (EdDSA only), `iss`, `aud`, `exp`.
+pub struct TokenVerifier {
+    keys: KeySource,
+    validation: Validation,
+}
+
+impl TokenVerifier {
+    /// A verifier for tokens from `issuer` meant for `audience`.
+    pub fn new(keys: KeySource, issuer: &str, audience: &str) -> Self {
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 5;
+        TokenVerifier { keys, validation }
+    }
+
+    /// A verifier that fetches keys from a JWKS URL.
+    pub fn remote(jwks_url: &str, issuer: &str, audience: &str) -> Self {
+        Self::new(
+            KeySource::Remote(RemoteJwks::new(jwks_url)),
+            issuer,
+            audience,
+        )
+    }
+
+    /// Checks a bearer token and returns its principal.
+    pub async fn verify(&self, token: &str) -> ApiResult<Principal> {
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|_| ApiError::unauthenticated("malformed access token"))?;
+        if header.alg != Algorithm::EdDSA {
+            return Err(ApiError::unauthenticated("unsupported token algorithm"));
+        }
+        let kid = header
+            .kid
+            .ok_or_else(|| ApiError::unauthenticated("access token has no key ID"))?;
+        let key = match &self.keys {
+            KeySource::Local(keys) => keys
+                .get(&kid)
+                .cloned()
+                .ok_or_else(|| ApiError::unauthenticated("token signed with an unknown key"))?,
+            KeySource::Remote(jwks) => jwks.key(&kid).await?,
+        };
+        let data = jsonwebtoken::decode::<Claims>(token, &key, &self.validation).map_err(|e| {
+            match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+                    ApiError::unauthenticated("access token expired")
+                }
+                _ => ApiError::unauthenticated("invalid access token"),
+            }
+        })?;
+        Ok(data.claims.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn customer() -> Principal {
+        Principal {
+            subject: "u1".into(),
+            roles: vec![Role::Customer],
+            vendor_id: None,
+            scopes: vec![],
+        }
+    }
+
+    #[tokio::test]
+    async fn signed_tokens_verify_and_forgeries_do_not() {
+        let signer = TokenSigner::generate("janta", "janta-api").unwrap();
+        let verifier = signer.local_verifier().unwrap();
+        let (token, _) = signer.sign(&customer(), Duration::from_secs(60)).unwrap();
+        assert_eq!(verifier.verify(&token).await.unwrap(), customer());
+
+        let other = TokenSigner::generate("janta", "janta-api").unwrap();
+        let (forged, _) = other.sign(&customer(), Duration::from_secs(60)).unwrap();
+        assert!(
+            verifier.verify(&forged).await.is_err(),
+            "wrong key accepted"
+        );
+
+        let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
+        let body = URL_SAFE_NO_PAD.encode(r#"{"sub":"u1","roles":["ADMIN"]}"#);
+        assert!(
+            verifier.verify(&format!("{header}.{body}.")).await.is_err(),
+            "alg none accepted"
+        );
+
+        let now = chrono::Utc::now().timestamp();
+        let expired = Claims {
+            sub: "u1".into(),
+            roles: vec![Role::Customer],
+            vendor_id: None,
+            scope: None,
+            iss: "janta".into(),
+            aud: "janta-api".into(),
+            exp: now - 60,
+            iat: now - 120,
+        };
+        let err = verifier
+            .verify(&signer.sign_claims(&expired).unwrap())
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("expired"));
+        let wrong_aud = Claims {
+            aud: "other".into(),
+            exp: now + 60,
+            ..expired
+        };
+        assert!(verifier
+            .verify(&signer.sign_claims(&wrong_aud).unwrap())
+            .await
+            .is_err());
+    }
+}

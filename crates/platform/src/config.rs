@@ -1,0 +1,228 @@
+//! Configuration of one subgraph process: defaults in code, then an optional
+//! TOML file (unknown keys are an error, not a silent default), then
+//! environment variables. The launcher builds the same struct directly.
+
+use anyhow::Context as _;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The six subgraphs, in the order of their default ports (router port + 1…6).
+pub const DOMAINS: [&str; 6] = [
+    "users",
+    "catalog",
+    "prescriptions",
+    "orders",
+    "payments",
+    "notifications",
+];
+
+/// Default router port; subgraphs listen on the ports after it.
+pub const DEFAULT_ROUTER_PORT: u16 = 4000;
+
+/// The default port of `domain` next to a router on `router_port`.
+pub fn subgraph_port(router_port: u16, domain: &str) -> u16 {
+    let index = DOMAINS.iter().position(|d| *d == domain).unwrap_or(0);
+    router_port + 1 + index as u16
+}
+
+/// Whether demo conveniences (dev signing key, demo data, file outboxes) are allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Single-machine development: demo data and demo keys allowed.
+    Dev,
+    /// Real deployment: refuses demo keys, seeds nothing.
+    Production,
+}
+
+/// How subgraphs check access tokens.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// Where the users subgraph publishes its public keys.
+    pub jwks_url: String,
+    /// Expected `iss` claim.
+    pub issuer: String,
+    /// Expected `aud` claim.
+    pub audience: String,
+}
+
+/// Everything a subgraph process needs to start.
+#[derive(Debug, Clone)]
+pub struct SubgraphConfig {
+    /// Which subgraph this is (one of [`DOMAINS`]).
+    pub domain: String,
+    /// `sqlite://…` or `postgres://…`, this subgraph's own database.
+    pub database_url: String,
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Dev or production.
+    pub mode: Mode,
+    /// Token verification settings.
+    pub auth: AuthSettings,
+    /// Base URL clients use to reach this subgraph directly (upload and
+    /// checkout links); defaults to `http://<listen>`.
+    pub public_url: String,
+    /// Directory for files this subgraph keeps (documents, dev outboxes).
+    pub data_dir: PathBuf,
+    /// PEM file with the token signing key (users only).
+    pub signing_key_file: Option<PathBuf>,
+    /// NATS server for events between processes; None = in-process bus.
+    pub nats_url: Option<String>,
+}
+
+/// The optional TOML file; every key optional, unknown keys rejected.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    database_url: Option<String>,
+    listen: Option<SocketAddr>,
+    mode: Option<Mode>,
+    jwks_url: Option<String>,
+    jwt_issuer: Option<String>,
+    jwt_audience: Option<String>,
+    public_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    signing_key_file: Option<PathBuf>,
+    nats_url: Option<String>,
+}
+
+/// Token issuer name shared by users (signing) and every verifier.
+pub const DEFAULT_ISSUER: &str = "janta";
+/// Token audience shared by users (signing) and every verifier.
+pub const DEFAULT_AUDIENCE: &str = "janta-api";
+
+impl SubgraphConfig {
+    /// Dev defaults for `domain` next to a router on `router_port`, data under `data_dir`.
+    pub fn dev(domain: &str, router_port: u16, data_dir: &Path) -> Self {
+        let port = subgraph_port(router_port, domain);
+        let listen = SocketAddr::from(([127, 0, 0, 1], port));
+        SubgraphConfig {
+            domain: domain.to_string(),
+            database_url: format!(
+                "sqlite://{}",
+                data_dir.join(format!("{domain}.db")).display()
+            ),
+            listen,
+            mode: Mode::Dev,
+            auth: AuthSettings {
+                jwks_url: format!(
+                    "http://127.0.0.1:{}/.well-known/jwks.json",
+                    subgraph_port(router_port, "users")
+                ),
+                issuer: DEFAULT_ISSUER.into(),
+                audience: DEFAULT_AUDIENCE.into(),
+            },
+            public_url: format!("http://{listen}"),
+            data_dir: data_dir.to_path_buf(),
+            signing_key_file: None,
+            nats_url: None,
+        }
+    }
+
+    /// Dev defaults, then `file` (TOML), then environment variables:
+    /// `DATABASE_URL`, `JANTA_LISTEN`, `JANTA_MODE`, `JANTA_JWKS_URL`,
+    /// `JANTA_JWT_ISSUER`, `JANTA_JWT_AUDIENCE`, `JANTA_PUBLIC_URL`,
+    /// `JANTA_DATA_DIR`, `JANTA_SIGNING_KEY_FILE`, `JANTA_NATS_URL`.
+    pub fn load(domain: &str, file: Option<&Path>) -> anyhow::Result<Self> {
+        let file_config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read config file {}", path.display()))?;
+                toml::from_str(&text)
+                    .with_context(|| format!("invalid config file {}", path.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let merged = overlay_env(file_config)?;
+        let data_dir = merged
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("data"));
+        let mut config = Self::dev(domain, DEFAULT_ROUTER_PORT, &data_dir);
+        let listen_changed = merged.listen.is_some();
+        if let Some(v) = merged.database_url {
+            config.database_url = v;
+        }
+        if let Some(v) = merged.listen {
+            config.listen = v;
+        }
+        if let Some(v) = merged.mode {
+            config.mode = v;
+        }
+        if let Some(v) = merged.jwks_url {
+            config.auth.jwks_url = v;
+        }
+        if let Some(v) = merged.jwt_issuer {
+            config.auth.issuer = v;
+        }
+        if let Some(v) = merged.jwt_audience {
+            config.auth.audience = v;
+        }
+        config.public_url = match merged.public_url {
+            Some(v) => v.trim_end_matches('/').to_string(),
+            None if listen_changed => format!("http://{}", config.listen),
+            None => config.public_url,
+        };
+        config.signing_key_file = merged.signing_key_file;
+        config.nats_url = merged.nats_url;
+        Ok(config)
+    }
+}
+
+fn overlay_env(mut c: FileConfig) -> anyhow::Result<FileConfig> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    if let Some(v) = var("DATABASE_URL") {
+        c.database_url = Some(v);
+    }
+    if let Some(v) = var("JANTA_LISTEN") {
+        c.listen = Some(v.parse().context("JANTA_LISTEN must be host:port")?);
+    }
+    if let Some(v) = var("JANTA_MODE") {
+        c.mode = Some(match v.as_str() {
+            "dev" => Mode::Dev,
+            "production" => Mode::Production,
+            _ => anyhow::bail!("JANTA_MODE must be dev or production"),
+        });
+    }
+    let strings = [
+        ("JANTA_JWKS_URL", &mut c.jwks_url),
+        ("JANTA_JWT_ISSUER", &mut c.jwt_issuer),
+        ("JANTA_JWT_AUDIENCE", &mut c.jwt_audience),
+        ("JANTA_PUBLIC_URL", &mut c.public_url),
+        ("JANTA_NATS_URL", &mut c.nats_url),
+    ];
+    for (name, slot) in strings {
+        if let Some(v) = var(name) {
+            *slot = Some(v);
+        }
+    }
+    if let Some(v) = var("JANTA_DATA_DIR") {
+        c.data_dir = Some(v.into());
+    }
+    if let Some(v) = var("JANTA_SIGNING_KEY_FILE") {
+        c.signing_key_file = Some(v.into());
+    }
+    Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_in_the_file_are_errors() {
+        let dir = std::env::temp_dir().join(format!("janta-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("bad.toml");
+        std::fs::write(&path, "databse_url = \"sqlite://x.db\"\n").unwrap();
+        let err = SubgraphConfig::load("users", Some(&path)).unwrap_err();
+        assert!(format!("{err:#}").contains("databse_url"), "{err:#}");
+    }
+
+    #[test]
+    fn ports_follow_the_router() {
+        assert_eq!(subgraph_port(4000, "users"), 4001);
+        assert_eq!(subgraph_port(5000, "notifications"), 5006);
+    }
+}

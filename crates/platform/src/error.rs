@@ -1,0 +1,187 @@
+//! The one error type every resolver returns. Client errors carry a stable
+//! `extensions.code` and a message that helps the caller; internal errors are
+//! logged with their cause and reach the client only as `INTERNAL`.
+
+use async_graphql::ErrorExtensions;
+use serde_json::Value;
+
+/// The stable codes clients switch on (`extensions.code`), as listed in
+/// architecture.md. Adding one is an API change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    Unauthenticated,
+    Forbidden,
+    BadUserInput,
+    NotFound,
+    Conflict,
+    OutOfStock,
+    PrescriptionRequired,
+    PaymentFailed,
+    RateLimited,
+    Internal,
+}
+
+impl ErrorCode {
+    /// The wire form of the code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
+            ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::BadUserInput => "BAD_USER_INPUT",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::Conflict => "CONFLICT",
+            ErrorCode::OutOfStock => "OUT_OF_STOCK",
+            ErrorCode::PrescriptionRequired => "PRESCRIPTION_REQUIRED",
+            ErrorCode::PaymentFailed => "PAYMENT_FAILED",
+            ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::Internal => "INTERNAL",
+        }
+    }
+}
+
+/// Either a failure the client should act on, or an internal fault whose
+/// details stay in the logs.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Safe to show: a stable code, a helpful message and optional details
+    /// (for example which cart lines lack a prescription).
+    #[error("{message}")]
+    Client {
+        code: ErrorCode,
+        message: String,
+        details: Option<Value>,
+    },
+    /// A fault of ours (database down, bug); logged, never shown.
+    #[error("internal error: {0:#}")]
+    Internal(#[from] anyhow::Error),
+}
+
+/// Result alias used by resolvers and domain services.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    /// A client error with the given code and message.
+    pub fn client(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError::Client {
+            code,
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    /// Attaches structured details (shown under `extensions.details`).
+    pub fn with_details(self, details: Value) -> Self {
+        match self {
+            ApiError::Client { code, message, .. } => ApiError::Client {
+                code,
+                message,
+                details: Some(details),
+            },
+            internal => internal,
+        }
+    }
+
+    /// The caller sent something invalid.
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        Self::client(ErrorCode::BadUserInput, message)
+    }
+
+    /// No usable credentials.
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::client(ErrorCode::Unauthenticated, message)
+    }
+
+    /// Authenticated but not allowed.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::client(ErrorCode::Forbidden, message)
+    }
+
+    /// The thing does not exist (or the caller may not know it exists).
+    pub fn not_found(what: &str) -> Self {
+        Self::client(ErrorCode::NotFound, format!("{what} not found"))
+    }
+
+    /// The request conflicts with the current state.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::client(ErrorCode::Conflict, message)
+    }
+
+    /// The stable code of this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ApiError::Client { code, .. } => *code,
+            ApiError::Internal(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(err: sqlx::Error) -> Self {
+        ApiError::Internal(err.into())
+    }
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(err: ApiError) -> Self {
+        match err {
+            ApiError::Client {
+                code,
+                message,
+                details,
+            } => async_graphql::Error::new(message).extend_with(|_, ext| {
+                ext.set("code", code.as_str());
+                if let Some(details) = &details {
+                    if let Ok(value) = async_graphql::Value::from_json(details.clone()) {
+                        ext.set("details", value);
+                    }
+                }
+            }),
+            ApiError::Internal(cause) => {
+                tracing::error!(error = format!("{cause:#}"), "internal error");
+                async_graphql::Error::new("internal error")
+                    .extend_with(|_, ext| ext.set("code", ErrorCode::Internal.as_str()))
+            }
+        }
+    }
+}
+
+/// True when `err` is a unique-constraint violation of `table.column`.
+///
+/// Unique indexes are the single source of truth for uniqueness (race-free);
+/// this maps their violation to a client error. Indexes must be named
+/// `<table>_<column>_key` on PostgreSQL; SQLite names the column in its message.
+pub fn is_unique_violation(err: &sqlx::Error, table: &str, column: &str) -> bool {
+    let sqlx::Error::Database(db) = err else {
+        return false;
+    };
+    if db.kind() != sqlx::error::ErrorKind::UniqueViolation {
+        return false;
+    }
+    let pg_name = format!("{table}_{column}_key");
+    let sqlite_name = format!("{table}.{column}");
+    db.constraint() == Some(pg_name.as_str()) || db.message().contains(&sqlite_name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_errors_keep_code_and_message() {
+        let err: async_graphql::Error = ApiError::bad_input("quantity must be positive").into();
+        assert_eq!(err.message, "quantity must be positive");
+        let ext = err.extensions.expect("extensions");
+        assert_eq!(
+            ext.get("code"),
+            Some(&async_graphql::Value::from("BAD_USER_INPUT"))
+        );
+    }
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let err: async_graphql::Error =
+            ApiError::Internal(anyhow::anyhow!("syntax error near SELECT")).into();
+        assert_eq!(err.message, "internal error");
+        assert!(!format!("{err:?}").contains("SELECT"));
+    }
+}

@@ -1,0 +1,77 @@
+//! Publishing events through the transactional outbox: a subgraph records
+//! each event in its own `outbox` table inside the same transaction as the
+//! state change, so an event exists exactly when its change committed.
+//! Delivery (relay, transports, consumers) builds on these rows.
+
+use crate::ids::new_id;
+use crate::scalars::now_db;
+use serde::{Deserialize, Serialize};
+use sqlx::AnyConnection;
+
+/// The envelope every event travels in, whatever the transport.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Envelope {
+    /// Unique event ID (UUIDv7); consumers de-duplicate on it.
+    pub id: String,
+    /// Event type, e.g. `UserRegistered`.
+    pub event_type: String,
+    /// Payload schema version of that type.
+    pub version: i64,
+    /// Kind of aggregate the event is about, e.g. `user`.
+    pub aggregate_type: String,
+    /// ID of that aggregate; delivery is ordered per aggregate.
+    pub aggregate_id: String,
+    /// When the change happened (RFC 3339 UTC).
+    pub occurred_at: String,
+    /// Who caused it (user ID, `service:<name>` or `system`).
+    pub actor: String,
+    /// The correlation ID of the request that caused it.
+    pub correlation_id: Option<String>,
+    /// Type-specific data.
+    pub payload: serde_json::Value,
+}
+
+impl Envelope {
+    /// A new envelope stamped now with a fresh ID.
+    pub fn new(
+        event_type: &str,
+        aggregate_type: &str,
+        aggregate_id: &str,
+        actor: &str,
+        correlation_id: Option<&str>,
+        payload: serde_json::Value,
+    ) -> Self {
+        Envelope {
+            id: new_id(),
+            event_type: event_type.to_string(),
+            version: 1,
+            aggregate_type: aggregate_type.to_string(),
+            aggregate_id: aggregate_id.to_string(),
+            occurred_at: now_db(),
+            actor: actor.to_string(),
+            correlation_id: correlation_id.map(str::to_string),
+            payload,
+        }
+    }
+}
+
+/// Records `event` in the outbox within the caller's transaction.
+pub async fn publish(conn: &mut AnyConnection, event: &Envelope) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO outbox (id, event_type, event_version, aggregate_type, aggregate_id, \
+         occurred_at, actor, correlation_id, payload) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&event.id)
+    .bind(&event.event_type)
+    .bind(event.version)
+    .bind(&event.aggregate_type)
+    .bind(&event.aggregate_id)
+    .bind(&event.occurred_at)
+    .bind(&event.actor)
+    .bind(&event.correlation_id)
+    .bind(event.payload.to_string())
+    .execute(conn)
+    .await
+    .map(|_| ())
+}

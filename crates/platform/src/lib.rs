@@ -1,0 +1,22 @@
+//! Shared plumbing for every Janta subgraph, written once so that the six
+//! domain crates hold only their domain: configuration, the HTTP server around
+//! a GraphQL schema, storage on SQLite or PostgreSQL, token verification and
+//! guards, the error type with stable `extensions.code` values, IDs, money,
+//! pagination, scalars, the audit trail and telemetry.
+
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod events;
+pub mod ids;
+pub mod money;
+pub mod pagination;
+pub mod scalars;
+pub mod sdl;
+pub mod server;
+pub mod store;
+pub mod telemetry;
+
+pub use error::{ApiError, ApiResult, ErrorCode};

@@ -1,0 +1,169 @@
+//! Storage: one connection pool per subgraph on SQLite (embedded default) or
+//! PostgreSQL (production), chosen by the URL, with that subgraph's own
+//! migrations applied at start-up. All SQL goes through sqlx's `Any` driver so
+//! a store is written once; the few dialect differences branch on [`Backend`].
+
+use anyhow::Context as _;
+use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::Migrator;
+use sqlx::AnyConnection;
+use sqlx::{AnyPool, Executor, Transaction};
+use std::time::Duration;
+
+/// Which database engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// One file per subgraph under the data directory.
+    Sqlite,
+    /// One database (or schema + role) per subgraph.
+    Postgres,
+}
+
+impl Backend {
+    /// Detects the backend from a database URL.
+    pub fn from_url(url: &str) -> anyhow::Result<Self> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Backend::Postgres)
+        } else {
+            anyhow::bail!("unsupported database URL scheme (use sqlite:// or postgres://)")
+        }
+    }
+}
+
+/// A subgraph's migrations for both backends (embedded with `sqlx::migrate!`).
+pub struct Migrations {
+    /// Migrations for SQLite.
+    pub sqlite: Migrator,
+    /// Migrations for PostgreSQL.
+    pub postgres: Migrator,
+}
+
+/// A subgraph's database handle: the pool plus the backend it talks to.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects to `url`, creating a SQLite file if it does not exist yet.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let url = match backend {
+            Backend::Sqlite if !url.contains("mode=") => {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{sep}mode=rwc")
+            }
+            _ => url.to_string(),
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(match backend {
+                Backend::Sqlite => 8,
+                Backend::Postgres => 16,
+            })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        configure_sqlite(conn).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await
+            .context("could not connect to the database")?;
+        Ok(Store { pool, backend })
+    }
+
+    /// Applies the platform's shared tables (audit trail, outbox) and then
+    /// the subgraph's own migrations.
+    pub async fn migrate(&self, own: &Migrations) -> anyhow::Result<()> {
+        let shared = platform_migrations();
+        for migrator in [pick(&shared, self.backend), pick(own, self.backend)] {
+            let mut migrator = clone_migrator(migrator);
+            migrator.set_ignore_missing(true);
+            migrator
+                .run(&self.pool)
+                .await
+                .context("database migration failed")?;
+        }
+        Ok(())
+    }
+
+    /// The pool, for queries that need no transaction.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// The engine behind this store.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock up front
+    /// (`BEGIN IMMEDIATE`), so concurrent writers queue instead of failing
+    /// when a reader upgrades.
+    pub async fn begin(&self) -> sqlx::Result<Transaction<'static, sqlx::Any>> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
+    /// Readiness probe: can we run a query?
+    pub async fn ping(&self) -> sqlx::Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
+    /// Closes the pool, waiting for connections to return.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// `$first, $first+1, …` for `count` bind parameters (IN lists; the same
+/// placeholder syntax works on SQLite and PostgreSQL).
+pub fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+async fn configure_sqlite(conn: &mut AnyConnection) -> sqlx::Result<()> {
+    conn.execute(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 15000;",
+    )
+    .await
+    .map(|_| ())
+}
+
+fn pick(m: &Migrations, backend: Backend) -> &Migrator {
+    match backend {
+        Backend::Sqlite => &m.sqlite,
+        Backend::Postgres => &m.postgres,
+    }
+}
+
+fn clone_migrator(m: &Migrator) -> Migrator {
+    Migrator {
+        migrations: m.migrations.clone(),
+        ..Migrator::DEFAULT
+    }
+}
+
+/// Tables every subgraph has (audit trail; outbox and inbox for events).
+fn platform_migrations() -> Migrations {
+    Migrations {
+        sqlite: sqlx::migrate!("../../migrations/platform/sqlite"),
+        postgres: sqlx::migrate!("../../migrations/platform/postgres"),
+    }
+}

@@ -1,0 +1,276 @@
+//! Test support shared by every subgraph's tests and the end-to-end tests:
+//! a fresh database on SQLite or PostgreSQL per test, a token issuer with a
+//! real JWKS endpoint, subgraphs served on random ports, a GraphQL client,
+//! and a counter of executed SQL statements (for N+1 tests).
+
+use janta_platform::auth::{Principal, Role, TokenSigner};
+use janta_platform::config::SubgraphConfig;
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use janta_platform::store::Backend;
+
+/// Where tests create their PostgreSQL databases (`.ci/run` starts a server here).
+pub fn postgres_admin_url() -> String {
+    std::env::var("JANTA_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+}
+
+/// A fresh, empty database for one test; dropped with it.
+pub struct TestDb {
+    /// Connection URL of the database.
+    pub url: String,
+    /// A private scratch directory (SQLite file, documents, outboxes).
+    pub dir: PathBuf,
+    pg_name: Option<String>,
+}
+
+impl TestDb {
+    /// A new database on `backend`.
+    pub async fn new(backend: Backend) -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("janta-test-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("create test dir");
+        match backend {
+            Backend::Sqlite => TestDb {
+                url: format!("sqlite://{}", dir.join("test.db").display()),
+                dir,
+                pg_name: None,
+            },
+            Backend::Postgres => {
+                let name = format!("janta_t_{}", uuid::Uuid::new_v4().simple());
+                let admin = postgres_admin_url();
+                let mut conn = connect_pg(&admin).await;
+                sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str())
+                    .await
+                    .expect("create test database");
+                let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+                TestDb {
+                    url: format!("{base}/{name}"),
+                    dir,
+                    pg_name: Some(name),
+                }
+            }
+        }
+    }
+}
+
+async fn connect_pg(url: &str) -> sqlx::AnyConnection {
+    sqlx::any::install_default_drivers();
+    <sqlx::AnyConnection as sqlx::Connection>::connect(url)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {url} is needed for this test: {e}"))
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(name) = self.pg_name.take() {
+            let admin = postgres_admin_url();
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                if let Ok(rt) = rt {
+                    rt.block_on(async {
+                        let mut conn = connect_pg(&admin).await;
+                        let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                        let _ = sqlx::Executor::execute(&mut conn, sql.as_str()).await;
+                    });
+                }
+            })
+            .join();
+        }
+    }
+}
+
+/// Runs each listed async test body once on SQLite and once on PostgreSQL:
+/// `both_backends! { async fn name(db) { … } }` makes `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! both_backends {
+    ($(async fn $name:ident($db:ident) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn sqlite() {
+                    let $db = $crate::TestDb::new($crate::Backend::Sqlite).await;
+                    $body
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn postgres() {
+                    let $db = $crate::TestDb::new($crate::Backend::Postgres).await;
+                    $body
+                }
+            }
+        )*
+    };
+}
+
+/// Signs tokens like the users subgraph does and serves its JWKS over HTTP,
+/// so subgraphs under test verify tokens exactly as in production.
+pub struct TestIssuer {
+    signer: Arc<TokenSigner>,
+    /// URL of the served JWKS.
+    pub jwks_url: String,
+}
+
+impl TestIssuer {
+    /// A new key pair with its JWKS served on a random port.
+    pub async fn start() -> Self {
+        let signer = Arc::new(TokenSigner::generate("janta", "janta-api").expect("key"));
+        let jwks = signer.jwks();
+        let app = axum::Router::new().route(
+            "/.well-known/jwks.json",
+            axum::routing::get(move || {
+                let jwks = jwks.clone();
+                async move { axum::Json(jwks) }
+            }),
+        );
+        let base = serve(app).await;
+        TestIssuer {
+            signer,
+            jwks_url: format!("{base}/.well-known/jwks.json"),
+        }
+    }
+
+    /// The signer, to forge unusual tokens.
+    pub fn signer(&self) -> &TokenSigner {
+        &self.signer
+    }
+
+    /// A valid token for `principal`.
+    pub fn token(&self, principal: &Principal) -> String {
+        self.signer
+            .sign(principal, Duration::from_secs(600))
+            .expect("sign")
+            .0
+    }
+
+    /// A valid token for a user with `roles` (and vendor for staff).
+    pub fn token_for(&self, subject: &str, roles: &[Role], vendor_id: Option<&str>) -> String {
+        self.token(&Principal {
+            subject: subject.to_string(),
+            roles: roles.to_vec(),
+            vendor_id: vendor_id.map(str::to_string),
+            scopes: vec![],
+        })
+    }
+
+    /// A service principal's token (subgraph-to-subgraph calls).
+    pub fn service_token(&self, service: &str) -> String {
+        self.token_for(&format!("service:{service}"), &[Role::Service], None)
+    }
+}
+
+/// Serves `app` on a random local port; returns its base URL.
+pub async fn serve(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr: SocketAddr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}")
+}
+
+/// Configuration of `domain` under test: its database, the issuer's JWKS and a scratch dir.
+pub fn config(domain: &str, db: &TestDb, jwks_url: &str) -> SubgraphConfig {
+    let mut config = SubgraphConfig::dev(domain, 4000, &db.dir);
+    config.database_url = db.url.clone();
+    config.auth.jwks_url = jwks_url.to_string();
+    config.listen = "127.0.0.1:0".parse().expect("static address");
+    config
+}
+
+/// A GraphQL-over-HTTP client for tests.
+#[derive(Clone)]
+pub struct Gql {
+    http: reqwest::Client,
+    /// The `/graphql` URL it posts to.
+    pub url: String,
+}
+
+impl Gql {
+    /// A client for the GraphQL endpoint at `url`.
+    pub fn new(url: impl Into<String>) -> Self {
+        Gql {
+            http: reqwest::Client::new(),
+            url: url.into(),
+        }
+    }
+
+    /// Posts `query` with `variables`, optionally as `token`; returns the JSON body.
+    pub async fn send(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = self
+            .http
+            .post(&self.url)
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("GraphQL request");
+        response.json().await.expect("GraphQL response is JSON")
+    }
+
+    /// Like [`Gql::send`] but panics on errors and returns `data`.
+    pub async fn data(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let body = self.send(token, query, variables).await;
+        assert!(
+            body.get("errors").is_none_or(Value::is_null),
+            "unexpected errors: {body}"
+        );
+        body["data"].clone()
+    }
+}
+
+/// The `extensions.code` of the first error, if any.
+pub fn error_code(body: &Value) -> Option<String> {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .map(str::to_string)
+}
+
+/// Counts SQL statements executed in this process (sqlx logs each one under
+/// the `sqlx::query` target). Install once per test process.
+#[derive(Clone, Default)]
+pub struct StatementCounter(Arc<AtomicUsize>);
+
+impl StatementCounter {
+    /// Installs the counter as the global tracing subscriber.
+    pub fn install() -> Self {
+        use tracing_subscriber::layer::SubscriberExt;
+        let counter = StatementCounter::default();
+        let filter = tracing_subscriber::filter::Targets::new()
+            .with_target("sqlx::query", tracing::Level::TRACE);
+        let subscriber =
+            tracing_subscriber::registry().with(CountLayer(counter.0.clone()).with_filter(filter));
+        tracing::subscriber::set_global_default(subscriber).expect("one counter per test process");
+        counter
+    }
+
+    /// Statements so far.
+    pub fn get(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+use tracing_subscriber::Layer as _;
+
+struct CountLayer(Arc<AtomicUsize>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountLayer {
+    fn on_event(
+        &self,
+        _event: &tracing::Event<'_>,
+        _ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}

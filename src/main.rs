@@ -1,0 +1,106 @@
+//! `janta`: the one command of the platform. `cargo run --release` (= `janta dev`)
+//! migrates, seeds demo data and runs every subgraph plus the router; the
+//! other commands serve one subgraph, run the router, migrate, or compose.
+#![recursion_limit = "256"]
+
+mod compose;
+mod dev;
+mod router;
+mod subgraphs;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Janta pharmacy marketplace: six GraphQL subgraphs behind one router.
+#[derive(Parser)]
+#[command(name = "janta", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the whole platform on one machine (embedded SQLite, demo data).
+    Dev(dev::DevArgs),
+    /// Run one subgraph alone (distributed deployment), configured by env or --config.
+    Serve {
+        /// users, catalog, prescriptions, orders, payments or notifications.
+        domain: String,
+        /// Optional TOML config file (unknown keys are errors).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Run the router (Hive Router) with a config file and a supergraph.
+    Router {
+        /// Router configuration (YAML).
+        #[arg(long, default_value = "router-config/production.yaml")]
+        config: PathBuf,
+        /// The composed supergraph.
+        #[arg(long, default_value = "supergraph.graphql")]
+        supergraph: PathBuf,
+    },
+    /// Apply migrations: every subgraph's SQLite file under --data-dir, or
+    /// one subgraph's DATABASE_URL when a domain is given.
+    Migrate {
+        /// Only this subgraph (uses DATABASE_URL / --config).
+        domain: Option<String>,
+        /// Data directory of the embedded stores.
+        #[arg(long, env = "JANTA_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+    },
+    /// Compose the supergraph from the subgraphs' SDL and write it.
+    Compose {
+        /// Fail if the file differs from a fresh composition instead of writing it.
+        #[arg(long)]
+        check: bool,
+        /// Where the supergraph lives.
+        #[arg(long, default_value = "supergraph.graphql")]
+        out: PathBuf,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli
+        .command
+        .unwrap_or(Command::Dev(dev::DevArgs::default_from_env()))
+    {
+        Command::Router { config, supergraph } => router::run(&config, &supergraph),
+        Command::Compose { check, out } => compose_command(check, &out),
+        other => tokio_main(other),
+    }
+}
+
+#[tokio::main]
+async fn tokio_main(command: Command) -> anyhow::Result<()> {
+    janta_platform::telemetry::init("info,hive_router=warn,sqlx=warn");
+    match command {
+        Command::Dev(args) => dev::run(args).await,
+        Command::Serve { domain, config } => subgraphs::serve_one(&domain, config.as_deref()).await,
+        Command::Migrate { domain, data_dir } => {
+            subgraphs::migrate(domain.as_deref(), &data_dir).await
+        }
+        Command::Router { .. } | Command::Compose { .. } => {
+            unreachable!("handled before the runtime starts")
+        }
+    }
+}
+
+fn compose_command(check: bool, out: &std::path::Path) -> anyhow::Result<()> {
+    let fresh = compose::compose(&subgraphs::all_sdl())?;
+    if check {
+        let committed = std::fs::read_to_string(out).unwrap_or_default();
+        if committed != fresh {
+            anyhow::bail!(
+                "{} is stale: run `cargo run -- compose` and commit the result",
+                out.display()
+            );
+        }
+        println!("{} is up to date", out.display());
+    } else {
+        std::fs::write(out, &fresh)?;
+        println!("wrote {}", out.display());
+    }
+    Ok(())
+}

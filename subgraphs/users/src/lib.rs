@@ -1,0 +1,139 @@
+//! Users subgraph: identity, access tokens, addresses, family members,
+//! vendors and their staff. It is the token issuer of the platform and
+//! publishes its public keys at `/.well-known/jwks.json`.
+
+pub mod demo;
+pub mod domain;
+pub mod events;
+pub mod schema;
+pub mod sessions;
+pub mod store;
+
+use anyhow::Context as _;
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{EmptySubscription, Schema};
+use axum::routing::get;
+use axum::{Json, Router};
+use janta_platform::audit::{self as platform_audit, AuditEntry};
+use janta_platform::auth::TokenSigner;
+use janta_platform::config::{Mode, SubgraphConfig};
+use janta_platform::server::{subgraph_router, with_limits};
+use janta_platform::store::Store;
+use janta_platform::ApiResult;
+use schema::{AddressLoader, Mutation, Query, UserLoader, UsersSchema, VendorLoader};
+use sessions::Sessions;
+use sqlx::AnyConnection;
+use std::sync::Arc;
+
+/// The development signing key. Public knowledge by design: production
+/// refuses to start with it.
+pub const DEV_SIGNING_KEY: &str = "-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEIENB53Ta3ZfhbRbUASbiBd7Txds4mo8y3iHAbVwMrHei
+-----END PRIVATE KEY-----
+";
+
+/// What resolvers share: the store and the token issuer.
+pub struct UsersState {
+    /// This subgraph's database.
+    pub store: Store,
+    /// Token issuing and rotation.
+    pub sessions: Sessions,
+}
+
+/// The schema without data, for SDL export and composition.
+pub fn schema() -> UsersSchema {
+    with_limits(Schema::build(Query, Mutation, EmptySubscription)).finish()
+}
+
+/// This subgraph's Federation v2 SDL.
+pub fn sdl() -> String {
+    janta_platform::sdl::federation_sdl(&schema())
+}
+
+/// The signing key from config; dev mode falls back to [`DEV_SIGNING_KEY`],
+/// production requires a key and refuses the dev one.
+pub fn load_signing_key(config: &SubgraphConfig) -> anyhow::Result<String> {
+    let pem = match &config.signing_key_file {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read signing key {}", path.display()))?,
+        None if config.mode == Mode::Dev => DEV_SIGNING_KEY.to_string(),
+        None => {
+            anyhow::bail!("production mode needs JANTA_SIGNING_KEY_FILE (an Ed25519 PKCS#8 PEM)")
+        }
+    };
+    if config.mode == Mode::Production && pem.trim() == DEV_SIGNING_KEY.trim() {
+        anyhow::bail!(
+            "refusing to start in production mode with the public development signing key"
+        );
+    }
+    Ok(pem)
+}
+
+/// Connects, migrates and builds the HTTP app of the users subgraph.
+pub async fn build(config: &SubgraphConfig) -> anyhow::Result<(Router, Store)> {
+    let store = Store::connect(&config.database_url).await?;
+    store.migrate(&store::migrations()).await?;
+    let signer = TokenSigner::from_pem(
+        &load_signing_key(config)?,
+        &config.auth.issuer,
+        &config.auth.audience,
+    )?;
+    let verifier = Arc::new(signer.local_verifier()?);
+    let jwks = signer.jwks();
+    let state = UsersState {
+        store: store.clone(),
+        sessions: Sessions::new(signer),
+    };
+    let schema = with_limits(Schema::build(Query, Mutation, EmptySubscription))
+        .data(state)
+        .finish();
+    let loader_store = store.clone();
+    let extend = Arc::new(move |request: async_graphql::Request| {
+        request
+            .data(DataLoader::new(
+                UserLoader(loader_store.clone()),
+                tokio::spawn,
+            ))
+            .data(DataLoader::new(
+                VendorLoader(loader_store.clone()),
+                tokio::spawn,
+            ))
+            .data(DataLoader::new(
+                AddressLoader(loader_store.clone()),
+                tokio::spawn,
+            ))
+    });
+    let router = subgraph_router(schema, verifier, store.clone(), extend).route(
+        "/.well-known/jwks.json",
+        get(move || {
+            let jwks = jwks.clone();
+            async move { Json(jwks) }
+        }),
+    );
+    Ok((router, store))
+}
+
+/// Appends to this subgraph's audit trail inside the caller's transaction.
+pub(crate) async fn audit(
+    conn: &mut AnyConnection,
+    actor: &str,
+    entity_type: &str,
+    entity_id: &str,
+    action: &str,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+) -> ApiResult<()> {
+    platform_audit::record(
+        conn,
+        AuditEntry {
+            actor,
+            entity_type,
+            entity_id,
+            action,
+            before,
+            after,
+        },
+    )
+    .await?;
+    Ok(())
+}

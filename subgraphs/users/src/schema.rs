@@ -1,0 +1,1070 @@
+//! The users subgraph's GraphQL API: thin resolvers that validate input with
+//! `domain`, authorise with the platform guards and persist through `store`.
+
+use crate::domain::{self, Email, Password, Phone};
+use crate::store::{
+    self, AddressFields, AddressRow, BranchRow, FamilyMemberRow, UserRow, VendorRow,
+};
+use crate::{audit, UsersState};
+use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::{
+    Context, EmptySubscription, Enum, InputObject, Object, Result, Schema, SimpleObject, ID,
+};
+use janta_platform::auth::{optional_principal, principal, require_admin, Principal, Role};
+use janta_platform::ids::{new_id, parse_id};
+use janta_platform::pagination::{build_connection, CountedConnection, Cursor, PageRequest};
+use janta_platform::scalars::{Date, DateTime};
+use janta_platform::{ApiError, ApiResult};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The users subgraph schema.
+pub type UsersSchema = Schema<Query, Mutation, EmptySubscription>;
+
+fn state<'a>(ctx: &Context<'a>) -> &'a UsersState {
+    ctx.data_unchecked::<UsersState>()
+}
+
+/// A person with an account: customer, pharmacist, vendor admin or admin.
+/// Contact details and addresses are visible to the person and admins only.
+pub struct User {
+    row: UserRow,
+    private: bool,
+}
+
+impl User {
+    fn for_viewer(row: UserRow, viewer: Option<&Principal>) -> Self {
+        let private = viewer.is_some_and(|v| domain::can_view_private(v, &row.id));
+        User { row, private }
+    }
+
+    /// The user as seen by themselves (all fields visible).
+    pub fn own_account(row: UserRow) -> Self {
+        User { row, private: true }
+    }
+
+    fn private_field<T>(&self, value: T) -> Result<T> {
+        if self.private {
+            Ok(value)
+        } else {
+            Err(ApiError::forbidden("only the user and admins can see this").into())
+        }
+    }
+}
+
+/// A user account.
+#[Object]
+impl User {
+    /// Stable ID (UUID).
+    async fn id(&self) -> ID {
+        ID(self.row.id.clone())
+    }
+    /// Login e-mail (self and admins only).
+    async fn email(&self) -> Result<&str> {
+        self.private_field(self.row.email.as_str())
+    }
+    /// Mobile number in E.164 form (self and admins only).
+    async fn phone(&self) -> Result<Option<&str>> {
+        self.private_field(self.row.phone.as_deref())
+    }
+    /// Name as shown to pharmacists and on invoices.
+    async fn full_name(&self) -> &str {
+        &self.row.full_name
+    }
+    /// Granted roles (self and admins only).
+    async fn roles(&self) -> Result<Vec<Role>> {
+        self.private_field(self.row.roles())
+    }
+    /// The vendor a staff member works for.
+    async fn vendor(&self, ctx: &Context<'_>) -> Result<Option<Vendor>> {
+        match &self.row.vendor_id {
+            Some(id) => Ok(Some(Vendor(load_vendor(ctx, &ID(id.clone())).await?))),
+            None => Ok(None),
+        }
+    }
+    /// Saved delivery addresses, default first (self and admins only).
+    async fn addresses(&self, ctx: &Context<'_>) -> Result<Vec<Address>> {
+        self.private_field(())?;
+        let rows = store::addresses_of(&state(ctx).store, &self.row.id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(rows.into_iter().map(Address).collect())
+    }
+    /// Dependents this customer buys for (self and admins only).
+    async fn family_members(&self, ctx: &Context<'_>) -> Result<Vec<FamilyMember>> {
+        self.private_field(())?;
+        let rows = store::family_of(&state(ctx).store, &self.row.id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(rows.into_iter().map(FamilyMember).collect())
+    }
+    /// When the account was created.
+    async fn created_at(&self) -> Result<DateTime> {
+        Ok(DateTime::from_db(&self.row.created_at).map_err(ApiError::from)?)
+    }
+}
+
+/// A delivery address of a user.
+pub struct Address(AddressRow);
+
+/// A delivery address.
+#[Object]
+impl Address {
+    /// Address ID.
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    /// Optional label such as "Home".
+    async fn label(&self) -> Option<&str> {
+        self.0.label.as_deref()
+    }
+    /// First line (house, street).
+    async fn line1(&self) -> &str {
+        &self.0.line1
+    }
+    /// Second line (area, landmark).
+    async fn line2(&self) -> Option<&str> {
+        self.0.line2.as_deref()
+    }
+    /// City.
+    async fn city(&self) -> &str {
+        &self.0.city
+    }
+    /// ISO 3166-2:IN state code, e.g. "KA"; decides CGST+SGST versus IGST.
+    async fn state(&self) -> &str {
+        &self.0.state
+    }
+    /// Six-digit PIN code.
+    async fn pincode(&self) -> &str {
+        &self.0.pincode
+    }
+    /// Whether this is the user's default delivery address.
+    async fn is_default(&self) -> bool {
+        self.0.is_default != 0
+    }
+}
+
+/// How a dependent is related to the customer.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Relation {
+    /// Husband or wife.
+    Spouse,
+    /// Son or daughter.
+    Child,
+    /// Mother or father.
+    Parent,
+    /// Brother or sister.
+    Sibling,
+    /// Anyone else in the customer's care.
+    Other,
+}
+
+impl Relation {
+    fn as_db(self) -> &'static str {
+        match self {
+            Relation::Spouse => "SPOUSE",
+            Relation::Child => "CHILD",
+            Relation::Parent => "PARENT",
+            Relation::Sibling => "SIBLING",
+            Relation::Other => "OTHER",
+        }
+    }
+
+    fn from_db(s: &str) -> Self {
+        match s {
+            "SPOUSE" => Relation::Spouse,
+            "CHILD" => Relation::Child,
+            "PARENT" => Relation::Parent,
+            "SIBLING" => Relation::Sibling,
+            _ => Relation::Other,
+        }
+    }
+}
+
+/// A dependent a customer buys medicines for (a prescription's patient).
+pub struct FamilyMember(FamilyMemberRow);
+
+/// A family member.
+#[Object]
+impl FamilyMember {
+    /// Family member ID.
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    /// Full name.
+    async fn full_name(&self) -> &str {
+        &self.0.full_name
+    }
+    /// Relation to the customer.
+    async fn relation(&self) -> Relation {
+        Relation::from_db(&self.0.relation)
+    }
+    /// Date of birth, if given.
+    async fn date_of_birth(&self) -> Option<Date> {
+        self.0
+            .date_of_birth
+            .as_deref()
+            .and_then(|d| Date::from_db(d).ok())
+    }
+}
+
+/// A pharmacy business on the marketplace.
+pub struct Vendor(VendorRow);
+
+/// A licensed pharmacy (vendor).
+#[Object]
+impl Vendor {
+    /// Vendor ID.
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    /// Trading name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Registered legal name.
+    async fn legal_name(&self) -> &str {
+        &self.0.legal_name
+    }
+    /// GST identification number.
+    async fn gstin(&self) -> &str {
+        &self.0.gstin
+    }
+    /// Drug licence number (Form 20/21).
+    async fn drug_licence_number(&self) -> &str {
+        &self.0.drug_licence_number
+    }
+    /// State of registration (ISO 3166-2:IN code); decides GST split.
+    async fn state(&self) -> &str {
+        &self.0.state
+    }
+    /// Whether the platform has verified its licences (KYC).
+    async fn verified(&self) -> bool {
+        self.0.verified_at.is_some()
+    }
+    /// Premises the vendor sells from.
+    async fn branches(&self, ctx: &Context<'_>) -> Result<Vec<Branch>> {
+        let rows = store::branches_of(&state(ctx).store, &self.0.id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(rows.into_iter().map(Branch).collect())
+    }
+}
+
+/// A vendor's premises.
+pub struct Branch(BranchRow);
+
+/// A branch of a vendor.
+#[Object]
+impl Branch {
+    /// Branch ID.
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    /// Branch name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Street address.
+    async fn line1(&self) -> &str {
+        &self.0.line1
+    }
+    /// City.
+    async fn city(&self) -> &str {
+        &self.0.city
+    }
+    /// State code.
+    async fn state(&self) -> &str {
+        &self.0.state
+    }
+    /// PIN code.
+    async fn pincode(&self) -> &str {
+        &self.0.pincode
+    }
+}
+
+/// Tokens and the signed-in user, returned by register, login and refresh.
+#[derive(SimpleObject)]
+pub struct AuthPayload {
+    /// Short-lived access token (JWT); send as `Authorization: Bearer …`.
+    pub access_token: String,
+    /// Single-use refresh token; exchange it with `refreshToken` before it expires.
+    pub refresh_token: String,
+    /// When the access token expires.
+    pub expires_at: DateTime,
+    /// The signed-in user.
+    pub user: User,
+}
+
+/// Loads users by ID in one statement per batch.
+pub struct UserLoader(pub janta_platform::store::Store);
+
+impl Loader<String> for UserLoader {
+    type Value = UserRow;
+    type Error = Arc<sqlx::Error>;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, UserRow>, Self::Error> {
+        let rows = store::users_by_ids(&self.0, keys).await.map_err(Arc::new)?;
+        Ok(rows.into_iter().map(|r| (r.id.clone(), r)).collect())
+    }
+}
+
+/// Loads vendors by ID in one statement per batch.
+pub struct VendorLoader(pub janta_platform::store::Store);
+
+impl Loader<String> for VendorLoader {
+    type Value = VendorRow;
+    type Error = Arc<sqlx::Error>;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, VendorRow>, Self::Error> {
+        let rows = store::vendors_by_ids(&self.0, keys)
+            .await
+            .map_err(Arc::new)?;
+        Ok(rows.into_iter().map(|r| (r.id.clone(), r)).collect())
+    }
+}
+
+/// Loads addresses by ID in one statement per batch.
+pub struct AddressLoader(pub janta_platform::store::Store);
+
+impl Loader<String> for AddressLoader {
+    type Value = AddressRow;
+    type Error = Arc<sqlx::Error>;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, AddressRow>, Self::Error> {
+        let rows = store::addresses_by_ids(&self.0, keys)
+            .await
+            .map_err(Arc::new)?;
+        Ok(rows.into_iter().map(|r| (r.id.clone(), r)).collect())
+    }
+}
+
+fn loader_error(e: Arc<sqlx::Error>) -> ApiError {
+    ApiError::Internal(anyhow::anyhow!("{e}"))
+}
+
+async fn load_user(ctx: &Context<'_>, id: &str) -> ApiResult<Option<UserRow>> {
+    let loader = ctx.data_unchecked::<DataLoader<UserLoader>>();
+    loader.load_one(id.to_string()).await.map_err(loader_error)
+}
+
+async fn load_vendor(ctx: &Context<'_>, id: &ID) -> ApiResult<VendorRow> {
+    let id = parse_id(id, "vendor id")?;
+    let loader = ctx.data_unchecked::<DataLoader<VendorLoader>>();
+    loader
+        .load_one(id)
+        .await
+        .map_err(loader_error)?
+        .ok_or_else(|| ApiError::not_found("vendor"))
+}
+
+/// Read operations.
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// The signed-in user.
+    async fn me(&self, ctx: &Context<'_>) -> Result<User> {
+        let me = principal(ctx)?;
+        let row = load_user(ctx, &me.subject)
+            .await?
+            .ok_or_else(|| ApiError::unauthenticated("this account no longer exists"))?;
+        Ok(User::own_account(row))
+    }
+
+    /// A user by ID: yourself, or anyone for admins.
+    async fn user(&self, ctx: &Context<'_>, #[graphql(desc = "User ID")] id: ID) -> Result<User> {
+        let viewer = principal(ctx)?;
+        let id = parse_id(&id, "id")?;
+        if !domain::can_view_private(viewer, &id) {
+            return Err(ApiError::forbidden("you can only read your own account").into());
+        }
+        let row = load_user(ctx, &id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("user"))?;
+        Ok(User::for_viewer(row, Some(viewer)))
+    }
+
+    /// A vendor by ID (public: customers choose where to buy).
+    async fn vendor(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Vendor ID")] id: ID,
+    ) -> Result<Vendor> {
+        Ok(Vendor(load_vendor(ctx, &id).await?))
+    }
+
+    /// All vendors by name, a page at a time.
+    async fn vendors(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size (at most 100, default 20)")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last item of the previous page")] after: Option<String>,
+    ) -> Result<CountedConnection<Vendor>> {
+        let page = PageRequest::new(first, after)?;
+        let (rows, total) = store::list_vendors(&state(ctx).store, &page)
+            .await
+            .map_err(ApiError::from)?;
+        let nodes = rows.into_iter().map(Vendor).collect();
+        Ok(build_connection(&page, nodes, total, |v| Cursor {
+            key: v.0.name.clone(),
+            id: v.0.id.clone(),
+        }))
+    }
+
+    /// Resolves `User` references from other subgraphs (batched).
+    #[graphql(entity)]
+    async fn find_user_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Option<User>> {
+        let Ok(id) = parse_id(&id, "id") else {
+            return Ok(None);
+        };
+        let row = load_user(ctx, &id).await?;
+        Ok(row.map(|r| User::for_viewer(r, optional_principal(ctx))))
+    }
+
+    /// Resolves `Vendor` references from other subgraphs (batched).
+    #[graphql(entity)]
+    async fn find_vendor_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Vendor>> {
+        match load_vendor(ctx, &id).await {
+            Ok(row) => Ok(Some(Vendor(row))),
+            Err(e) if e.code() == janta_platform::ErrorCode::Internal => Err(e.into()),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// Resolves `Address` references (owner and admins only).
+    #[graphql(entity)]
+    async fn find_address_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Address>> {
+        let viewer = principal(ctx)?;
+        let Ok(id) = parse_id(&id, "id") else {
+            return Ok(None);
+        };
+        let loader = ctx.data_unchecked::<DataLoader<AddressLoader>>();
+        let row = loader.load_one(id).await.map_err(loader_error)?;
+        Ok(row
+            .filter(|a| domain::can_view_private(viewer, &a.user_id))
+            .map(Address))
+    }
+}
+
+/// Sign-up details.
+#[derive(InputObject)]
+pub struct RegisterInput {
+    /// Login e-mail.
+    pub email: String,
+    /// At least 10 characters.
+    pub password: String,
+    /// Full name.
+    pub full_name: String,
+    /// Mobile number in E.164 form, e.g. "+919876543210".
+    pub phone: Option<String>,
+}
+
+/// A delivery address.
+#[derive(InputObject)]
+pub struct AddressInput {
+    /// Optional label such as "Home".
+    pub label: Option<String>,
+    /// House and street.
+    pub line1: String,
+    /// Area or landmark.
+    pub line2: Option<String>,
+    /// City.
+    pub city: String,
+    /// ISO 3166-2:IN state code such as "KA".
+    pub state: String,
+    /// Six-digit PIN code.
+    pub pincode: String,
+    /// Make this the default delivery address.
+    pub is_default: Option<bool>,
+}
+
+/// Profile changes; omitted fields stay as they are.
+#[derive(InputObject)]
+pub struct UpdateProfileInput {
+    /// New full name.
+    pub full_name: Option<String>,
+    /// New mobile number (E.164).
+    pub phone: Option<String>,
+}
+
+/// A dependent to add.
+#[derive(InputObject)]
+pub struct FamilyMemberInput {
+    /// Full name.
+    pub full_name: String,
+    /// Relation to you.
+    pub relation: Relation,
+    /// Date of birth.
+    pub date_of_birth: Option<Date>,
+}
+
+/// A vendor's premises.
+#[derive(InputObject)]
+pub struct BranchInput {
+    /// Branch name.
+    pub name: String,
+    /// Street address.
+    pub line1: String,
+    /// City.
+    pub city: String,
+    /// State code.
+    pub state: String,
+    /// PIN code.
+    pub pincode: String,
+}
+
+/// A pharmacy joining the marketplace.
+#[derive(InputObject)]
+pub struct CreateVendorInput {
+    /// Trading name.
+    pub name: String,
+    /// Registered legal name.
+    pub legal_name: String,
+    /// GSTIN.
+    pub gstin: String,
+    /// Drug licence number.
+    pub drug_licence_number: String,
+    /// State of registration (ISO 3166-2:IN code).
+    pub state: String,
+    /// The first branch.
+    pub branch: BranchInput,
+}
+
+struct ValidAddress {
+    label: Option<String>,
+    line1: String,
+    line2: Option<String>,
+    city: String,
+    state: String,
+    pincode: String,
+}
+
+impl ValidAddress {
+    fn parse(input: &AddressInput) -> ApiResult<Self> {
+        Ok(ValidAddress {
+            label: input
+                .label
+                .as_deref()
+                .map(|l| domain::parse_text(l, "label", 1, 40))
+                .transpose()?,
+            line1: domain::parse_text(&input.line1, "line1", 3, 200)?,
+            line2: input
+                .line2
+                .as_deref()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| domain::parse_text(l, "line2", 1, 200))
+                .transpose()?,
+            city: domain::parse_text(&input.city, "city", 2, 80)?,
+            state: domain::parse_state(&input.state)?,
+            pincode: domain::parse_pincode(&input.pincode)?,
+        })
+    }
+
+    fn fields(&self) -> AddressFields<'_> {
+        AddressFields {
+            label: self.label.as_deref(),
+            line1: &self.line1,
+            line2: self.line2.as_deref(),
+            city: &self.city,
+            state: &self.state,
+            pincode: &self.pincode,
+        }
+    }
+}
+
+fn json_of_user(row: &UserRow) -> serde_json::Value {
+    serde_json::json!({ "roles": row.roles, "vendorId": row.vendor_id })
+}
+
+/// Write operations.
+pub struct Mutation;
+
+#[Object]
+impl Mutation {
+    /// Creates a customer account and signs it in.
+    async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<AuthPayload> {
+        let email = Email::parse(&input.email)?;
+        let password = Password::parse(&input.password)?;
+        let full_name = domain::parse_person_name(&input.full_name, "fullName")?;
+        let phone = input.phone.as_deref().map(Phone::parse).transpose()?;
+        let hash = password.hash().map_err(ApiError::from)?;
+        let st = state(ctx);
+        let mut tx = st.store.begin().await.map_err(ApiError::from)?;
+        let user = store::insert_user(
+            &mut tx,
+            store::NewUser {
+                email: email.as_str(),
+                phone: phone.as_ref().map(Phone::as_str),
+                full_name: &full_name,
+                password_hash: &hash,
+                roles: &[Role::Customer],
+                vendor_id: None,
+            },
+        )
+        .await?;
+        audit(
+            &mut tx,
+            &user.id,
+            "user",
+            &user.id,
+            "registered",
+            None,
+            Some(json_of_user(&user)),
+        )
+        .await?;
+        crate::events::user_registered(&mut tx, &user, ctx).await?;
+        let payload = st.sessions.issue(&mut tx, user, &new_id()).await?;
+        tx.commit().await.map_err(ApiError::from)?;
+        Ok(payload)
+    }
+
+    /// Signs in with e-mail and password. Failures do not reveal whether the
+    /// account exists, and repeated failures are rate limited.
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        password: String,
+    ) -> Result<AuthPayload> {
+        let st = state(ctx);
+        Ok(st.sessions.login(&st.store, &email, &password).await?)
+    }
+
+    /// Exchanges a refresh token for new tokens. Each refresh token works once;
+    /// presenting a used one revokes every token of that sign-in.
+    async fn refresh_token(&self, ctx: &Context<'_>, refresh_token: String) -> Result<AuthPayload> {
+        let st = state(ctx);
+        Ok(st.sessions.refresh(&st.store, &refresh_token).await?)
+    }
+
+    /// Signs out: revokes the refresh token and its whole family.
+    async fn logout(&self, ctx: &Context<'_>, refresh_token: String) -> Result<bool> {
+        let st = state(ctx);
+        Ok(st.sessions.logout(&st.store, &refresh_token).await?)
+    }
+
+    /// Changes your name or phone number.
+    async fn update_profile(&self, ctx: &Context<'_>, input: UpdateProfileInput) -> Result<User> {
+        let me = principal(ctx)?;
+        let name = input
+            .full_name
+            .as_deref()
+            .map(|n| domain::parse_person_name(n, "fullName"))
+            .transpose()?;
+        let phone = input.phone.as_deref().map(Phone::parse).transpose()?;
+        let mut tx = state(ctx).store.begin().await.map_err(ApiError::from)?;
+        store::update_profile(
+            &mut tx,
+            &me.subject,
+            name.as_deref(),
+            phone.as_ref().map(Phone::as_str),
+        )
+        .await?;
+        let row = store::user_by_id(&mut tx, &me.subject)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::not_found("user"))?;
+        audit(&mut tx, &me.subject, "user", &me.subject, "profile_updated", None,
+              Some(serde_json::json!({ "fullNameChanged": name.is_some(), "phoneChanged": phone.is_some() }))).await?;
+        tx.commit().await.map_err(ApiError::from)?;
+        Ok(User::own_account(row))
+    }
+
+    /// Saves a delivery address; the first one becomes the default.
+    async fn add_address(&self, ctx: &Context<'_>, input: AddressInput) -> Result<Address> {
+        let me = principal(ctx)?;
+        let valid = ValidAddress::parse(&input)?;
+        let mut tx = state(ctx).store.begin().await.map_err(ApiError::from)?;
+        let row = store::insert_address(
+            &mut tx,
+            &me.subject,
+            &valid.fields(),
+            input.is_default.unwrap_or(false),
+        )
+        .await
+        .map_err(ApiError::from)?;
+        audit(
+            &mut tx,
+            &me.subject,
+            "address",
+            &row.id,
+            "added",
+            None,
+            None,
+        )
+        .await?;
+        tx.commit().await.map_err(ApiError::from)?;
+        Ok(Address(row))
+    }
+
+    /// Rewrites one of your addresses.
+    async fn update_address(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: AddressInput,
+    ) -> Result<Address> {
+        let me = principal(ctx)?;
+        let valid = ValidAddress::parse(&input)?;
+        let mut tx = state(ctx).store.begin().await.map_err(ApiError::from)?;
+        let id = own_address(&mut tx, me, &id).await?;
+        store::update_address(&mut tx, &id, &valid.fields())
+            .await
+            .map_err(ApiError::from)?;
+        if input.is_default == Some(true) {
+            store::set_default_address(&mut tx, &me.subject, &id)
+                .await
+                .map_err(ApiError::from)?;
+        }
+        audit(&mut tx, &me.subject, "address", &id, "updated", None, None).await?;
+        let row = store::address_by_id(&mut tx, &id)
+            .await
+            .map_err(ApiError::from)?;
+        tx.commit().await.map_err(ApiError::from)?;
+        Ok(Address(row.ok_or_else(|| ApiError::not_found("address"))?))
+    }
+
+    /// Deletes one of your addresses (past orders keep their copy).
+    async fn remove_address(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let me = principal(ctx)?;
+        let mut tx = state(ctx).store.begin().await.map_err(ApiError::from)?;
+        let id = own_address(&mut tx, me, &id).await?;
+        store::delete_address(&mut tx, &id)
+            .await
+            .map_err(ApiError::from)?;
+        audit(&mut tx, &me.subject, "address", &id, "removed", None, None).await?;
+        tx.commit().await.map_err(ApiError::from)?;
+        Ok(true)
+    }
+
+    /// Makes one of your addresses the default.
+    async fn set_default_address(&self, ctx: &Context<'_>, id: ID) -> Result<Address> {
+        let me = principal(ctx)?;
+        let mut tx = state(ctx).store.begin().await.map_err(ApiError::from)?;
+        let id = own_address(&mut tx, me, &id).await?;
+        store::set_default_address(&mut tx, &me.subject, &id)
+            .await
+            .map_err(ApiError::from)?;
+        audit(
+            &mut tx,
+            &me.subject,
+            "address",
+            &id,
+            "made_default",
+            None,
+            None,
+        )
+        .await?;
+        let row = store::address_by_id(&mut tx, &id)
+            .await
+            .map_err(ApiError::from)?;
+        tx.commit().await.map_err(ApiError::from)?;
+        Ok(Address(row.ok_or_else(|| ApiError::not_found("address"))?))
+    }
+
+    /// Adds a dependent you buy medicines for.
+    async fn add_family_member(
+        &self,
+        ctx: &Context<'_>,
+        input: FamilyMemberInput,
+    ) -> Result<FamilyMember> {
+        let me = principal(ctx)?;
+        let name = domain::parse_person_name(&input.full_name, "fullName")?;
+        if input
+            .date_of_birth
+            .is_some_and(|d| d.0 > chrono::Utc::now().date_naive())
+        {
+            return Err(ApiError::bad_input("dateOfBirth cannot be in the future").into());
+        }
+        let dob = input.date_of_birth.map(Date::to_db);
+        let mut tx = state(ctx).store.begin().await.map_err(ApiError::from)?;
+        let row = store::insert_family_member(
+            &mut tx,
+            &me.subject,
+            &name,
+            input.relation.as_db(),
+            dob.as_deref(),
+        )
+        .await
+        .map_err(ApiError::from)?;
+        audit(
+            &mut tx,
+            &me.subject,
+            "family_member",
+            &row.id,
+            "added",
+            None,
+            None,
+        )
+        .await?;
+        tx.commit().await.map_err(ApiError::from)?;
+        Ok(FamilyMember(row))
+    }
+
+    /// Removes one of your dependents.
+    async fn remove_family_member(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let me = principal(ctx)?;
+        let id = parse_id(&id, "id")?;
+        let mut tx = state(ctx).store.begin().await.map_err(ApiError::from)?;
+        let row = store::family_member_by_id(&mut tx, &id)
+            .await
+            .map_err(ApiError::from)?;
+        if !row.is_some_and(|m| m.user_id == me.subject) {
+            return Err(ApiError::not_found("family member").into());
+        }
+        store::delete_family_member(&mut tx, &id)
+            .await
+            .map_err(ApiError::from)?;
+        audit(
+            &mut tx,
+            &me.subject,
+            "family_member",
+            &id,
+            "removed",
+            None,
+            None,
+        )
+        .await?;
+        tx.commit().await.map_err(ApiError::from)?;
+        Ok(true)
+    }
+
+    /// Registers a pharmacy (admin). It sells only once verified.
+    async fn create_vendor(&self, ctx: &Context<'_>, input: CreateVendorInput) -> Result<Vendor> {
+        let admin = require_admin(ctx)?;
+        let name = domain::parse_text(&input.name, "name", 2, 120)?;
+        let legal_name = domain::parse_text(&input.legal_name, "legalName", 2, 200)?;
+        let gstin = domain::parse_gstin(&input.gstin)?;
+        let licence = domain::parse_text(&input.drug_licence_number, "drugLicenceNumber", 4, 64)?;
+        let vendor_state = domain::parse_state(&input.state)?;
+        let branch = ValidAddress::parse(&AddressInput {
+            label: None,
+            line1: input.branch.line1.clone(),
+            line2: None,
+            city: input.branch.city.clone(),
+            state: input.branch.state.clone(),
+            pincode: input.branch.pincode.clone(),
+            is_default: None,
+        })?;
+        let branch_name = domain::parse_text(&input.branch.name, "branch.name", 2, 120)?;
+        let mut tx = state(ctx).store.begin().await.map_err(ApiError::from)?;
+        let vendor = store::insert_vendor(
+            &mut tx,
+            store::NewVendor {
+                name: &name,
+                legal_name: &legal_name,
+                gstin: &gstin,
+                drug_licence_number: &licence,
+                state: &vendor_state,
+            },
+        )
+        .await?;
+        store::insert_branch(&mut tx, &vendor.id, &branch_name, &branch.fields())
+            .await
+            .map_err(ApiError::from)?;
+        audit(
+            &mut tx,
+            &admin.subject,
+            "vendor",
+            &vendor.id,
+            "created",
+            None,
+            Some(serde_json::json!({ "name": name, "gstin": gstin, "state": vendor_state })),
+        )
+        .await?;
+        tx.commit().await.map_err(ApiError::from)?;
+        Ok(Vendor(vendor))
+    }
+
+    /// Marks a vendor's licences as checked (admin).
+    async fn verify_vendor(&self, ctx: &Context<'_>, id: ID) -> Result<Vendor> {
+        let admin = require_admin(ctx)?;
+        let id = parse_id(&id, "id")?;
+        let mut tx = state(ctx).store.begin().await.map_err(ApiError::from)?;
+        store::vendor_by_id(&mut tx, &id)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::not_found("vendor"))?;
+        if store::verify_vendor(&mut tx, &id)
+            .await
+            .map_err(ApiError::from)?
+        {
+            audit(
+                &mut tx,
+                &admin.subject,
+                "vendor",
+                &id,
+                "verified",
+                None,
+                None,
+            )
+            .await?;
+            crate::events::vendor_verified(&mut tx, &id, ctx).await?;
+        }
+        let row = store::vendor_by_id(&mut tx, &id)
+            .await
+            .map_err(ApiError::from)?;
+        tx.commit().await.map_err(ApiError::from)?;
+        Ok(Vendor(row.ok_or_else(|| ApiError::not_found("vendor"))?))
+    }
+
+    /// Adds a branch to a vendor (admin, or that vendor's admin).
+    async fn add_vendor_branch(
+        &self,
+        ctx: &Context<'_>,
+        vendor_id: ID,
+        input: BranchInput,
+    ) -> Result<Branch> {
+        let actor = principal(ctx)?;
+        let vendor_id = parse_id(&vendor_id, "vendorId")?;
+        require_vendor_admin_of(actor, &vendor_id)?;
+        let name = domain::parse_text(&input.name, "name", 2, 120)?;
+        let address = ValidAddress::parse(&AddressInput {
+            label: None,
+            line1: input.line1,
+            line2: None,
+            city: input.city,
+            state: input.state,
+            pincode: input.pincode,
+            is_default: None,
+        })?;
+        let mut tx = state(ctx).store.begin().await.map_err(ApiError::from)?;
+        let row = store::insert_branch(&mut tx, &vendor_id, &name, &address.fields())
+            .await
+            .map_err(ApiError::from)?;
+        audit(
+            &mut tx,
+            &actor.subject,
+            "vendor_branch",
+            &row.id,
+            "added",
+            None,
+            None,
+        )
+        .await?;
+        tx.commit().await.map_err(ApiError::from)?;
+        Ok(Branch(row))
+    }
+
+    /// Makes an existing account staff of a vendor (admin, or that vendor's admin).
+    async fn add_vendor_staff(
+        &self,
+        ctx: &Context<'_>,
+        vendor_id: ID,
+        email: String,
+        role: Role,
+    ) -> Result<User> {
+        let actor = principal(ctx)?;
+        let vendor_id = parse_id(&vendor_id, "vendorId")?;
+        require_vendor_admin_of(actor, &vendor_id)?;
+        domain::check_staff_role(role)?;
+        let email = Email::parse(&email)?;
+        let st = state(ctx);
+        let user = store::user_by_email(&st.store, email.as_str())
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::not_found("user with this email"))?;
+        if user.vendor_id.as_deref().is_some_and(|v| v != vendor_id) {
+            return Err(ApiError::conflict("this user already works for another vendor").into());
+        }
+        let mut roles = user.roles();
+        if !roles.contains(&role) {
+            roles.push(role);
+        }
+        let mut tx = st.store.begin().await.map_err(ApiError::from)?;
+        store::vendor_by_id(&mut tx, &vendor_id)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::not_found("vendor"))?;
+        store::set_roles(&mut tx, &user.id, &roles, Some(&vendor_id))
+            .await
+            .map_err(ApiError::from)?;
+        let after = store::user_by_id(&mut tx, &user.id)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::not_found("user"))?;
+        audit(
+            &mut tx,
+            &actor.subject,
+            "user",
+            &user.id,
+            "staff_added",
+            Some(json_of_user(&user)),
+            Some(json_of_user(&after)),
+        )
+        .await?;
+        tx.commit().await.map_err(ApiError::from)?;
+        Ok(User::for_viewer(after, Some(actor)))
+    }
+
+    /// Replaces a user's roles (admin).
+    async fn set_user_roles(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+        roles: Vec<Role>,
+    ) -> Result<User> {
+        let admin = require_admin(ctx)?;
+        let user_id = parse_id(&user_id, "userId")?;
+        domain::check_assignable(&roles)?;
+        let mut tx = state(ctx).store.begin().await.map_err(ApiError::from)?;
+        let before = store::user_by_id(&mut tx, &user_id)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::not_found("user"))?;
+        let staff = roles
+            .iter()
+            .any(|r| matches!(r, Role::Pharmacist | Role::VendorAdmin));
+        let vendor_id = if staff {
+            before.vendor_id.clone()
+        } else {
+            None
+        };
+        if staff && vendor_id.is_none() {
+            return Err(ApiError::bad_input(
+                "attach the user to a vendor with addVendorStaff first",
+            )
+            .into());
+        }
+        store::set_roles(&mut tx, &user_id, &roles, vendor_id.as_deref())
+            .await
+            .map_err(ApiError::from)?;
+        let after = store::user_by_id(&mut tx, &user_id)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::not_found("user"))?;
+        audit(
+            &mut tx,
+            &admin.subject,
+            "user",
+            &user_id,
+            "roles_set",
+            Some(json_of_user(&before)),
+            Some(json_of_user(&after)),
+        )
+        .await?;
+        tx.commit().await.map_err(ApiError::from)?;
+        Ok(User::for_viewer(after, Some(admin)))
+    }
+}
+
+fn require_vendor_admin_of(actor: &Principal, vendor_id: &str) -> ApiResult<()> {
+    let own_admin =
+        actor.has_role(Role::VendorAdmin) && actor.vendor_id.as_deref() == Some(vendor_id);
+    if actor.is_admin() || own_admin {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "only admins and this vendor's admins can do this",
+        ))
+    }
+}
+
+async fn own_address(conn: &mut sqlx::AnyConnection, me: &Principal, id: &ID) -> ApiResult<String> {
+    let id = parse_id(id, "id")?;
+    match store::address_by_id(conn, &id).await? {
+        Some(row) if row.user_id == me.subject => Ok(id),
+        _ => Err(ApiError::not_found("address")),
+    }
+}

@@ -1,0 +1,172 @@
+//! Sessions: signing in, rotating refresh tokens and signing out. Access
+//! tokens are short-lived JWTs; refresh tokens are random, stored hashed,
+//! single-use, and grouped in families so that reuse of a spent token
+//! (a sign of theft) revokes the whole family.
+
+use crate::domain::{self, Email};
+use crate::schema::{AuthPayload, User};
+use crate::store::{self, UserRow};
+use chrono::Utc;
+use janta_platform::auth::{Principal, TokenSigner};
+use janta_platform::ids::new_id;
+use janta_platform::scalars::{from_db_time, to_db_time, DateTime};
+use janta_platform::store::Store;
+use janta_platform::{ApiError, ApiResult, ErrorCode};
+use sqlx::AnyConnection;
+use std::time::Duration;
+
+/// Access tokens live this long.
+pub const ACCESS_TTL: Duration = Duration::from_secs(15 * 60);
+/// Refresh tokens live this long (unless used or revoked first).
+pub const REFRESH_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+/// Failed logins allowed per account name within [`LOGIN_WINDOW`].
+pub const MAX_LOGIN_FAILURES: i64 = 5;
+/// The sliding window for counting failed logins.
+pub const LOGIN_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// Issues and rotates tokens.
+pub struct Sessions {
+    signer: TokenSigner,
+}
+
+fn invalid_credentials() -> ApiError {
+    ApiError::unauthenticated("invalid email or password")
+}
+
+impl Sessions {
+    /// Sessions signed by `signer`.
+    pub fn new(signer: TokenSigner) -> Self {
+        Sessions { signer }
+    }
+
+    /// The public keys for `/.well-known/jwks.json`.
+    pub fn jwks(&self) -> serde_json::Value {
+        self.signer.jwks()
+    }
+
+    /// The signer (for the local verifier).
+    pub fn signer(&self) -> &TokenSigner {
+        &self.signer
+    }
+
+    /// Issues an access token and a refresh token in `family_id` for `user`.
+    pub async fn issue(
+        &self,
+        conn: &mut AnyConnection,
+        user: UserRow,
+        family_id: &str,
+    ) -> ApiResult<AuthPayload> {
+        let principal = Principal {
+            subject: user.id.clone(),
+            roles: user.roles(),
+            vendor_id: user.vendor_id.clone(),
+            scopes: vec![],
+        };
+        let (access_token, exp) = self.signer.sign(&principal, ACCESS_TTL)?;
+        let (refresh_token, refresh_hash) = domain::new_refresh_token();
+        let refresh_expiry =
+            Utc::now() + chrono::Duration::from_std(REFRESH_TTL).expect("constant");
+        store::insert_refresh_token(conn, family_id, &user.id, &refresh_hash, refresh_expiry)
+            .await?;
+        let expires_at = chrono::DateTime::from_timestamp(exp, 0).expect("valid expiry");
+        Ok(AuthPayload {
+            access_token,
+            refresh_token,
+            expires_at: DateTime(expires_at),
+            user: User::own_account(user),
+        })
+    }
+
+    /// Password login with rate limiting per account name (existing or not).
+    pub async fn login(&self, db: &Store, email: &str, password: &str) -> ApiResult<AuthPayload> {
+        let email = Email::parse(email).map_err(|_| invalid_credentials())?;
+        let key = domain::hash_secret(email.as_str());
+        let since =
+            to_db_time(Utc::now() - chrono::Duration::from_std(LOGIN_WINDOW).expect("constant"));
+        if store::count_login_failures(db, &key, &since).await? >= MAX_LOGIN_FAILURES {
+            return Err(ApiError::client(
+                ErrorCode::RateLimited,
+                "too many failed sign-in attempts; try again in 15 minutes",
+            ));
+        }
+        let user = store::user_by_email(db, email.as_str()).await?;
+        let verified = {
+            let stored = user.as_ref().map(|u| u.password_hash.clone());
+            let candidate = password.to_string();
+            tokio::task::spawn_blocking(move || {
+                domain::verify_password(&candidate, stored.as_deref())
+            })
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?
+        };
+        let Some(user) = user.filter(|_| verified) else {
+            store::record_login_failure(db, &key).await?;
+            return Err(invalid_credentials());
+        };
+        let mut tx = db.begin().await?;
+        store::clear_login_failures(&mut tx, &key).await?;
+        crate::audit(&mut tx, &user.id, "user", &user.id, "signed_in", None, None).await?;
+        let payload = self.issue(&mut tx, user, &new_id()).await?;
+        tx.commit().await?;
+        Ok(payload)
+    }
+
+    /// Rotates a refresh token. A token seen twice revokes its family.
+    pub async fn refresh(&self, db: &Store, token: &str) -> ApiResult<AuthPayload> {
+        let hash = domain::hash_secret(token);
+        let mut tx = db.begin().await?;
+        let Some(row) = store::refresh_token_by_hash(&mut tx, &hash).await? else {
+            return Err(ApiError::unauthenticated("invalid refresh token"));
+        };
+        let spent = row.used_at.is_some() || row.revoked_at.is_some();
+        if spent || !store::mark_refresh_token_used(&mut tx, &row.id).await? {
+            store::revoke_family(&mut tx, &row.family_id).await?;
+            crate::audit(
+                &mut tx,
+                &row.user_id,
+                "refresh_token_family",
+                &row.family_id,
+                "revoked_on_reuse",
+                None,
+                None,
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(ApiError::unauthenticated(
+                "refresh token was already used; sign in again",
+            ));
+        }
+        if from_db_time(&row.expires_at)? <= Utc::now() {
+            return Err(ApiError::unauthenticated(
+                "refresh token expired; sign in again",
+            ));
+        }
+        let user = store::user_by_id(&mut tx, &row.user_id)
+            .await?
+            .ok_or_else(|| ApiError::unauthenticated("this account no longer exists"))?;
+        let payload = self.issue(&mut tx, user, &row.family_id).await?;
+        tx.commit().await?;
+        Ok(payload)
+    }
+
+    /// Revokes the family of `token`. Unknown tokens are a no-op (idempotent).
+    pub async fn logout(&self, db: &Store, token: &str) -> ApiResult<bool> {
+        let hash = domain::hash_secret(token);
+        let mut tx = db.begin().await?;
+        if let Some(row) = store::refresh_token_by_hash(&mut tx, &hash).await? {
+            store::revoke_family(&mut tx, &row.family_id).await?;
+            crate::audit(
+                &mut tx,
+                &row.user_id,
+                "refresh_token_family",
+                &row.family_id,
+                "signed_out",
+                None,
+                None,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,674 @@
+//! All SQL of the users subgraph, in one place. Functions that take a
+//! connection run inside the caller's transaction; the rest use the pool.
+
+use janta_platform::auth::Role;
+use janta_platform::error::is_unique_violation;
+use janta_platform::ids::new_id;
+use janta_platform::pagination::PageRequest;
+use janta_platform::scalars::{now_db, to_db_time};
+use janta_platform::store::{placeholders, Migrations, Store};
+use janta_platform::{ApiError, ApiResult};
+use sqlx::{AnyConnection, FromRow};
+
+/// The users subgraph's migrations for both backends.
+pub fn migrations() -> Migrations {
+    Migrations {
+        sqlite: sqlx::migrate!("../../migrations/users/sqlite"),
+        postgres: sqlx::migrate!("../../migrations/users/postgres"),
+    }
+}
+
+/// A user account as stored.
+#[derive(Debug, Clone, FromRow)]
+pub struct UserRow {
+    pub id: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub full_name: String,
+    pub password_hash: String,
+    pub roles: String,
+    pub vendor_id: Option<String>,
+    pub created_at: String,
+}
+
+impl UserRow {
+    /// Roles are stored as a comma-separated list of their API names.
+    pub fn roles(&self) -> Vec<Role> {
+        self.roles
+            .split(',')
+            .filter_map(|r| serde_json::from_value(serde_json::Value::String(r.to_string())).ok())
+            .collect()
+    }
+}
+
+/// Storage form of a role list.
+pub fn roles_to_db(roles: &[Role]) -> String {
+    roles
+        .iter()
+        .filter_map(|r| serde_json::to_value(r).ok())
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A delivery address as stored.
+#[derive(Debug, Clone, FromRow)]
+pub struct AddressRow {
+    pub id: String,
+    pub user_id: String,
+    pub label: Option<String>,
+    pub line1: String,
+    pub line2: Option<String>,
+    pub city: String,
+    pub state: String,
+    pub pincode: String,
+    /// 1 for the default address (booleans are 0/1 integers on both backends).
+    pub is_default: i64,
+}
+
+/// A dependent a customer buys for.
+#[derive(Debug, Clone, FromRow)]
+pub struct FamilyMemberRow {
+    pub id: String,
+    pub user_id: String,
+    pub full_name: String,
+    pub relation: String,
+    pub date_of_birth: Option<String>,
+}
+
+/// A pharmacy business.
+#[derive(Debug, Clone, FromRow)]
+pub struct VendorRow {
+    pub id: String,
+    pub name: String,
+    pub legal_name: String,
+    pub gstin: String,
+    pub drug_licence_number: String,
+    pub state: String,
+    pub verified_at: Option<String>,
+    pub created_at: String,
+}
+
+/// A vendor's premises (where stock sits and orders ship from).
+#[derive(Debug, Clone, FromRow)]
+pub struct BranchRow {
+    pub id: String,
+    pub vendor_id: String,
+    pub name: String,
+    pub line1: String,
+    pub city: String,
+    pub state: String,
+    pub pincode: String,
+}
+
+/// A refresh token as stored (hash only).
+#[derive(Debug, Clone, FromRow)]
+pub struct RefreshTokenRow {
+    pub id: String,
+    pub family_id: String,
+    pub user_id: String,
+    pub expires_at: String,
+    pub used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+/// The fields of a new account.
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub phone: Option<&'a str>,
+    pub full_name: &'a str,
+    pub password_hash: &'a str,
+    pub roles: &'a [Role],
+    pub vendor_id: Option<&'a str>,
+}
+
+const USER_COLUMNS: &str =
+    "id, email, phone, full_name, password_hash, roles, vendor_id, created_at";
+const ADDRESS_COLUMNS: &str = "id, user_id, label, line1, line2, city, state, pincode, is_default";
+const VENDOR_COLUMNS: &str =
+    "id, name, legal_name, gstin, drug_licence_number, state, verified_at, created_at";
+
+/// Inserts an account; duplicate e-mail or phone is `CONFLICT`.
+pub async fn insert_user(conn: &mut AnyConnection, user: NewUser<'_>) -> ApiResult<UserRow> {
+    let id = new_id();
+    let now = now_db();
+    let result = sqlx::query(
+        "INSERT INTO users (id, email, phone, full_name, password_hash, roles, vendor_id, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+    )
+    .bind(&id)
+    .bind(user.email)
+    .bind(user.phone)
+    .bind(user.full_name)
+    .bind(user.password_hash)
+    .bind(roles_to_db(user.roles))
+    .bind(user.vendor_id)
+    .bind(&now)
+    .execute(&mut *conn)
+    .await;
+    match result {
+        Err(e) if is_unique_violation(&e, "users", "email") => Err(ApiError::conflict(
+            "an account with this email already exists",
+        )),
+        Err(e) if is_unique_violation(&e, "users", "phone") => Err(ApiError::conflict(
+            "an account with this phone number already exists",
+        )),
+        Err(e) => Err(e.into()),
+        Ok(_) => Ok(user_by_id(conn, &id).await?.expect("row just inserted")),
+    }
+}
+
+/// One user by ID.
+pub async fn user_by_id(conn: &mut AnyConnection, id: &str) -> sqlx::Result<Option<UserRow>> {
+    sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// One user by normalised e-mail.
+pub async fn user_by_email(store: &Store, email: &str) -> sqlx::Result<Option<UserRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE email = $1"
+    ))
+    .bind(email)
+    .fetch_optional(store.pool())
+    .await
+}
+
+/// Many users in one statement (entity batches, DataLoader).
+pub async fn users_by_ids(store: &Store, ids: &[String]) -> sqlx::Result<Vec<UserRow>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let sql = format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE id IN ({})",
+        placeholders(1, ids.len())
+    );
+    let mut query = sqlx::query_as(&sql);
+    for id in ids {
+        query = query.bind(id);
+    }
+    query.fetch_all(store.pool()).await
+}
+
+/// Changes name and/or phone.
+pub async fn update_profile(
+    conn: &mut AnyConnection,
+    id: &str,
+    full_name: Option<&str>,
+    phone: Option<&str>,
+) -> ApiResult<()> {
+    let result = sqlx::query(
+        "UPDATE users SET full_name = COALESCE($2, full_name), phone = COALESCE($3, phone), \
+         version = version + 1, updated_at = $4 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(full_name)
+    .bind(phone)
+    .bind(now_db())
+    .execute(conn)
+    .await;
+    match result {
+        Err(e) if is_unique_violation(&e, "users", "phone") => Err(ApiError::conflict(
+            "an account with this phone number already exists",
+        )),
+        Err(e) => Err(e.into()),
+        Ok(_) => Ok(()),
+    }
+}
+
+/// Replaces roles and vendor attachment.
+pub async fn set_roles(
+    conn: &mut AnyConnection,
+    id: &str,
+    roles: &[Role],
+    vendor_id: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE users SET roles = $2, vendor_id = $3, version = version + 1, updated_at = $4 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(roles_to_db(roles))
+    .bind(vendor_id)
+    .bind(now_db())
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// The fields of an address.
+pub struct AddressFields<'a> {
+    pub label: Option<&'a str>,
+    pub line1: &'a str,
+    pub line2: Option<&'a str>,
+    pub city: &'a str,
+    pub state: &'a str,
+    pub pincode: &'a str,
+}
+
+/// Adds an address; the first one, or one marked default, becomes the default.
+pub async fn insert_address(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    fields: &AddressFields<'_>,
+    make_default: bool,
+) -> sqlx::Result<AddressRow> {
+    let has_any: Option<(String,)> =
+        sqlx::query_as("SELECT id FROM addresses WHERE user_id = $1 LIMIT 1")
+            .bind(user_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let is_default = make_default || has_any.is_none();
+    if is_default {
+        clear_default(conn, user_id).await?;
+    }
+    let id = new_id();
+    sqlx::query(
+        "INSERT INTO addresses (id, user_id, label, line1, line2, city, state, pincode, is_default, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(&id)
+    .bind(user_id)
+    .bind(fields.label)
+    .bind(fields.line1)
+    .bind(fields.line2)
+    .bind(fields.city)
+    .bind(fields.state)
+    .bind(fields.pincode)
+    .bind(i64::from(is_default))
+    .bind(now_db())
+    .execute(&mut *conn)
+    .await?;
+    Ok(address_by_id(conn, &id).await?.expect("row just inserted"))
+}
+
+/// Rewrites an address's fields.
+pub async fn update_address(
+    conn: &mut AnyConnection,
+    id: &str,
+    fields: &AddressFields<'_>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE addresses SET label = $2, line1 = $3, line2 = $4, city = $5, state = $6, pincode = $7 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(fields.label)
+    .bind(fields.line1)
+    .bind(fields.line2)
+    .bind(fields.city)
+    .bind(fields.state)
+    .bind(fields.pincode)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+async fn clear_default(conn: &mut AnyConnection, user_id: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE addresses SET is_default = $2 WHERE user_id = $1 AND is_default = $3")
+        .bind(user_id)
+        .bind(0_i64)
+        .bind(1_i64)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Makes `id` the user's only default address.
+pub async fn set_default_address(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    id: &str,
+) -> sqlx::Result<()> {
+    clear_default(conn, user_id).await?;
+    sqlx::query("UPDATE addresses SET is_default = $3 WHERE id = $1 AND user_id = $2")
+        .bind(id)
+        .bind(user_id)
+        .bind(1_i64)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Deletes an address (orders keep their own snapshot).
+pub async fn delete_address(conn: &mut AnyConnection, id: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM addresses WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// One address by ID.
+pub async fn address_by_id(conn: &mut AnyConnection, id: &str) -> sqlx::Result<Option<AddressRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {ADDRESS_COLUMNS} FROM addresses WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Many addresses in one statement (entity batches).
+pub async fn addresses_by_ids(store: &Store, ids: &[String]) -> sqlx::Result<Vec<AddressRow>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let sql = format!(
+        "SELECT {ADDRESS_COLUMNS} FROM addresses WHERE id IN ({})",
+        placeholders(1, ids.len())
+    );
+    let mut query = sqlx::query_as(&sql);
+    for id in ids {
+        query = query.bind(id);
+    }
+    query.fetch_all(store.pool()).await
+}
+
+/// A user's addresses, default first.
+pub async fn addresses_of(store: &Store, user_id: &str) -> sqlx::Result<Vec<AddressRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {ADDRESS_COLUMNS} FROM addresses WHERE user_id = $1 ORDER BY is_default DESC, created_at, id"
+    ))
+    .bind(user_id)
+    .fetch_all(store.pool())
+    .await
+}
+
+/// Adds a dependent.
+pub async fn insert_family_member(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    full_name: &str,
+    relation: &str,
+    date_of_birth: Option<&str>,
+) -> sqlx::Result<FamilyMemberRow> {
+    let id = new_id();
+    sqlx::query(
+        "INSERT INTO family_members (id, user_id, full_name, relation, date_of_birth, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&id)
+    .bind(user_id)
+    .bind(full_name)
+    .bind(relation)
+    .bind(date_of_birth)
+    .bind(now_db())
+    .execute(conn)
+    .await?;
+    Ok(FamilyMemberRow {
+        id,
+        user_id: user_id.to_string(),
+        full_name: full_name.to_string(),
+        relation: relation.to_string(),
+        date_of_birth: date_of_birth.map(str::to_string),
+    })
+}
+
+/// One dependent by ID.
+pub async fn family_member_by_id(
+    conn: &mut AnyConnection,
+    id: &str,
+) -> sqlx::Result<Option<FamilyMemberRow>> {
+    sqlx::query_as(
+        "SELECT id, user_id, full_name, relation, date_of_birth FROM family_members WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Removes a dependent.
+pub async fn delete_family_member(conn: &mut AnyConnection, id: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM family_members WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// A user's dependents.
+pub async fn family_of(store: &Store, user_id: &str) -> sqlx::Result<Vec<FamilyMemberRow>> {
+    sqlx::query_as(
+        "SELECT id, user_id, full_name, relation, date_of_birth FROM family_members \
+         WHERE user_id = $1 ORDER BY created_at, id",
+    )
+    .bind(user_id)
+    .fetch_all(store.pool())
+    .await
+}
+
+/// The fields of a new vendor.
+pub struct NewVendor<'a> {
+    pub name: &'a str,
+    pub legal_name: &'a str,
+    pub gstin: &'a str,
+    pub drug_licence_number: &'a str,
+    pub state: &'a str,
+}
+
+/// Registers a vendor; a duplicate GSTIN or licence is `CONFLICT`.
+pub async fn insert_vendor(conn: &mut AnyConnection, v: NewVendor<'_>) -> ApiResult<VendorRow> {
+    let id = new_id();
+    let result = sqlx::query(
+        "INSERT INTO vendors (id, name, legal_name, gstin, drug_licence_number, state, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&id)
+    .bind(v.name)
+    .bind(v.legal_name)
+    .bind(v.gstin)
+    .bind(v.drug_licence_number)
+    .bind(v.state)
+    .bind(now_db())
+    .execute(&mut *conn)
+    .await;
+    match result {
+        Err(e) if is_unique_violation(&e, "vendors", "gstin") => Err(ApiError::conflict(
+            "a vendor with this GSTIN already exists",
+        )),
+        Err(e) if is_unique_violation(&e, "vendors", "drug_licence_number") => Err(
+            ApiError::conflict("a vendor with this drug licence number already exists"),
+        ),
+        Err(e) => Err(e.into()),
+        Ok(_) => Ok(vendor_by_id(conn, &id).await?.expect("row just inserted")),
+    }
+}
+
+/// One vendor by ID.
+pub async fn vendor_by_id(conn: &mut AnyConnection, id: &str) -> sqlx::Result<Option<VendorRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {VENDOR_COLUMNS} FROM vendors WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Many vendors in one statement (entity batches, DataLoader).
+pub async fn vendors_by_ids(store: &Store, ids: &[String]) -> sqlx::Result<Vec<VendorRow>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let sql = format!(
+        "SELECT {VENDOR_COLUMNS} FROM vendors WHERE id IN ({})",
+        placeholders(1, ids.len())
+    );
+    let mut query = sqlx::query_as(&sql);
+    for id in ids {
+        query = query.bind(id);
+    }
+    query.fetch_all(store.pool()).await
+}
+
+/// A page of vendors by name.
+pub async fn list_vendors(
+    store: &Store,
+    page: &PageRequest,
+) -> sqlx::Result<(Vec<VendorRow>, i64)> {
+    let (after_key, after_id) = page
+        .after
+        .as_ref()
+        .map(|c| (c.key.clone(), c.id.clone()))
+        .unwrap_or_default();
+    let rows = sqlx::query_as(&format!(
+        "SELECT {VENDOR_COLUMNS} FROM vendors WHERE ($1 = '' OR (name, id) > ($2, $3)) \
+         ORDER BY name, id LIMIT $4"
+    ))
+    .bind(&after_id)
+    .bind(&after_key)
+    .bind(&after_id)
+    .bind(page.fetch_limit())
+    .fetch_all(store.pool())
+    .await?;
+    let (total,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM vendors")
+        .fetch_one(store.pool())
+        .await?;
+    Ok((rows, total))
+}
+
+/// Marks a vendor verified (KYC checked); returns false if it already was.
+pub async fn verify_vendor(conn: &mut AnyConnection, id: &str) -> sqlx::Result<bool> {
+    let done =
+        sqlx::query("UPDATE vendors SET verified_at = $2 WHERE id = $1 AND verified_at IS NULL")
+            .bind(id)
+            .bind(now_db())
+            .execute(conn)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Adds a branch to a vendor.
+pub async fn insert_branch(
+    conn: &mut AnyConnection,
+    vendor_id: &str,
+    name: &str,
+    address: &AddressFields<'_>,
+) -> sqlx::Result<BranchRow> {
+    let id = new_id();
+    sqlx::query(
+        "INSERT INTO vendor_branches (id, vendor_id, name, line1, city, state, pincode, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&id)
+    .bind(vendor_id)
+    .bind(name)
+    .bind(address.line1)
+    .bind(address.city)
+    .bind(address.state)
+    .bind(address.pincode)
+    .bind(now_db())
+    .execute(conn)
+    .await?;
+    Ok(BranchRow {
+        id,
+        vendor_id: vendor_id.to_string(),
+        name: name.to_string(),
+        line1: address.line1.to_string(),
+        city: address.city.to_string(),
+        state: address.state.to_string(),
+        pincode: address.pincode.to_string(),
+    })
+}
+
+/// A vendor's branches.
+pub async fn branches_of(store: &Store, vendor_id: &str) -> sqlx::Result<Vec<BranchRow>> {
+    sqlx::query_as(
+        "SELECT id, vendor_id, name, line1, city, state, pincode FROM vendor_branches \
+         WHERE vendor_id = $1 ORDER BY created_at, id",
+    )
+    .bind(vendor_id)
+    .fetch_all(store.pool())
+    .await
+}
+
+/// Stores a refresh token's hash in `family_id`.
+pub async fn insert_refresh_token(
+    conn: &mut AnyConnection,
+    family_id: &str,
+    user_id: &str,
+    token_hash: &str,
+    expires_at: chrono::DateTime<chrono::Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, expires_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(new_id())
+    .bind(family_id)
+    .bind(user_id)
+    .bind(token_hash)
+    .bind(to_db_time(expires_at))
+    .bind(now_db())
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// Finds a refresh token by hash.
+pub async fn refresh_token_by_hash(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+) -> sqlx::Result<Option<RefreshTokenRow>> {
+    sqlx::query_as(
+        "SELECT id, family_id, user_id, expires_at, used_at, revoked_at FROM refresh_tokens WHERE token_hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Marks a token used, only if it is still unused: false means someone beat us to it.
+pub async fn mark_refresh_token_used(conn: &mut AnyConnection, id: &str) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE refresh_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL",
+    )
+    .bind(id)
+    .bind(now_db())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Revokes every token of a family (logout, or reuse detected).
+pub async fn revoke_family(conn: &mut AnyConnection, family_id: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(family_id)
+    .bind(now_db())
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// Failed logins for `key_hash` since `since`.
+pub async fn count_login_failures(store: &Store, key_hash: &str, since: &str) -> sqlx::Result<i64> {
+    let (count,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM login_failures WHERE key_hash = $1 AND at >= $2")
+            .bind(key_hash)
+            .bind(since)
+            .fetch_one(store.pool())
+            .await?;
+    Ok(count)
+}
+
+/// Records a failed login.
+pub async fn record_login_failure(store: &Store, key_hash: &str) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO login_failures (id, key_hash, at) VALUES ($1, $2, $3)")
+        .bind(new_id())
+        .bind(key_hash)
+        .bind(now_db())
+        .execute(store.pool())
+        .await
+        .map(|_| ())
+}
+
+/// Forgets failures after a successful login.
+pub async fn clear_login_failures(conn: &mut AnyConnection, key_hash: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM login_failures WHERE key_hash = $1")
+        .bind(key_hash)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}

@@ -1,0 +1,44 @@
+//! Entity references from other subgraphs resolve in batches: a router's
+//! `_entities` call for 100 users costs a constant number of statements.
+
+use janta_testkit::{config, Gql, StatementCounter, TestDb};
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hundred_user_references_cost_constant_statements() {
+    let counter = StatementCounter::install();
+    let db = TestDb::new(janta_testkit::Backend::Sqlite).await;
+    let (router, store) = janta_users::build(&config("users", &db, "http://127.0.0.1:9/unused"))
+        .await
+        .unwrap();
+    janta_users::demo::seed(&store).await.unwrap();
+    let gql = Gql::new(format!("{}/graphql", janta_testkit::serve(router).await));
+    let ids: Vec<String> = sqlx::query_as::<_, (String,)>("SELECT id FROM users")
+        .fetch_all(store.pool())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
+    let representations: Vec<_> = (0..100)
+        .map(|i| json!({"__typename": "User", "id": ids[i % ids.len()]}))
+        .chain((0..100).map(|i| {
+            let vendor = [
+                janta_platform::demo::VENDOR_KA_ID,
+                janta_platform::demo::VENDOR_MH_ID,
+            ][i % 2];
+            json!({"__typename": "Vendor", "id": vendor})
+        }))
+        .collect();
+    let query = "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id fullName } ... on Vendor { id name } } }";
+    let before = counter.get();
+    let data = gql.data(None, query, json!({ "r": representations })).await;
+    let statements = counter.get() - before;
+    assert_eq!(data["_entities"].as_array().unwrap().len(), 200);
+    assert!(data["_entities"][0]["fullName"].as_str().is_some());
+    assert_eq!(data["_entities"][101]["name"], "Sahyadri Medicos");
+    assert!(
+        statements <= 2,
+        "200 references took {statements} statements"
+    );
+}
