@@ -89,6 +89,7 @@ async fn tokio_main(command: Command) -> anyhow::Result<()> {
 
 fn compose_command(check: bool, out: &std::path::Path) -> anyhow::Result<()> {
     let fresh = compose::compose(&subgraphs::all_sdl())?;
+    compose::validate_supergraph(&fresh)?;
     if check {
         let committed = std::fs::read_to_string(out).unwrap_or_default();
         if committed != fresh {

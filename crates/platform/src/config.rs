@@ -4,6 +4,7 @@
 
 use anyhow::Context as _;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -69,7 +70,14 @@ pub struct SubgraphConfig {
     pub signing_key_file: Option<PathBuf>,
     /// NATS server for events between processes; None = in-process bus.
     pub nats_url: Option<String>,
+    /// Shared secret with which subgraphs obtain service tokens from users.
+    pub service_secret: String,
+    /// GraphQL URLs of the other subgraphs, for service-to-service calls.
+    pub peers: BTreeMap<String, String>,
 }
+
+/// The service secret of dev mode; production refuses it.
+pub const DEV_SERVICE_SECRET: &str = "janta-dev-service-secret";
 
 /// The optional TOML file; every key optional, unknown keys rejected.
 #[derive(Debug, Default, Deserialize)]
@@ -85,6 +93,9 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     signing_key_file: Option<PathBuf>,
     nats_url: Option<String>,
+    service_secret: Option<String>,
+    #[serde(default)]
+    peers: BTreeMap<String, String>,
 }
 
 /// Token issuer name shared by users (signing) and every verifier.
@@ -117,13 +128,30 @@ impl SubgraphConfig {
             data_dir: data_dir.to_path_buf(),
             signing_key_file: None,
             nats_url: None,
+            service_secret: DEV_SERVICE_SECRET.to_string(),
+            peers: DOMAINS
+                .iter()
+                .map(|d| {
+                    let url = format!("http://127.0.0.1:{}/graphql", subgraph_port(router_port, d));
+                    (d.to_string(), url)
+                })
+                .collect(),
         }
+    }
+
+    /// The GraphQL URL of subgraph `domain`.
+    pub fn peer_url(&self, domain: &str) -> anyhow::Result<&str> {
+        self.peers
+            .get(domain)
+            .map(String::as_str)
+            .with_context(|| format!("no URL configured for subgraph {domain}"))
     }
 
     /// Dev defaults, then `file` (TOML), then environment variables:
     /// `DATABASE_URL`, `JANTA_LISTEN`, `JANTA_MODE`, `JANTA_JWKS_URL`,
     /// `JANTA_JWT_ISSUER`, `JANTA_JWT_AUDIENCE`, `JANTA_PUBLIC_URL`,
-    /// `JANTA_DATA_DIR`, `JANTA_SIGNING_KEY_FILE`, `JANTA_NATS_URL`.
+    /// `JANTA_DATA_DIR`, `JANTA_SIGNING_KEY_FILE`, `JANTA_NATS_URL`,
+    /// `JANTA_SERVICE_SECRET`, and `JANTA_<DOMAIN>_URL` for each peer subgraph.
     pub fn load(domain: &str, file: Option<&Path>) -> anyhow::Result<Self> {
         let file_config = match file {
             Some(path) => {
@@ -166,6 +194,18 @@ impl SubgraphConfig {
         };
         config.signing_key_file = merged.signing_key_file;
         config.nats_url = merged.nats_url;
+        if let Some(v) = merged.service_secret {
+            config.service_secret = v;
+        }
+        config.peers.extend(merged.peers);
+        for domain in DOMAINS {
+            if let Ok(url) = std::env::var(format!("JANTA_{}_URL", domain.to_uppercase())) {
+                config.peers.insert(domain.to_string(), url);
+            }
+        }
+        if config.mode == Mode::Production && config.service_secret == DEV_SERVICE_SECRET {
+            anyhow::bail!("production mode needs JANTA_SERVICE_SECRET (not the development one)");
+        }
         Ok(config)
     }
 }
@@ -191,6 +231,7 @@ fn overlay_env(mut c: FileConfig) -> anyhow::Result<FileConfig> {
         ("JANTA_JWT_AUDIENCE", &mut c.jwt_audience),
         ("JANTA_PUBLIC_URL", &mut c.public_url),
         ("JANTA_NATS_URL", &mut c.nats_url),
+        ("JANTA_SERVICE_SECRET", &mut c.service_secret),
     ];
     for (name, slot) in strings {
         if let Some(v) = var(name) {

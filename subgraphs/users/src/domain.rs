@@ -228,6 +228,18 @@ pub fn new_refresh_token() -> (String, String) {
     (token, hash)
 }
 
+/// Compares secrets in constant time (by comparing their hashes).
+pub fn secrets_equal(given: &str, expected: &str) -> bool {
+    let (a, b) = (
+        Sha256::digest(given.as_bytes()),
+        Sha256::digest(expected.as_bytes()),
+    );
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
+}
+
 /// SHA-256 of a high-entropy secret (refresh tokens, rate-limit keys).
 pub fn hash_secret(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))

@@ -38,6 +38,8 @@ pub struct UsersState {
     pub store: Store,
     /// Token issuing and rotation.
     pub sessions: Sessions,
+    /// The secret subgraphs present to obtain service tokens.
+    pub service_secret: String,
 }
 
 /// The schema without data, for SDL export and composition.
@@ -83,6 +85,7 @@ pub async fn build(config: &SubgraphConfig) -> anyhow::Result<(Router, Store)> {
     let state = UsersState {
         store: store.clone(),
         sessions: Sessions::new(signer),
+        service_secret: config.service_secret.clone(),
     };
     let schema = with_limits(Schema::build(Query, Mutation, EmptySubscription))
         .data(state)

@@ -296,6 +296,15 @@ pub struct AuthPayload {
     pub user: User,
 }
 
+/// A token for subgraph-to-subgraph calls.
+#[derive(SimpleObject)]
+pub struct ServiceToken {
+    /// The access token (role SERVICE).
+    pub access_token: String,
+    /// Seconds until it expires.
+    pub expires_in: i64,
+}
+
 /// Loads users by ID in one statement per batch.
 pub struct UserLoader(pub janta_platform::store::Store);
 
@@ -636,6 +645,24 @@ impl Mutation {
     async fn refresh_token(&self, ctx: &Context<'_>, refresh_token: String) -> Result<AuthPayload> {
         let st = state(ctx);
         Ok(st.sessions.refresh(&st.store, &refresh_token).await?)
+    }
+
+    /// Issues a short-lived token to another Janta subgraph (service principal)
+    /// that presents the shared service secret. Not for people or partners.
+    async fn service_token(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Name of the calling subgraph, e.g. \"orders\"")] service: String,
+        #[graphql(desc = "The shared service secret")] secret: String,
+    ) -> Result<ServiceToken> {
+        let st = state(ctx);
+        let (access_token, expires_in) =
+            st.sessions
+                .service_token(&service, &secret, &st.service_secret)?;
+        Ok(ServiceToken {
+            access_token,
+            expires_in: expires_in as i64,
+        })
     }
 
     /// Signs out: revokes the refresh token and its whole family.

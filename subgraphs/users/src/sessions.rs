@@ -19,6 +19,8 @@ use std::time::Duration;
 pub const ACCESS_TTL: Duration = Duration::from_secs(15 * 60);
 /// Refresh tokens live this long (unless used or revoked first).
 pub const REFRESH_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+/// Service tokens (subgraph-to-subgraph) live this long.
+pub const SERVICE_TTL: Duration = Duration::from_secs(5 * 60);
 /// Failed logins allowed per account name within [`LOGIN_WINDOW`].
 pub const MAX_LOGIN_FAILURES: i64 = 5;
 /// The sliding window for counting failed logins.
@@ -75,6 +77,27 @@ impl Sessions {
             expires_at: DateTime(expires_at),
             user: User::own_account(user),
         })
+    }
+
+    /// A service principal's token for subgraph `service`, if `secret` matches.
+    pub fn service_token(
+        &self,
+        service: &str,
+        secret: &str,
+        expected: &str,
+    ) -> ApiResult<(String, u64)> {
+        let known = janta_platform::config::DOMAINS.contains(&service);
+        if !known || !domain::secrets_equal(secret, expected) {
+            return Err(ApiError::unauthenticated("invalid service credentials"));
+        }
+        let principal = Principal {
+            subject: format!("service:{service}"),
+            roles: vec![janta_platform::auth::Role::Service],
+            vendor_id: None,
+            scopes: vec![],
+        };
+        let (token, _) = self.signer.sign(&principal, SERVICE_TTL)?;
+        Ok((token, SERVICE_TTL.as_secs()))
     }
 
     /// Password login with rate limiting per account name (existing or not).

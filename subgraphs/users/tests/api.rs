@@ -206,3 +206,34 @@ fn base64_url(text: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
 }
+
+#[tokio::test]
+async fn service_tokens_need_the_shared_secret() {
+    let db = TestDb::new(janta_testkit::Backend::Sqlite).await;
+    let (gql, _store) = start(&db).await;
+    let query = "mutation($s: String!, $k: String!) { serviceToken(service: $s, secret: $k) { accessToken expiresIn } }";
+    let wrong = gql
+        .send(None, query, json!({"s": "orders", "k": "guess"}))
+        .await;
+    assert_eq!(error_code(&wrong).as_deref(), Some("UNAUTHENTICATED"));
+    let unknown = gql
+        .send(
+            None,
+            query,
+            json!({"s": "mallory", "k": janta_platform::config::DEV_SERVICE_SECRET}),
+        )
+        .await;
+    assert_eq!(error_code(&unknown).as_deref(), Some("UNAUTHENTICATED"));
+    let ok = gql
+        .data(
+            None,
+            query,
+            json!({"s": "orders", "k": janta_platform::config::DEV_SERVICE_SECRET}),
+        )
+        .await;
+    let token = ok["serviceToken"]["accessToken"].as_str().unwrap();
+    let dev = TokenSigner::from_pem(janta_users::DEV_SIGNING_KEY, "janta", "janta-api").unwrap();
+    let principal = dev.local_verifier().unwrap().verify(token).await.unwrap();
+    assert_eq!(principal.subject, "service:orders");
+    assert_eq!(principal.roles, vec![Role::Service]);
+}

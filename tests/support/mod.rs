@@ -1,0 +1,176 @@
+//! End-to-end harness: starts the real platform (`janta dev`: every subgraph
+//! plus Hive Router as a child process) on free ports with a fresh data
+//! directory, and offers the contract's operations by name.
+
+#![allow(dead_code)]
+
+use janta_testkit::Gql;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running platform for one test.
+pub struct Platform {
+    child: Child,
+    /// Router port; subgraphs listen on port+1…port+6.
+    pub port: u16,
+    /// Client for the router's GraphQL endpoint.
+    pub gql: Gql,
+    /// The data directory (SQLite files, documents, logs).
+    pub data_dir: PathBuf,
+}
+
+fn ports_free(base: u16) -> bool {
+    (base..base + 7).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok())
+}
+
+fn pick_base_port() -> u16 {
+    loop {
+        let base = 20_000 + (rand_u16() % 4000) * 10;
+        if ports_free(base) {
+            return base;
+        }
+    }
+}
+
+fn rand_u16() -> u16 {
+    (uuid::Uuid::new_v4().as_u128() % 65_536) as u16
+}
+
+impl Platform {
+    /// Starts the platform and waits until the router serves queries.
+    pub async fn start() -> Platform {
+        let port = pick_base_port();
+        let data_dir =
+            std::env::temp_dir().join(format!("janta-e2e-{}", uuid::Uuid::new_v4().simple()));
+        let child = Command::new(env!("CARGO_BIN_EXE_janta"))
+            .args(["dev", "--port", &port.to_string(), "--data-dir"])
+            .arg(&data_dir)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("janta starts");
+        let mut platform = Platform {
+            child,
+            port,
+            gql: Gql::new(format!("http://127.0.0.1:{port}/graphql")),
+            data_dir,
+        };
+        platform.wait_ready().await;
+        platform
+    }
+
+    async fn wait_ready(&mut self) {
+        let http = reqwest::Client::new();
+        let url = format!("http://127.0.0.1:{}/readiness", self.port);
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("janta dev exited during start-up: {status}");
+            }
+            if http
+                .get(&url)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("platform did not become ready in 90 s");
+    }
+
+    /// URL of a subgraph's own endpoint (bypassing the router).
+    pub fn subgraph_url(&self, domain: &str) -> String {
+        let index = janta_platform::config::DOMAINS
+            .iter()
+            .position(|d| *d == domain)
+            .expect("domain");
+        format!("http://127.0.0.1:{}/graphql", self.port + 1 + index as u16)
+    }
+
+    /// Signs in as a demo account; returns the access token.
+    pub async fn login(&self, email: &str) -> String {
+        let data = self
+            .gql
+            .data(
+                None,
+                &operation("Login"),
+                serde_json::json!({"email": email, "password": "demo-password-1"}),
+            )
+            .await;
+        data["login"]["accessToken"]
+            .as_str()
+            .expect("token")
+            .to_string()
+    }
+
+    /// Opens a subgraph's SQLite store read-only, to check what was written.
+    pub async fn count(&self, domain: &str, sql: &str) -> i64 {
+        sqlx::any::install_default_drivers();
+        let url = format!(
+            "sqlite://{}?mode=ro",
+            self.data_dir.join(format!("{domain}.db")).display()
+        );
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
+            .await
+            .expect("open store");
+        let (n,): (i64,) = sqlx::query_as(sql)
+            .fetch_one(&mut conn)
+            .await
+            .expect("count");
+        n
+    }
+}
+
+impl Drop for Platform {
+    fn drop(&mut self) {
+        // SAFETY: signalling our own child process.
+        unsafe {
+            libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                let _ = std::fs::remove_dir_all(&self.data_dir);
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The text of one named operation of the client contract, exactly as written.
+pub fn operation(name: &str) -> String {
+    let contract = include_str!("../contract/operations.graphql");
+    let lines: Vec<&str> = contract.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| {
+            let mut words = l.split(|c: char| c.is_whitespace() || c == '(' || c == '{');
+            matches!(words.next(), Some("query" | "mutation")) && words.next() == Some(name)
+        })
+        .unwrap_or_else(|| panic!("operation {name} not in the contract"));
+    let mut depth = 0i32;
+    let mut text = String::new();
+    for line in &lines[start..] {
+        text.push_str(line);
+        text.push('\n');
+        depth += line.matches('{').count() as i32 - line.matches('}').count() as i32;
+        if depth == 0 && line.contains('}') {
+            break;
+        }
+    }
+    text
+}
+
+/// The `extensions.code` of the first error.
+pub fn code(body: &Value) -> Option<String> {
+    janta_testkit::error_code(body)
+}
