@@ -57,6 +57,10 @@ enum Command {
         /// Where the supergraph lives.
         #[arg(long, default_value = "supergraph.graphql")]
         out: PathBuf,
+        /// Also write each subgraph's SDL as `<name>.graphql` into this directory
+        /// (for other composition tools, e.g. Apollo's JavaScript composition).
+        #[arg(long)]
+        sdl_dir: Option<PathBuf>,
     },
 }
 
@@ -67,7 +71,11 @@ fn main() -> anyhow::Result<()> {
         .unwrap_or(Command::Dev(dev::DevArgs::default_from_env()))
     {
         Command::Router { config, supergraph } => router::run(&config, &supergraph),
-        Command::Compose { check, out } => compose_command(check, &out),
+        Command::Compose {
+            check,
+            out,
+            sdl_dir,
+        } => compose_command(check, &out, sdl_dir.as_deref()),
         other => tokio_main(other),
     }
 }
@@ -87,8 +95,22 @@ async fn tokio_main(command: Command) -> anyhow::Result<()> {
     }
 }
 
-fn compose_command(check: bool, out: &std::path::Path) -> anyhow::Result<()> {
-    let fresh = compose::compose(&subgraphs::all_sdl())?;
+fn compose_command(
+    check: bool,
+    out: &std::path::Path,
+    sdl_dir: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let subgraphs = subgraphs::all_sdl();
+    if let Some(dir) = sdl_dir {
+        std::fs::create_dir_all(dir)?;
+        for s in &subgraphs {
+            std::fs::write(
+                dir.join(format!("{}.graphql", s.name)),
+                compose::clean_subgraph_sdl(&s.sdl),
+            )?;
+        }
+    }
+    let fresh = compose::compose(&subgraphs)?;
     compose::validate_supergraph(&fresh)?;
     if check {
         let committed = std::fs::read_to_string(out).unwrap_or_default();

@@ -837,7 +837,7 @@ impl Mutation {
         let row = store::family_member_by_id(&mut tx, &id)
             .await
             .map_err(ApiError::from)?;
-        if !row.is_some_and(|m| m.user_id == me.subject) {
+        if row.is_none_or(|m| m.user_id != me.subject) {
             return Err(ApiError::not_found("family member").into());
         }
         store::delete_family_member(&mut tx, &id)
