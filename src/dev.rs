@@ -5,6 +5,7 @@
 
 use crate::subgraphs;
 use clap::Parser;
+use janta_events::{InProcessBus, Runtime};
 use janta_platform::config::{subgraph_port, SubgraphConfig, DOMAINS};
 use janta_platform::server::{serve, shutdown_signal};
 use std::path::{Path, PathBuf};
@@ -48,9 +49,12 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let data_dir = std::fs::canonicalize(&args.data_dir)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut servers = Vec::new();
+    // One in-process event bus for every subgraph, held until all of them
+    // (and so all their consumers) are built.
+    let runtime = Runtime::new(InProcessBus::held());
     for subgraph in subgraphs::all() {
         let config = SubgraphConfig::dev(subgraph.name, args.port, &data_dir);
-        let (router, store) = (subgraph.build)(&config).await?;
+        let (router, store) = (subgraph.build)(&config, runtime.clone()).await?;
         if (subgraph.seed)(&store).await? {
             tracing::info!(subgraph = subgraph.name, "seeded demo data");
         }
@@ -68,6 +72,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
             let _ = stop.wait_for(|s| *s).await;
         })));
     }
+    runtime.in_process_bus().release();
     let mut router = start_router(args.port, &data_dir)?;
     wait_for_router(args.port, &mut router).await?;
     print_banner(args.port, &data_dir);

@@ -4,10 +4,16 @@
 use crate::compose::SubgraphSdl;
 use axum::Router;
 use futures::future::BoxFuture;
+use janta_events::Runtime;
 use janta_platform::config::{subgraph_port, SubgraphConfig, DEFAULT_ROUTER_PORT};
 use janta_platform::server::{serve, shutdown_signal};
 use janta_platform::store::Store;
 use std::path::Path;
+
+/// Connects, migrates and builds a subgraph's HTTP app, starting its event
+/// relay and consumers on the process's event runtime (the shared
+/// in-process bus, or NATS when the config has a URL).
+pub type BuildFn = fn(&SubgraphConfig, Runtime) -> BoxFuture<'_, anyhow::Result<(Router, Store)>>;
 
 /// How the launcher drives one subgraph.
 pub struct Subgraph {
@@ -15,20 +21,53 @@ pub struct Subgraph {
     pub name: &'static str,
     /// Its Federation v2 SDL.
     pub sdl: fn() -> String,
-    /// Connects, migrates and builds its HTTP app.
-    pub build: fn(&SubgraphConfig) -> BoxFuture<'_, anyhow::Result<(Router, Store)>>,
+    /// Connects, migrates and builds its HTTP app, and starts its event
+    /// relay and consumers on the runtime's bus (NATS when configured).
+    pub build: BuildFn,
     /// Seeds its demo data (dev mode only).
     pub seed: fn(&Store) -> BoxFuture<'_, anyhow::Result<bool>>,
 }
 
 /// Every subgraph, in port order.
 pub fn all() -> Vec<Subgraph> {
-    vec![Subgraph {
-        name: "users",
-        sdl: janta_users::sdl,
-        build: |c| Box::pin(janta_users::build(c)),
-        seed: |s| Box::pin(janta_users::demo::seed(s)),
-    }]
+    vec![
+        Subgraph {
+            name: "users",
+            sdl: janta_users::sdl,
+            build: |c, rt| Box::pin(async move { janta_users::build_with(c, &rt).await }),
+            seed: |s| Box::pin(janta_users::demo::seed(s)),
+        },
+        Subgraph {
+            name: "catalog",
+            sdl: janta_catalog::sdl,
+            build: |c, rt| Box::pin(async move { janta_catalog::build_with(c, &rt).await }),
+            seed: |s| Box::pin(janta_catalog::demo::seed(s)),
+        },
+        Subgraph {
+            name: "prescriptions",
+            sdl: janta_prescriptions::sdl,
+            build: |c, rt| Box::pin(async move { janta_prescriptions::build_with(c, &rt).await }),
+            seed: |s| Box::pin(janta_prescriptions::demo::seed(s)),
+        },
+        Subgraph {
+            name: "orders",
+            sdl: janta_orders::sdl,
+            build: |c, rt| Box::pin(async move { janta_orders::build_with(c, &rt).await }),
+            seed: |s| Box::pin(janta_orders::demo::seed(s)),
+        },
+        Subgraph {
+            name: "payments",
+            sdl: janta_payments::sdl,
+            build: |c, rt| Box::pin(async move { janta_payments::build_with(c, &rt).await }),
+            seed: |s| Box::pin(janta_payments::demo::seed(s)),
+        },
+        Subgraph {
+            name: "notifications",
+            sdl: janta_notifications::sdl,
+            build: |c, rt| Box::pin(async move { janta_notifications::build_with(c, &rt).await }),
+            seed: |s| Box::pin(janta_notifications::demo::seed(s)),
+        },
+    ]
 }
 
 /// The SDL of every subgraph with its default URL, for composition.
@@ -57,7 +96,7 @@ fn find(domain: &str) -> anyhow::Result<Subgraph> {
 pub async fn serve_one(domain: &str, config_file: Option<&Path>) -> anyhow::Result<()> {
     let subgraph = find(domain)?;
     let config = SubgraphConfig::load(domain, config_file)?;
-    let (router, _store) = (subgraph.build)(&config).await?;
+    let (router, _store) = (subgraph.build)(&config, Runtime::standalone()).await?;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!(domain, listen = %config.listen, "subgraph listening");
     serve(router, listener, shutdown_signal()).await
@@ -80,7 +119,7 @@ pub async fn migrate(domain: Option<&str>, data_dir: &Path) -> anyhow::Result<()
     };
     for config in targets {
         let subgraph = find(&config.domain)?;
-        let (_router, store) = (subgraph.build)(&config).await?;
+        let (_router, store) = (subgraph.build)(&config, Runtime::standalone()).await?;
         store.close().await;
         println!("migrated {}", subgraph.name);
     }

@@ -76,7 +76,10 @@ async fn measure(label: &str, args: &Args, url: &str, token: &str, body: Value) 
             async move {
                 let t = Instant::now();
                 let ok = match request.send().await {
-                    Ok(r) => r.json::<Value>().await.is_ok_and(|v| v.get("errors").is_none()),
+                    Ok(r) => r
+                        .json::<Value>()
+                        .await
+                        .is_ok_and(|v| v.get("errors").is_none()),
                     Err(_) => false,
                 };
                 (t.elapsed(), ok)
@@ -112,7 +115,9 @@ async fn login(router: &str) -> anyhow::Result<(String, String)> {
     let token = body["data"]["login"]["accessToken"]
         .as_str()
         .ok_or_else(|| anyhow::anyhow!("login failed: {body}"))?;
-    let id = body["data"]["login"]["user"]["id"].as_str().unwrap_or_default();
+    let id = body["data"]["login"]["user"]["id"]
+        .as_str()
+        .unwrap_or_default();
     Ok((token.to_string(), id.to_string()))
 }
 
@@ -129,7 +134,14 @@ async fn main() -> anyhow::Result<()> {
     let me = json!({"query": "query Me { me { id email fullName roles addresses { id line1 city state pincode isDefault } } }"});
     if args.scenario == "all" || args.scenario == "router" {
         println!("router: Me through the router vs directly against users");
-        let direct = measure("direct to users subgraph (baseline)", &args, &users, &token, me.clone()).await;
+        let direct = measure(
+            "direct to users subgraph (baseline)",
+            &args,
+            &users,
+            &token,
+            me.clone(),
+        )
+        .await;
         let routed = measure("through the router", &args, &router, &token, me).await;
         direct.print();
         routed.print();
@@ -137,15 +149,38 @@ async fn main() -> anyhow::Result<()> {
     }
     if args.scenario == "all" || args.scenario == "entities" {
         println!("entities: 100 users as one _entities batch vs 100 single requests");
-        let reps: Vec<Value> = (0..100).map(|_| json!({"__typename": "User", "id": admin_id})).collect();
+        let reps: Vec<Value> = (0..100)
+            .map(|_| json!({"__typename": "User", "id": admin_id}))
+            .collect();
         let batch = json!({"query": "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id fullName } } }", "variables": {"r": reps}});
         let single = json!({"query": "query($id: ID!) { user(id: $id) { id fullName } }", "variables": {"id": admin_id}});
-        let per_batch = Args { requests: args.requests / 100 + 1, ..args };
-        let batched = measure("one batch of 100 references", &per_batch, &users, &token, batch).await;
-        let singles = measure("single user(id) requests (baseline)", &Args { requests: per_batch.requests * 100, ..per_batch }, &users, &token, single).await;
+        let per_batch = Args {
+            requests: args.requests / 100 + 1,
+            ..args
+        };
+        let batched = measure(
+            "one batch of 100 references",
+            &per_batch,
+            &users,
+            &token,
+            batch,
+        )
+        .await;
+        let singles = measure(
+            "single user(id) requests (baseline)",
+            &Args {
+                requests: per_batch.requests * 100,
+                ..per_batch
+            },
+            &users,
+            &token,
+            single,
+        )
+        .await;
         batched.print();
         singles.print();
-        let per_user_batched = batched.total.as_secs_f64() / (batched.latencies.len() as f64 * 100.0);
+        let per_user_batched =
+            batched.total.as_secs_f64() / (batched.latencies.len() as f64 * 100.0);
         let per_user_single = singles.total.as_secs_f64() / singles.latencies.len() as f64;
         println!(
             "  cost per user: batched {:.1} µs vs single {:.1} µs ({:.1}x cheaper)\n",

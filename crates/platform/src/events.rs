@@ -1,12 +1,15 @@
 //! Publishing events through the transactional outbox: a subgraph records
 //! each event in its own `outbox` table inside the same transaction as the
 //! state change, so an event exists exactly when its change committed.
-//! Delivery (relay, transports, consumers) builds on these rows.
+//! Delivery (relay, transports, consumers) lives in the `janta-events` crate
+//! and builds on these rows; typed payloads are in `janta_events::types`.
 
 use crate::ids::new_id;
 use crate::scalars::now_db;
 use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
+use std::sync::OnceLock;
+use tokio::sync::watch;
 
 /// The envelope every event travels in, whatever the transport.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -56,7 +59,9 @@ impl Envelope {
     }
 }
 
-/// Records `event` in the outbox within the caller's transaction.
+/// Records `event` in the outbox within the caller's transaction, and pokes
+/// the relays of this process so that they look at the outbox soon (they
+/// find the row once the caller's transaction commits).
 pub async fn publish(conn: &mut AnyConnection, event: &Envelope) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO outbox (id, event_type, event_version, aggregate_type, aggregate_id, \
@@ -72,6 +77,26 @@ pub async fn publish(conn: &mut AnyConnection, event: &Envelope) -> sqlx::Result
     .bind(&event.correlation_id)
     .bind(event.payload.to_string())
     .execute(conn)
-    .await
-    .map(|_| ())
+    .await?;
+    outbox_written();
+    Ok(())
+}
+
+fn outbox_generation() -> &'static watch::Sender<u64> {
+    static GENERATION: OnceLock<watch::Sender<u64>> = OnceLock::new();
+    GENERATION.get_or_init(|| watch::channel(0).0)
+}
+
+/// Tells the relays of this process that an outbox row was written (or
+/// committed). [`publish`] calls it; call it again after committing when
+/// latency matters, since a relay poked before the commit may look too early
+/// and then waits for its next poll.
+pub fn outbox_written() {
+    outbox_generation().send_modify(|g| *g = g.wrapping_add(1));
+}
+
+/// A receiver that changes whenever an outbox row was written in this
+/// process: relays wait on it (next to their poll interval) to wake promptly.
+pub fn outbox_signal() -> watch::Receiver<u64> {
+    outbox_generation().subscribe()
 }

@@ -1,7 +1,8 @@
 //! The HTTP side of a subgraph, built the same way for all six:
 //! `POST`/`GET /graphql` (token verified, caller put into the request),
-//! `/health` (alive), `/ready` (database reachable), request tracing with a
-//! correlation ID, a body size limit, and graceful shutdown.
+//! `/health` (alive), `/ready` (database and any extra dependency, such as
+//! the event bus, reachable), request tracing with a correlation ID, a body
+//! size limit, and graceful shutdown.
 
 use crate::auth::{Caller, TokenVerifier};
 use crate::store::Store;
@@ -13,6 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
+use futures::future::BoxFuture;
 use std::future::Future;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -29,6 +31,26 @@ pub struct CorrelationId(pub String);
 /// Adds per-request data (DataLoaders, …) to each GraphQL request.
 pub type RequestExtender =
     Arc<dyn Fn(async_graphql::Request) -> async_graphql::Request + Send + Sync>;
+
+/// An extra readiness probe (e.g. "is the event bus reachable?"): `/ready`
+/// answers 503 while any check fails. Build one with [`readiness_check`].
+#[derive(Clone)]
+pub struct ReadinessCheck {
+    name: &'static str,
+    check: Arc<dyn Fn() -> BoxFuture<'static, anyhow::Result<()>> + Send + Sync>,
+}
+
+/// A readiness check named `name` (shown in the 503 body and the log).
+pub fn readiness_check<F, Fut>(name: &'static str, check: F) -> ReadinessCheck
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    ReadinessCheck {
+        name,
+        check: Arc::new(move || Box::pin(check())),
+    }
+}
 
 /// Query limits every subgraph applies, so a subgraph reached directly is
 /// as protected as through the router.
@@ -50,6 +72,7 @@ struct Endpoint<Q, M, S> {
     verifier: Arc<TokenVerifier>,
     extend: RequestExtender,
     store: Store,
+    checks: Vec<ReadinessCheck>,
 }
 
 /// The routes every subgraph serves; merge domain routes (webhooks, uploads) onto it.
@@ -64,11 +87,29 @@ where
     M: ObjectType + 'static,
     S: SubscriptionType + 'static,
 {
+    subgraph_router_with_checks(schema, verifier, store, extend, Vec::new())
+}
+
+/// [`subgraph_router`] whose `/ready` also runs `checks` (e.g. the event bus
+/// from `janta_events::EventBus::readiness_check`).
+pub fn subgraph_router_with_checks<Q, M, S>(
+    schema: Schema<Q, M, S>,
+    verifier: Arc<TokenVerifier>,
+    store: Store,
+    extend: RequestExtender,
+    checks: Vec<ReadinessCheck>,
+) -> Router
+where
+    Q: ObjectType + 'static,
+    M: ObjectType + 'static,
+    S: SubscriptionType + 'static,
+{
     let endpoint = Arc::new(Endpoint {
         schema,
         verifier,
         extend,
         store,
+        checks,
     });
     Router::new()
         .route("/graphql", get(graphql::<Q, M, S>).post(graphql::<Q, M, S>))
@@ -143,13 +184,28 @@ fn correlation_id(headers: &HeaderMap) -> CorrelationId {
 }
 
 async fn ready<Q, M, S>(State(endpoint): State<Arc<Endpoint<Q, M, S>>>) -> impl IntoResponse {
-    match endpoint.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ready"),
-        Err(err) => {
-            tracing::warn!(error = %err, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
-        }
+    if let Err(err) = endpoint.store.ping().await {
+        tracing::warn!(error = %err, "readiness check failed");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database unreachable".to_string(),
+        );
     }
+    for check in &endpoint.checks {
+        let outcome =
+            tokio::time::timeout(std::time::Duration::from_secs(5), (check.check)()).await;
+        let failure = match outcome {
+            Ok(Ok(())) => continue,
+            Ok(Err(err)) => format!("{err:#}"),
+            Err(_) => "timed out".to_string(),
+        };
+        tracing::warn!(check = check.name, error = %failure, "readiness check failed");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("{} unreachable", check.name),
+        );
+    }
+    (StatusCode::OK, "ready".to_string())
 }
 
 /// Serves `router` until `shutdown` resolves, then finishes in-flight requests.
@@ -198,7 +254,8 @@ where
          Usage: janta-{domain} [--config <file.toml>]\n\n\
          Settings come from the file, then from DATABASE_URL, JANTA_LISTEN, JANTA_MODE,\n\
          JANTA_JWKS_URL, JANTA_JWT_ISSUER, JANTA_JWT_AUDIENCE, JANTA_PUBLIC_URL,\n\
-         JANTA_DATA_DIR, JANTA_SIGNING_KEY_FILE and JANTA_NATS_URL."
+         JANTA_DATA_DIR, JANTA_SIGNING_KEY_FILE, JANTA_NATS_URL, JANTA_EVENTS_NAMESPACE,\n\
+         JANTA_URL_SIGNING_SECRET, JANTA_PRESCRIPTION_VALIDITY_DAYS and JANTA_WEBHOOK_SECRET."
     );
     let args: Vec<String> = std::env::args().skip(1).collect();
     let config_path = match args.as_slice() {

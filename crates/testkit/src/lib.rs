@@ -8,8 +8,7 @@ use janta_platform::config::SubgraphConfig;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use janta_platform::store::Backend;
@@ -237,10 +236,12 @@ pub fn error_code(body: &Value) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Counts SQL statements executed in this process (sqlx logs each one under
-/// the `sqlx::query` target). Install once per test process.
+/// Records the SQL statements executed in this process (sqlx logs each one
+/// under the `sqlx::query` target). Install once per test process. Background
+/// work (outbox relays, sweepers) runs statements too, so tests count the
+/// statements that touch the tables they are about with [`StatementCounter::matching`].
 #[derive(Clone, Default)]
-pub struct StatementCounter(Arc<AtomicUsize>);
+pub struct StatementCounter(Arc<Mutex<Vec<String>>>);
 
 impl StatementCounter {
     /// Installs the counter as the global tracing subscriber.
@@ -255,22 +256,58 @@ impl StatementCounter {
         counter
     }
 
-    /// Statements so far.
+    /// All statements so far.
     pub fn get(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
+        self.0.lock().map(|s| s.len()).unwrap_or(0)
+    }
+
+    /// Statements so far whose SQL contains `needle` (case-insensitive),
+    /// e.g. `"from users"`.
+    pub fn matching(&self, needle: &str) -> usize {
+        let needle = needle.to_lowercase();
+        self.0
+            .lock()
+            .map(|s| {
+                s.iter()
+                    .filter(|sql| sql.to_lowercase().contains(&needle))
+                    .count()
+            })
+            .unwrap_or(0)
     }
 }
 
 use tracing_subscriber::Layer as _;
 
-struct CountLayer(Arc<AtomicUsize>);
+struct CountLayer(Arc<Mutex<Vec<String>>>);
+
+#[derive(Default)]
+struct SqlText(String);
+
+impl tracing::field::Visit for SqlText {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if matches!(field.name(), "summary" | "db.statement") {
+            self.0.push_str(value);
+            self.0.push(' ');
+        }
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if matches!(field.name(), "summary" | "db.statement") {
+            self.0.push_str(&format!("{value:?} "));
+        }
+    }
+}
 
 impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountLayer {
     fn on_event(
         &self,
-        _event: &tracing::Event<'_>,
+        event: &tracing::Event<'_>,
         _ctx: tracing_subscriber::layer::Context<'_, S>,
     ) {
-        self.0.fetch_add(1, Ordering::SeqCst);
+        let mut sql = SqlText::default();
+        event.record(&mut sql);
+        if let Ok(mut statements) = self.0.lock() {
+            statements.push(sql.0);
+        }
     }
 }

@@ -3,11 +3,11 @@
 
 use crate::store::UserRow;
 use async_graphql::Context;
+use janta_events::publish;
+use janta_events::types::{UserRegistered, VendorVerified};
 use janta_platform::auth::optional_principal;
-use janta_platform::events::{publish, Envelope};
 use janta_platform::server::CorrelationId;
 use janta_platform::ApiResult;
-use serde_json::json;
 use sqlx::AnyConnection;
 
 fn correlation<'a>(ctx: &Context<'a>) -> Option<&'a str> {
@@ -21,15 +21,12 @@ pub async fn user_registered(
     user: &UserRow,
     ctx: &Context<'_>,
 ) -> ApiResult<()> {
-    let event = Envelope::new(
-        "UserRegistered",
-        "user",
-        &user.id,
-        &user.id,
-        correlation(ctx),
-        json!({ "userId": user.id, "fullName": user.full_name }),
-    );
-    Ok(publish(conn, &event).await?)
+    let event = UserRegistered {
+        user_id: user.id.clone(),
+        full_name: user.full_name.clone(),
+    };
+    publish(conn, &event, &user.id, correlation(ctx)).await?;
+    Ok(())
 }
 
 /// A vendor's licences were verified; it may now sell.
@@ -39,13 +36,9 @@ pub async fn vendor_verified(
     ctx: &Context<'_>,
 ) -> ApiResult<()> {
     let actor = optional_principal(ctx).map_or("system", |p| p.subject.as_str());
-    let event = Envelope::new(
-        "VendorVerified",
-        "vendor",
-        vendor_id,
-        actor,
-        correlation(ctx),
-        json!({ "vendorId": vendor_id }),
-    );
-    Ok(publish(conn, &event).await?)
+    let event = VendorVerified {
+        vendor_id: vendor_id.to_string(),
+    };
+    publish(conn, &event, actor, correlation(ctx)).await?;
+    Ok(())
 }

@@ -14,10 +14,11 @@ use async_graphql::dataloader::DataLoader;
 use async_graphql::{EmptySubscription, Schema};
 use axum::routing::get;
 use axum::{Json, Router};
+use janta_events::Runtime;
 use janta_platform::audit::{self as platform_audit, AuditEntry};
 use janta_platform::auth::TokenSigner;
 use janta_platform::config::{Mode, SubgraphConfig};
-use janta_platform::server::{subgraph_router, with_limits};
+use janta_platform::server::{subgraph_router_with_checks, with_limits};
 use janta_platform::store::Store;
 use janta_platform::ApiResult;
 use schema::{AddressLoader, Mutation, Query, UserLoader, UsersSchema, VendorLoader};
@@ -71,10 +72,25 @@ pub fn load_signing_key(config: &SubgraphConfig) -> anyhow::Result<String> {
     Ok(pem)
 }
 
-/// Connects, migrates and builds the HTTP app of the users subgraph.
+/// Connects, migrates and builds the HTTP app of the users subgraph, alone
+/// in its process ([`Runtime::standalone`]: without a NATS URL its events
+/// wait in the outbox).
 pub async fn build(config: &SubgraphConfig) -> anyhow::Result<(Router, Store)> {
+    build_with(config, &Runtime::standalone()).await
+}
+
+/// Connects, migrates and builds the HTTP app of the users subgraph, and
+/// starts the relay of its outbox on the event bus of `runtime` (the
+/// process's in-process bus, or NATS when configured). Users consumes no
+/// events.
+pub async fn build_with(
+    config: &SubgraphConfig,
+    runtime: &Runtime,
+) -> anyhow::Result<(Router, Store)> {
     let store = Store::connect(&config.database_url).await?;
     store.migrate(&store::migrations()).await?;
+    let events = runtime.event_bus(config).await?;
+    events.start_relay(&store, "users");
     let signer = TokenSigner::from_pem(
         &load_signing_key(config)?,
         &config.auth.issuer,
@@ -106,7 +122,14 @@ pub async fn build(config: &SubgraphConfig) -> anyhow::Result<(Router, Store)> {
                 tokio::spawn,
             ))
     });
-    let router = subgraph_router(schema, verifier, store.clone(), extend).route(
+    let router = subgraph_router_with_checks(
+        schema,
+        verifier,
+        store.clone(),
+        extend,
+        vec![events.readiness_check()],
+    )
+    .route(
         "/.well-known/jwks.json",
         get(move || {
             let jwks = jwks.clone();

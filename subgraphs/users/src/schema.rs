@@ -10,7 +10,9 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{
     Context, EmptySubscription, Enum, InputObject, Object, Result, Schema, SimpleObject, ID,
 };
-use janta_platform::auth::{optional_principal, principal, require_admin, Principal, Role};
+use janta_platform::auth::{
+    optional_principal, principal, require_admin, require_service, Principal, Role,
+};
 use janta_platform::ids::{new_id, parse_id};
 use janta_platform::pagination::{build_connection, CountedConnection, Cursor, PageRequest};
 use janta_platform::scalars::{Date, DateTime};
@@ -113,6 +115,11 @@ impl Address {
     /// Address ID.
     async fn id(&self) -> ID {
         ID(self.0.id.clone())
+    }
+    /// The user the address belongs to (addresses are visible only to their
+    /// owner, admins and services, so this reveals nothing new).
+    async fn user_id(&self) -> ID {
+        ID(self.0.user_id.clone())
     }
     /// Optional label such as "Home".
     async fn label(&self) -> Option<&str> {
@@ -296,6 +303,17 @@ pub struct AuthPayload {
     pub user: User,
 }
 
+/// How to reach a user, for the notifications service only.
+#[derive(SimpleObject)]
+pub struct ServiceContact {
+    /// The user.
+    pub user_id: ID,
+    /// Login e-mail.
+    pub email: String,
+    /// Mobile number (E.164), if given.
+    pub phone: Option<String>,
+}
+
 /// A token for subgraph-to-subgraph calls.
 #[derive(SimpleObject)]
 pub struct ServiceToken {
@@ -454,6 +472,59 @@ impl Query {
             .filter(|a| domain::can_view_private(viewer, &a.user_id))
             .map(Address))
     }
+
+    /// An address with its owner, for another subgraph that must check whose
+    /// it is and copy it (orders' checkout snapshots the delivery address).
+    /// Service principals only; null when there is no such address.
+    async fn address_for_service(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Address ID")] id: ID,
+    ) -> Result<Option<Address>> {
+        require_service(ctx)?;
+        let id = parse_id(&id, "id")?;
+        let loader = ctx.data_unchecked::<DataLoader<AddressLoader>>();
+        Ok(loader
+            .load_one(id)
+            .await
+            .map_err(loader_error)?
+            .map(Address))
+    }
+
+    /// E-mail and phone of users, for the notifications subgraph to deliver
+    /// e-mail and SMS (events carry no contact data). The notifications
+    /// service only; users that do not exist are left out; at most 100 IDs.
+    async fn contact_for_service(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "User IDs")] user_ids: Vec<ID>,
+    ) -> Result<Vec<ServiceContact>> {
+        let service = require_service(ctx)?;
+        if service.subject != "service:notifications" {
+            return Err(ApiError::forbidden(
+                "only the notifications service reads contact details",
+            )
+            .into());
+        }
+        if user_ids.len() > 100 {
+            return Err(ApiError::bad_input("at most 100 userIds at once").into());
+        }
+        let ids = user_ids
+            .iter()
+            .map(|id| parse_id(id, "userIds"))
+            .collect::<ApiResult<Vec<_>>>()?;
+        let loader = ctx.data_unchecked::<DataLoader<UserLoader>>();
+        let rows = loader.load_many(ids.clone()).await.map_err(loader_error)?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| rows.get(id))
+            .map(|row| ServiceContact {
+                user_id: ID(row.id.clone()),
+                email: row.email.clone(),
+                phone: row.phone.clone(),
+            })
+            .collect())
+    }
 }
 
 /// Sign-up details.
@@ -597,7 +668,11 @@ impl Mutation {
         let password = Password::parse(&input.password)?;
         let full_name = domain::parse_person_name(&input.full_name, "fullName")?;
         let phone = input.phone.as_deref().map(Phone::parse).transpose()?;
-        let hash = password.hash().map_err(ApiError::from)?;
+        // Hashing is deliberately slow: keep it off the async workers.
+        let hash = tokio::task::spawn_blocking(move || password.hash())
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?
+            .map_err(ApiError::from)?;
         let st = state(ctx);
         let mut tx = st.store.begin().await.map_err(ApiError::from)?;
         let user = store::insert_user(

@@ -237,3 +237,90 @@ async fn service_tokens_need_the_shared_secret() {
     assert_eq!(principal.subject, "service:orders");
     assert_eq!(principal.roles, vec![Role::Service]);
 }
+
+#[tokio::test]
+async fn services_read_any_address_with_its_owner() {
+    let db = TestDb::new(janta_testkit::Backend::Sqlite).await;
+    let (gql, _store) = start(&db).await;
+    let owner = register(&gql, "owner@example.com").await;
+    let owner_token = owner["accessToken"].as_str();
+    let added = gql.data(owner_token, ADD_ADDRESS, address("560001")).await;
+    let address_id = added["addAddress"]["id"].clone();
+    let query = "query($id: ID!) { addressForService(id: $id) { id userId line1 state pincode } }";
+
+    let anonymous = gql.send(None, query, json!({"id": address_id})).await;
+    assert_eq!(error_code(&anonymous).as_deref(), Some("UNAUTHENTICATED"));
+    let customer = gql
+        .send(owner_token, query, json!({"id": address_id}))
+        .await;
+    assert_eq!(error_code(&customer).as_deref(), Some("FORBIDDEN"));
+
+    let service = gql
+        .data(
+            None,
+            "mutation($s: String!, $k: String!) { serviceToken(service: $s, secret: $k) { accessToken } }",
+            json!({"s": "orders", "k": janta_platform::config::DEV_SERVICE_SECRET}),
+        )
+        .await;
+    let service_token = service["serviceToken"]["accessToken"].as_str();
+    let found = gql
+        .data(service_token, query, json!({"id": address_id}))
+        .await;
+    assert_eq!(found["addressForService"]["userId"], owner["user"]["id"]);
+    assert_eq!(found["addressForService"]["state"], "KA");
+    let unknown = gql
+        .data(
+            service_token,
+            query,
+            json!({"id": janta_platform::ids::new_id()}),
+        )
+        .await;
+    assert!(unknown["addressForService"].is_null());
+}
+
+#[tokio::test]
+async fn only_the_notifications_service_reads_contact_details() {
+    let db = TestDb::new(janta_testkit::Backend::Sqlite).await;
+    let (gql, _store) = start(&db).await;
+    let user = register(&gql, "contact@example.com").await;
+    let user_id = user["user"]["id"].clone();
+    let query = "query($ids: [ID!]!) { contactForService(userIds: $ids) { userId email phone } }";
+    let vars = json!({ "ids": [user_id, janta_platform::ids::new_id()] });
+
+    let customer = gql
+        .send(user["accessToken"].as_str(), query, vars.clone())
+        .await;
+    assert_eq!(
+        error_code(&customer).as_deref(),
+        Some("FORBIDDEN"),
+        "{customer}"
+    );
+    assert!(customer["data"].is_null() || customer["data"]["contactForService"].is_null());
+
+    let token_of = |service: &'static str| {
+        let gql = gql.clone();
+        async move {
+            let data = gql
+                .data(
+                    None,
+                    "mutation($s: String!, $k: String!) { serviceToken(service: $s, secret: $k) { accessToken } }",
+                    json!({"s": service, "k": janta_platform::config::DEV_SERVICE_SECRET}),
+                )
+                .await;
+            data["serviceToken"]["accessToken"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    let orders = token_of("orders").await;
+    let other_service = gql.send(Some(&orders), query, vars.clone()).await;
+    assert_eq!(error_code(&other_service).as_deref(), Some("FORBIDDEN"));
+
+    let notifications = token_of("notifications").await;
+    let found = gql.data(Some(&notifications), query, vars).await;
+    assert_eq!(
+        found["contactForService"],
+        json!([{ "userId": user["user"]["id"], "email": "contact@example.com", "phone": null }])
+    );
+}

@@ -1,0 +1,452 @@
+//! Every event of the platform, in one place: the typed payload each
+//! publishing subgraph puts into [`Envelope::payload`](crate::Envelope) and
+//! each consumer reads back. The payload JSON is camelCase (`userId`,
+//! `totalPaise`); unknown fields are ignored when reading, so a publisher may
+//! add fields without breaking consumers. Renaming or removing a field, or
+//! changing its meaning, needs a new [`Event::VERSION`].
+//!
+//! Conventions:
+//! - IDs are UUIDv7 strings owned by the publishing subgraph (or, for
+//!   `customerId`/`vendorId`, by users).
+//! - Money is `i64` paise (₹1 = 100 paise), named `…Paise`; always INR.
+//! - Dates are `YYYY-MM-DD`, timestamps are RFC 3339 UTC (the envelope's
+//!   `occurredAt` says when the change happened).
+//! - Events carry no personal contact data (e-mail, phone, address):
+//!   consumers that need it ask the owner by ID.
+//!
+//! | Publisher     | Event                   | Aggregate      |
+//! |---------------|-------------------------|----------------|
+//! | users         | [`UserRegistered`]      | `user`         |
+//! | users         | [`VendorVerified`]      | `vendor`       |
+//! | catalog       | [`StockLow`]            | `listing`      |
+//! | catalog       | [`ListingPriceChanged`] | `listing`      |
+//! | prescriptions | [`PrescriptionSubmitted`] | `prescription` |
+//! | prescriptions | [`PrescriptionApproved`]  | `prescription` |
+//! | prescriptions | [`PrescriptionRejected`]  | `prescription` |
+//! | orders        | [`OrderPlaced`]         | `order`        |
+//! | orders        | [`OrderConfirmed`]      | `order`        |
+//! | orders        | [`OrderStatusChanged`]  | `order`        |
+//! | orders        | [`OrderCancelled`]      | `order`        |
+//! | payments      | [`PaymentSucceeded`]    | `payment`      |
+//! | payments      | [`PaymentFailed`]       | `payment`      |
+//! | payments      | [`PaymentRefunded`]     | `payment`      |
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// A typed event payload: which subgraph publishes it, under which type name
+/// and version, and which aggregate it is about (delivery is ordered per
+/// aggregate). Publish one with [`crate::publish`]; consume it with
+/// [`crate::Consumer::on`].
+pub trait Event: Serialize + DeserializeOwned + Send + Sync + 'static {
+    /// The publishing subgraph (`users`, `catalog`, …): names the stream.
+    const SOURCE: &'static str;
+    /// The event type name, e.g. `UserRegistered`.
+    const TYPE: &'static str;
+    /// Payload schema version of this type.
+    const VERSION: i64 = 1;
+    /// Kind of aggregate, e.g. `user`.
+    const AGGREGATE_TYPE: &'static str;
+    /// ID of the aggregate this event is about.
+    fn aggregate_id(&self) -> &str;
+}
+
+macro_rules! event {
+    ($ty:ident, $source:literal, $aggregate:literal, $id:ident) => {
+        impl Event for $ty {
+            const SOURCE: &'static str = $source;
+            const TYPE: &'static str = stringify!($ty);
+            const AGGREGATE_TYPE: &'static str = $aggregate;
+            fn aggregate_id(&self) -> &str {
+                &self.$id
+            }
+        }
+    };
+}
+
+/// `(publishing subgraph, event type)` of every event above, for tooling
+/// and tests that must cover them all.
+pub const ALL_EVENTS: [(&str, &str); 14] = [
+    ("users", "UserRegistered"),
+    ("users", "VendorVerified"),
+    ("catalog", "StockLow"),
+    ("catalog", "ListingPriceChanged"),
+    ("prescriptions", "PrescriptionSubmitted"),
+    ("prescriptions", "PrescriptionApproved"),
+    ("prescriptions", "PrescriptionRejected"),
+    ("orders", "OrderPlaced"),
+    ("orders", "OrderConfirmed"),
+    ("orders", "OrderStatusChanged"),
+    ("orders", "OrderCancelled"),
+    ("payments", "PaymentSucceeded"),
+    ("payments", "PaymentFailed"),
+    ("payments", "PaymentRefunded"),
+];
+
+// ---------------------------------------------------------------- users
+
+/// A customer account was created (notifications welcomes the user).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserRegistered {
+    /// The new user.
+    pub user_id: String,
+    /// Their name as entered, for greetings.
+    pub full_name: String,
+}
+event!(UserRegistered, "users", "user", user_id);
+
+/// An admin checked a vendor's GSTIN and drug licence; it may now sell.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VendorVerified {
+    /// The vendor.
+    pub vendor_id: String,
+}
+event!(VendorVerified, "users", "vendor", vendor_id);
+
+// ---------------------------------------------------------------- catalog
+
+/// A listing's sellable stock fell to or below its low-stock threshold
+/// (notifications tells the vendor's staff).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StockLow {
+    /// The listing (a vendor branch's offer of a medicine).
+    pub listing_id: String,
+    /// The vendor owning the listing.
+    pub vendor_id: String,
+    /// The vendor branch holding the stock, when the catalog tracks it.
+    pub branch_id: Option<String>,
+    /// The medicine (version) offered.
+    pub medicine_id: String,
+    /// Units still sellable (unexpired, unreserved).
+    pub available_quantity: i64,
+    /// The threshold that was crossed.
+    pub threshold: i64,
+}
+event!(StockLow, "catalog", "listing", listing_id);
+
+/// A listing's sale price (or MRP) changed. Orders already placed keep the
+/// price they snapshotted; carts may re-price.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListingPriceChanged {
+    /// The listing.
+    pub listing_id: String,
+    /// The vendor owning the listing.
+    pub vendor_id: String,
+    /// The medicine (version) offered.
+    pub medicine_id: String,
+    /// Sale price before the change; `None` for a new listing.
+    pub old_price_paise: Option<i64>,
+    /// Sale price now (tax-inclusive, ≤ MRP).
+    pub new_price_paise: i64,
+    /// Maximum retail price now.
+    pub mrp_paise: i64,
+}
+event!(ListingPriceChanged, "catalog", "listing", listing_id);
+
+// ---------------------------------------------------------------- prescriptions
+
+/// A customer submitted a prescription for review (pharmacists are told).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrescriptionSubmitted {
+    /// The prescription.
+    pub prescription_id: String,
+    /// The customer who uploaded it.
+    pub customer_id: String,
+    /// The family member it is for; `None` when it is for the customer.
+    pub family_member_id: Option<String>,
+    /// The vendor asked to review it, if the customer chose one.
+    pub vendor_id: Option<String>,
+}
+event!(
+    PrescriptionSubmitted,
+    "prescriptions",
+    "prescription",
+    prescription_id
+);
+
+/// One medicine a prescription allows, and how much of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApprovedLine {
+    /// The medicine (catalog ID).
+    pub medicine_id: String,
+    /// Units that may be dispensed in total under this prescription.
+    pub max_quantity: i64,
+}
+
+/// A pharmacist approved a prescription with the lines it allows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrescriptionApproved {
+    /// The prescription.
+    pub prescription_id: String,
+    /// The customer who owns it.
+    pub customer_id: String,
+    /// The pharmacist who reviewed it.
+    pub reviewer_id: String,
+    /// The reviewing pharmacist's vendor.
+    pub vendor_id: Option<String>,
+    /// Last day it may be used (`YYYY-MM-DD`).
+    pub valid_until: String,
+    /// What it allows.
+    pub lines: Vec<ApprovedLine>,
+}
+event!(
+    PrescriptionApproved,
+    "prescriptions",
+    "prescription",
+    prescription_id
+);
+
+/// A pharmacist rejected a prescription.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrescriptionRejected {
+    /// The prescription.
+    pub prescription_id: String,
+    /// The customer who owns it.
+    pub customer_id: String,
+    /// The pharmacist who reviewed it.
+    pub reviewer_id: String,
+    /// The reviewing pharmacist's vendor.
+    pub vendor_id: Option<String>,
+    /// Why, in words the customer is shown.
+    pub reason: String,
+}
+event!(
+    PrescriptionRejected,
+    "prescriptions",
+    "prescription",
+    prescription_id
+);
+
+// ---------------------------------------------------------------- orders
+
+/// The order state machine's states, as the API spells them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OrderStatus {
+    /// Placed, waiting for payment (or cash on delivery confirmation).
+    PendingPayment,
+    /// Paid (or COD accepted); stock committed.
+    Confirmed,
+    /// Packed by the vendor.
+    Packed,
+    /// Handed to delivery.
+    OutForDelivery,
+    /// Delivered to the customer.
+    Delivered,
+    /// Cancelled before dispatch.
+    Cancelled,
+    /// Returned after delivery.
+    Returned,
+}
+
+/// One line of a placed order, as snapshotted by orders.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderLine {
+    /// The catalog listing bought from.
+    pub listing_id: String,
+    /// The medicine version bought.
+    pub medicine_id: String,
+    /// Units.
+    pub quantity: i64,
+    /// Price per unit at checkout (tax-inclusive).
+    pub unit_price_paise: i64,
+}
+
+/// An order was created in `PENDING_PAYMENT` by checkout.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderPlaced {
+    /// The order.
+    pub order_id: String,
+    /// The customer who placed it.
+    pub customer_id: String,
+    /// The vendor fulfilling it (one order per vendor).
+    pub vendor_id: String,
+    /// Total to pay, tax included.
+    pub total_paise: i64,
+    /// How the customer chose to pay (`CARD`, `UPI`, `NETBANKING`, `COD`, …).
+    pub payment_method: String,
+    /// What was bought.
+    pub lines: Vec<OrderLine>,
+}
+event!(OrderPlaced, "orders", "order", order_id);
+
+/// Payment succeeded (or COD was accepted): the order is `CONFIRMED`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderConfirmed {
+    /// The order.
+    pub order_id: String,
+    /// The customer.
+    pub customer_id: String,
+    /// The vendor fulfilling it.
+    pub vendor_id: String,
+    /// Total paid or due on delivery.
+    pub total_paise: i64,
+    /// The payment that confirmed it; `None` for cash on delivery.
+    pub payment_id: Option<String>,
+}
+event!(OrderConfirmed, "orders", "order", order_id);
+
+/// An order moved along its state machine (packed, out for delivery,
+/// delivered, returned). Placement, confirmation and cancellation have their
+/// own events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderStatusChanged {
+    /// The order.
+    pub order_id: String,
+    /// The customer.
+    pub customer_id: String,
+    /// The vendor fulfilling it.
+    pub vendor_id: String,
+    /// State before.
+    pub from: OrderStatus,
+    /// State now.
+    pub to: OrderStatus,
+}
+event!(OrderStatusChanged, "orders", "order", order_id);
+
+/// An order was cancelled (customer, vendor, admin, payment failure or
+/// expiry); catalog releases its stock, payments refunds what was captured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderCancelled {
+    /// The order.
+    pub order_id: String,
+    /// The customer.
+    pub customer_id: String,
+    /// The vendor.
+    pub vendor_id: String,
+    /// State it was cancelled from.
+    pub from: OrderStatus,
+    /// Why (shown to the customer).
+    pub reason: String,
+    /// Who cancelled: a user ID, `service:<name>` or `system` (expiry).
+    pub cancelled_by: String,
+}
+event!(OrderCancelled, "orders", "order", order_id);
+
+// ---------------------------------------------------------------- payments
+
+/// A payment was captured; orders confirms the order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentSucceeded {
+    /// The payment.
+    pub payment_id: String,
+    /// The order it pays.
+    pub order_id: String,
+    /// The paying customer.
+    pub customer_id: String,
+    /// Amount captured.
+    pub amount_paise: i64,
+    /// Method (`CARD`, `UPI`, `NETBANKING`, `COD`, …).
+    pub method: String,
+    /// The gateway's reference for the capture.
+    pub gateway_reference: Option<String>,
+}
+event!(PaymentSucceeded, "payments", "payment", payment_id);
+
+/// A payment attempt failed or expired; orders cancels the order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentFailed {
+    /// The payment.
+    pub payment_id: String,
+    /// The order it was for.
+    pub order_id: String,
+    /// The customer.
+    pub customer_id: String,
+    /// Amount that was due.
+    pub amount_paise: i64,
+    /// Method tried.
+    pub method: String,
+    /// Why, as the gateway reported it (safe to show).
+    pub reason: String,
+}
+event!(PaymentFailed, "payments", "payment", payment_id);
+
+/// Money was refunded on a captured payment (in full or in part).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentRefunded {
+    /// The payment refunded (the aggregate).
+    pub payment_id: String,
+    /// The refund.
+    pub refund_id: String,
+    /// The order paid by the payment.
+    pub order_id: String,
+    /// The customer receiving the money.
+    pub customer_id: String,
+    /// Amount of this refund.
+    pub amount_paise: i64,
+    /// Total refunded on the payment so far, this refund included.
+    pub refunded_total_paise: i64,
+    /// Why.
+    pub reason: String,
+}
+event!(PaymentRefunded, "payments", "payment", payment_id);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn check<E: Event>() {
+        assert!(ALL_EVENTS.contains(&(E::SOURCE, E::TYPE)), "{}", E::TYPE);
+    }
+
+    #[test]
+    fn every_type_is_listed() {
+        check::<UserRegistered>();
+        check::<VendorVerified>();
+        check::<StockLow>();
+        check::<ListingPriceChanged>();
+        check::<PrescriptionSubmitted>();
+        check::<PrescriptionApproved>();
+        check::<PrescriptionRejected>();
+        check::<OrderPlaced>();
+        check::<OrderConfirmed>();
+        check::<OrderStatusChanged>();
+        check::<OrderCancelled>();
+        check::<PaymentSucceeded>();
+        check::<PaymentFailed>();
+        check::<PaymentRefunded>();
+    }
+
+    #[test]
+    fn payloads_are_camel_case_and_tolerant() {
+        let json = serde_json::to_value(OrderStatusChanged {
+            order_id: "o".into(),
+            customer_id: "c".into(),
+            vendor_id: "v".into(),
+            from: OrderStatus::Confirmed,
+            to: OrderStatus::OutForDelivery,
+        })
+        .unwrap();
+        assert_eq!(
+            json,
+            json!({"orderId": "o", "customerId": "c", "vendorId": "v",
+                   "from": "CONFIRMED", "to": "OUT_FOR_DELIVERY"})
+        );
+        // What users publishes today, plus a field a newer publisher added.
+        let read: UserRegistered =
+            serde_json::from_value(json!({"userId": "u", "fullName": "Asha", "addedLater": true}))
+                .unwrap();
+        assert_eq!(read.user_id, "u");
+        // Optional fields may be absent.
+        let read: PrescriptionSubmitted =
+            serde_json::from_value(json!({"prescriptionId": "p", "customerId": "c"})).unwrap();
+        assert_eq!(read.family_member_id, None);
+    }
+}

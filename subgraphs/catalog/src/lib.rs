@@ -1,0 +1,223 @@
+//! Catalog subgraph: the versioned medicine master, categories, generic
+//! alternatives, GST slabs by HSN code, full-text search, vendor listings
+//! with batches and an append-only stock ledger, and stock reservations for
+//! the checkout saga (service principals only, idempotent per order,
+//! first-expiry-first-out, never oversold). Reservations that are not
+//! committed in time expire: a sweeper started by [`build`] releases them,
+//! and reads and new reservations treat them as released already.
+
+pub mod demo;
+pub mod domain;
+pub mod events;
+pub mod schema;
+pub mod store;
+
+use anyhow::Context as _;
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{EmptySubscription, Schema};
+use axum::Router;
+use janta_events::Runtime;
+use janta_platform::audit::{self as platform_audit, AuditEntry};
+use janta_platform::auth::TokenVerifier;
+use janta_platform::config::SubgraphConfig;
+use janta_platform::server::{subgraph_router_with_checks, with_limits};
+use janta_platform::store::Store;
+use janta_platform::ApiResult;
+use schema::{
+    AlternativesLoader, CatalogSchema, CategoryLoader, ListingLoader, MedicineLoader, Mutation,
+    Query, TopListingsLoader,
+};
+use sqlx::AnyConnection;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Tunable catalog behaviour (environment: `JANTA_RESERVATION_TTL_SECS`,
+/// `JANTA_RESERVATION_SWEEP_SECS`, `JANTA_STOCK_LOW_THRESHOLD`).
+#[derive(Debug, Clone)]
+pub struct CatalogSettings {
+    /// How long a reservation holds stock before it expires (default 15 min).
+    pub reservation_ttl: Duration,
+    /// How often the sweeper looks for expired reservations (default 30 s).
+    pub sweep_interval: Duration,
+    /// `StockLow` fires when a listing's sellable stock falls below this (default 10).
+    pub stock_low_threshold: i64,
+}
+
+impl Default for CatalogSettings {
+    fn default() -> Self {
+        CatalogSettings {
+            reservation_ttl: Duration::from_secs(15 * 60),
+            sweep_interval: Duration::from_secs(30),
+            stock_low_threshold: 10,
+        }
+    }
+}
+
+impl CatalogSettings {
+    /// Defaults overridden by the environment; nonsense values are start-up errors.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let mut settings = CatalogSettings::default();
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        if let Some(v) = var("JANTA_RESERVATION_TTL_SECS") {
+            let secs: u64 = v
+                .parse()
+                .context("JANTA_RESERVATION_TTL_SECS must be a number of seconds")?;
+            anyhow::ensure!(
+                (1..=86_400).contains(&secs),
+                "JANTA_RESERVATION_TTL_SECS must be between 1 and 86400"
+            );
+            settings.reservation_ttl = Duration::from_secs(secs);
+        }
+        if let Some(v) = var("JANTA_RESERVATION_SWEEP_SECS") {
+            let secs: u64 = v
+                .parse()
+                .context("JANTA_RESERVATION_SWEEP_SECS must be a number of seconds")?;
+            anyhow::ensure!(
+                (1..=3_600).contains(&secs),
+                "JANTA_RESERVATION_SWEEP_SECS must be between 1 and 3600"
+            );
+            settings.sweep_interval = Duration::from_secs(secs);
+        }
+        if let Some(v) = var("JANTA_STOCK_LOW_THRESHOLD") {
+            settings.stock_low_threshold = v
+                .parse()
+                .context("JANTA_STOCK_LOW_THRESHOLD must be a whole number")?;
+        }
+        Ok(settings)
+    }
+}
+
+/// What resolvers share: the store and the settings.
+pub struct CatalogState {
+    /// This subgraph's database.
+    pub store: Store,
+    /// Reservation TTL, stock-low threshold.
+    pub settings: CatalogSettings,
+}
+
+/// The schema without data, for SDL export and composition.
+pub fn schema() -> CatalogSchema {
+    with_limits(Schema::build(Query, Mutation, EmptySubscription)).finish()
+}
+
+/// This subgraph's Federation v2 SDL.
+pub fn sdl() -> String {
+    janta_platform::sdl::federation_sdl(&schema())
+}
+
+/// Connects, migrates and builds the HTTP app of the catalog subgraph, alone
+/// in its process ([`Runtime::standalone`]: without a NATS URL its events
+/// wait in the outbox), with settings from the environment.
+pub async fn build(config: &SubgraphConfig) -> anyhow::Result<(Router, Store)> {
+    build_with(config, &Runtime::standalone()).await
+}
+
+/// Connects, migrates and builds the HTTP app of the catalog subgraph,
+/// starts the relay of its outbox on the event bus of `runtime` and the
+/// reservation sweeper. Settings come from the environment. Catalog
+/// consumes no events.
+pub async fn build_with(
+    config: &SubgraphConfig,
+    runtime: &Runtime,
+) -> anyhow::Result<(Router, Store)> {
+    build_with_settings(config, runtime, CatalogSettings::from_env()?).await
+}
+
+/// [`build_with`] with explicit settings (tests use a short reservation TTL).
+pub async fn build_with_settings(
+    config: &SubgraphConfig,
+    runtime: &Runtime,
+    settings: CatalogSettings,
+) -> anyhow::Result<(Router, Store)> {
+    let store = Store::connect(&config.database_url).await?;
+    store.migrate(&store::migrations()).await?;
+    let events = runtime.event_bus(config).await?;
+    events.start_relay(&store, "catalog");
+    let verifier = Arc::new(TokenVerifier::remote(
+        &config.auth.jwks_url,
+        &config.auth.issuer,
+        &config.auth.audience,
+    ));
+    spawn_sweeper(store.clone(), settings.sweep_interval);
+    let state = CatalogState {
+        store: store.clone(),
+        settings,
+    };
+    let schema = with_limits(Schema::build(Query, Mutation, EmptySubscription))
+        .data(state)
+        .finish();
+    let s = store.clone();
+    let extend = Arc::new(move |request: async_graphql::Request| {
+        request
+            .data(loader(MedicineLoader(s.clone())))
+            .data(loader(ListingLoader(s.clone())))
+            .data(loader(CategoryLoader(s.clone())))
+            .data(loader(AlternativesLoader(s.clone())))
+            .data(loader(TopListingsLoader(s.clone())))
+    });
+    let router = subgraph_router_with_checks(
+        schema,
+        verifier,
+        store.clone(),
+        extend,
+        vec![events.readiness_check()],
+    );
+    Ok((router, store))
+}
+
+/// How long a DataLoader collects keys before it queries. A little longer
+/// than async-graphql's 1 ms, so that a router's `_entities` batch of a few
+/// hundred references (resolved concurrently on several threads) lands in
+/// one statement instead of being cut into several.
+const LOADER_DELAY: Duration = Duration::from_millis(5);
+
+fn loader<T: Send + Sync + 'static>(inner: T) -> DataLoader<T> {
+    DataLoader::new(inner, tokio::spawn).delay(LOADER_DELAY)
+}
+
+/// Expires overdue reservations every `interval` until the pool is closed.
+fn spawn_sweeper(store: Store, interval: Duration) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticker.tick().await;
+        loop {
+            ticker.tick().await;
+            if store.pool().is_closed() {
+                break;
+            }
+            match store::stock::expire_due(&store, chrono::Utc::now(), 500).await {
+                Ok(expired) if !expired.is_empty() => {
+                    tracing::info!(count = expired.len(), "expired stock reservations")
+                }
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = %err, "reservation sweep failed"),
+            }
+        }
+    });
+}
+
+/// Appends to this subgraph's audit trail inside the caller's transaction.
+pub(crate) async fn audit(
+    conn: &mut AnyConnection,
+    actor: &str,
+    entity_type: &str,
+    entity_id: &str,
+    action: &str,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+) -> ApiResult<()> {
+    platform_audit::record(
+        conn,
+        AuditEntry {
+            actor,
+            entity_type,
+            entity_id,
+            action,
+            before,
+            after,
+        },
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,793 @@
+//! All SQL of the catalog subgraph, in one place: medicines and their
+//! versions, categories, alternatives, tax slabs and listings here; search
+//! in [`search`]; batches, the stock ledger and reservations in [`stock`].
+//! Functions that take a connection run inside the caller's transaction;
+//! those that take the store use the pool.
+
+pub mod search;
+pub mod stock;
+
+use crate::domain::{self, MedicineFields, Prices};
+use janta_platform::error::is_unique_violation;
+use janta_platform::ids::new_id;
+use janta_platform::pagination::PageRequest;
+use janta_platform::scalars::now_db;
+use janta_platform::store::{placeholders, Backend, Migrations, Store};
+use janta_platform::{ApiError, ApiResult};
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::{Any, AnyConnection, Executor, FromRow};
+
+/// The catalog subgraph's migrations for both backends.
+pub fn migrations() -> Migrations {
+    Migrations {
+        sqlite: sqlx::migrate!("../../migrations/catalog/sqlite"),
+        postgres: sqlx::migrate!("../../migrations/catalog/postgres"),
+    }
+}
+
+/// A bind value of a statement built with [`Sql`].
+#[derive(Debug, Clone)]
+enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+/// A statement assembled piece by piece: each `arg_*` call appends a bind
+/// value and returns its placeholder (`$n`, valid on both backends), so
+/// optional filters never get their numbering wrong.
+#[derive(Debug, Default)]
+pub(crate) struct Sql {
+    text: String,
+    args: Vec<Arg>,
+}
+
+impl Sql {
+    pub(crate) fn new() -> Self {
+        Sql::default()
+    }
+
+    pub(crate) fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    pub(crate) fn arg_text(&mut self, value: impl Into<String>) -> String {
+        self.args.push(Arg::Text(value.into()));
+        format!("${}", self.args.len())
+    }
+
+    pub(crate) fn arg_int(&mut self, value: i64) -> String {
+        self.args.push(Arg::Int(value));
+        format!("${}", self.args.len())
+    }
+
+    pub(crate) fn arg_list(&mut self, values: &[String]) -> String {
+        let first = self.args.len() + 1;
+        self.args.extend(values.iter().cloned().map(Arg::Text));
+        placeholders(first, values.len())
+    }
+
+    pub(crate) fn query_as<'q, T>(&'q self) -> sqlx::query::QueryAs<'q, Any, T, AnyArguments<'q>>
+    where
+        T: for<'r> FromRow<'r, AnyRow>,
+    {
+        let mut query = sqlx::query_as(&self.text);
+        for arg in &self.args {
+            query = match arg {
+                Arg::Text(v) => query.bind(v.as_str()),
+                Arg::Int(v) => query.bind(*v),
+            };
+        }
+        query
+    }
+
+    pub(crate) fn query(&self) -> sqlx::query::Query<'_, Any, AnyArguments<'_>> {
+        let mut query = sqlx::query(&self.text);
+        for arg in &self.args {
+            query = match arg {
+                Arg::Text(v) => query.bind(v.as_str()),
+                Arg::Int(v) => query.bind(*v),
+            };
+        }
+        query
+    }
+}
+
+/// A product category.
+#[derive(Debug, Clone, FromRow)]
+pub struct CategoryRow {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub created_at: String,
+}
+
+/// One version of a medicine (the current one, unless read from history).
+#[derive(Debug, Clone, FromRow)]
+pub struct MedicineRow {
+    pub id: String,
+    pub version: i64,
+    pub previous_version: Option<i64>,
+    pub name: String,
+    pub generic_name: String,
+    pub manufacturer: String,
+    pub strength: String,
+    pub form: String,
+    pub pack_size: String,
+    pub schedule: String,
+    pub hsn_code: String,
+    pub category_id: String,
+    pub created_by: String,
+    /// When this version was published.
+    pub version_created_at: String,
+    /// When the medicine was first created.
+    pub created_at: String,
+    /// GST rate in force today for its HSN code, in basis points (None: no slab).
+    pub gst_rate_bp: Option<i64>,
+}
+
+impl MedicineRow {
+    /// The validated fields of this version (for updates that change some of them).
+    pub fn fields(&self) -> MedicineFields {
+        MedicineFields {
+            name: self.name.clone(),
+            generic_name: self.generic_name.clone(),
+            manufacturer: self.manufacturer.clone(),
+            strength: self.strength.clone(),
+            form: domain::DosageForm::from_db(&self.form),
+            pack_size: self.pack_size.clone(),
+            schedule: domain::Schedule::from_db(&self.schedule),
+            hsn_code: self.hsn_code.clone(),
+            category_id: self.category_id.clone(),
+        }
+    }
+
+    /// Audit form.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "version": self.version, "name": self.name, "genericName": self.generic_name,
+            "manufacturer": self.manufacturer, "strength": self.strength, "form": self.form,
+            "packSize": self.pack_size, "schedule": self.schedule, "hsnCode": self.hsn_code,
+            "categoryId": self.category_id,
+        })
+    }
+}
+
+/// The columns of [`MedicineRow`] for medicines `m` joined to versions `v`,
+/// including the GST rate in force today (longest matching HSN prefix, then
+/// the latest slab already effective), so no separate lookup is needed.
+pub(crate) fn medicine_columns(sql: &mut Sql) -> String {
+    let today = sql.arg_text(domain::today().format("%Y-%m-%d").to_string());
+    format!(
+        "m.id, v.version, v.previous_version, v.name, v.generic_name, v.manufacturer, v.strength, \
+         v.form, v.pack_size, v.schedule, v.hsn_code, v.category_id, v.created_by, \
+         v.created_at AS version_created_at, m.created_at, \
+         (SELECT t.rate_bp FROM tax_slabs t WHERE t.effective_from <= {today} \
+          AND substr(v.hsn_code, 1, length(t.hsn_code)) = t.hsn_code \
+          ORDER BY length(t.hsn_code) DESC, t.effective_from DESC LIMIT 1) AS gst_rate_bp"
+    )
+}
+/// Joins medicines `m` to their current version `v`.
+pub(crate) const CURRENT_VERSION: &str =
+    "JOIN medicine_versions v ON v.medicine_id = m.id AND v.version = m.current_version";
+/// Medicines joined to their current version.
+pub(crate) const CURRENT_MEDICINES: &str =
+    "medicines m JOIN medicine_versions v ON v.medicine_id = m.id AND v.version = m.current_version";
+
+/// A GST slab as stored.
+#[derive(Debug, Clone, FromRow)]
+pub struct TaxSlabRow {
+    pub id: String,
+    pub hsn_code: String,
+    pub rate_bp: i64,
+    pub effective_from: String,
+    pub description: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A vendor's listing with its sellable stock, computed at read time.
+#[derive(Debug, Clone, FromRow)]
+pub struct ListingRow {
+    pub id: String,
+    pub vendor_id: String,
+    pub medicine_id: String,
+    pub price_paise: i64,
+    pub mrp_paise: i64,
+    /// 1 while the vendor offers it (booleans are 0/1 integers on both backends).
+    pub active: i64,
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Units in unexpired batches not held by active reservations.
+    pub stock: i64,
+}
+
+impl ListingRow {
+    /// Audit form.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "vendorId": self.vendor_id, "medicineId": self.medicine_id,
+            "pricePaise": self.price_paise, "mrpPaise": self.mrp_paise, "active": self.active == 1,
+        })
+    }
+}
+
+/// Sellable stock of listing `alias`: units neither sold nor held in
+/// batches that have not expired, plus units still held by reservations
+/// that are past their expiry but not swept yet (they are free again, so
+/// reads never wait for the sweeper).
+pub(crate) fn stock_expr(sql: &mut Sql, alias: &str, today: &str, now: &str) -> String {
+    let t1 = sql.arg_text(today);
+    let n = sql.arg_text(now);
+    let t2 = sql.arg_text(today);
+    format!(
+        "((SELECT CAST(COALESCE(SUM(b.quantity - b.reserved), 0) AS BIGINT) FROM batches b \
+           WHERE b.listing_id = {alias}.id AND b.expires_on > {t1}) + \
+          (SELECT CAST(COALESCE(SUM(a.quantity), 0) AS BIGINT) FROM reservation_allocations a \
+           JOIN reservations r ON r.order_id = a.order_id JOIN batches b2 ON b2.id = a.batch_id \
+           WHERE a.listing_id = {alias}.id AND r.status = 'ACTIVE' AND r.expires_at <= {n} \
+           AND b2.expires_on > {t2}))"
+    )
+}
+
+fn listing_select(sql: &mut Sql, today: &str, now: &str) {
+    let stock = stock_expr(sql, "l", today, now);
+    sql.push(&format!(
+        "SELECT l.id, l.vendor_id, l.medicine_id, l.price_paise, l.mrp_paise, l.active, l.version, \
+         l.created_at, l.updated_at, {stock} AS stock FROM listings l"
+    ));
+}
+
+/// The moment reads are evaluated at: today's date in India (expiry) and now (reservations).
+#[derive(Debug, Clone)]
+pub struct ReadClock {
+    /// "YYYY-MM-DD".
+    pub today: String,
+    /// Stored timestamp form.
+    pub now: String,
+}
+
+impl ReadClock {
+    /// The current moment.
+    pub fn now() -> Self {
+        ReadClock {
+            today: domain::today().format("%Y-%m-%d").to_string(),
+            now: now_db(),
+        }
+    }
+}
+
+// ---------- categories ----------
+
+/// Adds a category; a duplicate name is `CONFLICT`.
+pub async fn insert_category(
+    conn: &mut AnyConnection,
+    id: Option<&str>,
+    name: &str,
+    description: Option<&str>,
+) -> ApiResult<CategoryRow> {
+    let row = CategoryRow {
+        id: id.map_or_else(new_id, str::to_string),
+        name: name.to_string(),
+        description: description.map(str::to_string),
+        created_at: now_db(),
+    };
+    let result = sqlx::query(
+        "INSERT INTO categories (id, name, description, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(&row.id)
+    .bind(&row.name)
+    .bind(&row.description)
+    .bind(&row.created_at)
+    .execute(conn)
+    .await;
+    match result {
+        Err(e) if is_unique_violation(&e, "categories", "name") => Err(ApiError::conflict(
+            "a category with this name already exists",
+        )),
+        Err(e) => Err(e.into()),
+        Ok(_) => Ok(row),
+    }
+}
+
+/// Every category by name.
+pub async fn all_categories(store: &Store) -> sqlx::Result<Vec<CategoryRow>> {
+    sqlx::query_as("SELECT id, name, description, created_at FROM categories ORDER BY name, id")
+        .fetch_all(store.pool())
+        .await
+}
+
+/// Many categories in one statement (entity batches).
+pub async fn categories_by_ids(store: &Store, ids: &[String]) -> sqlx::Result<Vec<CategoryRow>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut sql = Sql::new();
+    let list = sql.arg_list(ids);
+    sql.push(&format!(
+        "SELECT id, name, description, created_at FROM categories WHERE id IN ({list})"
+    ));
+    sql.query_as().fetch_all(store.pool()).await
+}
+
+/// Whether a category exists.
+pub async fn category_exists(conn: &mut AnyConnection, id: &str) -> sqlx::Result<bool> {
+    let row: Option<(String,)> = sqlx::query_as("SELECT id FROM categories WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.is_some())
+}
+
+// ---------- medicines ----------
+
+async fn insert_version(
+    conn: &mut AnyConnection,
+    id: &str,
+    version: i64,
+    previous: Option<i64>,
+    f: &MedicineFields,
+    actor: &str,
+    at: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO medicine_versions (medicine_id, version, previous_version, name, generic_name, \
+         manufacturer, strength, form, pack_size, schedule, hsn_code, category_id, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(id)
+    .bind(version)
+    .bind(previous)
+    .bind(&f.name)
+    .bind(&f.generic_name)
+    .bind(&f.manufacturer)
+    .bind(&f.strength)
+    .bind(f.form.as_db())
+    .bind(&f.pack_size)
+    .bind(f.schedule.as_db())
+    .bind(&f.hsn_code)
+    .bind(&f.category_id)
+    .bind(actor)
+    .bind(at)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// Creates a medicine at version 1 and indexes it for search. `id` is for
+/// fixed demo IDs; otherwise a new one is made.
+pub async fn insert_medicine(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    id: Option<&str>,
+    fields: &MedicineFields,
+    actor: &str,
+) -> sqlx::Result<MedicineRow> {
+    let id = id.map_or_else(new_id, str::to_string);
+    let now = now_db();
+    sqlx::query(
+        "INSERT INTO medicines (id, current_version, created_at, updated_at) VALUES ($1, $2, $3, $3)",
+    )
+    .bind(&id)
+    .bind(1_i64)
+    .bind(&now)
+    .execute(&mut *conn)
+    .await?;
+    insert_version(conn, &id, 1, None, fields, actor, &now).await?;
+    search::index_medicine(conn, backend, &id, fields).await?;
+    medicine_by_id(conn, &id)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)
+}
+
+/// Publishes a new version of a medicine, provided its current version is
+/// still `from_version` (optimistic lock); else `CONFLICT`.
+pub async fn update_medicine(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    id: &str,
+    from_version: i64,
+    fields: &MedicineFields,
+    actor: &str,
+) -> ApiResult<MedicineRow> {
+    let now = now_db();
+    let next = from_version + 1;
+    let moved = sqlx::query(
+        "UPDATE medicines SET current_version = $3, updated_at = $4 WHERE id = $1 AND current_version = $2",
+    )
+    .bind(id)
+    .bind(from_version)
+    .bind(next)
+    .bind(&now)
+    .execute(&mut *conn)
+    .await?;
+    if moved.rows_affected() != 1 {
+        return Err(ApiError::conflict(
+            "the medicine was changed meanwhile; reload it and try again",
+        ));
+    }
+    insert_version(conn, id, next, Some(from_version), fields, actor, &now).await?;
+    search::index_medicine(conn, backend, id, fields).await?;
+    medicine_by_id(conn, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("medicine"))
+}
+
+/// The current version of one medicine.
+pub async fn medicine_by_id(
+    conn: &mut AnyConnection,
+    id: &str,
+) -> sqlx::Result<Option<MedicineRow>> {
+    let mut sql = Sql::new();
+    let columns = medicine_columns(&mut sql);
+    let id = sql.arg_text(id);
+    sql.push(&format!(
+        "SELECT {columns} FROM {CURRENT_MEDICINES} WHERE m.id = {id}"
+    ));
+    sql.query_as().fetch_optional(conn).await
+}
+
+/// Current versions of many medicines in one statement (entity batches).
+pub async fn medicines_by_ids<'c, E>(db: E, ids: &[String]) -> sqlx::Result<Vec<MedicineRow>>
+where
+    E: Executor<'c, Database = Any>,
+{
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut sql = Sql::new();
+    let columns = medicine_columns(&mut sql);
+    let list = sql.arg_list(ids);
+    sql.push(&format!(
+        "SELECT {columns} FROM {CURRENT_MEDICINES} WHERE m.id IN ({list})"
+    ));
+    sql.query_as().fetch_all(db).await
+}
+
+/// Every version of a medicine, newest first.
+pub async fn medicine_versions(store: &Store, id: &str) -> sqlx::Result<Vec<MedicineRow>> {
+    let mut sql = Sql::new();
+    let columns = medicine_columns(&mut sql);
+    let id = sql.arg_text(id);
+    sql.push(&format!(
+        "SELECT {columns} FROM medicines m JOIN medicine_versions v ON v.medicine_id = m.id \
+         WHERE m.id = {id} ORDER BY v.version DESC"
+    ));
+    sql.query_as().fetch_all(store.pool()).await
+}
+
+/// One specific version of a medicine (what an order bought).
+pub async fn medicine_version(
+    store: &Store,
+    id: &str,
+    version: i64,
+) -> sqlx::Result<Option<MedicineRow>> {
+    let mut sql = Sql::new();
+    let columns = medicine_columns(&mut sql);
+    let id = sql.arg_text(id);
+    let version = sql.arg_int(version);
+    sql.push(&format!(
+        "SELECT {columns} FROM medicines m JOIN medicine_versions v ON v.medicine_id = m.id \
+         WHERE m.id = {id} AND v.version = {version}"
+    ));
+    sql.query_as().fetch_optional(store.pool()).await
+}
+
+/// Which of `ids` are existing medicines.
+pub async fn existing_medicine_ids(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> sqlx::Result<Vec<String>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut sql = Sql::new();
+    let list = sql.arg_list(ids);
+    sql.push(&format!("SELECT id FROM medicines WHERE id IN ({list})"));
+    let rows: Vec<(String,)> = sql.query_as().fetch_all(conn).await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+/// An alternative of some medicine (row of a batched alternatives read).
+#[derive(Debug, Clone, FromRow)]
+pub struct AlternativeRow {
+    /// The medicine the alternative is for.
+    pub of_medicine: String,
+    /// The alternative itself (current version).
+    #[sqlx(flatten)]
+    pub medicine: MedicineRow,
+}
+
+/// The ranked alternatives of many medicines in one statement.
+pub async fn alternatives_of(store: &Store, ids: &[String]) -> sqlx::Result<Vec<AlternativeRow>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut sql = Sql::new();
+    let columns = medicine_columns(&mut sql);
+    let list = sql.arg_list(ids);
+    sql.push(&format!(
+        "SELECT a.medicine_id AS of_medicine, {columns} FROM medicine_alternatives a \
+         JOIN medicines m ON m.id = a.alternative_id {CURRENT_VERSION} \
+         WHERE a.medicine_id IN ({list}) ORDER BY a.medicine_id, a.ranking"
+    ));
+    sql.query_as().fetch_all(store.pool()).await
+}
+
+/// The alternative IDs of a medicine, by rank.
+pub async fn alternative_ids(conn: &mut AnyConnection, id: &str) -> sqlx::Result<Vec<String>> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT alternative_id FROM medicine_alternatives WHERE medicine_id = $1 ORDER BY ranking",
+    )
+    .bind(id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+/// Replaces a medicine's ranked alternatives.
+pub async fn set_alternatives(
+    conn: &mut AnyConnection,
+    id: &str,
+    alternatives: &[String],
+    actor: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM medicine_alternatives WHERE medicine_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    let now = now_db();
+    for (rank, alternative) in alternatives.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO medicine_alternatives (medicine_id, alternative_id, ranking, approved_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(alternative)
+        .bind(rank as i64 + 1)
+        .bind(actor)
+        .bind(&now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+// ---------- tax slabs ----------
+
+const SLAB_COLUMNS: &str =
+    "id, hsn_code, rate_bp, effective_from, description, created_at, updated_at";
+
+/// Creates or replaces the slab of `hsn_code` effective from `effective_from`.
+/// Returns the previous state (if any) and the new one.
+pub async fn upsert_tax_slab(
+    conn: &mut AnyConnection,
+    hsn_code: &str,
+    rate_bp: i64,
+    effective_from: &str,
+    description: &str,
+) -> sqlx::Result<(Option<TaxSlabRow>, TaxSlabRow)> {
+    let select =
+        format!("SELECT {SLAB_COLUMNS} FROM tax_slabs WHERE hsn_code = $1 AND effective_from = $2");
+    let before: Option<TaxSlabRow> = sqlx::query_as(&select)
+        .bind(hsn_code)
+        .bind(effective_from)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let now = now_db();
+    match &before {
+        Some(row) => {
+            sqlx::query("UPDATE tax_slabs SET rate_bp = $2, description = $3, updated_at = $4 WHERE id = $1")
+                .bind(&row.id)
+                .bind(rate_bp)
+                .bind(description)
+                .bind(&now)
+                .execute(&mut *conn)
+                .await?;
+        }
+        None => {
+            sqlx::query(
+                "INSERT INTO tax_slabs (id, hsn_code, rate_bp, effective_from, description, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            )
+            .bind(new_id())
+            .bind(hsn_code)
+            .bind(rate_bp)
+            .bind(effective_from)
+            .bind(description)
+            .bind(&now)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    let after = sqlx::query_as(&select)
+        .bind(hsn_code)
+        .bind(effective_from)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok((before, after))
+}
+
+/// All slabs (optionally those whose code is a prefix of, or starts with, `hsn`).
+pub async fn tax_slabs(store: &Store, hsn: Option<&str>) -> sqlx::Result<Vec<TaxSlabRow>> {
+    let mut sql = Sql::new();
+    sql.push(&format!("SELECT {SLAB_COLUMNS} FROM tax_slabs"));
+    if let Some(hsn) = hsn {
+        let mut codes = domain::hsn_prefixes(hsn);
+        codes.push(hsn.to_string());
+        let list = sql.arg_list(&codes);
+        let like = sql.arg_text(format!("{hsn}%"));
+        sql.push(&format!(
+            " WHERE hsn_code IN ({list}) OR hsn_code LIKE {like}"
+        ));
+    }
+    sql.push(" ORDER BY hsn_code, effective_from");
+    sql.query_as().fetch_all(store.pool()).await
+}
+
+// ---------- listings ----------
+
+/// Many listings with their stock in one statement (entity batches).
+pub async fn listings_by_ids<'c, E>(
+    db: E,
+    ids: &[String],
+    clock: &ReadClock,
+) -> sqlx::Result<Vec<ListingRow>>
+where
+    E: Executor<'c, Database = Any>,
+{
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut sql = Sql::new();
+    listing_select(&mut sql, &clock.today, &clock.now);
+    let list = sql.arg_list(ids);
+    sql.push(&format!(" WHERE l.id IN ({list})"));
+    sql.query_as().fetch_all(db).await
+}
+
+/// One listing with its stock.
+pub async fn listing_by_id(
+    conn: &mut AnyConnection,
+    id: &str,
+    clock: &ReadClock,
+) -> sqlx::Result<Option<ListingRow>> {
+    Ok(listings_by_ids(conn, &[id.to_string()], clock)
+        .await?
+        .into_iter()
+        .next())
+}
+
+/// The best `limit` active listings of each medicine in one statement: in
+/// stock first, then cheapest, then oldest.
+pub async fn top_listings_of_medicines(
+    store: &Store,
+    medicine_ids: &[String],
+    limit: i64,
+    clock: &ReadClock,
+) -> sqlx::Result<Vec<ListingRow>> {
+    if medicine_ids.is_empty() || limit <= 0 {
+        return Ok(vec![]);
+    }
+    let mut sql = Sql::new();
+    sql.push("SELECT id, vendor_id, medicine_id, price_paise, mrp_paise, active, version, created_at, updated_at, stock FROM (\
+              SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.medicine_id \
+              ORDER BY CASE WHEN s.stock > 0 THEN 0 ELSE 1 END, s.price_paise, s.id) AS rn FROM (");
+    listing_select(&mut sql, &clock.today, &clock.now);
+    let list = sql.arg_list(medicine_ids);
+    let one = sql.arg_int(1);
+    let limit = sql.arg_int(limit);
+    sql.push(&format!(
+        " WHERE l.medicine_id IN ({list}) AND l.active = {one}) s) r WHERE r.rn <= {limit} ORDER BY r.medicine_id, r.rn"
+    ));
+    sql.query_as().fetch_all(store.pool()).await
+}
+
+/// A page of a vendor's listings, oldest first; inactive ones only for its staff.
+pub async fn vendor_listings(
+    store: &Store,
+    vendor_id: &str,
+    include_inactive: bool,
+    page: &PageRequest,
+    clock: &ReadClock,
+) -> sqlx::Result<(Vec<ListingRow>, i64)> {
+    let mut sql = Sql::new();
+    listing_select(&mut sql, &clock.today, &clock.now);
+    let vendor = sql.arg_text(vendor_id);
+    sql.push(&format!(" WHERE l.vendor_id = {vendor}"));
+    if !include_inactive {
+        let one = sql.arg_int(1);
+        sql.push(&format!(" AND l.active = {one}"));
+    }
+    if let Some(after) = &page.after {
+        let id = sql.arg_text(after.id.clone());
+        sql.push(&format!(" AND l.id > {id}"));
+    }
+    let limit = sql.arg_int(page.fetch_limit());
+    sql.push(&format!(" ORDER BY l.id LIMIT {limit}"));
+    let rows = sql.query_as().fetch_all(store.pool()).await?;
+    let mut count = Sql::new();
+    let vendor = count.arg_text(vendor_id);
+    count.push(&format!(
+        "SELECT COUNT(*) FROM listings WHERE vendor_id = {vendor}"
+    ));
+    if !include_inactive {
+        let one = count.arg_int(1);
+        count.push(&format!(" AND active = {one}"));
+    }
+    let (total,): (i64,) = count.query_as().fetch_one(store.pool()).await?;
+    Ok((rows, total))
+}
+
+/// The listing of `medicine_id` by `vendor_id`, if any.
+pub async fn listing_of(
+    conn: &mut AnyConnection,
+    vendor_id: &str,
+    medicine_id: &str,
+    clock: &ReadClock,
+) -> sqlx::Result<Option<ListingRow>> {
+    let mut sql = Sql::new();
+    listing_select(&mut sql, &clock.today, &clock.now);
+    let vendor = sql.arg_text(vendor_id);
+    let medicine = sql.arg_text(medicine_id);
+    sql.push(&format!(
+        " WHERE l.vendor_id = {vendor} AND l.medicine_id = {medicine}"
+    ));
+    sql.query_as().fetch_optional(conn).await
+}
+
+/// Creates or updates the vendor's listing of a medicine. Returns the state
+/// before (None when created) and after.
+pub async fn upsert_listing(
+    conn: &mut AnyConnection,
+    id: Option<&str>,
+    vendor_id: &str,
+    medicine_id: &str,
+    prices: Prices,
+    active: Option<bool>,
+    clock: &ReadClock,
+) -> sqlx::Result<(Option<ListingRow>, ListingRow)> {
+    let now = now_db();
+    let mut before = listing_of(conn, vendor_id, medicine_id, clock).await?;
+    if before.is_none() {
+        let inserted = sqlx::query(
+            "INSERT INTO listings (id, vendor_id, medicine_id, price_paise, mrp_paise, active, version, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (vendor_id, medicine_id) DO NOTHING",
+        )
+        .bind(id.map_or_else(new_id, str::to_string))
+        .bind(vendor_id)
+        .bind(medicine_id)
+        .bind(prices.price)
+        .bind(prices.mrp)
+        .bind(i64::from(active.unwrap_or(true)))
+        .bind(1_i64)
+        .bind(&now)
+        .execute(&mut *conn)
+        .await?;
+        if inserted.rows_affected() == 1 {
+            let after = listing_of(conn, vendor_id, medicine_id, clock)
+                .await?
+                .ok_or(sqlx::Error::RowNotFound)?;
+            return Ok((None, after));
+        }
+        // Someone created it concurrently: update theirs instead.
+        before = listing_of(conn, vendor_id, medicine_id, clock).await?;
+    }
+    let before = before.ok_or(sqlx::Error::RowNotFound)?;
+    sqlx::query(
+        "UPDATE listings SET price_paise = $2, mrp_paise = $3, active = $4, version = version + 1, updated_at = $5 \
+         WHERE id = $1",
+    )
+    .bind(&before.id)
+    .bind(prices.price)
+    .bind(prices.mrp)
+    .bind(active.map_or(before.active, i64::from))
+    .bind(&now)
+    .execute(&mut *conn)
+    .await?;
+    let after = listing_by_id(conn, &before.id, clock)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
+    Ok((Some(before), after))
+}

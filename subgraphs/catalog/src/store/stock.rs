@@ -1,0 +1,958 @@
+//! Stock: batches, the append-only movement ledger, and reservations.
+//!
+//! Counters change only through conditional updates (`… WHERE quantity -
+//! reserved >= $n`), inside one transaction per operation. On PostgreSQL the
+//! batches an operation touches are locked first (`FOR UPDATE`), always in
+//! ascending batch ID order, and expiry claims reservations with `SKIP
+//! LOCKED`, so concurrent operations queue instead of deadlocking; on SQLite
+//! the write transaction (`BEGIN IMMEDIATE`) serialises writers.
+
+use super::{listings_by_ids, medicines_by_ids, ListingRow, ReadClock, Sql};
+use crate::domain::{self, AvailableBatch, LineRequest, ReservationStatus};
+use chrono::{DateTime, NaiveDate, Utc};
+use janta_platform::error::is_unique_violation;
+use janta_platform::ids::new_id;
+use janta_platform::pagination::PageRequest;
+use janta_platform::scalars::{now_db, to_db_time};
+use janta_platform::store::{Backend, Store};
+use janta_platform::{ApiError, ApiResult, ErrorCode};
+use serde_json::json;
+use sqlx::{AnyConnection, FromRow};
+use std::collections::{BTreeMap, HashMap};
+
+/// A batch of a listing.
+#[derive(Debug, Clone, FromRow)]
+pub struct BatchRow {
+    pub id: String,
+    pub listing_id: String,
+    pub batch_number: String,
+    /// "YYYY-MM-DD".
+    pub expires_on: String,
+    /// Units on hand (sold units have left).
+    pub quantity: i64,
+    /// Units on hand held by active reservations.
+    pub reserved: i64,
+    pub received_at: String,
+}
+
+impl BatchRow {
+    fn sellable(&self, today: &str) -> bool {
+        self.expires_on.as_str() > today
+    }
+
+    fn unreserved(&self) -> i64 {
+        self.quantity - self.reserved
+    }
+}
+
+/// One entry of the stock ledger.
+#[derive(Debug, Clone, FromRow)]
+pub struct MovementRow {
+    pub id: String,
+    pub listing_id: String,
+    pub batch_id: Option<String>,
+    pub delta: i64,
+    /// RECEIVED, ADJUSTED, SOLD or RETURNED.
+    pub kind: String,
+    pub reason: Option<String>,
+    /// The order a sale or return belongs to.
+    pub reference: Option<String>,
+    pub actor: String,
+    pub at: String,
+}
+
+/// A reservation header.
+#[derive(Debug, Clone, FromRow)]
+pub struct ReservationRow {
+    pub order_id: String,
+    pub status: String,
+    pub expires_at: String,
+    pub actor: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A reserved line with the snapshot an order keeps.
+#[derive(Debug, Clone, FromRow)]
+pub struct ReservationItemRow {
+    pub order_id: String,
+    pub line_no: i64,
+    pub listing_id: String,
+    pub vendor_id: String,
+    pub quantity: i64,
+    pub unit_price_paise: i64,
+    pub mrp_paise: i64,
+    pub medicine_id: String,
+    pub medicine_version: i64,
+    pub medicine_name: String,
+    pub generic_name: String,
+    pub schedule: String,
+    pub hsn_code: String,
+    pub gst_rate_bp: Option<i64>,
+}
+
+/// Units of one batch held for one reserved line.
+#[derive(Debug, Clone, FromRow)]
+pub struct AllocationRow {
+    pub order_id: String,
+    pub listing_id: String,
+    pub batch_id: String,
+    pub batch_number: String,
+    pub expires_on: String,
+    pub quantity: i64,
+}
+
+/// A reservation with its lines and their batch allocations.
+#[derive(Debug, Clone)]
+pub struct ReservationView {
+    pub reservation: ReservationRow,
+    pub items: Vec<ReservationItemRow>,
+    pub allocations: Vec<AllocationRow>,
+}
+
+impl ReservationView {
+    /// Status as an enum.
+    pub fn status(&self) -> ReservationStatus {
+        ReservationStatus::from_db(&self.reservation.status)
+    }
+
+    /// Audit form.
+    pub fn to_json(&self) -> serde_json::Value {
+        json!({
+            "status": self.reservation.status,
+            "expiresAt": self.reservation.expires_at,
+            "lines": self.items.iter().map(|i| json!({"listingId": i.listing_id, "quantity": i.quantity})).collect::<Vec<_>>(),
+            "batches": self.allocations.iter().map(|a| json!({"batchId": a.batch_id, "quantity": a.quantity})).collect::<Vec<_>>(),
+        })
+    }
+
+    fn same_lines(&self, lines: &[LineRequest]) -> bool {
+        let mut ours: Vec<(&str, i64)> = self
+            .items
+            .iter()
+            .map(|i| (i.listing_id.as_str(), i.quantity))
+            .collect();
+        let mut theirs: Vec<(&str, i64)> = lines
+            .iter()
+            .map(|l| (l.listing_id.as_str(), l.quantity))
+            .collect();
+        ours.sort();
+        theirs.sort();
+        ours == theirs
+    }
+}
+
+/// How an operation changed a listing's sellable stock (for `StockLow`).
+#[derive(Debug, Clone)]
+pub struct StockChange {
+    pub listing_id: String,
+    pub vendor_id: String,
+    pub medicine_id: String,
+    pub before: i64,
+    pub after: i64,
+}
+
+const BATCH_COLUMNS: &str =
+    "id, listing_id, batch_number, expires_on, quantity, reserved, received_at";
+const RESERVATION_COLUMNS: &str = "order_id, status, expires_at, actor, created_at, updated_at";
+
+/// A listing's batches, soonest expiry first (expired ones included).
+pub async fn batches_of(store: &Store, listing_id: &str) -> sqlx::Result<Vec<BatchRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {BATCH_COLUMNS} FROM batches WHERE listing_id = $1 ORDER BY expires_on, id"
+    ))
+    .bind(listing_id)
+    .fetch_all(store.pool())
+    .await
+}
+
+/// Reads (and on PostgreSQL locks, in ID order) every batch of the listings.
+async fn lock_batches(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    listing_ids: &[String],
+) -> sqlx::Result<Vec<BatchRow>> {
+    if listing_ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut sql = Sql::new();
+    let list = sql.arg_list(listing_ids);
+    sql.push(&format!(
+        "SELECT {BATCH_COLUMNS} FROM batches WHERE listing_id IN ({list}) ORDER BY id"
+    ));
+    if backend == Backend::Postgres {
+        sql.push(" FOR UPDATE");
+    }
+    sql.query_as().fetch_all(conn).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn record_movement(
+    conn: &mut AnyConnection,
+    listing_id: &str,
+    batch_id: Option<&str>,
+    delta: i64,
+    kind: &str,
+    reason: Option<&str>,
+    reference: Option<&str>,
+    actor: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO stock_movements (id, listing_id, batch_id, delta, kind, reason, reference, actor, at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(new_id())
+    .bind(listing_id)
+    .bind(batch_id)
+    .bind(delta)
+    .bind(kind)
+    .bind(reason)
+    .bind(reference)
+    .bind(actor)
+    .bind(now_db())
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// Records received stock: a new batch, or more units of a batch already
+/// recorded with the same expiry (a different expiry is `CONFLICT`).
+pub async fn receive_batch(
+    conn: &mut AnyConnection,
+    id: Option<&str>,
+    listing_id: &str,
+    batch_number: &str,
+    expires_on: &str,
+    quantity: i64,
+    actor: &str,
+) -> ApiResult<BatchRow> {
+    let select =
+        format!("SELECT {BATCH_COLUMNS} FROM batches WHERE listing_id = $1 AND batch_number = $2");
+    let existing: Option<BatchRow> = sqlx::query_as(&select)
+        .bind(listing_id)
+        .bind(batch_number)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let batch_id = match existing {
+        Some(b) if b.expires_on == expires_on => {
+            sqlx::query("UPDATE batches SET quantity = quantity + $2 WHERE id = $1")
+                .bind(&b.id)
+                .bind(quantity)
+                .execute(&mut *conn)
+                .await?;
+            b.id
+        }
+        Some(b) => {
+            return Err(ApiError::conflict(format!(
+                "batch {batch_number} is already recorded with expiry {}",
+                b.expires_on
+            )))
+        }
+        None => {
+            let id = id.map_or_else(new_id, str::to_string);
+            let result = sqlx::query(
+                "INSERT INTO batches (id, listing_id, batch_number, expires_on, quantity, reserved, received_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&id)
+            .bind(listing_id)
+            .bind(batch_number)
+            .bind(expires_on)
+            .bind(quantity)
+            .bind(0_i64)
+            .bind(now_db())
+            .execute(&mut *conn)
+            .await;
+            match result {
+                Err(e) if is_unique_violation(&e, "batches", "listing_id") => {
+                    return Err(ApiError::conflict(
+                        "this batch was recorded at the same moment; try again",
+                    ))
+                }
+                Err(e) => return Err(e.into()),
+                Ok(_) => id,
+            }
+        }
+    };
+    record_movement(
+        conn,
+        listing_id,
+        Some(&batch_id),
+        quantity,
+        "RECEIVED",
+        None,
+        None,
+        actor,
+    )
+    .await?;
+    let batch = sqlx::query_as(&format!(
+        "SELECT {BATCH_COLUMNS} FROM batches WHERE id = $1"
+    ))
+    .bind(&batch_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(batch)
+}
+
+fn sellable_stock(batches: &[BatchRow], listing_id: &str, today: &str) -> i64 {
+    batches
+        .iter()
+        .filter(|b| b.listing_id == listing_id && b.sellable(today))
+        .map(BatchRow::unreserved)
+        .sum()
+}
+
+/// Corrects stock on hand (damage, loss, count corrections, write-offs of
+/// expired stock). A positive delta needs a batch; a negative one without a
+/// batch is taken from the soonest-expiring batches (expired first). Only
+/// unreserved units can be removed (`CONFLICT` otherwise). Returns the
+/// batches changed and how the sellable stock moved.
+#[allow(clippy::too_many_arguments)]
+pub async fn adjust_stock(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    listing: &ListingRow,
+    batch_id: Option<&str>,
+    delta: i64,
+    reason: &str,
+    actor: &str,
+    today: &str,
+) -> ApiResult<(Vec<(String, i64)>, StockChange)> {
+    let batches = lock_batches(conn, backend, std::slice::from_ref(&listing.id)).await?;
+    let before = sellable_stock(&batches, &listing.id, today);
+    let mut plan: Vec<(String, i64)> = Vec::new();
+    match batch_id {
+        Some(id) => {
+            let batch = batches
+                .iter()
+                .find(|b| b.id == id)
+                .ok_or_else(|| ApiError::not_found("batch"))?;
+            if delta > 0 && !batch.sellable(today) {
+                return Err(ApiError::bad_input(
+                    "this batch has expired; expired stock can only be removed",
+                ));
+            }
+            if delta < 0 && batch.unreserved() < -delta {
+                return Err(ApiError::conflict(format!(
+                    "batch {} has only {} units that are not reserved",
+                    batch.batch_number,
+                    batch.unreserved()
+                )));
+            }
+            plan.push((batch.id.clone(), delta));
+        }
+        None if delta > 0 => {
+            return Err(ApiError::bad_input(
+                "batchId is required to add stock; new stock arrives with receiveBatch",
+            ))
+        }
+        None => {
+            let mut ordered: Vec<&BatchRow> =
+                batches.iter().filter(|b| b.unreserved() > 0).collect();
+            ordered.sort_by(|a, b| (&a.expires_on, &a.id).cmp(&(&b.expires_on, &b.id)));
+            let available: i64 = ordered.iter().map(|b| b.unreserved()).sum();
+            if available < -delta {
+                return Err(ApiError::conflict(format!(
+                    "only {available} units are not reserved"
+                )));
+            }
+            let mut left = -delta;
+            for b in ordered {
+                if left == 0 {
+                    break;
+                }
+                let take = left.min(b.unreserved());
+                plan.push((b.id.clone(), -take));
+                left -= take;
+            }
+        }
+    }
+    plan.sort();
+    for (id, change) in &plan {
+        let done = sqlx::query(
+            "UPDATE batches SET quantity = quantity + $2 WHERE id = $1 AND quantity - reserved + $2 >= 0",
+        )
+        .bind(id)
+        .bind(*change)
+        .execute(&mut *conn)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(ApiError::conflict("stock changed meanwhile; try again"));
+        }
+        record_movement(
+            conn,
+            &listing.id,
+            Some(id),
+            *change,
+            "ADJUSTED",
+            Some(reason),
+            None,
+            actor,
+        )
+        .await?;
+    }
+    let after = before
+        + plan
+            .iter()
+            .filter(|(id, _)| batches.iter().any(|b| &b.id == id && b.sellable(today)))
+            .map(|(_, c)| c)
+            .sum::<i64>();
+    Ok((
+        plan,
+        StockChange {
+            listing_id: listing.id.clone(),
+            vendor_id: listing.vendor_id.clone(),
+            medicine_id: listing.medicine_id.clone(),
+            before,
+            after,
+        },
+    ))
+}
+
+/// A page of a listing's ledger, newest first.
+pub async fn movements(
+    store: &Store,
+    listing_id: &str,
+    page: &PageRequest,
+) -> sqlx::Result<(Vec<MovementRow>, i64)> {
+    let mut sql = Sql::new();
+    let listing = sql.arg_text(listing_id);
+    sql.push(&format!(
+        "SELECT id, listing_id, batch_id, delta, kind, reason, reference, actor, at FROM stock_movements \
+         WHERE listing_id = {listing}"
+    ));
+    if let Some(after) = &page.after {
+        let id = sql.arg_text(after.id.clone());
+        sql.push(&format!(" AND id < {id}"));
+    }
+    let limit = sql.arg_int(page.fetch_limit());
+    sql.push(&format!(" ORDER BY id DESC LIMIT {limit}"));
+    let rows = sql.query_as().fetch_all(store.pool()).await?;
+    let (total,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM stock_movements WHERE listing_id = $1")
+            .bind(listing_id)
+            .fetch_one(store.pool())
+            .await?;
+    Ok((rows, total))
+}
+
+/// A reservation with its lines and allocations.
+pub async fn reservation_view(
+    conn: &mut AnyConnection,
+    order_id: &str,
+) -> sqlx::Result<Option<ReservationView>> {
+    let reservation: Option<ReservationRow> = sqlx::query_as(&format!(
+        "SELECT {RESERVATION_COLUMNS} FROM reservations WHERE order_id = $1"
+    ))
+    .bind(order_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(reservation) = reservation else {
+        return Ok(None);
+    };
+    let items = sqlx::query_as(
+        "SELECT order_id, line_no, listing_id, vendor_id, quantity, unit_price_paise, mrp_paise, medicine_id, \
+         medicine_version, medicine_name, generic_name, schedule, hsn_code, gst_rate_bp \
+         FROM reservation_items WHERE order_id = $1 ORDER BY line_no",
+    )
+    .bind(order_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let allocations = sqlx::query_as(
+        "SELECT order_id, listing_id, batch_id, batch_number, expires_on, quantity \
+         FROM reservation_allocations WHERE order_id = $1 ORDER BY expires_on, batch_id",
+    )
+    .bind(order_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(Some(ReservationView {
+        reservation,
+        items,
+        allocations,
+    }))
+}
+
+/// What `reserveStock` asks for.
+pub struct ReserveRequest<'a> {
+    /// The order (idempotency key).
+    pub order_id: &'a str,
+    /// Validated lines (see [`domain::check_reservation_lines`]).
+    pub lines: &'a [LineRequest],
+    /// The calling service principal.
+    pub actor: &'a str,
+    /// The current time.
+    pub now: DateTime<Utc>,
+    /// Today's date in India.
+    pub today: NaiveDate,
+    /// How long the hold lasts.
+    pub ttl: chrono::Duration,
+}
+
+/// The result of a reservation request that did not fail.
+pub enum ReserveOutcome {
+    /// Units were held now.
+    Reserved {
+        view: ReservationView,
+        changes: Vec<StockChange>,
+    },
+    /// The order already had this reservation (a retry); nothing changed.
+    Existing(ReservationView),
+}
+
+/// Holds stock for every line of an order, first expiry first out, or
+/// nothing at all: a short line is `OUT_OF_STOCK` with every short line in
+/// `extensions.details.lines`, an unknown listing `NOT_FOUND`. A retry with
+/// the same order and lines returns the existing reservation; different
+/// lines are `CONFLICT`. The caller's transaction must be rolled back on error.
+pub async fn reserve(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    req: ReserveRequest<'_>,
+) -> ApiResult<ReserveOutcome> {
+    let now = to_db_time(req.now);
+    let expires_at = to_db_time(req.now + req.ttl);
+    let claimed = sqlx::query(
+        "INSERT INTO reservations (order_id, status, expires_at, actor, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (order_id) DO NOTHING",
+    )
+    .bind(req.order_id)
+    .bind(ReservationStatus::Active.as_db())
+    .bind(&expires_at)
+    .bind(req.actor)
+    .bind(&now)
+    .execute(&mut *conn)
+    .await?;
+    if claimed.rows_affected() == 0 {
+        let existing = reservation_view(conn, req.order_id)
+            .await?
+            .ok_or_else(|| ApiError::conflict("the reservation is being changed; try again"))?;
+        if !existing.same_lines(req.lines) {
+            return Err(ApiError::conflict(
+                "this order already has a reservation with different lines",
+            ));
+        }
+        return Ok(ReserveOutcome::Existing(existing));
+    }
+
+    let today = req.today.format("%Y-%m-%d").to_string();
+    let clock = ReadClock {
+        today: today.clone(),
+        now: now.clone(),
+    };
+    let mut listing_ids: Vec<String> = req.lines.iter().map(|l| l.listing_id.clone()).collect();
+    listing_ids.sort();
+    let listings: HashMap<String, ListingRow> = listings_by_ids(&mut *conn, &listing_ids, &clock)
+        .await?
+        .into_iter()
+        .map(|l| (l.id.clone(), l))
+        .collect();
+    let missing: Vec<&str> = req
+        .lines
+        .iter()
+        .filter(|l| !listings.contains_key(&l.listing_id))
+        .map(|l| l.listing_id.as_str())
+        .collect();
+    if !missing.is_empty() {
+        return Err(ApiError::not_found("listing").with_details(json!({ "listingIds": missing })));
+    }
+    let medicine_ids: Vec<String> = {
+        let mut ids: Vec<String> = listings.values().map(|l| l.medicine_id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    };
+    let medicines: HashMap<String, super::MedicineRow> =
+        medicines_by_ids(&mut *conn, &medicine_ids)
+            .await?
+            .into_iter()
+            .map(|m| (m.id.clone(), m))
+            .collect();
+    let batches = lock_batches(conn, backend, &listing_ids).await?;
+    let mut shortages = Vec::new();
+    let mut holds: Vec<(usize, &BatchRow, i64)> = Vec::new();
+    for (line_no, line) in req.lines.iter().enumerate() {
+        let listing = &listings[&line.listing_id];
+        let candidates: Vec<&BatchRow> = batches
+            .iter()
+            .filter(|b| b.listing_id == line.listing_id && b.sellable(&today))
+            .collect();
+        let available: Vec<AvailableBatch> = candidates
+            .iter()
+            .map(|b| AvailableBatch {
+                batch_id: b.id.clone(),
+                expires_on: b.expires_on.clone(),
+                available: b.unreserved(),
+            })
+            .collect();
+        let allocation = if listing.active == 1 {
+            domain::allocate_fefo(&available, line.quantity)
+        } else {
+            Err(0)
+        };
+        match allocation {
+            Ok(taken) => holds.extend(taken.into_iter().map(|(i, q)| (line_no, candidates[i], q))),
+            Err(have) => shortages.push(json!({
+                "listingId": line.listing_id, "requested": line.quantity, "available": have,
+            })),
+        }
+    }
+    if !shortages.is_empty() {
+        let names: Vec<&str> = shortages
+            .iter()
+            .filter_map(|s| s["listingId"].as_str())
+            .collect();
+        return Err(ApiError::client(
+            ErrorCode::OutOfStock,
+            format!("not enough stock for listing {}", names.join(", ")),
+        )
+        .with_details(json!({ "lines": shortages })));
+    }
+
+    let mut ordered = holds.clone();
+    ordered.sort_by(|a, b| a.1.id.cmp(&b.1.id));
+    for (_, batch, quantity) in &ordered {
+        let done = sqlx::query(
+            "UPDATE batches SET reserved = reserved + $2 WHERE id = $1 AND quantity - reserved >= $2",
+        )
+        .bind(&batch.id)
+        .bind(*quantity)
+        .execute(&mut *conn)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(ApiError::conflict("stock changed meanwhile; try again"));
+        }
+    }
+    let mut changes = Vec::new();
+    for (line_no, line) in req.lines.iter().enumerate() {
+        let listing = &listings[&line.listing_id];
+        let medicine = medicines
+            .get(&listing.medicine_id)
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("listing without medicine")))?;
+        sqlx::query(
+            "INSERT INTO reservation_items (order_id, line_no, listing_id, vendor_id, quantity, unit_price_paise, \
+             mrp_paise, medicine_id, medicine_version, medicine_name, generic_name, schedule, hsn_code, gst_rate_bp) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(req.order_id)
+        .bind(line_no as i64 + 1)
+        .bind(&listing.id)
+        .bind(&listing.vendor_id)
+        .bind(line.quantity)
+        .bind(listing.price_paise)
+        .bind(listing.mrp_paise)
+        .bind(&medicine.id)
+        .bind(medicine.version)
+        .bind(&medicine.name)
+        .bind(&medicine.generic_name)
+        .bind(&medicine.schedule)
+        .bind(&medicine.hsn_code)
+        .bind(medicine.gst_rate_bp)
+        .execute(&mut *conn)
+        .await?;
+        for (_, batch, quantity) in holds.iter().filter(|h| h.0 == line_no) {
+            sqlx::query(
+                "INSERT INTO reservation_allocations (order_id, listing_id, batch_id, batch_number, expires_on, quantity) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(req.order_id)
+            .bind(&listing.id)
+            .bind(&batch.id)
+            .bind(&batch.batch_number)
+            .bind(&batch.expires_on)
+            .bind(*quantity)
+            .execute(&mut *conn)
+            .await?;
+        }
+        let before = sellable_stock(&batches, &listing.id, &today);
+        changes.push(StockChange {
+            listing_id: listing.id.clone(),
+            vendor_id: listing.vendor_id.clone(),
+            medicine_id: listing.medicine_id.clone(),
+            before,
+            after: before - line.quantity,
+        });
+    }
+    let view = reservation_view(conn, req.order_id)
+        .await?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("reservation vanished")))?;
+    Ok(ReserveOutcome::Reserved { view, changes })
+}
+
+/// The result of committing or releasing a reservation.
+pub enum Settled {
+    /// The change was made now.
+    Done(ReservationView),
+    /// It had been made before (a retry); nothing changed.
+    AlreadyDone(ReservationView),
+    /// The reservation had run out: it was expired now (commit the
+    /// transaction, then tell the caller).
+    ExpiredNow(ReservationView),
+}
+
+async fn locked_reservation(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    order_id: &str,
+) -> ApiResult<ReservationView> {
+    let mut sql = Sql::new();
+    let id = sql.arg_text(order_id);
+    sql.push(&format!(
+        "SELECT {RESERVATION_COLUMNS} FROM reservations WHERE order_id = {id}"
+    ));
+    if backend == Backend::Postgres {
+        sql.push(" FOR UPDATE");
+    }
+    let row: Option<ReservationRow> = sql.query_as().fetch_optional(&mut *conn).await?;
+    if row.is_none() {
+        return Err(ApiError::not_found("reservation for this order"));
+    }
+    reservation_view(conn, order_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("reservation for this order"))
+}
+
+async fn set_status(
+    conn: &mut AnyConnection,
+    order_id: &str,
+    from: ReservationStatus,
+    to: ReservationStatus,
+) -> ApiResult<()> {
+    let done = sqlx::query(
+        "UPDATE reservations SET status = $3, updated_at = $4 WHERE order_id = $1 AND status = $2",
+    )
+    .bind(order_id)
+    .bind(from.as_db())
+    .bind(to.as_db())
+    .bind(now_db())
+    .execute(conn)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Err(ApiError::conflict(
+            "the reservation changed meanwhile; try again",
+        ));
+    }
+    Ok(())
+}
+
+/// Per batch, in ascending ID order (the lock order), the units of `allocations`.
+fn per_batch(allocations: &[AllocationRow]) -> BTreeMap<&str, (i64, &str)> {
+    let mut totals: BTreeMap<&str, (i64, &str)> = BTreeMap::new();
+    for a in allocations {
+        let entry = totals
+            .entry(a.batch_id.as_str())
+            .or_insert((0, a.listing_id.as_str()));
+        entry.0 += a.quantity;
+    }
+    totals
+}
+
+async fn free_holds(conn: &mut AnyConnection, allocations: &[AllocationRow]) -> ApiResult<()> {
+    for (batch_id, (quantity, _)) in per_batch(allocations) {
+        let done = sqlx::query(
+            "UPDATE batches SET reserved = reserved - $2 WHERE id = $1 AND reserved >= $2",
+        )
+        .bind(batch_id)
+        .bind(quantity)
+        .execute(&mut *conn)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(ApiError::Internal(anyhow::anyhow!(
+                "batch {batch_id} holds fewer units than its reservations"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Turns an order's held units into a sale: they leave stock for good, and
+/// the ledger records them as SOLD. Idempotent; an expired or released
+/// reservation is `CONFLICT` (reserve again), a missing one `NOT_FOUND`.
+pub async fn commit(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    order_id: &str,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<Settled> {
+    let view = locked_reservation(conn, backend, order_id).await?;
+    match view.status() {
+        ReservationStatus::Committed => return Ok(Settled::AlreadyDone(view)),
+        ReservationStatus::Released | ReservationStatus::Expired => {
+            return Err(ApiError::conflict(format!(
+                "the reservation was {}; reserve the stock again",
+                view.reservation.status.to_lowercase()
+            )))
+        }
+        ReservationStatus::Active => {}
+    }
+    if view.reservation.expires_at <= to_db_time(now) {
+        set_status(
+            conn,
+            order_id,
+            ReservationStatus::Active,
+            ReservationStatus::Expired,
+        )
+        .await?;
+        free_holds(conn, &view.allocations).await?;
+        let view = reservation_view(conn, order_id).await?.unwrap_or(view);
+        return Ok(Settled::ExpiredNow(view));
+    }
+    set_status(
+        conn,
+        order_id,
+        ReservationStatus::Active,
+        ReservationStatus::Committed,
+    )
+    .await?;
+    for (batch_id, (quantity, listing_id)) in per_batch(&view.allocations) {
+        let done = sqlx::query(
+            "UPDATE batches SET quantity = quantity - $2, reserved = reserved - $2 \
+             WHERE id = $1 AND reserved >= $2 AND quantity >= $2",
+        )
+        .bind(batch_id)
+        .bind(quantity)
+        .execute(&mut *conn)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(ApiError::Internal(anyhow::anyhow!(
+                "batch {batch_id} holds fewer units than its reservations"
+            )));
+        }
+        record_movement(
+            conn,
+            listing_id,
+            Some(batch_id),
+            -quantity,
+            "SOLD",
+            None,
+            Some(order_id),
+            actor,
+        )
+        .await?;
+    }
+    let view = reservation_view(conn, order_id).await?.unwrap_or(view);
+    Ok(Settled::Done(view))
+}
+
+/// Gives an order's units back: held units are freed; units of a committed
+/// reservation (an order cancelled after payment, before dispatch) return
+/// to their batches and the ledger records them as RETURNED. Idempotent; a
+/// missing reservation is `NOT_FOUND`.
+pub async fn release(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    order_id: &str,
+    actor: &str,
+) -> ApiResult<Settled> {
+    let view = locked_reservation(conn, backend, order_id).await?;
+    match view.status() {
+        ReservationStatus::Released | ReservationStatus::Expired => Ok(Settled::AlreadyDone(view)),
+        ReservationStatus::Active => {
+            set_status(
+                conn,
+                order_id,
+                ReservationStatus::Active,
+                ReservationStatus::Released,
+            )
+            .await?;
+            free_holds(conn, &view.allocations).await?;
+            let view = reservation_view(conn, order_id).await?.unwrap_or(view);
+            Ok(Settled::Done(view))
+        }
+        ReservationStatus::Committed => {
+            set_status(
+                conn,
+                order_id,
+                ReservationStatus::Committed,
+                ReservationStatus::Released,
+            )
+            .await?;
+            for (batch_id, (quantity, listing_id)) in per_batch(&view.allocations) {
+                sqlx::query("UPDATE batches SET quantity = quantity + $2 WHERE id = $1")
+                    .bind(batch_id)
+                    .bind(quantity)
+                    .execute(&mut *conn)
+                    .await?;
+                record_movement(
+                    conn,
+                    listing_id,
+                    Some(batch_id),
+                    quantity,
+                    "RETURNED",
+                    Some("order cancelled"),
+                    Some(order_id),
+                    actor,
+                )
+                .await?;
+            }
+            let view = reservation_view(conn, order_id).await?.unwrap_or(view);
+            Ok(Settled::Done(view))
+        }
+    }
+}
+
+/// Expires reservations whose time ran out (at most `limit`), freeing their
+/// units, in its own transaction. Run by the sweeper and, lazily, before
+/// each reservation. Returns the orders expired.
+pub async fn expire_due(store: &Store, now: DateTime<Utc>, limit: i64) -> ApiResult<Vec<String>> {
+    let now_text = to_db_time(now);
+    let any_due: Option<(String,)> = sqlx::query_as(
+        "SELECT order_id FROM reservations WHERE status = $1 AND expires_at <= $2 LIMIT 1",
+    )
+    .bind(ReservationStatus::Active.as_db())
+    .bind(&now_text)
+    .fetch_optional(store.pool())
+    .await?;
+    if any_due.is_none() {
+        return Ok(vec![]);
+    }
+    let mut tx = store.begin().await?;
+    let mut sql = Sql::new();
+    let status = sql.arg_text(ReservationStatus::Active.as_db());
+    let at = sql.arg_text(now_text.clone());
+    let limit = sql.arg_int(limit);
+    sql.push(&format!(
+        "SELECT order_id FROM reservations WHERE status = {status} AND expires_at <= {at} \
+         ORDER BY order_id LIMIT {limit}"
+    ));
+    if store.backend() == Backend::Postgres {
+        sql.push(" FOR UPDATE SKIP LOCKED");
+    }
+    let due: Vec<(String,)> = sql.query_as().fetch_all(&mut *tx).await?;
+    let mut expired = Vec::new();
+    for (order_id,) in due {
+        set_status(
+            &mut tx,
+            &order_id,
+            ReservationStatus::Active,
+            ReservationStatus::Expired,
+        )
+        .await?;
+        expired.push(order_id);
+    }
+    if expired.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut sql = Sql::new();
+    let list = sql.arg_list(&expired);
+    sql.push(&format!(
+        "SELECT order_id, listing_id, batch_id, batch_number, expires_on, quantity \
+         FROM reservation_allocations WHERE order_id IN ({list})"
+    ));
+    let allocations: Vec<AllocationRow> = sql.query_as().fetch_all(&mut *tx).await?;
+    free_holds(&mut tx, &allocations).await?;
+    for order_id in &expired {
+        crate::audit(
+            &mut tx,
+            "system",
+            "reservation",
+            order_id,
+            "expired",
+            Some(json!({ "status": "ACTIVE" })),
+            Some(json!({ "status": "EXPIRED" })),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(expired)
+}

@@ -1,0 +1,423 @@
+//! Delivery of e-mail, SMS and webhooks: a background worker claims due
+//! deliveries (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so replicas share
+//! the queue; SQLite has one writer), makes one attempt at each, and
+//! records every attempt (outcome, error, response code, duration).
+//! Retryable failures come back after an exponential back-off with jitter;
+//! after [`DeliverySettings::max_attempts`] they are `DEAD`. Permanent
+//! failures (HTTP 4xx, SMTP 5xx, no address) end `FAILED` at once. Admins
+//! see both and can replay them.
+//!
+//! Contact details are fetched from users per batch, used, and dropped;
+//! logs carry delivery and user IDs, never addresses.
+
+use crate::channels::{Channels, Contact, Email, Sent, WebhookCall};
+use crate::domain::{after_failure, redact, AfterFailure, Channel, DeliveryStatus, Failure};
+use crate::store::{self, AttemptRecord, DeliveryRow, NotificationRow};
+use chrono::Utc;
+use futures::StreamExt as _;
+use janta_events::Backoff;
+use janta_platform::scalars::{from_db_time, now_db, to_db_time};
+use janta_platform::store::Store;
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+/// How deliveries are paced and retried.
+#[derive(Debug, Clone)]
+pub struct DeliverySettings {
+    /// Attempts per round before a retryable failure becomes `DEAD`.
+    pub max_attempts: u32,
+    /// Waits between attempts (doubling, with jitter).
+    pub backoff: Backoff,
+    /// How often the worker looks for due deliveries when not woken.
+    pub poll_interval: Duration,
+    /// Deliveries claimed at once.
+    pub batch_size: i64,
+    /// Attempts in flight at once.
+    pub concurrency: usize,
+    /// Time limit of one send (connect and answer).
+    pub send_timeout: Duration,
+    /// How long a claimed delivery stays with its worker before another may
+    /// take it over (a worker that died mid-attempt).
+    pub lease: Duration,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        DeliverySettings {
+            max_attempts: 5,
+            backoff: Backoff::new(Duration::from_secs(5), Duration::from_secs(15 * 60)),
+            poll_interval: Duration::from_secs(1),
+            batch_size: 32,
+            concurrency: 8,
+            send_timeout: Duration::from_secs(10),
+            lease: Duration::from_secs(120),
+        }
+    }
+}
+
+/// The delivery worker's shared parts.
+pub struct Deliverer {
+    store: Store,
+    channels: Channels,
+    settings: DeliverySettings,
+    wake: Arc<Notify>,
+}
+
+/// What one batch needs besides the rows: notification texts, contacts
+/// (or why they could not be had), and webhook targets.
+struct BatchContext {
+    notifications: HashMap<String, NotificationRow>,
+    contacts: Result<HashMap<String, Contact>, String>,
+    targets: HashMap<String, (String, String)>,
+}
+
+impl Deliverer {
+    /// A worker over `store` sending through `channels`.
+    pub fn new(store: Store, channels: Channels, settings: DeliverySettings) -> Self {
+        Deliverer {
+            store,
+            channels,
+            settings,
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Whether e-mail deliveries can be made.
+    pub fn email_available(&self) -> bool {
+        self.channels.email.is_some()
+    }
+
+    /// Whether SMS deliveries can be made.
+    pub fn sms_available(&self) -> bool {
+        self.channels.sms.is_some()
+    }
+
+    /// The retry settings.
+    pub fn settings(&self) -> &DeliverySettings {
+        &self.settings
+    }
+
+    /// Tells the worker that deliveries were (or are about to be) created.
+    pub fn poke(&self) {
+        self.wake.notify_one();
+    }
+
+    /// A handle that pokes the worker.
+    pub fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Runs the worker in the background for as long as `this` lives.
+    pub fn spawn(this: &Arc<Self>) {
+        let weak = Arc::downgrade(this);
+        let wake = this.wake.clone();
+        tokio::spawn(run(weak, wake));
+    }
+
+    /// Claims one batch of due deliveries and attempts each; returns how
+    /// many were attempted.
+    pub async fn run_once(&self) -> anyhow::Result<usize> {
+        let now = Utc::now();
+        let lease = chrono::Duration::from_std(self.settings.lease)
+            .unwrap_or_else(|_| chrono::Duration::minutes(2));
+        let rows = store::claim_due(
+            &self.store,
+            &to_db_time(now),
+            &to_db_time(now + lease),
+            self.settings.batch_size,
+        )
+        .await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let context = self.context(&rows).await?;
+        let attempted = rows.len();
+        futures::stream::iter(rows)
+            .map(|row| self.attempt(row, &context))
+            .buffer_unordered(self.settings.concurrency.max(1))
+            .collect::<Vec<()>>()
+            .await;
+        Ok(attempted)
+    }
+
+    async fn context(&self, rows: &[DeliveryRow]) -> anyhow::Result<BatchContext> {
+        let notification_ids: Vec<String> = rows
+            .iter()
+            .filter_map(|r| r.notification_id.clone())
+            .collect();
+        let mut conn = self.store.pool().acquire().await?;
+        let notifications = store::notifications_by_ids(&mut conn, &notification_ids)
+            .await?
+            .into_iter()
+            .map(|n| (n.id.clone(), n))
+            .collect();
+        drop(conn);
+        let mut people: Vec<String> = rows
+            .iter()
+            .filter(|r| {
+                matches!(
+                    Channel::from_db(&r.channel),
+                    Some(Channel::Email | Channel::Sms)
+                )
+            })
+            .map(|r| r.recipient.clone())
+            .collect();
+        people.sort();
+        people.dedup();
+        let contacts = if people.is_empty() {
+            Ok(HashMap::new())
+        } else {
+            self.channels
+                .contacts
+                .contacts(&people)
+                .await
+                .map_err(|e| redact(&format!("contact details unavailable: {e:#}")))
+        };
+        let subscription_ids: Vec<String> = rows
+            .iter()
+            .filter_map(|r| r.subscription_id.clone())
+            .collect();
+        let targets = store::subscription_targets(&self.store, &subscription_ids)
+            .await?
+            .into_iter()
+            .map(|(id, url, secret)| (id, (url, secret)))
+            .collect();
+        Ok(BatchContext {
+            notifications,
+            contacts,
+            targets,
+        })
+    }
+
+    async fn attempt(&self, row: DeliveryRow, context: &BatchContext) {
+        let started_at = now_db();
+        let clock = Instant::now();
+        let result = self.send(&row, context).await;
+        let duration_ms = clock.elapsed().as_millis().min(i64::MAX as u128) as i64;
+        if let Err(err) = self.record(&row, &started_at, duration_ms, result).await {
+            // The lease runs out and the delivery is attempted again.
+            tracing::error!(delivery_id = %row.id, error = %format!("{err:#}"), "cannot record a delivery attempt");
+        }
+    }
+
+    async fn send(&self, row: &DeliveryRow, context: &BatchContext) -> Result<Sent, Failure> {
+        let channel = Channel::from_db(&row.channel)
+            .ok_or_else(|| Failure::permanent("unknown channel", None))?;
+        match channel {
+            Channel::Email | Channel::Sms => {
+                let notification = row
+                    .notification_id
+                    .as_ref()
+                    .and_then(|id| context.notifications.get(id))
+                    .ok_or_else(|| Failure::permanent("the notification is gone", None))?;
+                let contacts = context
+                    .contacts
+                    .as_ref()
+                    .map_err(|e| Failure::retryable(e.clone(), None))?;
+                let contact = contacts.get(&row.recipient);
+                if channel == Channel::Email {
+                    let to = contact.and_then(|c| c.email.as_deref()).ok_or_else(|| {
+                        Failure::permanent("the user has no e-mail address", None)
+                    })?;
+                    let sender = self
+                        .channels
+                        .email
+                        .as_ref()
+                        .ok_or_else(|| Failure::permanent("e-mail is not configured", None))?;
+                    sender
+                        .send(&Email {
+                            delivery_id: &row.id,
+                            to,
+                            subject: &notification.title,
+                            body: &notification.body,
+                        })
+                        .await
+                } else {
+                    let to = contact
+                        .and_then(|c| c.phone.as_deref())
+                        .ok_or_else(|| Failure::permanent("the user has no phone number", None))?;
+                    let provider = self
+                        .channels
+                        .sms
+                        .as_ref()
+                        .ok_or_else(|| Failure::permanent("SMS is not configured", None))?;
+                    let text = format!("Janta: {}. {}", notification.title, notification.body);
+                    provider.send(to, &text, &row.id).await
+                }
+            }
+            Channel::Webhook => {
+                let (url, secret) = row
+                    .subscription_id
+                    .as_ref()
+                    .and_then(|id| context.targets.get(id))
+                    .ok_or_else(|| Failure::permanent("the subscription is gone", None))?;
+                let body = row
+                    .payload
+                    .as_deref()
+                    .ok_or_else(|| Failure::permanent("the delivery has no payload", None))?;
+                self.channels
+                    .webhooks
+                    .send(&WebhookCall {
+                        url,
+                        secret,
+                        event_id: &row.event_id,
+                        event_type: &row.event_type,
+                        delivery_id: &row.id,
+                        body,
+                    })
+                    .await
+            }
+            Channel::InApp => Ok(None),
+        }
+    }
+
+    async fn record(
+        &self,
+        row: &DeliveryRow,
+        started_at: &str,
+        duration_ms: i64,
+        result: Result<Sent, Failure>,
+    ) -> anyhow::Result<()> {
+        let attempts = u32::try_from(row.attempts).unwrap_or(u32::MAX);
+        let (status, outcome, error, code, next) = match &result {
+            Ok(code) => (
+                DeliveryStatus::Delivered,
+                "DELIVERED",
+                None,
+                *code,
+                now_db(),
+            ),
+            Err(failure) => {
+                let error = Some(redact(&failure.error));
+                match after_failure(
+                    failure,
+                    attempts,
+                    self.settings.max_attempts,
+                    &self.settings.backoff,
+                ) {
+                    AfterFailure::RetryIn(delay) => {
+                        let at = Utc::now()
+                            + chrono::Duration::from_std(delay)
+                                .unwrap_or_else(|_| chrono::Duration::minutes(15));
+                        (
+                            DeliveryStatus::Pending,
+                            "RETRYABLE_FAILURE",
+                            error,
+                            failure.response_code,
+                            to_db_time(at),
+                        )
+                    }
+                    AfterFailure::Dead => (
+                        DeliveryStatus::Dead,
+                        "RETRYABLE_FAILURE",
+                        error,
+                        failure.response_code,
+                        now_db(),
+                    ),
+                    AfterFailure::Failed => (
+                        DeliveryStatus::Failed,
+                        "PERMANENT_FAILURE",
+                        error,
+                        failure.response_code,
+                        now_db(),
+                    ),
+                }
+            }
+        };
+        let mut tx = self.store.begin().await?;
+        let recorded = store::record_attempt(
+            &mut tx,
+            &AttemptRecord {
+                delivery_id: &row.id,
+                attempt_number: row.total_attempts,
+                started_at,
+                duration_ms,
+                outcome,
+                error: error.as_deref(),
+                response_code: code,
+                new_status: status,
+                next_attempt_at: &next,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        if !recorded {
+            tracing::warn!(delivery_id = %row.id, "delivery was taken over before its attempt was recorded");
+            return Ok(());
+        }
+        let log_error = error.as_deref().unwrap_or("");
+        match status {
+            DeliveryStatus::Delivered => tracing::info!(
+                delivery_id = %row.id, channel = %row.channel, attempt = row.total_attempts,
+                duration_ms, "delivered"
+            ),
+            DeliveryStatus::Pending => tracing::warn!(
+                delivery_id = %row.id, channel = %row.channel, attempt = row.total_attempts,
+                retry_at = %next, error = %log_error, "delivery failed; will retry"
+            ),
+            _ => tracing::error!(
+                delivery_id = %row.id, channel = %row.channel, attempt = row.total_attempts,
+                status = status.as_db(), error = %log_error, "delivery gave up"
+            ),
+        }
+        Ok(())
+    }
+
+    /// How long to sleep until the next pending delivery is due (capped by
+    /// the poll interval).
+    async fn idle_wait(&self) -> Duration {
+        let poll = self.settings.poll_interval;
+        match store::next_due(&self.store).await {
+            Ok(Some(at)) => match from_db_time(&at) {
+                Ok(at) => (at - Utc::now())
+                    .to_std()
+                    .unwrap_or(Duration::ZERO)
+                    .min(poll),
+                Err(_) => poll,
+            },
+            _ => poll,
+        }
+    }
+}
+
+async fn run(weak: Weak<Deliverer>, wake: Arc<Notify>) {
+    // After a poke, look often for a moment: the poke may come before the
+    // transaction that wrote the deliveries has committed.
+    let mut eager_until = Instant::now();
+    let mut failures = 0u32;
+    loop {
+        let wait = {
+            let Some(deliverer) = weak.upgrade() else {
+                return;
+            };
+            match deliverer.run_once().await {
+                Ok(n) if n > 0 => {
+                    failures = 0;
+                    continue;
+                }
+                Ok(_) => {
+                    failures = 0;
+                    if Instant::now() < eager_until {
+                        Duration::from_millis(20)
+                    } else {
+                        deliverer.idle_wait().await
+                    }
+                }
+                Err(err) => {
+                    failures += 1;
+                    tracing::warn!(error = %format!("{err:#}"), "delivery worker failed; backing off");
+                    Backoff::new(Duration::from_millis(200), Duration::from_secs(30))
+                        .delay(failures)
+                }
+            }
+        };
+        tokio::select! {
+            _ = wake.notified() => {
+                eager_until = Instant::now() + Duration::from_millis(500);
+            }
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}

@@ -1,0 +1,775 @@
+//! All SQL of the notifications subgraph, in one place. Functions that take
+//! a connection run inside the caller's transaction (the event consumer's,
+//! or a resolver's); the rest use the pool.
+
+use crate::domain::{Channel, DeliveryStatus, Kind, Preference};
+use janta_platform::ids::new_id;
+use janta_platform::pagination::PageRequest;
+use janta_platform::scalars::now_db;
+use janta_platform::store::{placeholders, Backend, Migrations, Store};
+use sqlx::any::AnyArguments;
+use sqlx::query::QueryAs;
+use sqlx::{Any, AnyConnection, FromRow};
+
+/// The notifications subgraph's migrations for both backends.
+pub fn migrations() -> Migrations {
+    Migrations {
+        sqlite: sqlx::migrate!("../../migrations/notifications/sqlite"),
+        postgres: sqlx::migrate!("../../migrations/notifications/postgres"),
+    }
+}
+
+// ---------------------------------------------------------------- notifications
+
+/// A notification as stored, with the viewer's read mark when it was
+/// loaded for a viewer.
+#[derive(Debug, Clone, FromRow)]
+pub struct NotificationRow {
+    pub id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub kind: String,
+    pub audience: String,
+    pub title: String,
+    pub body: String,
+    pub subject_type: String,
+    pub subject_id: String,
+    pub created_at: String,
+    pub read_at: Option<String>,
+}
+
+const NOTIFICATION_COLUMNS: &str = "n.id, n.event_id, n.event_type, n.kind, n.audience, n.title, \
+     n.body, n.subject_type, n.subject_id, n.created_at";
+
+/// A notification to store.
+pub struct NewNotification<'a> {
+    pub event_id: &'a str,
+    pub event_type: &'a str,
+    pub kind: Kind,
+    pub audience: &'a str,
+    pub title: &'a str,
+    pub body: &'a str,
+    pub subject_type: &'a str,
+    pub subject_id: &'a str,
+    pub created_at: &'a str,
+}
+
+/// Stores a notification unless this event already made one for this
+/// audience (unique index); returns the new ID, or `None` for a duplicate.
+pub async fn insert_notification(
+    conn: &mut AnyConnection,
+    n: &NewNotification<'_>,
+) -> sqlx::Result<Option<String>> {
+    let id = new_id();
+    let done = sqlx::query(
+        "INSERT INTO notifications (id, event_id, event_type, kind, audience, title, body, \
+         subject_type, subject_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+         ON CONFLICT (event_id, audience) DO NOTHING",
+    )
+    .bind(&id)
+    .bind(n.event_id)
+    .bind(n.event_type)
+    .bind(n.kind.as_db())
+    .bind(n.audience)
+    .bind(n.title)
+    .bind(n.body)
+    .bind(n.subject_type)
+    .bind(n.subject_id)
+    .bind(n.created_at)
+    .execute(conn)
+    .await?;
+    Ok((done.rows_affected() == 1).then_some(id))
+}
+
+/// Which notifications to list for a viewer.
+pub struct InboxQuery<'a> {
+    /// The viewer (read marks are theirs).
+    pub user_id: &'a str,
+    /// The audience keys the viewer sees.
+    pub audiences: &'a [String],
+    /// Only those the viewer has not read.
+    pub unread_only: bool,
+}
+
+fn inbox_filter(q: &InboxQuery<'_>, first_param: usize) -> String {
+    let mut sql = format!(
+        " FROM notifications n LEFT JOIN notification_reads r \
+         ON r.notification_id = n.id AND r.user_id = ${first_param} \
+         WHERE n.audience IN ({})",
+        placeholders(first_param + 1, q.audiences.len())
+    );
+    if q.unread_only {
+        sql.push_str(" AND r.read_at IS NULL");
+    }
+    sql
+}
+
+fn bind_inbox<'q, O>(
+    mut query: QueryAs<'q, Any, O, AnyArguments<'q>>,
+    q: &'q InboxQuery<'q>,
+) -> QueryAs<'q, Any, O, AnyArguments<'q>> {
+    query = query.bind(q.user_id);
+    for audience in q.audiences {
+        query = query.bind(audience);
+    }
+    query
+}
+
+/// A page of the viewer's notifications, newest first, and how many match.
+pub async fn list_inbox(
+    store: &Store,
+    q: &InboxQuery<'_>,
+    page: &PageRequest,
+) -> sqlx::Result<(Vec<NotificationRow>, i64)> {
+    if q.audiences.is_empty() {
+        return Ok((vec![], 0));
+    }
+    let filter = inbox_filter(q, 1);
+    let next = q.audiences.len() + 2;
+    let mut sql = format!("SELECT {NOTIFICATION_COLUMNS}, r.read_at AS read_at{filter}");
+    if page.after.is_some() {
+        sql.push_str(&format!(
+            " AND (n.created_at < ${next} OR (n.created_at = ${next} AND n.id < ${}))",
+            next + 1
+        ));
+    }
+    let limit = if page.after.is_some() { next + 2 } else { next };
+    sql.push_str(&format!(
+        " ORDER BY n.created_at DESC, n.id DESC LIMIT ${limit}"
+    ));
+    let mut query = bind_inbox(sqlx::query_as::<_, NotificationRow>(&sql), q);
+    if let Some(after) = &page.after {
+        query = query.bind(&after.key).bind(&after.id);
+    }
+    let rows = query
+        .bind(page.fetch_limit())
+        .fetch_all(store.pool())
+        .await?;
+    let count_sql = format!("SELECT COUNT(*){filter}");
+    let (total,): (i64,) = bind_inbox(sqlx::query_as(&count_sql), q)
+        .fetch_one(store.pool())
+        .await?;
+    Ok((rows, total))
+}
+
+/// How many of the viewer's notifications are unread.
+pub async fn unread_count(store: &Store, user_id: &str, audiences: &[String]) -> sqlx::Result<i64> {
+    if audiences.is_empty() {
+        return Ok(0);
+    }
+    let q = InboxQuery {
+        user_id,
+        audiences,
+        unread_only: true,
+    };
+    let sql = format!("SELECT COUNT(*){}", inbox_filter(&q, 1));
+    let (n,): (i64,) = bind_inbox(sqlx::query_as(&sql), &q)
+        .fetch_one(store.pool())
+        .await?;
+    Ok(n)
+}
+
+/// Notifications by ID (without read marks), one statement.
+pub async fn notifications_by_ids(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> sqlx::Result<Vec<NotificationRow>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let sql = format!(
+        "SELECT {NOTIFICATION_COLUMNS}, NULL AS read_at FROM notifications n WHERE n.id IN ({})",
+        placeholders(1, ids.len())
+    );
+    let mut query = sqlx::query_as(&sql);
+    for id in ids {
+        query = query.bind(id);
+    }
+    query.fetch_all(conn).await
+}
+
+/// Of `ids`, those `user_id` has read, with when.
+pub async fn read_marks(
+    store: &Store,
+    user_id: &str,
+    ids: &[String],
+) -> sqlx::Result<Vec<(String, String)>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let sql = format!(
+        "SELECT notification_id, read_at FROM notification_reads \
+         WHERE user_id = $1 AND notification_id IN ({})",
+        placeholders(2, ids.len())
+    );
+    let mut query = sqlx::query_as(&sql).bind(user_id);
+    for id in ids {
+        query = query.bind(id);
+    }
+    query.fetch_all(store.pool()).await
+}
+
+/// Marks `ids` read for `user_id`; returns how many were unread before.
+pub async fn mark_read(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    ids: &[String],
+) -> sqlx::Result<u64> {
+    let now = now_db();
+    let mut changed = 0;
+    for id in ids {
+        let done = sqlx::query(
+            "INSERT INTO notification_reads (notification_id, user_id, read_at) \
+             VALUES ($1, $2, $3) ON CONFLICT (notification_id, user_id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(user_id)
+        .bind(&now)
+        .execute(&mut *conn)
+        .await?;
+        changed += done.rows_affected();
+    }
+    Ok(changed)
+}
+
+/// IDs of every unread notification the viewer sees.
+pub async fn unread_ids(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    audiences: &[String],
+) -> sqlx::Result<Vec<String>> {
+    if audiences.is_empty() {
+        return Ok(vec![]);
+    }
+    let q = InboxQuery {
+        user_id,
+        audiences,
+        unread_only: true,
+    };
+    let sql = format!("SELECT n.id{}", inbox_filter(&q, 1));
+    let rows: Vec<(String,)> = bind_inbox(sqlx::query_as(&sql), &q).fetch_all(conn).await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
+// ---------------------------------------------------------------- preferences
+
+#[derive(FromRow)]
+struct PreferenceRow {
+    kind: String,
+    email_enabled: i64,
+    sms_enabled: i64,
+}
+
+impl PreferenceRow {
+    fn into_domain(self) -> Option<Preference> {
+        Some(Preference {
+            kind: Kind::from_db(&self.kind)?,
+            email: self.email_enabled != 0,
+            sms: self.sms_enabled != 0,
+        })
+    }
+}
+
+/// The preferences `user_id` has set (kinds without a row use defaults).
+pub async fn preferences_of(
+    conn: &mut AnyConnection,
+    user_id: &str,
+) -> sqlx::Result<Vec<Preference>> {
+    let rows: Vec<PreferenceRow> = sqlx::query_as(
+        "SELECT kind, email_enabled, sms_enabled FROM notification_preferences WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(PreferenceRow::into_domain)
+        .collect())
+}
+
+/// Sets one preference of `user_id`.
+pub async fn upsert_preference(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    pref: &Preference,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO notification_preferences (user_id, kind, email_enabled, sms_enabled, updated_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, kind) DO UPDATE SET \
+         email_enabled = excluded.email_enabled, sms_enabled = excluded.sms_enabled, \
+         updated_at = excluded.updated_at",
+    )
+    .bind(user_id)
+    .bind(pref.kind.as_db())
+    .bind(i64::from(pref.email))
+    .bind(i64::from(pref.sms))
+    .bind(now_db())
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+// ---------------------------------------------------------------- webhook subscriptions
+
+/// A partner's webhook subscription as stored.
+#[derive(Debug, Clone, FromRow)]
+pub struct SubscriptionRow {
+    pub id: String,
+    pub owner_id: String,
+    pub url: String,
+    pub secret: String,
+    pub active: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+const SUBSCRIPTION_COLUMNS: &str = "id, owner_id, url, secret, active, created_at, updated_at";
+
+/// Stores a subscription to `events` (already validated).
+pub async fn insert_subscription(
+    conn: &mut AnyConnection,
+    owner_id: &str,
+    url: &str,
+    secret: &str,
+    events: &[String],
+) -> sqlx::Result<SubscriptionRow> {
+    let id = new_id();
+    let now = now_db();
+    sqlx::query(
+        "INSERT INTO webhook_subscriptions (id, owner_id, url, secret, active, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, 1, $5, $5)",
+    )
+    .bind(&id)
+    .bind(owner_id)
+    .bind(url)
+    .bind(secret)
+    .bind(&now)
+    .execute(&mut *conn)
+    .await?;
+    for event in events {
+        sqlx::query(
+            "INSERT INTO webhook_subscription_events (subscription_id, event_type) VALUES ($1, $2)",
+        )
+        .bind(&id)
+        .bind(event)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(SubscriptionRow {
+        id,
+        owner_id: owner_id.to_string(),
+        url: url.to_string(),
+        secret: secret.to_string(),
+        active: 1,
+        created_at: now.clone(),
+        updated_at: now,
+    })
+}
+
+/// Active subscriptions of `owner_id`.
+pub async fn count_active_subscriptions(store: &Store, owner_id: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM webhook_subscriptions WHERE owner_id = $1 AND active = 1",
+    )
+    .bind(owner_id)
+    .fetch_one(store.pool())
+    .await
+}
+
+/// Subscriptions, newest first: one owner's, or everyone's for `None`.
+pub async fn list_subscriptions(
+    store: &Store,
+    owner_id: Option<&str>,
+) -> sqlx::Result<Vec<SubscriptionRow>> {
+    let sql = format!(
+        "SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions \
+         WHERE ($1 = '' OR owner_id = $1) ORDER BY created_at DESC, id DESC LIMIT 500"
+    );
+    sqlx::query_as(&sql)
+        .bind(owner_id.unwrap_or(""))
+        .fetch_all(store.pool())
+        .await
+}
+
+/// One subscription.
+pub async fn subscription_by_id(
+    conn: &mut AnyConnection,
+    id: &str,
+) -> sqlx::Result<Option<SubscriptionRow>> {
+    let sql = format!("SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions WHERE id = $1");
+    sqlx::query_as(&sql).bind(id).fetch_optional(conn).await
+}
+
+/// The event types of subscriptions `ids`, as (subscription, event type).
+pub async fn subscription_events(
+    store: &Store,
+    ids: &[String],
+) -> sqlx::Result<Vec<(String, String)>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let sql = format!(
+        "SELECT subscription_id, event_type FROM webhook_subscription_events \
+         WHERE subscription_id IN ({}) ORDER BY event_type",
+        placeholders(1, ids.len())
+    );
+    let mut query = sqlx::query_as(&sql);
+    for id in ids {
+        query = query.bind(id);
+    }
+    query.fetch_all(store.pool()).await
+}
+
+/// Active subscriptions to `event_type`.
+pub async fn subscribers_of(
+    conn: &mut AnyConnection,
+    event_type: &str,
+) -> sqlx::Result<Vec<String>> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT s.id FROM webhook_subscriptions s JOIN webhook_subscription_events e \
+         ON e.subscription_id = s.id WHERE e.event_type = $1 AND s.active = 1 ORDER BY s.id",
+    )
+    .bind(event_type)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
+/// Stops a subscription; its pending deliveries still go out.
+pub async fn deactivate_subscription(conn: &mut AnyConnection, id: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE webhook_subscriptions SET active = 0, updated_at = $2 WHERE id = $1")
+        .bind(id)
+        .bind(now_db())
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// The signing secrets of subscriptions `ids`, as (subscription, url, secret).
+pub async fn subscription_targets(
+    store: &Store,
+    ids: &[String],
+) -> sqlx::Result<Vec<(String, String, String)>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let sql = format!(
+        "SELECT id, url, secret FROM webhook_subscriptions WHERE id IN ({})",
+        placeholders(1, ids.len())
+    );
+    let mut query = sqlx::query_as(&sql);
+    for id in ids {
+        query = query.bind(id);
+    }
+    query.fetch_all(store.pool()).await
+}
+
+// ---------------------------------------------------------------- deliveries
+
+/// A delivery of one event on one channel to one recipient.
+#[derive(Debug, Clone, FromRow)]
+pub struct DeliveryRow {
+    pub id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub channel: String,
+    pub recipient: String,
+    pub notification_id: Option<String>,
+    pub subscription_id: Option<String>,
+    pub payload: Option<String>,
+    pub status: String,
+    pub attempts: i64,
+    pub total_attempts: i64,
+    pub next_attempt_at: String,
+    pub last_error: Option<String>,
+    pub last_response_code: Option<i64>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub delivered_at: Option<String>,
+}
+
+const DELIVERY_COLUMNS: &str = "id, event_id, event_type, channel, recipient, notification_id, \
+     subscription_id, payload, status, attempts, total_attempts, next_attempt_at, last_error, \
+     last_response_code, created_at, updated_at, delivered_at";
+
+/// A delivery to create.
+pub struct NewDelivery<'a> {
+    pub event_id: &'a str,
+    pub event_type: &'a str,
+    pub channel: Channel,
+    pub recipient: &'a str,
+    pub notification_id: Option<&'a str>,
+    pub subscription_id: Option<&'a str>,
+    pub payload: Option<&'a str>,
+}
+
+/// Creates a pending delivery, due now, unless this event already has one
+/// for this recipient and channel (unique index). Returns whether it did.
+pub async fn insert_delivery(conn: &mut AnyConnection, d: &NewDelivery<'_>) -> sqlx::Result<bool> {
+    let now = now_db();
+    let done = sqlx::query(
+        "INSERT INTO deliveries (id, event_id, event_type, channel, recipient, notification_id, \
+         subscription_id, payload, status, attempts, total_attempts, next_attempt_at, created_at, \
+         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, 0, $10, $10, $10) \
+         ON CONFLICT (event_id, recipient, channel) DO NOTHING",
+    )
+    .bind(new_id())
+    .bind(d.event_id)
+    .bind(d.event_type)
+    .bind(d.channel.as_db())
+    .bind(d.recipient)
+    .bind(d.notification_id)
+    .bind(d.subscription_id)
+    .bind(d.payload)
+    .bind(DeliveryStatus::Pending.as_db())
+    .bind(&now)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Claims up to `limit` due deliveries for one attempt each: pending ones
+/// whose time has come, and ones whose worker vanished (lease expired).
+/// Each claimed row is `SENDING` until `lease_until` with its attempt
+/// counters already raised. PostgreSQL replicas skip each other's rows
+/// (`FOR UPDATE SKIP LOCKED`); SQLite has one writer.
+pub async fn claim_due(
+    store: &Store,
+    now: &str,
+    lease_until: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<DeliveryRow>> {
+    let lock = match store.backend() {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "UPDATE deliveries SET status = 'SENDING', lease_until = $1, attempts = attempts + 1, \
+         total_attempts = total_attempts + 1, updated_at = $2 WHERE id IN (\
+         SELECT id FROM deliveries WHERE (status = 'PENDING' AND next_attempt_at <= $2) \
+         OR (status = 'SENDING' AND lease_until <= $2) ORDER BY next_attempt_at LIMIT $3{lock}) \
+         RETURNING {DELIVERY_COLUMNS}"
+    );
+    let mut tx = store.begin().await?;
+    let rows = sqlx::query_as(&sql)
+        .bind(lease_until)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(rows)
+}
+
+/// When the next delivery is due (to sleep until then), if any is pending.
+pub async fn next_due(store: &Store) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'PENDING'")
+        .fetch_one(store.pool())
+        .await
+}
+
+/// The result of one attempt, recorded with the delivery's new state.
+pub struct AttemptRecord<'a> {
+    pub delivery_id: &'a str,
+    pub attempt_number: i64,
+    pub started_at: &'a str,
+    pub duration_ms: i64,
+    pub outcome: &'a str,
+    pub error: Option<&'a str>,
+    pub response_code: Option<i64>,
+    pub new_status: DeliveryStatus,
+    pub next_attempt_at: &'a str,
+}
+
+/// Appends the attempt and moves the delivery on, if this worker still
+/// holds it (`SENDING`); returns whether it did.
+pub async fn record_attempt(conn: &mut AnyConnection, a: &AttemptRecord<'_>) -> sqlx::Result<bool> {
+    let now = now_db();
+    let delivered_at = (a.new_status == DeliveryStatus::Delivered).then_some(now.as_str());
+    let done = sqlx::query(
+        "UPDATE deliveries SET status = $2, next_attempt_at = $3, lease_until = NULL, \
+         last_error = $4, last_response_code = $5, updated_at = $6, \
+         delivered_at = COALESCE($7, delivered_at) WHERE id = $1 AND status = 'SENDING'",
+    )
+    .bind(a.delivery_id)
+    .bind(a.new_status.as_db())
+    .bind(a.next_attempt_at)
+    .bind(a.error)
+    .bind(a.response_code)
+    .bind(&now)
+    .bind(delivered_at)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO delivery_attempts (id, delivery_id, attempt_number, started_at, duration_ms, \
+         outcome, error, response_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (delivery_id, attempt_number) DO NOTHING",
+    )
+    .bind(new_id())
+    .bind(a.delivery_id)
+    .bind(a.attempt_number)
+    .bind(a.started_at)
+    .bind(a.duration_ms)
+    .bind(a.outcome)
+    .bind(a.error)
+    .bind(a.response_code)
+    .execute(&mut *conn)
+    .await?;
+    Ok(true)
+}
+
+/// Puts a `FAILED` or `DEAD` delivery back in the queue with a fresh round
+/// of attempts; returns whether it was in such a state.
+pub async fn replay_delivery(conn: &mut AnyConnection, id: &str) -> sqlx::Result<bool> {
+    let now = now_db();
+    let done = sqlx::query(
+        "UPDATE deliveries SET status = 'PENDING', attempts = 0, next_attempt_at = $2, \
+         updated_at = $2 WHERE id = $1 AND status IN ('FAILED', 'DEAD')",
+    )
+    .bind(id)
+    .bind(&now)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Deliveries by ID, one statement.
+pub async fn deliveries_by_ids(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> sqlx::Result<Vec<DeliveryRow>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let sql = format!(
+        "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id IN ({})",
+        placeholders(1, ids.len())
+    );
+    let mut query = sqlx::query_as(&sql);
+    for id in ids {
+        query = query.bind(id);
+    }
+    query.fetch_all(conn).await
+}
+
+/// The deliveries of one notification, oldest first.
+pub async fn deliveries_of_notification(
+    store: &Store,
+    notification_id: &str,
+) -> sqlx::Result<Vec<DeliveryRow>> {
+    let sql = format!(
+        "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE notification_id = $1 \
+         ORDER BY created_at, id"
+    );
+    sqlx::query_as(&sql)
+        .bind(notification_id)
+        .fetch_all(store.pool())
+        .await
+}
+
+/// Admin filters over deliveries.
+#[derive(Default)]
+pub struct DeliveryFilter {
+    pub status: Option<DeliveryStatus>,
+    pub channel: Option<Channel>,
+    pub subscription_id: Option<String>,
+}
+
+/// A page of deliveries, newest first, and how many match.
+pub async fn list_deliveries(
+    store: &Store,
+    filter: &DeliveryFilter,
+    page: &PageRequest,
+) -> sqlx::Result<(Vec<DeliveryRow>, i64)> {
+    let status = filter.status.map(DeliveryStatus::as_db).unwrap_or("");
+    let channel = filter.channel.map(Channel::as_db).unwrap_or("");
+    let subscription = filter.subscription_id.as_deref().unwrap_or("");
+    let where_sql = "WHERE ($1 = '' OR status = $1) AND ($2 = '' OR channel = $2) \
+                     AND ($3 = '' OR subscription_id = $3)";
+    let (after_key, after_id) = page
+        .after
+        .as_ref()
+        .map(|c| (c.key.clone(), c.id.clone()))
+        .unwrap_or_default();
+    let sql = format!(
+        "SELECT {DELIVERY_COLUMNS} FROM deliveries {where_sql} \
+         AND ($4 = '' OR created_at < $5 OR (created_at = $5 AND id < $4)) \
+         ORDER BY created_at DESC, id DESC LIMIT $6"
+    );
+    let rows = sqlx::query_as(&sql)
+        .bind(status)
+        .bind(channel)
+        .bind(subscription)
+        .bind(&after_id)
+        .bind(&after_key)
+        .bind(page.fetch_limit())
+        .fetch_all(store.pool())
+        .await?;
+    let (total,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM deliveries {where_sql}"))
+        .bind(status)
+        .bind(channel)
+        .bind(subscription)
+        .fetch_one(store.pool())
+        .await?;
+    Ok((rows, total))
+}
+
+/// One attempt at a delivery.
+#[derive(Debug, Clone, FromRow)]
+pub struct AttemptRow {
+    pub id: String,
+    pub delivery_id: String,
+    pub attempt_number: i64,
+    pub started_at: String,
+    pub duration_ms: i64,
+    pub outcome: String,
+    pub error: Option<String>,
+    pub response_code: Option<i64>,
+}
+
+const ATTEMPT_COLUMNS: &str =
+    "id, delivery_id, attempt_number, started_at, duration_ms, outcome, error, response_code";
+
+/// The attempts of deliveries `ids`, in order, one statement.
+pub async fn attempts_of(store: &Store, ids: &[String]) -> sqlx::Result<Vec<AttemptRow>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let sql = format!(
+        "SELECT {ATTEMPT_COLUMNS} FROM delivery_attempts WHERE delivery_id IN ({}) \
+         ORDER BY delivery_id, attempt_number",
+        placeholders(1, ids.len())
+    );
+    let mut query = sqlx::query_as(&sql);
+    for id in ids {
+        query = query.bind(id);
+    }
+    query.fetch_all(store.pool()).await
+}
+
+/// Every attempt at every delivery of one notification, in order.
+pub async fn attempts_of_notification(
+    store: &Store,
+    notification_id: &str,
+) -> sqlx::Result<Vec<AttemptRow>> {
+    sqlx::query_as(
+        "SELECT a.id, a.delivery_id, a.attempt_number, a.started_at, a.duration_ms, a.outcome, \
+         a.error, a.response_code FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id \
+         WHERE d.notification_id = $1 ORDER BY a.started_at, a.delivery_id, a.attempt_number",
+    )
+        .bind(notification_id)
+        .fetch_all(store.pool())
+        .await
+}
+
+/// Whether a notification exists.
+pub async fn notification_exists(store: &Store, id: &str) -> sqlx::Result<bool> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notifications WHERE id = $1")
+        .bind(id)
+        .fetch_one(store.pool())
+        .await?;
+    Ok(n > 0)
+}

@@ -1,0 +1,234 @@
+//! Orders subgraph: carts, checkout (the saga that turns a cart into one
+//! order per vendor), GST on every line, the order state machine with its
+//! history, and what happens when payments succeed or fail. It owns carts and
+//! orders; prices, stock, prescriptions, addresses and vendors belong to
+//! other subgraphs and are fetched through their service interfaces and
+//! snapshotted onto the order.
+
+pub mod demo;
+pub mod domain;
+pub mod events;
+pub mod peers;
+pub mod saga;
+pub mod schema;
+pub mod store;
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{EmptySubscription, Schema};
+use axum::Router;
+use janta_events::Runtime;
+use janta_platform::audit::{self as platform_audit, AuditEntry};
+use janta_platform::auth::TokenVerifier;
+use janta_platform::client::ServiceClient;
+use janta_platform::config::SubgraphConfig;
+use janta_platform::server::{subgraph_router_with_checks, with_limits};
+use janta_platform::store::Store;
+use janta_platform::ApiResult;
+use peers::Peers;
+use schema::{HistoryLoader, LinesLoader, Mutation, OrderLoader, OrdersSchema, Query};
+use sqlx::AnyConnection;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Timing of the saga's background work, configurable per deployment.
+#[derive(Debug, Clone)]
+pub struct OrdersSettings {
+    /// How long an order waits for its online payment before it is
+    /// cancelled and its stock released (default 14 minutes).
+    pub payment_window: Duration,
+    /// How often the sweeper looks for expired orders, owed calls and
+    /// abandoned checkouts (default 15 seconds).
+    pub sweep_interval: Duration,
+    /// How long a duplicate `placeOrder` (same idempotency key) waits for the
+    /// first one to finish before answering `CONFLICT` (default 20 seconds).
+    pub duplicate_wait: Duration,
+    /// When an unfinished checkout counts as abandoned (its process died):
+    /// its reservations are released and its key freed (default 5 minutes).
+    pub abandoned_checkout_after: Duration,
+    /// Whether `build` starts the sweeper (tests drive it by hand).
+    pub run_sweeper: bool,
+}
+
+impl Default for OrdersSettings {
+    fn default() -> Self {
+        OrdersSettings {
+            // Shorter than catalog's 15-minute stock hold, so an unpaid order is
+            // cancelled (and its stock released) before the hold could lapse under it.
+            payment_window: Duration::from_secs(14 * 60),
+            sweep_interval: Duration::from_secs(15),
+            duplicate_wait: Duration::from_secs(20),
+            abandoned_checkout_after: Duration::from_secs(5 * 60),
+            run_sweeper: true,
+        }
+    }
+}
+
+impl OrdersSettings {
+    /// Defaults, overridden by `JANTA_ORDER_PAYMENT_WINDOW_MINUTES` and
+    /// `JANTA_ORDER_SWEEP_SECONDS`.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let mut settings = OrdersSettings::default();
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        if let Some(v) = var("JANTA_ORDER_PAYMENT_WINDOW_MINUTES") {
+            let minutes: u64 = v.parse().map_err(|_| {
+                anyhow::anyhow!("JANTA_ORDER_PAYMENT_WINDOW_MINUTES must be a number of minutes")
+            })?;
+            if !(1..=24 * 60).contains(&minutes) {
+                anyhow::bail!("JANTA_ORDER_PAYMENT_WINDOW_MINUTES must be between 1 and 1440");
+            }
+            settings.payment_window = Duration::from_secs(minutes * 60);
+        }
+        if let Some(v) = var("JANTA_ORDER_SWEEP_SECONDS") {
+            let seconds: u64 = v.parse().map_err(|_| {
+                anyhow::anyhow!("JANTA_ORDER_SWEEP_SECONDS must be a number of seconds")
+            })?;
+            if !(1..=3600).contains(&seconds) {
+                anyhow::bail!("JANTA_ORDER_SWEEP_SECONDS must be between 1 and 3600");
+            }
+            settings.sweep_interval = Duration::from_secs(seconds);
+        }
+        Ok(settings)
+    }
+}
+
+/// What resolvers, event handlers and the sweeper share.
+pub struct OrdersState {
+    /// This subgraph's database.
+    pub store: Store,
+    /// The other subgraphs' service interfaces.
+    pub peers: Peers,
+    /// Saga timing.
+    pub settings: OrdersSettings,
+    /// The running event relay and consumer (kept alive with the state).
+    events: std::sync::Mutex<Option<events::EventTasks>>,
+}
+
+/// The schema without data, for SDL export and composition.
+pub fn schema() -> OrdersSchema {
+    with_limits(Schema::build(Query, Mutation, EmptySubscription)).finish()
+}
+
+/// This subgraph's Federation v2 SDL.
+pub fn sdl() -> String {
+    janta_platform::sdl::federation_sdl(&schema())
+}
+
+/// Connects, migrates and builds the HTTP app of the orders subgraph alone
+/// in its process ([`Runtime::standalone`]), with settings from the
+/// environment; starts the sweeper.
+pub async fn build(config: &SubgraphConfig) -> anyhow::Result<(Router, Store)> {
+    build_with(config, &Runtime::standalone()).await
+}
+
+/// Like [`build`] on the event bus of `runtime` (the process's in-process
+/// bus, or NATS when configured).
+pub async fn build_with(
+    config: &SubgraphConfig,
+    runtime: &Runtime,
+) -> anyhow::Result<(Router, Store)> {
+    let (router, state) = build_with_settings(config, runtime, OrdersSettings::from_env()?).await?;
+    Ok((router, state.store.clone()))
+}
+
+/// Like [`build_with`] with explicit settings; also returns the shared state
+/// (tests call the sweeper and the event handlers on it).
+pub async fn build_with_settings(
+    config: &SubgraphConfig,
+    runtime: &Runtime,
+    settings: OrdersSettings,
+) -> anyhow::Result<(Router, Arc<OrdersState>)> {
+    let store = Store::connect(&config.database_url).await?;
+    store.migrate(&store::migrations()).await?;
+    let bus = runtime.event_bus(config).await?;
+    let verifier = Arc::new(TokenVerifier::remote(
+        &config.auth.jwks_url,
+        &config.auth.issuer,
+        &config.auth.audience,
+    ));
+    let run_sweeper = settings.run_sweeper;
+    let state = Arc::new(OrdersState {
+        store: store.clone(),
+        peers: Peers::new(ServiceClient::new(config)),
+        settings,
+        events: std::sync::Mutex::new(None),
+    });
+    let tasks = events::start(&bus, &store, state.clone()).await;
+    if let Ok(mut slot) = state.events.lock() {
+        *slot = Some(tasks);
+    }
+    if run_sweeper {
+        tokio::spawn(saga::run_sweeper(state.clone()));
+    }
+    let schema = with_limits(Schema::build(Query, Mutation, EmptySubscription))
+        .data(state.clone())
+        .finish();
+    let loader_store = store.clone();
+    let extend = Arc::new(move |request: async_graphql::Request| {
+        request
+            .data(DataLoader::new(
+                OrderLoader(loader_store.clone()),
+                tokio::spawn,
+            ))
+            .data(DataLoader::new(
+                LinesLoader(loader_store.clone()),
+                tokio::spawn,
+            ))
+            .data(DataLoader::new(
+                HistoryLoader(loader_store.clone()),
+                tokio::spawn,
+            ))
+    });
+    let router =
+        subgraph_router_with_checks(schema, verifier, store, extend, vec![bus.readiness_check()]);
+    Ok((router, state))
+}
+
+/// Appends to this subgraph's audit trail inside the caller's transaction.
+pub(crate) async fn audit(
+    conn: &mut AnyConnection,
+    actor: &str,
+    entity_type: &str,
+    entity_id: &str,
+    action: &str,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+) -> ApiResult<()> {
+    platform_audit::record(
+        conn,
+        AuditEntry {
+            actor,
+            entity_type,
+            entity_id,
+            action,
+            before,
+            after,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sdl_declares_the_entities_it_owns_and_references() {
+        let sdl = super::sdl();
+        for expected in [
+            "type Order @key(fields: \"id\")",
+            "type User @key(fields: \"id\")",
+            "type Vendor @key(fields: \"id\")",
+            "type Medicine @key(fields: \"id\", resolvable: false)",
+            "type Listing @key(fields: \"id\", resolvable: false)",
+            "type Money @shareable",
+        ] {
+            assert!(sdl.contains(expected), "missing {expected:?} in\n{sdl}");
+        }
+        assert!(
+            !sdl.contains("price:"),
+            "orders must not take prices from clients"
+        );
+        if std::env::var("PRINT_SDL").is_ok() {
+            println!("{sdl}");
+        }
+    }
+}

@@ -1,0 +1,510 @@
+//! The other subgraphs' service interfaces as orders uses them: catalog
+//! (prices, stock reservations), prescriptions (dispensing authorisation,
+//! consumption) and users (the delivery address and the vendors' states).
+//! Every call goes through the owner's GraphQL API as a service principal
+//! (architecture rule 3); the callee's client errors keep their codes.
+
+use crate::domain::{GstRate, Schedule};
+use janta_platform::client::ServiceClient;
+use janta_platform::{ApiError, ApiResult, ErrorCode};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// Typed calls to catalog, prescriptions and users.
+pub struct Peers {
+    client: ServiceClient,
+    /// Bounds this process's stock calls in flight at catalog. Catalog
+    /// serialises reservations on its store; a burst of checkouts beyond
+    /// what it can absorb would otherwise queue there until the calls time
+    /// out (turning a sell-out into internal errors). Waiting here instead
+    /// has no deadline and keeps catalog's queue short.
+    stock_calls: Semaphore,
+}
+
+/// Stock calls (reserve, commit, release) one orders process has in flight.
+const MAX_STOCK_CALLS: usize = 4;
+
+/// Waits before retrying an idempotent call that failed in transit (timeout,
+/// peer unreachable); client errors are answers and are never retried.
+const RETRY_BACKOFF: [Duration; 2] = [Duration::from_millis(250), Duration::from_secs(1)];
+
+/// A listing as catalog prices it right now (carts, checkout planning).
+#[derive(Debug, Clone)]
+pub struct PricedListing {
+    /// The listing.
+    pub listing_id: String,
+    /// Its vendor: decides which order the line goes to.
+    pub vendor_id: String,
+    /// Current sale price per unit, tax included, in paise.
+    pub price: i64,
+    /// Current MRP per unit, in paise.
+    pub mrp: i64,
+    /// The medicine offered.
+    pub medicine_id: String,
+    /// Its current name.
+    pub medicine_name: String,
+    /// Its current schedule.
+    pub schedule: Schedule,
+}
+
+/// A batch a reservation line was allocated from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AllocatedBatch {
+    /// The manufacturer's batch number.
+    pub batch_number: String,
+    /// Expiry date, "YYYY-MM-DD".
+    pub expires_on: String,
+    /// Units from this batch.
+    pub quantity: i64,
+}
+
+/// What catalog reserved for one line, with the snapshot the order keeps.
+#[derive(Debug, Clone)]
+pub struct Allocation {
+    /// The listing.
+    pub listing_id: String,
+    /// Its vendor.
+    pub vendor_id: String,
+    /// Units reserved.
+    pub quantity: i64,
+    /// Unit price at reservation (tax included), paise.
+    pub unit_price: i64,
+    /// MRP at reservation, paise.
+    pub mrp: i64,
+    /// The medicine.
+    pub medicine_id: String,
+    /// The medicine version sold.
+    pub medicine_version: i64,
+    /// Its name in that version.
+    pub medicine_name: String,
+    /// Its schedule in that version.
+    pub schedule: Schedule,
+    /// HSN code.
+    pub hsn_code: String,
+    /// GST rate in force.
+    pub gst_rate: GstRate,
+    /// First-expiry-first-out batches.
+    pub batches: Vec<AllocatedBatch>,
+}
+
+/// A delivery address as users holds it, with its owner.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddressFacts {
+    /// Address ID.
+    pub id: String,
+    /// The user it belongs to.
+    pub user_id: String,
+    /// Optional label.
+    pub label: Option<String>,
+    /// First line.
+    pub line1: String,
+    /// Second line.
+    pub line2: Option<String>,
+    /// City.
+    pub city: String,
+    /// State code.
+    pub state: String,
+    /// PIN code.
+    pub pincode: String,
+}
+
+/// One line for prescriptions' dispensing checks.
+#[derive(Debug, Clone)]
+pub struct DispenseLine {
+    /// Catalog medicine ID.
+    pub medicine_id: String,
+    /// Units.
+    pub quantity: i64,
+    /// Its schedule.
+    pub schedule: Schedule,
+}
+
+/// The order a consumption is for.
+#[derive(Debug, Clone, Copy)]
+pub struct ConsumeFor<'a> {
+    /// The order (prescriptions' idempotency key).
+    pub order_id: &'a str,
+    /// Its customer.
+    pub customer_id: &'a str,
+    /// Its vendor.
+    pub vendor_id: &'a str,
+    /// The prescriptions offered at checkout.
+    pub prescription_ids: &'a [String],
+}
+
+/// Prescriptions' answer for one dispensing line.
+#[derive(Debug, Clone)]
+pub struct DispenseDecision {
+    /// Whether the line may be dispensed.
+    pub covered: bool,
+    /// The prescription covering it.
+    pub prescription_id: Option<String>,
+    /// Why not, in words the customer can act on.
+    pub reason: Option<String>,
+}
+
+fn decode<T: DeserializeOwned>(value: &Value, what: &str) -> ApiResult<T> {
+    serde_json::from_value(value.clone())
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("unexpected {what} answer: {e}")))
+}
+
+fn paise(value: &Value, what: &str) -> ApiResult<i64> {
+    let amount = value["amount"]
+        .as_str()
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("{what} has no amount")))?;
+    janta_platform::money::parse_rupees(amount, what)
+        .map_err(|_| ApiError::Internal(anyhow::anyhow!("{what} is not a money amount")))
+}
+
+fn schedule(value: &Value) -> ApiResult<Schedule> {
+    value
+        .as_str()
+        .and_then(Schedule::parse)
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("unknown schedule {value}")))
+}
+
+fn text(value: &Value, what: &str) -> ApiResult<String> {
+    value
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("missing {what}")))
+}
+
+const PRICE_LISTINGS: &str = "query($ids: [ID!]!) { priceListings(ids: $ids) { \
+    listingId vendorId price { amount } mrp { amount } medicine { medicineId name schedule } } }";
+
+const RESERVE_STOCK: &str = "mutation($orderId: ID!, $lines: [ReservationLineInput!]!) { \
+    reserveStock(orderId: $orderId, lines: $lines) { lines { listingId vendorId quantity \
+    unitPrice { amount } mrp { amount } \
+    medicine { medicineId version name schedule hsnCode gstRateBasisPoints } \
+    batches { batchNumber expiresOn quantity } } } }";
+
+const COMMIT_RESERVATION: &str =
+    "mutation($orderId: ID!) { commitReservation(orderId: $orderId) { orderId status } }";
+
+const RELEASE_RESERVATION: &str =
+    "mutation($orderId: ID!) { releaseReservation(orderId: $orderId) { orderId status } }";
+
+const AUTHORIZE_DISPENSE: &str =
+    "query($customerId: ID!, $prescriptionIds: [ID!]!, $lines: [DispenseLineInput!]!) { \
+    authorizeDispense(customerId: $customerId, prescriptionIds: $prescriptionIds, lines: $lines) { \
+    lines { medicineId covered prescriptionId message } } }";
+
+const CONSUME: &str = "mutation($orderId: ID!, $customerId: ID!, $prescriptionIds: [ID!]!, \
+    $lines: [DispenseLineInput!]!, $vendorId: ID) { consume(orderId: $orderId, customerId: $customerId, \
+    prescriptionIds: $prescriptionIds, lines: $lines, vendorId: $vendorId) { orderId status } }";
+
+const RESTORE: &str = "mutation($orderId: ID!) { restore(orderId: $orderId) { orderId status } }";
+
+const ADDRESS_AND_VENDORS: &str = "query($id: ID!, $vendors: [_Any!]!) { \
+    addressForService(id: $id) { id userId label line1 line2 city state pincode } \
+    _entities(representations: $vendors) { ... on Vendor { id state } } }";
+
+impl Peers {
+    /// Peers reached with `client`.
+    pub fn new(client: ServiceClient) -> Self {
+        Peers {
+            client,
+            stock_calls: Semaphore::new(MAX_STOCK_CALLS),
+        }
+    }
+
+    /// Calls an idempotent operation of `domain`, retrying failures in
+    /// transit (every operation orders calls is idempotent: reservations,
+    /// consumption and restoration are keyed by order ID, the rest are reads).
+    async fn idempotent_call(
+        &self,
+        domain: &str,
+        query: &str,
+        variables: Value,
+        correlation: Option<&str>,
+    ) -> ApiResult<Value> {
+        let mut attempt = 0;
+        loop {
+            match self
+                .client
+                .call(domain, query, variables.clone(), correlation)
+                .await
+            {
+                Err(err) if err.code() == ErrorCode::Internal && attempt < RETRY_BACKOFF.len() => {
+                    tracing::warn!(domain, error = %err, "call failed in transit; retrying");
+                    tokio::time::sleep(RETRY_BACKOFF[attempt]).await;
+                    attempt += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    /// A stock call to catalog, within the in-flight bound.
+    async fn stock_call(
+        &self,
+        query: &str,
+        variables: Value,
+        correlation: Option<&str>,
+    ) -> ApiResult<Value> {
+        let _permit = self
+            .stock_calls
+            .acquire()
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?;
+        self.idempotent_call("catalog", query, variables, correlation)
+            .await
+    }
+
+    /// Current prices of listings, in ONE catalog call. Unknown (or no
+    /// longer sold) listings are missing from the map.
+    pub async fn price_listings(
+        &self,
+        ids: &[String],
+        correlation: Option<&str>,
+    ) -> ApiResult<HashMap<String, PricedListing>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let data = self
+            .client
+            .call(
+                "catalog",
+                PRICE_LISTINGS,
+                json!({ "ids": ids }),
+                correlation,
+            )
+            .await?;
+        let mut out = HashMap::new();
+        for item in data["priceListings"].as_array().into_iter().flatten() {
+            let listing = PricedListing {
+                listing_id: text(&item["listingId"], "listing id")?,
+                vendor_id: text(&item["vendorId"], "listing vendor")?,
+                price: paise(&item["price"], "listing price")?,
+                mrp: paise(&item["mrp"], "listing MRP")?,
+                medicine_id: text(&item["medicine"]["medicineId"], "medicine id")?,
+                medicine_name: text(&item["medicine"]["name"], "medicine name")?,
+                schedule: schedule(&item["medicine"]["schedule"])?,
+            };
+            out.insert(listing.listing_id.clone(), listing);
+        }
+        Ok(out)
+    }
+
+    /// Reserves stock for one order (idempotent per order ID). Fails with
+    /// `OUT_OF_STOCK` (details naming the lines) when any line can't be met.
+    pub async fn reserve_stock(
+        &self,
+        order_id: &str,
+        lines: &[(String, i64)],
+        correlation: Option<&str>,
+    ) -> ApiResult<Vec<Allocation>> {
+        let lines: Vec<Value> = lines
+            .iter()
+            .map(|(listing, quantity)| json!({ "listingId": listing, "quantity": quantity }))
+            .collect();
+        let data = self
+            .stock_call(
+                RESERVE_STOCK,
+                json!({ "orderId": order_id, "lines": lines }),
+                correlation,
+            )
+            .await?;
+        let mut out = Vec::new();
+        for line in data["reserveStock"]["lines"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let medicine = &line["medicine"];
+            let hsn_code = text(&medicine["hsnCode"], "HSN code")?;
+            // A medicine whose HSN code no tax slab covers cannot be invoiced.
+            let gst_rate = medicine["gstRateBasisPoints"]
+                .as_i64()
+                .ok_or_else(|| {
+                    ApiError::Internal(anyhow::anyhow!("no GST rate in force for HSN {hsn_code}"))
+                })
+                .and_then(|bp| GstRate::from_basis_points(bp).map_err(ApiError::Internal))?;
+            out.push(Allocation {
+                listing_id: text(&line["listingId"], "listing id")?,
+                vendor_id: text(&line["vendorId"], "vendor id")?,
+                quantity: line["quantity"]
+                    .as_i64()
+                    .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("missing quantity")))?,
+                unit_price: paise(&line["unitPrice"], "unit price")?,
+                mrp: paise(&line["mrp"], "MRP")?,
+                medicine_id: text(&medicine["medicineId"], "medicine id")?,
+                medicine_version: medicine["version"]
+                    .as_i64()
+                    .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("missing version")))?,
+                medicine_name: text(&medicine["name"], "medicine name")?,
+                schedule: schedule(&medicine["schedule"])?,
+                hsn_code,
+                gst_rate,
+                batches: decode(&line["batches"], "batches")?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Makes an order's reservation permanent (payment arrived).
+    pub async fn commit_reservation(
+        &self,
+        order_id: &str,
+        correlation: Option<&str>,
+    ) -> ApiResult<()> {
+        self.stock_call(
+            COMMIT_RESERVATION,
+            json!({ "orderId": order_id }),
+            correlation,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Gives an order's units back to stock (failure, cancellation, expiry).
+    pub async fn release_reservation(
+        &self,
+        order_id: &str,
+        correlation: Option<&str>,
+    ) -> ApiResult<()> {
+        self.stock_call(
+            RELEASE_RESERVATION,
+            json!({ "orderId": order_id }),
+            correlation,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    fn dispense_lines(lines: &[DispenseLine]) -> Vec<Value> {
+        lines
+            .iter()
+            .map(|l| {
+                json!({
+                    "medicineId": l.medicine_id,
+                    "quantity": l.quantity,
+                    "schedule": l.schedule.as_db(),
+                })
+            })
+            .collect()
+    }
+
+    /// Asks prescriptions whether the offered prescriptions cover each line;
+    /// the answer has one decision per line, in order.
+    pub async fn authorize_dispense(
+        &self,
+        customer_id: &str,
+        prescription_ids: &[String],
+        lines: &[DispenseLine],
+        correlation: Option<&str>,
+    ) -> ApiResult<Vec<DispenseDecision>> {
+        let data = self
+            .idempotent_call(
+                "prescriptions",
+                AUTHORIZE_DISPENSE,
+                json!({
+                    "customerId": customer_id,
+                    "prescriptionIds": prescription_ids,
+                    "lines": Self::dispense_lines(lines),
+                }),
+                correlation,
+            )
+            .await?;
+        let answers = data["authorizeDispense"]["lines"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if answers.len() != lines.len() {
+            return Err(ApiError::Internal(anyhow::anyhow!(
+                "prescriptions answered {} lines for {}",
+                answers.len(),
+                lines.len()
+            )));
+        }
+        Ok(answers
+            .iter()
+            .map(|a| DispenseDecision {
+                covered: a["covered"].as_bool().unwrap_or(false),
+                prescription_id: a["prescriptionId"].as_str().map(str::to_string),
+                reason: a["message"].as_str().map(str::to_string),
+            })
+            .collect())
+    }
+
+    /// Consumes approved quantities for a confirmed order (idempotent per
+    /// order); the vendor's staff may then see the prescriptions on it.
+    pub async fn consume_prescriptions(
+        &self,
+        order: ConsumeFor<'_>,
+        lines: &[DispenseLine],
+        correlation: Option<&str>,
+    ) -> ApiResult<()> {
+        self.idempotent_call(
+            "prescriptions",
+            CONSUME,
+            json!({
+                "orderId": order.order_id,
+                "customerId": order.customer_id,
+                "prescriptionIds": order.prescription_ids,
+                "lines": Self::dispense_lines(lines),
+                "vendorId": order.vendor_id,
+            }),
+            correlation,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Gives a cancelled order's consumed quantities back (idempotent per order).
+    pub async fn restore_prescriptions(
+        &self,
+        order_id: &str,
+        correlation: Option<&str>,
+    ) -> ApiResult<()> {
+        self.client
+            .call(
+                "prescriptions",
+                RESTORE,
+                json!({ "orderId": order_id }),
+                correlation,
+            )
+            .await
+            .map(|_| ())
+    }
+
+    /// The delivery address (None when unknown) and each vendor's state, in
+    /// ONE users call.
+    pub async fn address_and_vendor_states(
+        &self,
+        address_id: &str,
+        vendor_ids: &[String],
+        correlation: Option<&str>,
+    ) -> ApiResult<(Option<AddressFacts>, HashMap<String, String>)> {
+        let representations: Vec<Value> = vendor_ids
+            .iter()
+            .map(|id| json!({ "__typename": "Vendor", "id": id }))
+            .collect();
+        let data = self
+            .idempotent_call(
+                "users",
+                ADDRESS_AND_VENDORS,
+                json!({ "id": address_id, "vendors": representations }),
+                correlation,
+            )
+            .await?;
+        let address = match &data["addressForService"] {
+            Value::Null => None,
+            value => Some(decode(value, "address")?),
+        };
+        let mut states = HashMap::new();
+        for vendor in data["_entities"].as_array().into_iter().flatten() {
+            if let (Some(id), Some(state)) = (vendor["id"].as_str(), vendor["state"].as_str()) {
+                states.insert(id.to_string(), state.to_string());
+            }
+        }
+        Ok((address, states))
+    }
+}

@@ -1,0 +1,79 @@
+//! Events the prescriptions subgraph publishes (through its outbox, typed
+//! payloads from `janta_events::types`): `PrescriptionSubmitted`,
+//! `PrescriptionApproved` and `PrescriptionRejected`. Each carries the
+//! customer's ID so notifications can tell them. It consumes none.
+
+use crate::domain::ApprovedLine;
+use crate::store::PrescriptionRow;
+use async_graphql::Context;
+use janta_events::publish;
+use janta_events::types::{
+    ApprovedLine as EventLine, PrescriptionApproved, PrescriptionRejected, PrescriptionSubmitted,
+};
+use janta_platform::server::CorrelationId;
+use janta_platform::ApiResult;
+use sqlx::AnyConnection;
+
+fn correlation<'a>(ctx: &Context<'a>) -> Option<&'a str> {
+    ctx.data_opt::<CorrelationId>().map(|c| c.0.as_str())
+}
+
+/// A customer submitted a prescription; pharmacists have work.
+pub async fn prescription_submitted(
+    conn: &mut AnyConnection,
+    rx: &PrescriptionRow,
+    ctx: &Context<'_>,
+) -> ApiResult<()> {
+    let event = PrescriptionSubmitted {
+        prescription_id: rx.id.clone(),
+        customer_id: rx.owner_id.clone(),
+        family_member_id: rx.family_member_id.clone(),
+        vendor_id: None,
+    };
+    publish(conn, &event, &rx.owner_id, correlation(ctx)).await?;
+    Ok(())
+}
+
+/// A pharmacist approved a prescription; the customer can order.
+pub async fn prescription_approved(
+    conn: &mut AnyConnection,
+    rx: &PrescriptionRow,
+    lines: &[ApprovedLine],
+    ctx: &Context<'_>,
+) -> ApiResult<()> {
+    let reviewer = rx.reviewer_id.clone().unwrap_or_default();
+    let event = PrescriptionApproved {
+        prescription_id: rx.id.clone(),
+        customer_id: rx.owner_id.clone(),
+        reviewer_id: reviewer.clone(),
+        vendor_id: rx.reviewer_vendor_id.clone(),
+        valid_until: rx.valid_until.clone().unwrap_or_default(),
+        lines: lines
+            .iter()
+            .map(|l| EventLine {
+                medicine_id: l.medicine_id.clone(),
+                max_quantity: l.max_quantity,
+            })
+            .collect(),
+    };
+    publish(conn, &event, &reviewer, correlation(ctx)).await?;
+    Ok(())
+}
+
+/// A pharmacist rejected a prescription; the customer is told why.
+pub async fn prescription_rejected(
+    conn: &mut AnyConnection,
+    rx: &PrescriptionRow,
+    ctx: &Context<'_>,
+) -> ApiResult<()> {
+    let reviewer = rx.reviewer_id.clone().unwrap_or_default();
+    let event = PrescriptionRejected {
+        prescription_id: rx.id.clone(),
+        customer_id: rx.owner_id.clone(),
+        reviewer_id: reviewer.clone(),
+        vendor_id: rx.reviewer_vendor_id.clone(),
+        reason: rx.review_notes.clone().unwrap_or_default(),
+    };
+    publish(conn, &event, &reviewer, correlation(ctx)).await?;
+    Ok(())
+}

@@ -1,0 +1,564 @@
+//! Events across processes. Distributed mode, with real processes: subgraphs run as `janta serve
+//! <domain>` with their own PostgreSQL database (or SQLite file), events go
+//! over NATS JetStream, the router runs from `router-config/production.yaml`
+//! and the committed `supergraph.graphql` (the layout `bench/distributed.sh`
+//! starts by hand).
+//!
+//! - A users process killed with SIGKILL after committing, before it could
+//!   deliver (NATS unreachable), delivers every event once restarted.
+//! - In `janta dev` (one process, in-process bus) events leave the outbox.
+//! - Two replicas of users (one outbox, one relays) and two replicas of a
+//!   consuming subgraph (one durable NATS consumer): users registered through
+//!   the router are each handled exactly once, by both replicas between
+//!   them, with the request's `x-request-id` as correlation ID in the event
+//!   and in the handler's log lines.
+//!
+//! Needs PostgreSQL at `JANTA_TEST_POSTGRES_URL` and NATS with JetStream at
+//! `JANTA_NATS_URL` (default `nats://127.0.0.1:4222`). The consuming replicas
+//! are this test binary started again (`consumer_replica`, ignored when run
+//! normally): no consuming subgraph is needed for the test.
+
+mod support;
+
+use janta_events::types::UserRegistered;
+use janta_events::{pending_events, processed_count, ConsumerSettings, EventBus, NatsTransport};
+use janta_platform::config::SubgraphConfig;
+use janta_platform::store::{Migrations, Store};
+use janta_testkit::{Backend, Gql, TestDb};
+use serde_json::{json, Value};
+use sqlx::migrate::Migrator;
+use std::collections::HashSet;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const REPLICA_ENV: &str = "JANTA_TEST_CONSUMER_REPLICA";
+const READY_FILE_ENV: &str = "JANTA_TEST_CONSUMER_READY_FILE";
+const CONSUMER: &str = "welcome-probe";
+
+// ------------------------------------------------------------------ harness
+
+fn nats_url() -> String {
+    std::env::var("JANTA_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
+}
+
+async fn require_nats() {
+    let url = nats_url();
+    let address = url.trim_start_matches("nats://").to_string();
+    tokio::net::TcpStream::connect(&address)
+        .await
+        .unwrap_or_else(|e| panic!("NATS with JetStream is needed at {url} for this test: {e}"));
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+fn scratch_dir(what: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("janta-{what}-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+/// A child process whose output goes to a log file; stopped (SIGTERM, then
+/// SIGKILL) when dropped, its log printed if the test is failing.
+struct Proc {
+    name: String,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Proc {
+    fn spawn(name: &str, mut command: Command, logs: &Path) -> Proc {
+        let log = logs.join(format!("{name}.log"));
+        let file = std::fs::File::create(&log).expect("log file");
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("log file"))
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        Proc {
+            name: name.to_string(),
+            child,
+            log,
+        }
+    }
+
+    /// A crash: SIGKILL, no chance to finish anything.
+    fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if !self.exited() {
+            // SAFETY: signalling our own child process.
+            unsafe {
+                libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
+            }
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline && !self.exited() {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        if std::thread::panicking() {
+            let text = self.log_text();
+            let tail: Vec<&str> = text.lines().rev().take(40).collect();
+            eprintln!("---- last lines of {} ({}):", self.name, self.log.display());
+            for line in tail.into_iter().rev() {
+                eprintln!("{line}");
+            }
+        }
+    }
+}
+
+/// `janta serve <domain>` configured like a separate deployment.
+fn serve(
+    domain: &str,
+    db_url: &str,
+    port: u16,
+    nats: &str,
+    namespace: &str,
+    data: &Path,
+) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_janta"));
+    command
+        .args(["serve", domain])
+        .env("DATABASE_URL", db_url)
+        .env("JANTA_LISTEN", format!("127.0.0.1:{port}"))
+        .env("JANTA_NATS_URL", nats)
+        .env("JANTA_EVENTS_NAMESPACE", namespace)
+        .env("JANTA_MODE", "dev")
+        .env("JANTA_DATA_DIR", data)
+        .env("RUST_LOG", "info,sqlx=warn");
+    command
+}
+
+/// Polls `check` until it holds, failing the test after `seconds`.
+async fn wait_until<F, Fut>(what: &str, seconds: u64, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn status(url: &str) -> Option<u16> {
+    reqwest::get(url).await.ok().map(|r| r.status().as_u16())
+}
+
+async fn wait_status(proc: &mut Proc, url: &str, expected: u16) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        assert!(!proc.exited(), "{} exited; see its log", proc.name);
+        if status(url).await == Some(expected) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{url} did not answer {expected} in time"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A store with only the platform tables (outbox, processed and parked
+/// events): what a consumer needs.
+fn platform_only() -> Migrations {
+    fn none() -> Migrator {
+        Migrator {
+            migrations: std::borrow::Cow::Borrowed(&[]),
+            ..Migrator::DEFAULT
+        }
+    }
+    Migrations {
+        sqlite: none(),
+        postgres: none(),
+    }
+}
+
+async fn register(gql: &Gql, request_id: Option<&str>) -> String {
+    let email = format!("dist-{}@example.com", uuid::Uuid::new_v4().simple());
+    let body = json!({
+        "query": support::operation("Register"),
+        "variables": {"input": {"email": email, "password": "a long password", "fullName": "Asha Rao"}},
+    });
+    let mut request = reqwest::Client::new().post(&gql.url).json(&body);
+    if let Some(id) = request_id {
+        request = request.header("x-request-id", id);
+    }
+    let response: Value = request
+        .send()
+        .await
+        .expect("register")
+        .json()
+        .await
+        .expect("json");
+    response["data"]["register"]["user"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("register failed: {response}"))
+        .to_string()
+}
+
+/// Deletes the test's NATS streams when dropped, whether the test passed or not.
+struct Streams(String);
+
+impl Drop for Streams {
+    fn drop(&mut self) {
+        let namespace = self.0.clone();
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            if let Ok(runtime) = runtime {
+                runtime.block_on(async {
+                    let connected =
+                        NatsTransport::connect(&nats_url(), &namespace, "janta-test-cleanup").await;
+                    if let Ok(nats) = connected {
+                        let _ = nats.delete_streams(&["users"]).await;
+                    }
+                });
+            }
+        })
+        .join();
+    }
+}
+
+// ------------------------------------------------------------------ tests
+
+janta_testkit::both_backends! {
+    async fn a_subgraph_killed_after_commit_delivers_on_restart(db) {
+        require_nats().await;
+        let namespace = format!("k{}", uuid::Uuid::new_v4().simple());
+        let _streams = Streams(namespace.clone());
+        let logs = scratch_dir("crash-logs");
+        let port = free_port();
+        let base = format!("http://127.0.0.1:{port}");
+        // NATS "down": nothing listens on this port.
+        let dead_nats = format!("nats://127.0.0.1:{}", free_port());
+
+        let mut users = Proc::spawn(
+            "users-before-crash",
+            serve("users", &db.url, port, &dead_nats, &namespace, &db.dir),
+            &logs,
+        );
+        wait_status(&mut users, &format!("{base}/health"), 200).await;
+        // Up, but not ready: its event bus is unreachable.
+        assert_eq!(status(&format!("{base}/ready")).await, Some(503));
+        let gql = Gql::new(format!("{base}/graphql"));
+        let mut ids = Vec::new();
+        for _ in 0..3 {
+            ids.push(register(&gql, None).await);
+        }
+        let store = Store::connect(&db.url).await.unwrap();
+        let pending = pending_events(&store).await.unwrap();
+        assert_eq!(pending.len(), 3, "the events are committed, not delivered");
+        let event_ids: Vec<String> = pending.iter().map(|e| e.id.clone()).collect();
+
+        users.kill9();
+
+        // A consumer elsewhere, on the real NATS.
+        let consumer_db = TestDb::new(Backend::Sqlite).await;
+        let consumer_store = Store::connect(&consumer_db.url).await.unwrap();
+        consumer_store.migrate(&platform_only()).await.unwrap();
+        let bus = EventBus::nats(
+            NatsTransport::connect(&nats_url(), &namespace, "crash-probe").await.unwrap(),
+        );
+        let consumer = bus
+            .consumer(CONSUMER, &consumer_store)
+            .on_fn(|_conn, _event: UserRegistered, _envelope| Box::pin(async { Ok(()) }))
+            .start()
+            .await;
+
+        let mut users = Proc::spawn(
+            "users-restarted",
+            serve("users", &db.url, port, &nats_url(), &namespace, &db.dir),
+            &logs,
+        );
+        wait_status(&mut users, &format!("{base}/ready"), 200).await;
+        wait_until("every committed event is handled", 60, || async {
+            processed_count(&consumer_store, CONSUMER).await.unwrap() == 3
+        })
+        .await;
+        for id in &event_ids {
+            assert!(janta_events::is_processed(&consumer_store, CONSUMER, id).await.unwrap());
+        }
+        wait_until("the outbox is drained", 30, || async {
+            pending_events(&store).await.unwrap().is_empty()
+        })
+        .await;
+        consumer.stop().await;
+        drop(users);
+        let _ = std::fs::remove_dir_all(&logs);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replicas_handle_each_event_once_across_processes() {
+    require_nats().await;
+    let namespace = format!("d{}", uuid::Uuid::new_v4().simple());
+    let _streams = Streams(namespace.clone());
+    let logs = scratch_dir("distributed-logs");
+    let users_db = TestDb::new(Backend::Postgres).await;
+    let consumer_db = TestDb::new(Backend::Postgres).await;
+
+    // Two users replicas sharing one database (one outbox).
+    let (port_a, port_b) = (free_port(), free_port());
+    let mut users_a = Proc::spawn(
+        "users-a",
+        serve(
+            "users",
+            &users_db.url,
+            port_a,
+            &nats_url(),
+            &namespace,
+            &users_db.dir,
+        ),
+        &logs,
+    );
+    let mut users_b = Proc::spawn(
+        "users-b",
+        serve(
+            "users",
+            &users_db.url,
+            port_b,
+            &nats_url(),
+            &namespace,
+            &users_db.dir,
+        ),
+        &logs,
+    );
+    wait_status(
+        &mut users_a,
+        &format!("http://127.0.0.1:{port_a}/ready"),
+        200,
+    )
+    .await;
+    wait_status(
+        &mut users_b,
+        &format!("http://127.0.0.1:{port_b}/ready"),
+        200,
+    )
+    .await;
+
+    // The router, as in production.
+    let router_port = free_port();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_janta"));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    command
+        .arg("router")
+        .arg("--config")
+        .arg(root.join("router-config/production.yaml"))
+        .arg("--supergraph")
+        .arg(root.join("supergraph.graphql"))
+        .env("PORT", router_port.to_string())
+        .env("LOG_LEVEL", "warn")
+        .env(
+            "JANTA_USERS_URL",
+            format!("http://127.0.0.1:{port_a}/graphql"),
+        )
+        .env(
+            "JANTA_JWKS_URL",
+            format!("http://127.0.0.1:{port_a}/.well-known/jwks.json"),
+        );
+    let mut router = Proc::spawn("router", command, &logs);
+    wait_status(
+        &mut router,
+        &format!("http://127.0.0.1:{router_port}/readiness"),
+        200,
+    )
+    .await;
+
+    // Two replicas of a consuming subgraph: one durable consumer.
+    let consumer_store = Store::connect(&consumer_db.url).await.unwrap();
+    consumer_store.migrate(&platform_only()).await.unwrap();
+    sqlx::query(
+        "CREATE TABLE welcomes (event_id TEXT NOT NULL, user_id TEXT NOT NULL, \
+         replica TEXT NOT NULL, correlation_id TEXT)",
+    )
+    .execute(consumer_store.pool())
+    .await
+    .unwrap();
+    let mut replicas = Vec::new();
+    for name in ["r1", "r2"] {
+        let ready = logs.join(format!("{name}.ready"));
+        let mut command = Command::new(std::env::current_exe().unwrap());
+        command
+            .args(["consumer_replica", "--exact", "--ignored", "--nocapture"])
+            .env(REPLICA_ENV, name)
+            .env(READY_FILE_ENV, &ready)
+            .env("DATABASE_URL", &consumer_db.url)
+            .env("JANTA_NATS_URL", nats_url())
+            .env("JANTA_EVENTS_NAMESPACE", &namespace)
+            .env("RUST_LOG", "info,sqlx=warn");
+        let mut replica = Proc::spawn(&format!("consumer-{name}"), command, &logs);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !ready.exists() {
+            assert!(!replica.exited(), "replica {name} exited");
+            assert!(Instant::now() < deadline, "replica {name} did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        replicas.push(replica);
+    }
+
+    // Register users through the router, each request with its own ID.
+    let gql = Gql::new(format!("http://127.0.0.1:{router_port}/graphql"));
+    let total = 24;
+    let mut users = HashSet::new();
+    let mut request_ids = Vec::new();
+    for i in 0..total {
+        let request_id = format!("dist-{i}-{}", uuid::Uuid::new_v4().simple());
+        users.insert(register(&gql, Some(&request_id)).await);
+        request_ids.push(request_id);
+    }
+
+    let count = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM welcomes")
+            .fetch_one(consumer_store.pool())
+            .await
+            .unwrap()
+    };
+    wait_until("every registration is welcomed", 90, || async {
+        count().await >= total as i64
+    })
+    .await;
+    let rows: Vec<(String, String, String, Option<String>)> =
+        sqlx::query_as("SELECT event_id, user_id, replica, correlation_id FROM welcomes")
+            .fetch_all(consumer_store.pool())
+            .await
+            .unwrap();
+    assert_eq!(rows.len(), total, "an event was handled twice");
+    let events: HashSet<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(events.len(), total);
+    let welcomed: HashSet<String> = rows.iter().map(|r| r.1.clone()).collect();
+    assert_eq!(welcomed, users);
+    let by_r1 = rows.iter().filter(|r| r.2 == "r1").count();
+    let by_r2 = rows.iter().filter(|r| r.2 == "r2").count();
+    assert!(
+        by_r1 > 0 && by_r2 > 0,
+        "the replicas did not share the work: {by_r1}/{by_r2}"
+    );
+    assert_eq!(
+        processed_count(&consumer_store, CONSUMER).await.unwrap(),
+        total as i64
+    );
+    // The request ID travelled router → users → event → handler (and its log).
+    let correlations: HashSet<String> = rows.iter().filter_map(|r| r.3.clone()).collect();
+    assert_eq!(correlations, request_ids.iter().cloned().collect());
+    let replica_logs: String = replicas.iter().map(Proc::log_text).collect();
+    for id in &request_ids {
+        assert!(
+            replica_logs.lines().any(|l| l.contains("correlation_id")
+                && l.contains(id.as_str())
+                && l.contains("welcomed")),
+            "no handler log line carries correlation ID {id}"
+        );
+    }
+
+    // The users outbox is drained, and the two users replicas did not
+    // both send: the stream holds each event once.
+    let users_store = Store::connect(&users_db.url).await.unwrap();
+    wait_until("the users outbox is drained", 30, || async {
+        pending_events(&users_store).await.unwrap().is_empty()
+    })
+    .await;
+    let nats = NatsTransport::connect(&nats_url(), &namespace, "janta-test")
+        .await
+        .unwrap();
+    let mut stream = nats
+        .jetstream()
+        .get_stream(nats.stream_name("users"))
+        .await
+        .unwrap();
+    assert_eq!(stream.info().await.unwrap().state.messages, total as u64);
+
+    drop(replicas);
+    drop(router);
+    drop(users_a);
+    drop(users_b);
+    let _ = std::fs::remove_dir_all(&logs);
+}
+
+/// `janta dev` (one process, in-process bus): the users relay runs and the
+/// bus is released once every subgraph is built, so a registration's event
+/// leaves the outbox.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_dev_mode_events_leave_the_outbox() {
+    let platform = support::Platform::start().await;
+    register(&platform.gql, Some("dev-mode-request")).await;
+    let published = "SELECT COUNT(*) FROM outbox WHERE event_type = 'UserRegistered' \
+                     AND correlation_id = 'dev-mode-request' AND published_at IS NOT NULL";
+    wait_until("the event is relayed", 30, || async {
+        platform.count("users", published).await == 1
+    })
+    .await;
+}
+
+/// One replica of the consuming subgraph: started as a separate process by
+/// the test above (configured through the environment like a subgraph);
+/// does nothing when run otherwise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a consumer replica process, started by replicas_handle_each_event_once_across_processes"]
+async fn consumer_replica() {
+    let Ok(replica) = std::env::var(REPLICA_ENV) else {
+        return;
+    };
+    janta_platform::telemetry::init("info");
+    let config = SubgraphConfig::load("notifications", None).expect("config");
+    let store = Store::connect(&config.database_url).await.expect("store");
+    let bus = janta_events::Runtime::standalone()
+        .event_bus(&config)
+        .await
+        .expect("bus");
+    let _consumer = bus
+        .consumer(CONSUMER, &store)
+        .with_settings(ConsumerSettings {
+            prefetch: 1,
+            ..ConsumerSettings::default()
+        })
+        .on_fn(move |conn, event: UserRegistered, envelope| {
+            let replica = replica.clone();
+            Box::pin(async move {
+                // Slow enough that the other replica gets its share.
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                sqlx::query(
+                    "INSERT INTO welcomes (event_id, user_id, replica, correlation_id) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(&envelope.id)
+                .bind(&event.user_id)
+                .bind(&replica)
+                .bind(&envelope.correlation_id)
+                .execute(conn)
+                .await?;
+                tracing::info!(user_id = %event.user_id, "welcomed");
+                Ok(())
+            })
+        })
+        .start()
+        .await;
+    let ready = std::env::var(READY_FILE_ENV).expect("ready file");
+    std::fs::write(ready, "ready").expect("ready file");
+    std::future::pending::<()>().await;
+}
