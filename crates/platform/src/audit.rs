@@ -42,3 +42,26 @@ pub async fn record(conn: &mut AnyConnection, entry: AuditEntry<'_>) -> sqlx::Re
     .await
     .map(|_| ())
 }
+
+/// [`record`] with the entry's fields as arguments and a client-facing error
+/// type: the form every subgraph's resolvers call (as their `audit`).
+pub async fn append(
+    conn: &mut AnyConnection,
+    actor: &str,
+    entity_type: &str,
+    entity_id: &str,
+    action: &str,
+    before: Option<Value>,
+    after: Option<Value>,
+) -> crate::ApiResult<()> {
+    let entry = AuditEntry {
+        actor,
+        entity_type,
+        entity_id,
+        action,
+        before,
+        after,
+    };
+    record(conn, entry).await?;
+    Ok(())
+}

@@ -17,17 +17,14 @@ use async_graphql::dataloader::DataLoader;
 use async_graphql::{EmptySubscription, Schema};
 use axum::Router;
 use janta_events::Runtime;
-use janta_platform::audit::{self as platform_audit, AuditEntry};
 use janta_platform::auth::TokenVerifier;
 use janta_platform::config::SubgraphConfig;
 use janta_platform::server::{subgraph_router_with_checks, with_limits};
 use janta_platform::store::Store;
-use janta_platform::ApiResult;
 use schema::{
     AlternativesLoader, CatalogSchema, CategoryLoader, ListingLoader, MedicineLoader, Mutation,
     Query, TopListingsLoader,
 };
-use sqlx::AnyConnection;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -198,26 +195,4 @@ fn spawn_sweeper(store: Store, interval: Duration) {
 }
 
 /// Appends to this subgraph's audit trail inside the caller's transaction.
-pub(crate) async fn audit(
-    conn: &mut AnyConnection,
-    actor: &str,
-    entity_type: &str,
-    entity_id: &str,
-    action: &str,
-    before: Option<serde_json::Value>,
-    after: Option<serde_json::Value>,
-) -> ApiResult<()> {
-    platform_audit::record(
-        conn,
-        AuditEntry {
-            actor,
-            entity_type,
-            entity_id,
-            action,
-            before,
-            after,
-        },
-    )
-    .await?;
-    Ok(())
-}
+pub(crate) use janta_platform::audit::append as audit;

@@ -17,16 +17,13 @@ use async_graphql::dataloader::DataLoader;
 use async_graphql::{EmptySubscription, Schema};
 use axum::Router;
 use janta_events::Runtime;
-use janta_platform::audit::{self as platform_audit, AuditEntry};
 use janta_platform::auth::TokenVerifier;
 use janta_platform::client::ServiceClient;
 use janta_platform::config::SubgraphConfig;
 use janta_platform::server::{subgraph_router_with_checks, with_limits};
 use janta_platform::store::Store;
-use janta_platform::ApiResult;
 use peers::Peers;
 use schema::{HistoryLoader, LinesLoader, Mutation, OrderLoader, OrdersSchema, Query};
-use sqlx::AnyConnection;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -184,29 +181,7 @@ pub async fn build_with_settings(
 }
 
 /// Appends to this subgraph's audit trail inside the caller's transaction.
-pub(crate) async fn audit(
-    conn: &mut AnyConnection,
-    actor: &str,
-    entity_type: &str,
-    entity_id: &str,
-    action: &str,
-    before: Option<serde_json::Value>,
-    after: Option<serde_json::Value>,
-) -> ApiResult<()> {
-    platform_audit::record(
-        conn,
-        AuditEntry {
-            actor,
-            entity_type,
-            entity_id,
-            action,
-            before,
-            after,
-        },
-    )
-    .await?;
-    Ok(())
-}
+pub(crate) use janta_platform::audit::append as audit;
 
 #[cfg(test)]
 mod tests {

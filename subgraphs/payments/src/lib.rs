@@ -21,16 +21,13 @@ use async_graphql::{EmptySubscription, Schema};
 use axum::Router;
 use gateway::{CashGateway, Chaos, Gateways, SandboxGateway};
 use janta_events::Runtime;
-use janta_platform::audit::{self as platform_audit, AuditEntry};
 use janta_platform::auth::TokenVerifier;
 use janta_platform::client::ServiceClient;
 use janta_platform::config::{Mode, SubgraphConfig, DEV_WEBHOOK_SECRET};
 use janta_platform::server::{subgraph_router_with_checks, with_limits};
 use janta_platform::store::Store;
-use janta_platform::ApiResult;
 use orders::OrdersClient;
 use schema::{Mutation, OrderPaymentsLoader, PaymentLoader, PaymentsSchema, Query, RefundsLoader};
-use sqlx::AnyConnection;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -175,26 +172,4 @@ async fn retry_pending_refunds(state: std::sync::Weak<PaymentsState>, interval: 
 }
 
 /// Appends to this subgraph's audit trail inside the caller's transaction.
-pub(crate) async fn audit(
-    conn: &mut AnyConnection,
-    actor: &str,
-    entity_type: &str,
-    entity_id: &str,
-    action: &str,
-    before: Option<serde_json::Value>,
-    after: Option<serde_json::Value>,
-) -> ApiResult<()> {
-    platform_audit::record(
-        conn,
-        AuditEntry {
-            actor,
-            entity_type,
-            entity_id,
-            action,
-            before,
-            after,
-        },
-    )
-    .await?;
-    Ok(())
-}
+pub(crate) use janta_platform::audit::append as audit;

@@ -20,16 +20,13 @@ use async_graphql::{EmptySubscription, Schema};
 use axum::Router;
 use documents::{DocumentStore, DocumentsHttp, FsDocumentStore, UrlSigner};
 use janta_events::Runtime;
-use janta_platform::audit::{self as platform_audit, AuditEntry};
 use janta_platform::auth::TokenVerifier;
 use janta_platform::config::{Mode, SubgraphConfig, DEV_URL_SIGNING_SECRET};
 use janta_platform::server::{subgraph_router_with_checks, with_limits};
 use janta_platform::store::Store;
-use janta_platform::ApiResult;
 use schema::{
     LinesLoader, Mutation, OrderPrescriptionsLoader, PrescriptionLoader, PrescriptionsSchema, Query,
 };
-use sqlx::AnyConnection;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -140,26 +137,4 @@ pub async fn build_with_documents(
 }
 
 /// Appends to this subgraph's audit trail inside the caller's transaction.
-pub(crate) async fn audit(
-    conn: &mut AnyConnection,
-    actor: &str,
-    entity_type: &str,
-    entity_id: &str,
-    action: &str,
-    before: Option<serde_json::Value>,
-    after: Option<serde_json::Value>,
-) -> ApiResult<()> {
-    platform_audit::record(
-        conn,
-        AuditEntry {
-            actor,
-            entity_type,
-            entity_id,
-            action,
-            before,
-            after,
-        },
-    )
-    .await?;
-    Ok(())
-}
+pub(crate) use janta_platform::audit::append as audit;

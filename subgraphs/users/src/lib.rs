@@ -15,15 +15,12 @@ use async_graphql::{EmptySubscription, Schema};
 use axum::routing::get;
 use axum::{Json, Router};
 use janta_events::Runtime;
-use janta_platform::audit::{self as platform_audit, AuditEntry};
 use janta_platform::auth::TokenSigner;
 use janta_platform::config::{Mode, SubgraphConfig};
 use janta_platform::server::{subgraph_router_with_checks, with_limits};
 use janta_platform::store::Store;
-use janta_platform::ApiResult;
 use schema::{AddressLoader, Mutation, Query, UserLoader, UsersSchema, VendorLoader};
 use sessions::Sessions;
-use sqlx::AnyConnection;
 use std::sync::Arc;
 
 /// The development signing key. Public knowledge by design: production
@@ -140,26 +137,4 @@ pub async fn build_with(
 }
 
 /// Appends to this subgraph's audit trail inside the caller's transaction.
-pub(crate) async fn audit(
-    conn: &mut AnyConnection,
-    actor: &str,
-    entity_type: &str,
-    entity_id: &str,
-    action: &str,
-    before: Option<serde_json::Value>,
-    after: Option<serde_json::Value>,
-) -> ApiResult<()> {
-    platform_audit::record(
-        conn,
-        AuditEntry {
-            actor,
-            entity_type,
-            entity_id,
-            action,
-            before,
-            after,
-        },
-    )
-    .await?;
-    Ok(())
-}
+pub(crate) use janta_platform::audit::append as audit;
