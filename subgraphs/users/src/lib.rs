@@ -138,3 +138,30 @@ pub async fn build_with(
 
 /// Appends to this subgraph's audit trail inside the caller's transaction.
 pub(crate) use janta_platform::audit::append as audit;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn production_config(key_file: Option<std::path::PathBuf>) -> SubgraphConfig {
+        let mut config = SubgraphConfig::dev("users", 4000, &std::env::temp_dir());
+        config.mode = Mode::Production;
+        config.signing_key_file = key_file;
+        config
+    }
+
+    #[test]
+    fn production_refuses_a_missing_or_the_development_signing_key() {
+        assert!(load_signing_key(&production_config(None)).is_err());
+        let dir = std::env::temp_dir().join(format!("janta-key-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let dev_key = dir.join("dev.pem");
+        std::fs::write(&dev_key, DEV_SIGNING_KEY).unwrap();
+        let err = load_signing_key(&production_config(Some(dev_key))).unwrap_err();
+        assert!(err.to_string().contains("development signing key"), "{err}");
+        let own_key = dir.join("own.pem");
+        std::fs::write(&own_key, janta_platform::auth::generate_pem().unwrap()).unwrap();
+        assert!(load_signing_key(&production_config(Some(own_key))).is_ok());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
