@@ -261,6 +261,23 @@ impl StatementCounter {
         self.0.lock().map(|s| s.len()).unwrap_or(0)
     }
 
+    /// Statements so far, leaving out the event plumbing that runs in the
+    /// background of every subgraph (outbox relay, consumers): what requests cost.
+    pub fn request_statements(&self) -> usize {
+        const BACKGROUND: [&str; 4] = ["outbox", "processed_events", "parked_events", "advisory"];
+        self.0
+            .lock()
+            .map(|s| {
+                s.iter()
+                    .filter(|sql| {
+                        let sql = sql.to_lowercase();
+                        !BACKGROUND.iter().any(|b| sql.contains(b))
+                    })
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
     /// Statements so far whose SQL contains `needle` (case-insensitive),
     /// e.g. `"from users"`.
     pub fn matching(&self, needle: &str) -> usize {

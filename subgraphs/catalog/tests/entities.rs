@@ -20,9 +20,9 @@ const NESTED: &str = "query($r: [_Any!]!) { _entities(representations: $r) { \
 async fn count(counter: &StatementCounter, gql: &Gql, query: &str, r: &[Value]) -> (usize, Value) {
     let mut best = (usize::MAX, Value::Null);
     for _ in 0..3 {
-        let before = counter.get();
+        let before = counter.request_statements();
         let data = gql.data(None, query, json!({ "r": r })).await;
-        let statements = counter.get() - before;
+        let statements = counter.request_statements() - before;
         if statements < best.0 {
             best = (statements, data);
         }

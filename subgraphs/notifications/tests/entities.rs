@@ -51,11 +51,11 @@ async fn hundred_notification_references_cost_constant_statements() {
     gql.data(Some(&pharmacist), query, json!({ "r": representations }))
         .await;
 
-    let before = counter.get();
+    let before = counter.request_statements();
     let data = gql
         .data(Some(&pharmacist), query, json!({ "r": representations }))
         .await;
-    let statements = counter.get() - before;
+    let statements = counter.request_statements() - before;
     let entities = data["_entities"].as_array().unwrap();
     assert_eq!(entities.len(), 100);
     let visible: Vec<_> = entities.iter().filter(|e| !e.is_null()).collect();

@@ -45,12 +45,12 @@ async fn many_order_references_cost_constant_statements() {
         .collect();
     let query = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Order { id status \
         lines { medicineName quantity cgst { amount } } statusHistory { status at } } } }";
-    let before = counter.get();
+    let before = counter.request_statements();
     let data = s
         .orders
         .data(Some(&me), query, json!({ "r": representations }))
         .await;
-    let statements = counter.get() - before;
+    let statements = counter.request_statements() - before;
     let entities = data["_entities"].as_array().unwrap();
     assert_eq!(entities.len(), 50);
     assert!(entities

@@ -29,11 +29,11 @@ async fn hundreds_of_references_cost_constant_statements() {
     // Warm up the pool's connections first (opening one runs statements too).
     gql.data(Some(&token), query, json!({ "r": representations[..2] }))
         .await;
-    let before = counter.get();
+    let before = counter.request_statements();
     let data = gql
         .data(Some(&token), query, json!({ "r": representations }))
         .await;
-    let statements = counter.get() - before;
+    let statements = counter.request_statements() - before;
     assert_eq!(data["_entities"].as_array().unwrap().len(), 200);
     assert_eq!(data["_entities"][0]["payments"][0]["status"], "CREATED");
     assert_eq!(data["_entities"][150]["amount"]["amount"], "10.00");
