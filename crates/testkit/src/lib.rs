@@ -264,7 +264,14 @@ impl StatementCounter {
     /// Statements so far, leaving out the event plumbing that runs in the
     /// background of every subgraph (outbox relay, consumers): what requests cost.
     pub fn request_statements(&self) -> usize {
-        const BACKGROUND: [&str; 4] = ["outbox", "processed_events", "parked_events", "advisory"];
+        // Connection set-up (PRAGMAs when the pool grows) is not a query either.
+        const BACKGROUND: [&str; 5] = [
+            "outbox",
+            "processed_events",
+            "parked_events",
+            "advisory",
+            "pragma",
+        ];
         self.0
             .lock()
             .map(|s| {
@@ -276,6 +283,14 @@ impl StatementCounter {
                     .count()
             })
             .unwrap_or(0)
+    }
+
+    /// The statements recorded after the first `skip` (to explain a failure).
+    pub fn statements_after(&self, skip: usize) -> Vec<String> {
+        self.0
+            .lock()
+            .map(|s| s.iter().skip(skip).cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Statements so far whose SQL contains `needle` (case-insensitive),
