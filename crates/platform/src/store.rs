@@ -137,6 +137,24 @@ pub fn placeholders(first: usize, count: usize) -> String {
         .join(", ")
 }
 
+/// Runs `sql` once for all `ids`, with `{ids}` in it standing for the IN
+/// list: the one-statement batch behind entity resolution and DataLoaders.
+pub async fn fetch_in<'e, T, E>(executor: E, sql: &str, ids: &[String]) -> sqlx::Result<Vec<T>>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = sql.replace("{ids}", &placeholders(1, ids.len()));
+    let mut query = sqlx::query_as(&sql);
+    for id in ids {
+        query = query.bind(id);
+    }
+    query.fetch_all(executor).await
+}
+
 async fn configure_sqlite(conn: &mut AnyConnection) -> sqlx::Result<()> {
     conn.execute(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \

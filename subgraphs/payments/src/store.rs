@@ -9,7 +9,7 @@
 
 use crate::domain::{PaymentEvent, PaymentMethod, PaymentStatus, RefundStatus};
 use janta_platform::scalars::now_db;
-use janta_platform::store::{placeholders, Migrations};
+use janta_platform::store::{fetch_in, Migrations};
 use sqlx::{AnyConnection, AnyPool, FromRow};
 
 /// The payments subgraph's migrations for both backends.
@@ -229,18 +229,8 @@ pub async fn payments_of_order(pool: &AnyPool, order_id: &str) -> sqlx::Result<V
 
 /// Payments by ID, in one statement (DataLoader batches).
 pub async fn payments_by_ids(pool: &AnyPool, ids: &[String]) -> sqlx::Result<Vec<PaymentRow>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let sql = format!(
-        "SELECT {PAYMENT_COLUMNS} FROM payments WHERE id IN ({})",
-        placeholders(1, ids.len())
-    );
-    let mut query = sqlx::query_as(&sql);
-    for id in ids {
-        query = query.bind(id);
-    }
-    query.fetch_all(pool).await
+    let sql = format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE id IN ({{ids}})");
+    fetch_in(pool, &sql, ids).await
 }
 
 /// Payments of several orders, oldest first, in one statement.
@@ -248,18 +238,10 @@ pub async fn payments_by_order_ids(
     pool: &AnyPool,
     order_ids: &[String],
 ) -> sqlx::Result<Vec<PaymentRow>> {
-    if order_ids.is_empty() {
-        return Ok(Vec::new());
-    }
     let sql = format!(
-        "SELECT {PAYMENT_COLUMNS} FROM payments WHERE order_id IN ({}) ORDER BY created_at, id",
-        placeholders(1, order_ids.len())
+        "SELECT {PAYMENT_COLUMNS} FROM payments WHERE order_id IN ({{ids}}) ORDER BY created_at, id"
     );
-    let mut query = sqlx::query_as(&sql);
-    for id in order_ids {
-        query = query.bind(id);
-    }
-    query.fetch_all(pool).await
+    fetch_in(pool, &sql, order_ids).await
 }
 
 /// Refunds of several payments, oldest first, in one statement.
@@ -267,18 +249,10 @@ pub async fn refunds_by_payment_ids(
     pool: &AnyPool,
     payment_ids: &[String],
 ) -> sqlx::Result<Vec<RefundRow>> {
-    if payment_ids.is_empty() {
-        return Ok(Vec::new());
-    }
     let sql = format!(
-        "SELECT {REFUND_COLUMNS} FROM refunds WHERE payment_id IN ({}) ORDER BY created_at, id",
-        placeholders(1, payment_ids.len())
+        "SELECT {REFUND_COLUMNS} FROM refunds WHERE payment_id IN ({{ids}}) ORDER BY created_at, id"
     );
-    let mut query = sqlx::query_as(&sql);
-    for id in payment_ids {
-        query = query.bind(id);
-    }
-    query.fetch_all(pool).await
+    fetch_in(pool, &sql, payment_ids).await
 }
 
 /// Applies `event` to the payment if it is in one of the states the event

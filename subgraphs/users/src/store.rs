@@ -6,7 +6,7 @@ use janta_platform::error::is_unique_violation;
 use janta_platform::ids::new_id;
 use janta_platform::pagination::PageRequest;
 use janta_platform::scalars::{now_db, to_db_time};
-use janta_platform::store::{placeholders, Migrations, Store};
+use janta_platform::store::{fetch_in, Migrations, Store};
 use janta_platform::{ApiError, ApiResult};
 use sqlx::{AnyConnection, FromRow};
 
@@ -178,18 +178,8 @@ pub async fn user_by_email(store: &Store, email: &str) -> sqlx::Result<Option<Us
 
 /// Many users in one statement (entity batches, DataLoader).
 pub async fn users_by_ids(store: &Store, ids: &[String]) -> sqlx::Result<Vec<UserRow>> {
-    if ids.is_empty() {
-        return Ok(vec![]);
-    }
-    let sql = format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE id IN ({})",
-        placeholders(1, ids.len())
-    );
-    let mut query = sqlx::query_as(&sql);
-    for id in ids {
-        query = query.bind(id);
-    }
-    query.fetch_all(store.pool()).await
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id IN ({{ids}})");
+    fetch_in(store.pool(), &sql, ids).await
 }
 
 /// Changes name and/or phone.
@@ -351,18 +341,8 @@ pub async fn address_by_id(conn: &mut AnyConnection, id: &str) -> sqlx::Result<O
 
 /// Many addresses in one statement (entity batches).
 pub async fn addresses_by_ids(store: &Store, ids: &[String]) -> sqlx::Result<Vec<AddressRow>> {
-    if ids.is_empty() {
-        return Ok(vec![]);
-    }
-    let sql = format!(
-        "SELECT {ADDRESS_COLUMNS} FROM addresses WHERE id IN ({})",
-        placeholders(1, ids.len())
-    );
-    let mut query = sqlx::query_as(&sql);
-    for id in ids {
-        query = query.bind(id);
-    }
-    query.fetch_all(store.pool()).await
+    let sql = format!("SELECT {ADDRESS_COLUMNS} FROM addresses WHERE id IN ({{ids}})");
+    fetch_in(store.pool(), &sql, ids).await
 }
 
 /// A user's addresses, default first.
@@ -487,18 +467,8 @@ pub async fn vendor_by_id(conn: &mut AnyConnection, id: &str) -> sqlx::Result<Op
 
 /// Many vendors in one statement (entity batches, DataLoader).
 pub async fn vendors_by_ids(store: &Store, ids: &[String]) -> sqlx::Result<Vec<VendorRow>> {
-    if ids.is_empty() {
-        return Ok(vec![]);
-    }
-    let sql = format!(
-        "SELECT {VENDOR_COLUMNS} FROM vendors WHERE id IN ({})",
-        placeholders(1, ids.len())
-    );
-    let mut query = sqlx::query_as(&sql);
-    for id in ids {
-        query = query.bind(id);
-    }
-    query.fetch_all(store.pool()).await
+    let sql = format!("SELECT {VENDOR_COLUMNS} FROM vendors WHERE id IN ({{ids}})");
+    fetch_in(store.pool(), &sql, ids).await
 }
 
 /// A page of vendors by name.
