@@ -6,15 +6,19 @@
 //! as the stock `hive_router` binary does. Shipping it inside `janta` means one
 //! binary runs the whole platform, with no separate router download.
 //!
-//! The one addition is the `janta_reject_invalid_jwt` plugin (below): it makes
-//! the router refuse a request whose `Authorization` header does not carry a
+//! Two plugins are added (below): `janta_reject_invalid_jwt` makes the
+//! router refuse a request whose `Authorization` header does not carry a
 //! valid token, which hive-router alone does not do when authentication is
-//! optional.
+//! optional; `janta_client_address` tells subgraphs the client's network
+//! address (for throttling and audit), which hive-router's header rules
+//! cannot, since they never see the TCP peer.
 
+use std::net::IpAddr;
 use std::path::Path;
 
 use anyhow::{bail, Context};
 use hive_router::error::RouterInitError;
+use hive_router::http::header::{HeaderName, HeaderValue};
 use hive_router::http::StatusCode;
 // `#[hive_router::main]` expands to `ntex::rt::System::build()...`, so the
 // name `ntex` has to resolve here.
@@ -22,9 +26,20 @@ use hive_router::ntex;
 use hive_router::plugins::hooks::on_graphql_analysis::{
     OnGraphqlAnalysisHookPayload, OnGraphqlAnalysisHookResult,
 };
+use hive_router::plugins::hooks::on_http_request::{
+    OnHttpRequestHookFuture, OnHttpRequestHookPayload,
+};
 use hive_router::plugins::hooks::on_plugin_init::{OnPluginInitPayload, OnPluginInitResult};
-use hive_router::plugins::plugin_trait::{FromGraphQLErrorToResponse, RouterPlugin};
+use hive_router::plugins::hooks::on_subgraph_http_request::{
+    OnSubgraphHttpRequestHookPayload, OnSubgraphHttpRequestHookResult,
+};
+use hive_router::plugins::plugin_trait::{
+    FromGraphQLErrorToResponse, RouterPlugin, StartHookPayload,
+};
 use hive_router::{GraphQLError, PlanExecutionOutput, PluginRegistry};
+use ipnet::IpNet;
+use janta_platform::server::ClientAddress;
+use serde::Deserialize;
 
 /// Env var from which Hive Router reads the path of its configuration file.
 const CONFIG_PATH_ENV: &str = "ROUTER_CONFIG_FILE_PATH";
@@ -98,7 +113,10 @@ pub fn run(config_path: &Path, supergraph_path: &Path) -> anyhow::Result<()> {
 #[hive_router::main]
 async fn serve() -> Result<(), RouterInitError> {
     hive_router::init_rustls_crypto_provider();
-    hive_router::router_entrypoint(PluginRegistry::new().register::<RejectInvalidJwt>()).await
+    let plugins = PluginRegistry::new()
+        .register::<RejectInvalidJwt>()
+        .register::<ForwardClientAddress>();
+    hive_router::router_entrypoint(plugins).await
 }
 
 /// Refuses a request that carries an `Authorization` header but did not
@@ -165,5 +183,197 @@ impl RouterPlugin for RejectInvalidJwt {
         OnGraphqlAnalysisHookResult::EndWithResponse(
             PlanExecutionOutput::from_graphql_error_to_response(error, StatusCode::UNAUTHORIZED),
         )
+    }
+}
+
+/// The header carrying the client's address to subgraphs.
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+
+/// Sets `X-Forwarded-For` on every subgraph request to the one address the
+/// router takes for the client's, replacing whatever the client sent:
+/// the TCP peer, or, when the peer is loopback or one of the configured
+/// `trusted_proxies` (a load balancer in front of the router), the
+/// right-most `X-Forwarded-For` entry that is not — the same rule as
+/// `janta_platform::server::ClientAddress`, which subgraphs apply to the
+/// router's requests. A client therefore cannot choose the address that
+/// throttling and the audit trail see by sending the header itself.
+///
+/// Enabled from the router configuration (`plugins.janta_client_address`,
+/// `config.trusted_proxies`: addresses or CIDR networks).
+struct ForwardClientAddress {
+    trusted_proxies: Vec<IpNet>,
+}
+
+/// `plugins.janta_client_address.config`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ForwardClientAddressConfig {
+    /// Proxies whose `X-Forwarded-For` the router believes (besides
+    /// loopback), e.g. `10.0.0.0/8`.
+    #[serde(default)]
+    trusted_proxies: Vec<String>,
+}
+
+/// The client's address, kept in the request's plugin context from the
+/// HTTP request hook to the subgraph request hooks.
+struct ClientIp(IpAddr);
+
+impl ForwardClientAddress {
+    /// Parses the configured proxies: a network (`10.0.0.0/8`) or a single
+    /// address.
+    fn from_config(config: ForwardClientAddressConfig) -> anyhow::Result<Self> {
+        let trusted_proxies = config
+            .trusted_proxies
+            .iter()
+            .map(|entry| entry.trim())
+            .filter(|entry| !entry.is_empty())
+            .map(|entry| {
+                entry
+                    .parse::<IpNet>()
+                    .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
+                    .with_context(|| {
+                        format!("janta_client_address: `{entry}` is not an address or a network")
+                    })
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(ForwardClientAddress { trusted_proxies })
+    }
+
+    fn trusts(&self, ip: &IpAddr) -> bool {
+        ip.is_loopback() || self.trusted_proxies.iter().any(|net| net.contains(ip))
+    }
+}
+
+#[hive_router::async_trait]
+impl RouterPlugin for ForwardClientAddress {
+    type Config = ForwardClientAddressConfig;
+
+    fn plugin_name() -> &'static str {
+        "janta_client_address"
+    }
+
+    fn on_plugin_init(payload: OnPluginInitPayload<Self>) -> OnPluginInitResult<Self> {
+        let plugin = ForwardClientAddress::from_config(payload.config()?)
+            .map_err(|err| format!("{err:#}"))?;
+        payload.initialize_plugin(plugin)
+    }
+
+    fn on_http_request<'req>(
+        &'req self,
+        payload: OnHttpRequestHookPayload<'req>,
+    ) -> OnHttpRequestHookFuture<'req> {
+        let request = &payload.router_http_request;
+        let forwarded = request
+            .headers()
+            .get_all(X_FORWARDED_FOR.as_str())
+            .filter_map(|value| value.to_str().ok());
+        let peer = request.peer_addr().map(|addr| addr.ip());
+        if let ClientAddress(Some(ip)) =
+            ClientAddress::from_forwarded(peer, forwarded, |ip| self.trusts(ip))
+        {
+            payload.context.insert(ClientIp(ip));
+        }
+        Box::pin(async move { payload.proceed() })
+    }
+
+    async fn on_subgraph_http_request<'exec>(
+        &'exec self,
+        mut payload: OnSubgraphHttpRequestHookPayload<'exec>,
+    ) -> OnSubgraphHttpRequestHookResult<'exec> {
+        let client = payload.context.get_ref::<ClientIp>().map(|ip| ip.0);
+        let headers = &mut payload.execution_request.headers;
+        headers.remove(X_FORWARDED_FOR);
+        if let Some(value) = client.and_then(|ip| HeaderValue::from_str(&ip.to_string()).ok()) {
+            headers.insert(X_FORWARDED_FOR, value);
+        }
+        payload.proceed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plugin(trusted: &[&str]) -> ForwardClientAddress {
+        ForwardClientAddress::from_config(ForwardClientAddressConfig {
+            trusted_proxies: trusted.iter().map(|t| t.to_string()).collect(),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn trusted_proxies_are_networks_or_addresses() {
+        let plugin = plugin(&["10.0.0.0/8", " 192.0.2.7 "]);
+        for (ip, trusted) in [
+            ("10.1.2.3", true),
+            ("192.0.2.7", true),
+            ("192.0.2.8", false),
+            ("127.0.0.1", true),
+            ("::1", true),
+            ("203.0.113.9", false),
+        ] {
+            assert_eq!(plugin.trusts(&ip.parse().unwrap()), trusted, "{ip}");
+        }
+        let err = ForwardClientAddress::from_config(ForwardClientAddressConfig {
+            trusted_proxies: vec!["10.0.0.0/33".into()],
+        })
+        .err()
+        .unwrap();
+        assert!(format!("{err:#}").contains("10.0.0.0/33"), "{err:#}");
+    }
+
+    /// Both shipped configurations enable the plugin with a valid
+    /// configuration and apply the limits every subgraph applies too.
+    #[test]
+    fn the_router_configs_forward_client_addresses_and_match_subgraph_limits() {
+        for file in ["dev.yaml", "production.yaml"] {
+            let path = format!("{}/router-config/{file}", env!("CARGO_MANIFEST_DIR"));
+            let config = hive_router::config::load_config(Some(path)).unwrap();
+            let plugin = &config.plugins["janta_client_address"];
+            assert!(plugin.enabled);
+            let plugin_config = serde_json::from_value(plugin.config.clone()).unwrap();
+            ForwardClientAddress::from_config(plugin_config).unwrap();
+
+            let limits = &config.limits;
+            let subgraphs = janta_platform::query_limits::ROUTER_LIMITS;
+            assert_eq!(limits.max_depth.as_ref().unwrap().n, subgraphs.max_depth);
+            assert_eq!(
+                limits.max_aliases.as_ref().unwrap().n,
+                subgraphs.max_aliases
+            );
+            assert_eq!(
+                limits.max_directives.as_ref().unwrap().n,
+                subgraphs.max_directives
+            );
+            assert_eq!(limits.max_tokens.as_ref().unwrap().n, subgraphs.max_tokens);
+            assert_eq!(
+                limits.max_request_body_size.to_bytes() as usize,
+                janta_platform::server::MAX_GRAPHQL_BODY
+            );
+        }
+    }
+
+    #[test]
+    fn behind_a_trusted_balancer_the_client_is_the_entry_it_appended() {
+        let plugin = plugin(&["10.0.0.0/8"]);
+        let client = |peer: &str, forwarded: &[&str]| {
+            ClientAddress::from_forwarded(
+                Some(peer.parse().unwrap()),
+                forwarded.iter().copied(),
+                |ip| plugin.trusts(ip),
+            )
+            .0
+            .map(|ip| ip.to_string())
+        };
+        // The balancer appended the real client after the client's own lie.
+        assert_eq!(
+            client("10.0.0.2", &["1.1.1.1, 203.0.113.9"]).as_deref(),
+            Some("203.0.113.9")
+        );
+        // A client on the internet talking to the router directly.
+        assert_eq!(
+            client("203.0.113.9", &["1.1.1.1"]).as_deref(),
+            Some("203.0.113.9")
+        );
     }
 }

@@ -11,7 +11,7 @@ use janta_catalog::demo::{
     AMOXICILLIN_500_ID, AMOXICILLIN_500_KA_LISTING_ID, PARACETAMOL_500_ID,
     PARACETAMOL_500_KA_LISTING_ID,
 };
-use janta_platform::demo::CUSTOMER_ADDRESS_ID;
+use janta_platform::demo::{CUSTOMER_ADDRESS_ID, VENDOR_KA_ID};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use support::{code, operation, Platform};
@@ -111,7 +111,8 @@ async fn approved_prescription(p: &Platform, customer: &str) -> String {
             json!({"input": {
                 "uploadId": upload["createPrescriptionUpload"]["uploadId"],
                 "patientName": "Chitra Customer", "doctorName": "Dr. Arvind Menon",
-                "doctorRegistrationNumber": "KMC-48213", "issuedOn": today.to_string()
+                "doctorRegistrationNumber": "KMC-48213", "issuedOn": today.to_string(),
+                "vendorId": VENDOR_KA_ID
             }}),
         )
         .await;

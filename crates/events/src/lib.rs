@@ -202,7 +202,12 @@ impl Runtime {
                     &format!("janta-{}", config.domain),
                 )
                 .await?;
-                tracing::info!(domain = %config.domain, %url, namespace = %config.events_namespace, "events over NATS JetStream");
+                tracing::info!(
+                    domain = %config.domain,
+                    url = %nats::redact_url(url),
+                    namespace = %config.events_namespace,
+                    "events over NATS JetStream"
+                );
                 Ok(EventBus::nats(transport))
             }
             None => {

@@ -63,7 +63,7 @@ impl NatsTransport {
             .connection_timeout(Duration::from_secs(5))
             .connect(url)
             .await
-            .with_context(|| format!("invalid NATS address {url}"))?;
+            .with_context(|| format!("invalid NATS address {}", redact_url(url)))?;
         let jetstream = jetstream::new(client.clone());
         Ok(NatsTransport {
             client,
@@ -328,5 +328,47 @@ impl Acker for NatsAck {
             .ack_with(AckKind::Nak(Some(delay)))
             .await
             .map_err(|e| anyhow::anyhow!("nak failed: {e}"))
+    }
+}
+
+/// `url` with its credentials (`user:password@` or `token@`) replaced by
+/// `***`, for logs and error messages: a NATS URL may carry them. Works on
+/// a comma-separated list of servers too. Everything up to the last `@` of
+/// a server goes, so even an unescaped `/` or `@` in a password is hidden.
+pub(crate) fn redact_url(url: &str) -> String {
+    url.split(',')
+        .map(|server| {
+            let (scheme, rest) = match server.split_once("://") {
+                Some((scheme, rest)) => (format!("{scheme}://"), rest),
+                None => (String::new(), server),
+            };
+            match rest.rfind('@') {
+                Some(at) => format!("{scheme}***{}", &rest[at..]),
+                None => server.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn credentials_are_hidden_and_the_server_kept() {
+        for (url, shown) in [
+            ("nats://127.0.0.1:4222", "nats://127.0.0.1:4222"),
+            ("nats://janta:pw@nats:4222", "nats://***@nats:4222"),
+            ("tls://s3cr3tt0ken@nats.example", "tls://***@nats.example"),
+            ("janta:pw@127.0.0.1:4222", "***@127.0.0.1:4222"),
+            ("nats://u:p/a@ss@h:4222", "nats://***@h:4222"),
+            (
+                "nats://a:b@h1:4222,nats://c:d@h2:4222",
+                "nats://***@h1:4222,nats://***@h2:4222",
+            ),
+        ] {
+            assert_eq!(redact_url(url), shown, "{url}");
+        }
     }
 }

@@ -18,6 +18,9 @@
 //! |---------------|-------------------------|----------------|
 //! | users         | [`UserRegistered`]      | `user`         |
 //! | users         | [`VendorVerified`]      | `vendor`       |
+//! | users         | [`VendorSuspended`]     | `vendor`       |
+//! | users         | [`VendorReinstated`]    | `vendor`       |
+//! | users         | [`RegistrationAttempted`] | `user`       |
 //! | catalog       | [`StockLow`]            | `listing`      |
 //! | catalog       | [`ListingPriceChanged`] | `listing`      |
 //! | prescriptions | [`PrescriptionSubmitted`] | `prescription` |
@@ -66,9 +69,12 @@ macro_rules! event {
 
 /// `(publishing subgraph, event type)` of every event above, for tooling
 /// and tests that must cover them all.
-pub const ALL_EVENTS: [(&str, &str); 14] = [
+pub const ALL_EVENTS: [(&str, &str); 17] = [
     ("users", "UserRegistered"),
     ("users", "VendorVerified"),
+    ("users", "VendorSuspended"),
+    ("users", "VendorReinstated"),
+    ("users", "RegistrationAttempted"),
     ("catalog", "StockLow"),
     ("catalog", "ListingPriceChanged"),
     ("prescriptions", "PrescriptionSubmitted"),
@@ -104,6 +110,38 @@ pub struct VendorVerified {
     pub vendor_id: String,
 }
 event!(VendorVerified, "users", "vendor", vendor_id);
+
+/// An admin suspended a vendor (licence lapsed, complaint under review): its
+/// listings leave the storefront and checkout refuses them until reinstated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VendorSuspended {
+    /// The vendor.
+    pub vendor_id: String,
+    /// Why, as the admin recorded it.
+    pub reason: String,
+}
+event!(VendorSuspended, "users", "vendor", vendor_id);
+
+/// An admin lifted a vendor's suspension; a verified vendor sells again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VendorReinstated {
+    /// The vendor.
+    pub vendor_id: String,
+}
+event!(VendorReinstated, "users", "vendor", vendor_id);
+
+/// Someone tried to register with the e-mail address of an existing account.
+/// Registration answers as if it had succeeded (so it does not reveal which
+/// addresses have accounts); notifications tells the owner instead.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistrationAttempted {
+    /// The existing account whose address was used.
+    pub user_id: String,
+}
+event!(RegistrationAttempted, "users", "user", user_id);
 
 // ---------------------------------------------------------------- catalog
 
@@ -410,6 +448,9 @@ mod tests {
     fn every_type_is_listed() {
         check::<UserRegistered>();
         check::<VendorVerified>();
+        check::<VendorSuspended>();
+        check::<VendorReinstated>();
+        check::<RegistrationAttempted>();
         check::<StockLow>();
         check::<ListingPriceChanged>();
         check::<PrescriptionSubmitted>();

@@ -138,6 +138,29 @@ pub fn require_service<'a>(ctx: &Context<'a>) -> ApiResult<&'a Principal> {
     require_any_role(ctx, &[Role::Service])
 }
 
+/// The scope the users token endpoint fixes on service client `service`'s
+/// tokens (`service:orders`): which service is calling.
+pub fn service_scope(service: &str) -> String {
+    format!("service:{service}")
+}
+
+/// One of `services` (by the scope of its client-credentials token): for
+/// service-only fields that only some subgraphs may call.
+pub fn require_service_of<'a>(ctx: &Context<'a>, services: &[&str]) -> ApiResult<&'a Principal> {
+    let caller = require_service(ctx)?;
+    let allowed = services
+        .iter()
+        .any(|service| caller.scopes.contains(&service_scope(service)));
+    if allowed {
+        Ok(caller)
+    } else {
+        Err(ApiError::forbidden(format!(
+            "only the {} service may call this",
+            services.join(" or ")
+        )))
+    }
+}
+
 /// Vendor staff (pharmacist or vendor admin) and their vendor's ID.
 pub fn require_vendor_staff<'a>(ctx: &Context<'a>) -> ApiResult<(&'a Principal, &'a str)> {
     let p = require_any_role(ctx, &[Role::Pharmacist, Role::VendorAdmin])?;

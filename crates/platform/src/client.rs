@@ -1,34 +1,36 @@
 //! Calls from one subgraph to another's service-only operations (the
 //! owner's interface, architecture rule 3). The caller authenticates as a
-//! service principal with a short-lived token from the users subgraph,
-//! cached until shortly before it expires; the request's correlation ID
-//! travels along; the callee's client errors come back with their codes.
+//! service principal with a short-lived token it obtains from the users
+//! token endpoint with the OAuth 2.0 client-credentials grant (client ID =
+//! its domain, its own secret), cached until shortly before it expires; the
+//! request's correlation ID travels along; the callee's client errors come
+//! back with their codes.
 
-use crate::config::SubgraphConfig;
+use crate::config::{Secret, SubgraphConfig};
 use crate::{ApiError, ApiResult, ErrorCode};
 use anyhow::Context as _;
+use base64::Engine as _;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
 /// A GraphQL client for service-to-service calls.
 pub struct ServiceClient {
-    service: String,
-    secret: String,
+    client_id: String,
+    secret: Secret,
+    token_url: Option<String>,
     peers: std::collections::BTreeMap<String, String>,
     http: reqwest::Client,
     token: Mutex<Option<(String, Instant)>>,
 }
 
-const SERVICE_TOKEN: &str =
-    "mutation($s: String!, $k: String!) { serviceToken(service: $s, secret: $k) { accessToken expiresIn } }";
-
 impl ServiceClient {
     /// A client acting as the subgraph described by `config`.
     pub fn new(config: &SubgraphConfig) -> Self {
         ServiceClient {
-            service: config.domain.clone(),
-            secret: config.service_secret.clone(),
+            client_id: config.domain.clone(),
+            secret: config.service_client_secret.clone(),
+            token_url: config.service_token_url().ok(),
             peers: config.peers.clone(),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
@@ -52,16 +54,46 @@ impl ServiceClient {
                 return Ok(token.clone());
             }
         }
-        let vars = json!({ "s": self.service, "k": self.secret });
-        let data = self.post("users", None, SERVICE_TOKEN, vars, None).await?;
-        let token = data["serviceToken"]["accessToken"]
-            .as_str()
-            .context("users returned no service token")?
-            .to_string();
-        let lifetime = data["serviceToken"]["expiresIn"].as_u64().unwrap_or(60);
+        let (token, lifetime) = self.request_token().await?;
         let valid_until = Instant::now() + Duration::from_secs(lifetime.saturating_sub(30));
         *cached = Some((token.clone(), valid_until));
         Ok(token)
+    }
+
+    /// The client-credentials grant (RFC 6749 §4.4): a token and its
+    /// lifetime in seconds.
+    async fn request_token(&self) -> ApiResult<(String, u64)> {
+        let url = self
+            .token_url
+            .as_deref()
+            .context("no token endpoint: configure the users URL or JANTA_TOKEN_URL")?;
+        let response = self
+            .http
+            .post(url)
+            .header(
+                reqwest::header::AUTHORIZATION,
+                basic_credentials(&self.client_id, &self.secret),
+            )
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .context("token endpoint unreachable")?;
+        let status = response.status();
+        let body: Value = response
+            .json()
+            .await
+            .context("token endpoint sent no JSON")?;
+        if !status.is_success() {
+            return Err(ApiError::Internal(anyhow::anyhow!(
+                "token endpoint refused service client {} ({status}: {})",
+                self.client_id,
+                body["error"]
+            )));
+        }
+        let token = body["access_token"]
+            .as_str()
+            .context("token endpoint returned no access_token")?;
+        Ok((token.to_string(), body["expires_in"].as_u64().unwrap_or(60)))
     }
 
     /// Runs `query` on subgraph `domain` as this service; returns `data`.
@@ -73,25 +105,11 @@ impl ServiceClient {
         correlation_id: Option<&str>,
     ) -> ApiResult<Value> {
         let token = self.token().await?;
-        self.post(domain, Some(&token), query, variables, correlation_id)
-            .await
-    }
-
-    async fn post(
-        &self,
-        domain: &str,
-        token: Option<&str>,
-        query: &str,
-        variables: Value,
-        correlation_id: Option<&str>,
-    ) -> ApiResult<Value> {
         let mut request = self
             .http
             .post(self.peer(domain)?)
+            .bearer_auth(token)
             .json(&json!({ "query": query, "variables": variables }));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
         if let Some(id) = correlation_id {
             request = request.header("x-request-id", id);
         }
@@ -107,6 +125,17 @@ impl ServiceClient {
         }
         Ok(body["data"].clone())
     }
+}
+
+/// HTTP Basic credentials of an OAuth client: ID and secret are
+/// form-urlencoded before encoding (RFC 6749 §2.3.1).
+fn basic_credentials(client_id: &str, secret: &Secret) -> String {
+    let encode = |part: &str| form_urlencoded::byte_serialize(part.as_bytes()).collect::<String>();
+    let pair = format!("{}:{}", encode(client_id), encode(secret.expose()));
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )
 }
 
 /// Maps a callee's error to ours: client errors keep their code and

@@ -4,9 +4,10 @@
 
 use anyhow::Context as _;
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The six subgraphs, in the order of their default ports (router port + 1…6).
 pub const DOMAINS: [&str; 6] = [
@@ -35,6 +36,21 @@ pub enum Mode {
     Dev,
     /// Real deployment: refuses demo keys, seeds nothing.
     Production,
+}
+
+/// Which gateway takes online payments (payments only). A real gateway
+/// adapter adds its variant here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PaymentGateway {
+    /// The built-in sandbox: its checkout page confirms a payment at the
+    /// press of a button, so it exists only in dev mode (and tests);
+    /// production refuses to start with it.
+    Sandbox,
+    /// No online gateway: online payment methods are refused, cash on
+    /// delivery still works. The production default until a real gateway
+    /// is configured.
+    None,
 }
 
 /// How subgraphs check access tokens.
@@ -74,8 +90,20 @@ pub struct SubgraphConfig {
     /// `JANTA_USERS`, subjects `janta.users.<EventType>`), so that several
     /// deployments (or test runs) can share one NATS server.
     pub events_namespace: String,
-    /// Shared secret with which subgraphs obtain service tokens from users.
-    pub service_secret: String,
+    /// This subgraph's own secret as an OAuth client of the users token
+    /// endpoint (client ID = its domain). Production requires a strong one.
+    pub service_client_secret: Secret,
+    /// Users only: the secret of every service client (domain → secret);
+    /// users keeps their hashes in `oauth_clients`. Production requires a
+    /// strong one for each of [`DOMAINS`].
+    pub service_clients: BTreeMap<String, Secret>,
+    /// Users only: how long a service client's previous secret keeps
+    /// working after its configured secret changed, so that subgraphs can
+    /// be restarted with the new one one at a time.
+    pub service_secret_overlap: Duration,
+    /// The token endpoint service clients use; None: derived from the users
+    /// peer URL (see [`SubgraphConfig::service_token_url`]).
+    pub token_url: Option<String>,
     /// GraphQL URLs of the other subgraphs, for service-to-service calls.
     pub peers: BTreeMap<String, String>,
     /// HMAC key for the short-lived signed links a subgraph hands out
@@ -88,6 +116,9 @@ pub struct SubgraphConfig {
     /// (payments only; the built-in sandbox gateway signs with it too).
     /// Production refuses the dev one.
     pub webhook_secret: String,
+    /// The gateway for online payments (payments only): the sandbox in dev
+    /// mode, none in production unless configured (`JANTA_PAYMENT_GATEWAY`).
+    pub payment_gateway: PaymentGateway,
     /// SMTP server for e-mail notifications, `smtp://[user:password@]host[:port]`
     /// (notifications only). None: dev mode writes e-mails to `outbox_dir`;
     /// production refuses to start. Holds credentials: never log it.
@@ -102,6 +133,13 @@ pub struct SubgraphConfig {
     /// Where dev mode writes e-mails (`email/`) and SMS (`sms/`) instead of
     /// sending them; default `{data_dir}/outbox`.
     pub outbox_dir: PathBuf,
+    /// Key sealing partner webhook signing secrets at rest (notifications
+    /// only): base64 of 32 bytes. Production refuses the dev one. Never log it.
+    pub webhook_encryption_key: String,
+    /// Dev and tests only: let partner webhooks reach loopback, private and
+    /// link-local addresses (a receiver on this machine). Production refuses
+    /// to start with it.
+    pub webhook_allow_private_nets: bool,
 }
 
 /// The signed-link secret of dev mode; production refuses it.
@@ -116,11 +154,12 @@ pub const DEV_WEBHOOK_SECRET: &str = "janta-dev-webhook-secret";
 /// Shortest payment webhook secret production accepts.
 pub const MIN_WEBHOOK_SECRET_LEN: usize = 32;
 
+/// The webhook secret sealing key of dev mode (base64 of 32 bytes);
+/// production refuses it.
+pub const DEV_WEBHOOK_ENCRYPTION_KEY: &str = "amFudGEtZGV2LXdlYmhvb2stc2VjcmV0LWtleS0zMmI=";
+
 /// Default [`SubgraphConfig::events_namespace`].
 pub const DEFAULT_EVENTS_NAMESPACE: &str = "janta";
-
-/// The service secret of dev mode; production refuses it.
-pub const DEV_SERVICE_SECRET: &str = "janta-dev-service-secret";
 
 /// Default [`SubgraphConfig::email_from`].
 pub const DEFAULT_EMAIL_FROM: &str = "Janta <no-reply@janta.local>";
@@ -140,15 +179,22 @@ struct FileConfig {
     signing_key_file: Option<PathBuf>,
     nats_url: Option<String>,
     events_namespace: Option<String>,
-    service_secret: Option<String>,
+    service_client_secret: Option<Secret>,
+    #[serde(default)]
+    service_clients: BTreeMap<String, Secret>,
+    service_secret_overlap_secs: Option<u64>,
+    token_url: Option<String>,
     url_signing_secret: Option<String>,
     prescription_validity_days: Option<u32>,
     webhook_secret: Option<String>,
+    payment_gateway: Option<PaymentGateway>,
     smtp_url: Option<String>,
     email_from: Option<String>,
     sms_url: Option<String>,
     sms_api_key: Option<String>,
     outbox_dir: Option<PathBuf>,
+    webhook_encryption_key: Option<String>,
+    webhook_allow_private_nets: Option<bool>,
     #[serde(default)]
     peers: BTreeMap<String, String>,
 }
@@ -184,15 +230,24 @@ impl SubgraphConfig {
             signing_key_file: None,
             nats_url: None,
             events_namespace: DEFAULT_EVENTS_NAMESPACE.to_string(),
-            service_secret: DEV_SERVICE_SECRET.to_string(),
+            service_client_secret: dev_service_client_secret(domain),
+            service_clients: DOMAINS
+                .iter()
+                .map(|d| (d.to_string(), dev_service_client_secret(d)))
+                .collect(),
+            service_secret_overlap: DEFAULT_SERVICE_SECRET_OVERLAP,
+            token_url: None,
             url_signing_secret: DEV_URL_SIGNING_SECRET.to_string(),
             prescription_validity_days: DEFAULT_PRESCRIPTION_VALIDITY_DAYS,
             webhook_secret: DEV_WEBHOOK_SECRET.to_string(),
+            payment_gateway: PaymentGateway::Sandbox,
             smtp_url: None,
             email_from: DEFAULT_EMAIL_FROM.to_string(),
             sms_url: None,
             sms_api_key: None,
             outbox_dir: data_dir.join("outbox"),
+            webhook_encryption_key: DEV_WEBHOOK_ENCRYPTION_KEY.to_string(),
+            webhook_allow_private_nets: false,
             peers: DOMAINS
                 .iter()
                 .map(|d| {
@@ -203,6 +258,36 @@ impl SubgraphConfig {
         }
     }
 
+    /// Where this subgraph obtains service tokens: `token_url` when set,
+    /// else the users peer URL with its `/graphql` replaced by `/oauth/token`.
+    pub fn service_token_url(&self) -> anyhow::Result<String> {
+        if let Some(url) = &self.token_url {
+            return Ok(url.clone());
+        }
+        let users = self.peer_url("users")?.trim_end_matches('/');
+        let base = users.strip_suffix("/graphql").unwrap_or(users);
+        Ok(format!("{base}/oauth/token"))
+    }
+
+    /// Production refuses service client secrets that are missing, the
+    /// development ones, or weak (see [`check_service_secret`]): this
+    /// subgraph's own, and on users every service client's.
+    pub fn check_service_clients(&self) -> anyhow::Result<()> {
+        check_service_secret(&self.service_client_secret)
+            .context("JANTA_SERVICE_CLIENT_SECRET (service_client_secret)")?;
+        if self.domain == "users" {
+            for domain in DOMAINS {
+                let var = service_client_env(domain);
+                let secret = self.service_clients.get(domain).with_context(|| {
+                    format!("service client {domain} has no secret: set {var} ([service_clients] {domain})")
+                })?;
+                check_service_secret(secret)
+                    .with_context(|| format!("{var} ([service_clients] {domain})"))?;
+            }
+        }
+        Ok(())
+    }
+
     /// The GraphQL URL of subgraph `domain`.
     pub fn peer_url(&self, domain: &str) -> anyhow::Result<&str> {
         self.peers
@@ -211,15 +296,61 @@ impl SubgraphConfig {
             .with_context(|| format!("no URL configured for subgraph {domain}"))
     }
 
+    /// Production refuses the sandbox payment gateway: anyone holding a
+    /// checkout link could confirm an order without paying.
+    pub fn check_payment_gateway(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            !(self.mode == Mode::Production && self.payment_gateway == PaymentGateway::Sandbox),
+            "production mode refuses the sandbox payment gateway (it confirms payments nobody \
+             made): set JANTA_PAYMENT_GATEWAY (payment_gateway) to a real gateway, or to \
+             \"none\" for cash on delivery only"
+        );
+        Ok(())
+    }
+
+    /// The key sealing webhook secrets, decoded; it must be 32 bytes.
+    pub fn webhook_encryption_key_bytes(&self) -> anyhow::Result<[u8; 32]> {
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(self.webhook_encryption_key.trim())
+            .context("JANTA_WEBHOOK_ENCRYPTION_KEY must be base64")?;
+        bytes.try_into().map_err(|_| {
+            anyhow::anyhow!("JANTA_WEBHOOK_ENCRYPTION_KEY must be base64 of exactly 32 bytes")
+        })
+    }
+
+    /// Partner webhook settings a process may run with: a 32-byte sealing
+    /// key; in production not the dev key, and no private targets.
+    pub fn check_webhook_settings(&self) -> anyhow::Result<()> {
+        self.webhook_encryption_key_bytes()?;
+        if self.mode == Mode::Production {
+            anyhow::ensure!(
+                self.webhook_encryption_key.trim() != DEV_WEBHOOK_ENCRYPTION_KEY,
+                "production mode needs JANTA_WEBHOOK_ENCRYPTION_KEY (not the development one)"
+            );
+            anyhow::ensure!(
+                !self.webhook_allow_private_nets,
+                "JANTA_WEBHOOK_ALLOW_PRIVATE_NETS is for dev and tests only; production refuses it"
+            );
+        }
+        Ok(())
+    }
+
     /// Dev defaults, then `file` (TOML), then environment variables:
     /// `DATABASE_URL`, `JANTA_LISTEN`, `JANTA_MODE`, `JANTA_JWKS_URL`,
     /// `JANTA_JWT_ISSUER`, `JANTA_JWT_AUDIENCE`, `JANTA_PUBLIC_URL`,
     /// `JANTA_DATA_DIR`, `JANTA_SIGNING_KEY_FILE`, `JANTA_NATS_URL`,
     /// `JANTA_EVENTS_NAMESPACE`,
-    /// `JANTA_SERVICE_SECRET`, `JANTA_URL_SIGNING_SECRET`,
+    /// `JANTA_URL_SIGNING_SECRET`,
     /// `JANTA_PRESCRIPTION_VALIDITY_DAYS`, `JANTA_WEBHOOK_SECRET`,
+    /// `JANTA_PAYMENT_GATEWAY` (`sandbox`/`none`),
     /// `JANTA_SMTP_URL`, `JANTA_EMAIL_FROM`, `JANTA_SMS_URL`, `JANTA_SMS_API_KEY`,
-    /// `JANTA_OUTBOX_DIR`, and `JANTA_<DOMAIN>_URL` for each peer subgraph.
+    /// `JANTA_SERVICE_CLIENT_SECRET`, `JANTA_SERVICE_CLIENT_SECRET_<DOMAIN>`
+    /// (users: one per service client), `JANTA_SERVICE_SECRET_OVERLAP_SECS`,
+    /// `JANTA_TOKEN_URL`,
+    /// `JANTA_OUTBOX_DIR`, `JANTA_WEBHOOK_ENCRYPTION_KEY`,
+    /// `JANTA_WEBHOOK_ALLOW_PRIVATE_NETS` (`true`/`false`), and
+    /// `JANTA_<DOMAIN>_URL` for each peer subgraph.
     pub fn load(domain: &str, file: Option<&Path>) -> anyhow::Result<Self> {
         let file_config = match file {
             Some(path) => {
@@ -269,14 +400,28 @@ impl SubgraphConfig {
             );
             config.events_namespace = v;
         }
-        if let Some(v) = merged.service_secret {
-            config.service_secret = v;
+        apply_service_clients(
+            &mut config,
+            merged.service_client_secret,
+            merged.service_clients,
+        )?;
+        if let Some(seconds) = merged.service_secret_overlap_secs {
+            config.service_secret_overlap = Duration::from_secs(seconds);
         }
+        config.token_url = merged.token_url;
         if let Some(v) = merged.url_signing_secret {
             config.url_signing_secret = v;
         }
         if let Some(v) = merged.webhook_secret {
             config.webhook_secret = v;
+        }
+        config.payment_gateway = match merged.payment_gateway {
+            Some(gateway) => gateway,
+            None if config.mode == Mode::Production => PaymentGateway::None,
+            None => config.payment_gateway,
+        };
+        if domain == "payments" {
+            config.check_payment_gateway()?;
         }
         config.smtp_url = merged.smtp_url;
         if let Some(v) = merged.email_from {
@@ -286,6 +431,15 @@ impl SubgraphConfig {
         config.sms_api_key = merged.sms_api_key;
         if let Some(v) = merged.outbox_dir {
             config.outbox_dir = v;
+        }
+        if let Some(v) = merged.webhook_encryption_key {
+            config.webhook_encryption_key = v;
+        }
+        if let Some(v) = merged.webhook_allow_private_nets {
+            config.webhook_allow_private_nets = v;
+        }
+        if domain == "notifications" {
+            config.check_webhook_settings()?;
         }
         if config.mode == Mode::Production
             && domain == "payments"
@@ -317,9 +471,6 @@ impl SubgraphConfig {
                 config.peers.insert(domain.to_string(), url);
             }
         }
-        if config.mode == Mode::Production && config.service_secret == DEV_SERVICE_SECRET {
-            anyhow::bail!("production mode needs JANTA_SERVICE_SECRET (not the development one)");
-        }
         Ok(config)
     }
 }
@@ -346,18 +497,43 @@ fn overlay_env(mut c: FileConfig) -> anyhow::Result<FileConfig> {
         ("JANTA_PUBLIC_URL", &mut c.public_url),
         ("JANTA_NATS_URL", &mut c.nats_url),
         ("JANTA_EVENTS_NAMESPACE", &mut c.events_namespace),
-        ("JANTA_SERVICE_SECRET", &mut c.service_secret),
+        ("JANTA_TOKEN_URL", &mut c.token_url),
         ("JANTA_URL_SIGNING_SECRET", &mut c.url_signing_secret),
         ("JANTA_WEBHOOK_SECRET", &mut c.webhook_secret),
         ("JANTA_SMTP_URL", &mut c.smtp_url),
         ("JANTA_EMAIL_FROM", &mut c.email_from),
         ("JANTA_SMS_URL", &mut c.sms_url),
         ("JANTA_SMS_API_KEY", &mut c.sms_api_key),
+        (
+            "JANTA_WEBHOOK_ENCRYPTION_KEY",
+            &mut c.webhook_encryption_key,
+        ),
     ];
     for (name, slot) in strings {
         if let Some(v) = var(name) {
             *slot = Some(v);
         }
+    }
+    if let Some(v) = var("JANTA_SERVICE_CLIENT_SECRET") {
+        c.service_client_secret = Some(Secret::new(v));
+    }
+    for domain in DOMAINS {
+        if let Some(v) = var(&service_client_env(domain)) {
+            c.service_clients.insert(domain.to_string(), Secret::new(v));
+        }
+    }
+    if let Some(v) = var("JANTA_SERVICE_SECRET_OVERLAP_SECS") {
+        c.service_secret_overlap_secs = Some(
+            v.parse()
+                .context("JANTA_SERVICE_SECRET_OVERLAP_SECS must be a number of seconds")?,
+        );
+    }
+    if let Some(v) = var("JANTA_PAYMENT_GATEWAY") {
+        c.payment_gateway = Some(match v.as_str() {
+            "sandbox" => PaymentGateway::Sandbox,
+            "none" => PaymentGateway::None,
+            _ => anyhow::bail!("JANTA_PAYMENT_GATEWAY must be sandbox or none"),
+        });
     }
     if let Some(v) = var("JANTA_DATA_DIR") {
         c.data_dir = Some(v.into());
@@ -368,6 +544,12 @@ fn overlay_env(mut c: FileConfig) -> anyhow::Result<FileConfig> {
     if let Some(v) = var("JANTA_SIGNING_KEY_FILE") {
         c.signing_key_file = Some(v.into());
     }
+    if let Some(v) = var("JANTA_WEBHOOK_ALLOW_PRIVATE_NETS") {
+        c.webhook_allow_private_nets = Some(
+            v.parse()
+                .context("JANTA_WEBHOOK_ALLOW_PRIVATE_NETS must be true or false")?,
+        );
+    }
     if let Some(v) = var("JANTA_PRESCRIPTION_VALIDITY_DAYS") {
         c.prescription_validity_days = Some(
             v.parse()
@@ -377,9 +559,242 @@ fn overlay_env(mut c: FileConfig) -> anyhow::Result<FileConfig> {
     Ok(c)
 }
 
+/// A secret from configuration. Its `Debug` is redacted, so logging a
+/// configuration (or an error holding one) never prints it; code that needs
+/// the value asks for it with [`Secret::expose`].
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// A fresh secret as production expects one: 32 random bytes, base64url
+    /// without padding (43 characters). For operators and tests.
+    pub fn generate() -> Self {
+        use base64::Engine as _;
+        use rand::RngCore as _;
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        Secret(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    /// The secret itself; never log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// How every development secret of service clients begins; production
+/// refuses any secret starting like this.
+pub const DEV_SERVICE_CLIENT_SECRET_PREFIX: &str = "janta-dev-service-client-";
+
+/// The dev-mode secret of service client `domain` (public knowledge).
+pub fn dev_service_client_secret(domain: &str) -> Secret {
+    Secret(format!("{DEV_SERVICE_CLIENT_SECRET_PREFIX}{domain}"))
+}
+
+/// Default [`SubgraphConfig::service_secret_overlap`]: one hour.
+pub const DEFAULT_SERVICE_SECRET_OVERLAP: Duration = Duration::from_secs(3600);
+
+/// Shortest service client secret production accepts: 32 random bytes
+/// written in base64url take 43 characters.
+pub const MIN_SERVICE_SECRET_LEN: usize = 43;
+
+/// Fewest different characters a production service client secret must
+/// use. Random base64url or hex of that length nearly always has 15 or
+/// more; repeated or counting patterns ("aaaa…", "0123…0123…") have fewer.
+pub const MIN_SERVICE_SECRET_DISTINCT_CHARS: usize = 12;
+
+/// The rule for service client secrets in production, standing in for "at
+/// least 32 bytes of entropy": present, not a development secret, at least
+/// [`MIN_SERVICE_SECRET_LEN`] characters and at least
+/// [`MIN_SERVICE_SECRET_DISTINCT_CHARS`] different ones. [`Secret::generate`]
+/// (or `openssl rand -base64 32`) makes one.
+pub fn check_service_secret(secret: &Secret) -> anyhow::Result<()> {
+    let value = secret.expose();
+    anyhow::ensure!(!value.is_empty(), "no secret is configured");
+    anyhow::ensure!(
+        !value.starts_with(DEV_SERVICE_CLIENT_SECRET_PREFIX),
+        "the development secret is refused in production"
+    );
+    anyhow::ensure!(
+        value.chars().count() >= MIN_SERVICE_SECRET_LEN,
+        "the secret is too short: use at least {MIN_SERVICE_SECRET_LEN} characters (32 random bytes, base64url)"
+    );
+    let distinct = value.chars().collect::<BTreeSet<_>>().len();
+    anyhow::ensure!(
+        distinct >= MIN_SERVICE_SECRET_DISTINCT_CHARS,
+        "the secret is too regular ({distinct} different characters; at least {MIN_SERVICE_SECRET_DISTINCT_CHARS}): generate a random one"
+    );
+    Ok(())
+}
+
+/// The environment variable holding service client `domain`'s secret on users.
+fn service_client_env(domain: &str) -> String {
+    format!("JANTA_SERVICE_CLIENT_SECRET_{}", domain.to_uppercase())
+}
+
+/// Applies the configured service client secrets. Production starts from
+/// none (development secrets exist only in dev mode) and checks the result.
+fn apply_service_clients(
+    config: &mut SubgraphConfig,
+    own: Option<Secret>,
+    clients: BTreeMap<String, Secret>,
+) -> anyhow::Result<()> {
+    if config.mode == Mode::Production {
+        config.service_client_secret = Secret::new("");
+        config.service_clients.clear();
+    }
+    if let Some(secret) = own {
+        config.service_client_secret = secret;
+    }
+    for (domain, secret) in clients {
+        anyhow::ensure!(
+            DOMAINS.contains(&domain.as_str()),
+            "[service_clients] has unknown service {domain:?} (known: {})",
+            DOMAINS.join(", ")
+        );
+        config.service_clients.insert(domain, secret);
+    }
+    if config.mode == Mode::Production {
+        config.check_service_clients()?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A service client secret production accepts (43 characters, varied).
+    const STRONG_SERVICE_SECRET: &str = "pT4u-Xq9LzR2vN7kW0sYhB3cJ8mF5gD1aE6iO_lKqZw";
+
+    /// A production users config file with `own` as its own secret and
+    /// `clients` as the `[service_clients]` table.
+    fn production_users(
+        own: Option<&str>,
+        clients: &[(&str, &str)],
+    ) -> anyhow::Result<SubgraphConfig> {
+        let dir =
+            std::env::temp_dir().join(format!("janta-cfg-sc-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("users.toml");
+        let mut text = "mode = \"production\"\n".to_string();
+        if let Some(own) = own {
+            text.push_str(&format!("service_client_secret = \"{own}\"\n"));
+        }
+        text.push_str("[service_clients]\n");
+        for (domain, secret) in clients {
+            text.push_str(&format!("{domain} = \"{secret}\"\n"));
+        }
+        std::fs::write(&path, text).unwrap();
+        let loaded = SubgraphConfig::load("users", Some(&path));
+        let _ = std::fs::remove_dir_all(&dir);
+        loaded
+    }
+
+    /// `generated` without orders, plus `orders` if given.
+    fn clients_but_orders<'a>(
+        generated: &'a [(&'static str, String)],
+        orders: Option<&'static str>,
+    ) -> Vec<(&'a str, &'a str)> {
+        generated
+            .iter()
+            .filter(|(d, _)| *d != "orders")
+            .map(|(d, s)| (*d, s.as_str()))
+            .chain(orders.map(|o| ("orders", o)))
+            .collect()
+    }
+
+    #[test]
+    fn production_refuses_missing_development_and_weak_service_client_secrets() {
+        let generated: Vec<(&str, String)> = DOMAINS
+            .iter()
+            .map(|d| (*d, Secret::generate().expose().to_string()))
+            .collect();
+        let with_orders = |orders: Option<&'static str>| clients_but_orders(&generated, orders);
+        let own = Some(STRONG_SERVICE_SECRET);
+        let refusals = [
+            (own, with_orders(None), "JANTA_SERVICE_CLIENT_SECRET_ORDERS"),
+            (
+                own,
+                with_orders(Some("janta-dev-service-client-orders")),
+                "development secret",
+            ),
+            (own, with_orders(Some("x")), "too short"),
+            (
+                own,
+                with_orders(Some("Ab1-Ab1-Ab1-Ab1-Ab1-Ab1-Ab1-Ab1-Ab1-Ab1-Ab1-Ab1")),
+                "too regular",
+            ),
+            (
+                None,
+                with_orders(Some(STRONG_SERVICE_SECRET)),
+                "JANTA_SERVICE_CLIENT_SECRET",
+            ),
+            (
+                Some("janta-dev-service-client-users"),
+                with_orders(Some(STRONG_SERVICE_SECRET)),
+                "development secret",
+            ),
+        ];
+        for (own, clients, expected) in refusals {
+            let err = production_users(own, &clients).expect_err(expected);
+            assert!(format!("{err:#}").contains(expected), "{expected}: {err:#}");
+        }
+        let mut unknown = with_orders(Some(STRONG_SERVICE_SECRET));
+        unknown.push(("mallory", STRONG_SERVICE_SECRET));
+        let err = production_users(own, &unknown).unwrap_err();
+        assert!(format!("{err:#}").contains("mallory"), "{err:#}");
+
+        let config = production_users(own, &with_orders(Some(STRONG_SERVICE_SECRET))).unwrap();
+        assert_eq!(
+            config.service_clients["orders"].expose(),
+            STRONG_SERVICE_SECRET
+        );
+        let printed = format!("{config:?}");
+        assert!(
+            !printed.contains(STRONG_SERVICE_SECRET),
+            "a secret leaked into Debug output"
+        );
+        assert!(
+            !printed.contains(&generated[0].1),
+            "a secret leaked into Debug output"
+        );
+    }
+
+    #[test]
+    fn dev_service_clients_have_their_own_secrets_and_find_the_token_endpoint() {
+        let mut config = SubgraphConfig::dev("orders", 4000, Path::new("/tmp/janta"));
+        assert_eq!(
+            config.service_client_secret.expose(),
+            "janta-dev-service-client-orders"
+        );
+        assert_eq!(config.service_clients.len(), DOMAINS.len());
+        assert_eq!(
+            config.service_token_url().unwrap(),
+            "http://127.0.0.1:4001/oauth/token"
+        );
+        config.token_url = Some("https://id.janta.example/oauth/token".into());
+        assert_eq!(
+            config.service_token_url().unwrap(),
+            "https://id.janta.example/oauth/token"
+        );
+        assert!(check_service_secret(&config.service_client_secret).is_err());
+        let generated = Secret::generate();
+        assert_eq!(generated.expose().len(), MIN_SERVICE_SECRET_LEN);
+        check_service_secret(&generated).unwrap();
+    }
 
     #[test]
     fn unknown_keys_in_the_file_are_errors() {
@@ -398,7 +813,7 @@ mod tests {
         let path = dir.join("prod.toml");
         let strong = "0123456789abcdef0123456789abcdef-strong";
         let base = format!(
-            "mode = \"production\"\nservice_secret = \"{strong}\"\nurl_signing_secret = \"{strong}\"\n"
+            "mode = \"production\"\nservice_client_secret = \"{STRONG_SERVICE_SECRET}\"\nurl_signing_secret = \"{strong}\"\n"
         );
         std::fs::write(&path, &base).unwrap();
         let err = SubgraphConfig::load("payments", Some(&path)).unwrap_err();
@@ -409,6 +824,30 @@ mod tests {
         std::fs::write(&path, format!("{base}webhook_secret = \"{strong}\"\n")).unwrap();
         let config = SubgraphConfig::load("payments", Some(&path)).unwrap();
         assert_eq!(config.webhook_secret, strong);
+    }
+
+    #[test]
+    fn production_payments_refuse_the_sandbox_gateway() {
+        let dir = std::env::temp_dir().join(format!("janta-cfg-pg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("prod.toml");
+        let strong = "0123456789abcdef0123456789abcdef-strong";
+        let base = format!(
+            "mode = \"production\"\nservice_client_secret = \"{STRONG_SERVICE_SECRET}\"\nwebhook_secret = \"{strong}\"\n"
+        );
+        std::fs::write(&path, format!("{base}payment_gateway = \"sandbox\"\n")).unwrap();
+        let err = SubgraphConfig::load("payments", Some(&path)).unwrap_err();
+        assert!(format!("{err:#}").contains("sandbox"), "{err:#}");
+
+        std::fs::write(&path, &base).unwrap();
+        let config = SubgraphConfig::load("payments", Some(&path)).unwrap();
+        assert_eq!(config.payment_gateway, PaymentGateway::None);
+
+        let mut built = SubgraphConfig::dev("payments", 4000, &dir);
+        assert_eq!(built.payment_gateway, PaymentGateway::Sandbox);
+        built.check_payment_gateway().unwrap();
+        built.mode = Mode::Production;
+        assert!(built.check_payment_gateway().is_err());
     }
 
     #[test]
@@ -432,6 +871,35 @@ mod tests {
         assert_eq!(config.email_from, "Janta <n@j.in>");
         assert_eq!(config.sms_url.as_deref(), Some("http://sms.local/send"));
         assert_eq!(config.outbox_dir, PathBuf::from("/tmp/out"));
+    }
+
+    #[test]
+    fn production_notifications_refuse_the_dev_sealing_key_and_private_targets() {
+        let dir = std::env::temp_dir().join(format!("janta-cfg-whk-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("prod.toml");
+        let key = "q6m3oE0z1rJx8mYb2kqE0VwQ4y9tN7aP3cD5fG6hJ8k=";
+        let base =
+            format!("mode = \"production\"\nservice_client_secret = \"{STRONG_SERVICE_SECRET}\"\n");
+        std::fs::write(&path, &base).unwrap();
+        let err = SubgraphConfig::load("notifications", Some(&path)).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("JANTA_WEBHOOK_ENCRYPTION_KEY"),
+            "{err:#}"
+        );
+        let keyed = format!("{base}webhook_encryption_key = \"{key}\"\n");
+        std::fs::write(&path, format!("{keyed}webhook_allow_private_nets = true\n")).unwrap();
+        let err = SubgraphConfig::load("notifications", Some(&path)).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("JANTA_WEBHOOK_ALLOW_PRIVATE_NETS"),
+            "{err:#}"
+        );
+        std::fs::write(&path, &keyed).unwrap();
+        let config = SubgraphConfig::load("notifications", Some(&path)).unwrap();
+        assert_eq!(config.webhook_encryption_key_bytes().unwrap().len(), 32);
+        std::fs::write(&path, "webhook_encryption_key = \"c2hvcnQ=\"\n").unwrap();
+        let err = SubgraphConfig::load("notifications", Some(&path)).unwrap_err();
+        assert!(format!("{err:#}").contains("32 bytes"), "{err:#}");
     }
 
     #[test]

@@ -50,6 +50,9 @@ pub enum ApiError {
         code: ErrorCode,
         message: String,
         details: Option<Value>,
+        /// Whole seconds to wait before trying again (`RATE_LIMITED`),
+        /// shown as `extensions.retryAfter`.
+        retry_after: Option<u64>,
     },
     /// A fault of ours (database down, bug); logged, never shown.
     #[error("internal error: {0:#}")]
@@ -66,16 +69,44 @@ impl ApiError {
             code,
             message: message.into(),
             details: None,
+            retry_after: None,
+        }
+    }
+
+    /// `RATE_LIMITED`: the caller may try again after `retry_after` (rounded
+    /// up to whole seconds, at least one; `extensions.retryAfter`).
+    pub fn rate_limited(message: impl Into<String>, retry_after: std::time::Duration) -> Self {
+        let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+        ApiError::Client {
+            code: ErrorCode::RateLimited,
+            message: message.into(),
+            details: None,
+            retry_after: Some(seconds.max(1)),
+        }
+    }
+
+    /// Seconds to wait before retrying, for `RATE_LIMITED` errors (HTTP
+    /// endpoints put it into `Retry-After`).
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::Client { retry_after, .. } => *retry_after,
+            ApiError::Internal(_) => None,
         }
     }
 
     /// Attaches structured details (shown under `extensions.details`).
     pub fn with_details(self, details: Value) -> Self {
         match self {
-            ApiError::Client { code, message, .. } => ApiError::Client {
+            ApiError::Client {
+                code,
+                message,
+                retry_after,
+                ..
+            } => ApiError::Client {
                 code,
                 message,
                 details: Some(details),
+                retry_after,
             },
             internal => internal,
         }
@@ -128,12 +159,16 @@ impl From<ApiError> for async_graphql::Error {
                 code,
                 message,
                 details,
+                retry_after,
             } => async_graphql::Error::new(message).extend_with(|_, ext| {
                 ext.set("code", code.as_str());
                 if let Some(details) = &details {
                     if let Ok(value) = async_graphql::Value::from_json(details.clone()) {
                         ext.set("details", value);
                     }
+                }
+                if let Some(seconds) = retry_after {
+                    ext.set("retryAfter", seconds);
                 }
             }),
             ApiError::Internal(cause) => {
@@ -175,6 +210,21 @@ mod tests {
             ext.get("code"),
             Some(&async_graphql::Value::from("BAD_USER_INPUT"))
         );
+    }
+
+    #[test]
+    fn rate_limits_say_when_to_retry_in_whole_seconds() {
+        let err = ApiError::rate_limited("slow down", std::time::Duration::from_millis(1200));
+        assert_eq!(err.retry_after(), Some(2));
+        let err: async_graphql::Error = err.into();
+        let ext = err.extensions.expect("extensions");
+        assert_eq!(
+            ext.get("code"),
+            Some(&async_graphql::Value::from("RATE_LIMITED"))
+        );
+        assert_eq!(ext.get("retryAfter"), Some(&async_graphql::Value::from(2)));
+        let soon = ApiError::rate_limited("slow down", std::time::Duration::ZERO);
+        assert_eq!(soon.retry_after(), Some(1));
     }
 
     #[test]

@@ -1,17 +1,19 @@
 //! The HTTP side of a subgraph, built the same way for all six:
-//! `POST`/`GET /graphql` (token verified, caller put into the request),
-//! `/health` (alive), `/ready` (database and any extra dependency, such as
-//! the event bus, reachable), request tracing with a correlation ID, a body
-//! size limit, and graceful shutdown.
+//! `POST`/`GET /graphql` (GraphQL over HTTP as strict as the router: see
+//! [`crate::graphql_http`] and [`crate::query_limits`]; token verified,
+//! caller put into the request), `/health` (alive), `/ready` (database and
+//! any extra dependency, such as the event bus, reachable), request tracing
+//! with a correlation ID, and graceful shutdown.
 
 use crate::auth::{Caller, TokenVerifier};
+use crate::graphql_http::{self, Refusal, ResponseFormat};
+use crate::query_limits::{EnforceLimits, ROUTER_LIMITS};
 use crate::store::Store;
 use crate::ApiError;
-use async_graphql::{ObjectType, Pos, Schema, SchemaBuilder, SubscriptionType};
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
-use axum::extract::{DefaultBodyLimit, State};
+use async_graphql::{ObjectType, Schema, SchemaBuilder, ServerError, SubscriptionType};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use futures::future::BoxFuture;
@@ -20,13 +22,57 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
-/// Largest GraphQL request body a subgraph accepts.
-pub const MAX_GRAPHQL_BODY: usize = 1024 * 1024;
+/// Largest GraphQL request body a subgraph accepts: the router's
+/// `limits.max_request_body_size` (2 MB).
+pub const MAX_GRAPHQL_BODY: usize = 2 * 1000 * 1000;
 
 /// The correlation ID of the request being served (from `x-request-id` or the
 /// trace ID of `traceparent`, else fresh); events carry it onwards.
 #[derive(Debug, Clone)]
 pub struct CorrelationId(pub String);
+
+/// The network address of the client a request came from, for throttling
+/// and audit. The TCP peer, unless the peer is a trusted proxy (loopback:
+/// the router, a sidecar): then the right-most `X-Forwarded-For` entry that
+/// is not itself a trusted proxy, so a client cannot pick its own address
+/// by sending the header directly. `None` when neither is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddress(pub Option<std::net::IpAddr>);
+
+impl ClientAddress {
+    /// Derives the client address from the TCP peer and the request headers.
+    pub fn from_parts(peer: Option<std::net::IpAddr>, headers: &HeaderMap) -> Self {
+        let forwarded = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok());
+        Self::from_forwarded(peer, forwarded, |ip| ip.is_loopback())
+    }
+
+    /// The same rule with any notion of a trusted proxy, for a proxy that
+    /// trusts more than loopback (the router in front of a load balancer):
+    /// the peer, unless it is `trusted`; then the right-most entry of the
+    /// `X-Forwarded-For` header values `forwarded` that is not `trusted`.
+    pub fn from_forwarded<'a>(
+        peer: Option<std::net::IpAddr>,
+        forwarded: impl IntoIterator<Item = &'a str>,
+        trusted: impl Fn(&std::net::IpAddr) -> bool,
+    ) -> Self {
+        let Some(peer) = peer else {
+            return ClientAddress(None);
+        };
+        if !trusted(&peer) {
+            return ClientAddress(Some(peer));
+        }
+        let forwarded = forwarded
+            .into_iter()
+            .flat_map(|v| v.split(','))
+            .filter_map(|entry| entry.trim().parse::<std::net::IpAddr>().ok())
+            .collect::<Vec<_>>();
+        let client = forwarded.into_iter().rev().find(|ip| !trusted(ip));
+        ClientAddress(Some(client.unwrap_or(peer)))
+    }
+}
 
 /// Adds per-request data (DataLoaders, …) to each GraphQL request.
 pub type RequestExtender =
@@ -53,7 +99,9 @@ where
 }
 
 /// Query limits every subgraph applies, so a subgraph reached directly is
-/// as protected as through the router.
+/// as protected as through the router: the router's own limits
+/// ([`ROUTER_LIMITS`]: depth, aliases, directives, tokens), and a bound on
+/// the total work of a document (complexity) that the router cannot see.
 pub fn with_limits<Q, M, S>(builder: SchemaBuilder<Q, M, S>) -> SchemaBuilder<Q, M, S>
 where
     Q: ObjectType + 'static,
@@ -62,7 +110,7 @@ where
 {
     builder
         .enable_federation()
-        .limit_depth(16)
+        .extension(EnforceLimits(ROUTER_LIMITS))
         .limit_complexity(20_000)
         .limit_recursive_depth(32)
 }
@@ -111,10 +159,12 @@ where
         store,
         checks,
     });
+    let graphql_routes = get(graphql::<Q, M, S>)
+        .post(graphql::<Q, M, S>)
+        .fallback(|| async { Refusal::method_not_allowed() });
     Router::new()
-        .route("/graphql", get(graphql::<Q, M, S>).post(graphql::<Q, M, S>))
+        .route("/graphql", graphql_routes)
         .route("/ready", get(ready::<Q, M, S>))
-        .layer(DefaultBodyLimit::max(MAX_GRAPHQL_BODY))
         .with_state(endpoint)
         .route("/health", get(|| async { "ok" }))
         .layer(TraceLayer::new_for_http())
@@ -122,33 +172,55 @@ where
 
 async fn graphql<Q, M, S>(
     State(endpoint): State<Arc<Endpoint<Q, M, S>>>,
-    headers: HeaderMap,
-    request: GraphQLRequest,
-) -> GraphQLResponse
+    request: Request,
+) -> Response
 where
     Q: ObjectType + 'static,
     M: ObjectType + 'static,
     S: SubscriptionType + 'static,
 {
-    let correlation = correlation_id(&headers);
-    let caller = match bearer_token(&headers) {
-        Ok(None) => Caller(None),
-        Ok(Some(token)) => match endpoint.verifier.verify(token).await {
-            Ok(principal) => Caller(Some(principal)),
-            Err(err) => return error_response(err),
-        },
-        Err(err) => return error_response(err),
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip());
+    let (parts, body) = request.into_parts();
+    let format = match graphql_http::negotiate(&parts.headers) {
+        Ok(format) => format,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let request = match graphql_http::read_request(&parts, body, MAX_GRAPHQL_BODY).await {
+        Ok(request) => request,
+        Err(refusal) => return refusal.respond(format),
+    };
+    let headers = &parts.headers;
+    let correlation = correlation_id(headers);
+    let client = ClientAddress::from_parts(peer, headers);
+    let caller = match caller(&endpoint.verifier, headers).await {
+        Ok(caller) => caller,
+        Err(err) => return error_response(err, format),
     };
     let span = tracing::info_span!("graphql", correlation_id = %correlation.0);
-    let request = request.into_inner().data(caller).data(correlation);
+    let request = request.data(caller).data(correlation).data(client);
     let request = (endpoint.extend)(request);
     let response = tracing::Instrument::instrument(endpoint.schema.execute(request), span).await;
-    response.into()
+    graphql_http::respond(response, format)
 }
 
-fn error_response(err: ApiError) -> GraphQLResponse {
+/// The caller of a request: anonymous without `Authorization`, else the
+/// principal of its verified bearer token.
+async fn caller(verifier: &TokenVerifier, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    match bearer_token(headers)? {
+        None => Ok(Caller(None)),
+        Some(token) => Ok(Caller(Some(verifier.verify(token).await?))),
+    }
+}
+
+/// A GraphQL response holding only `err`, refused before execution.
+fn error_response(err: ApiError, format: ResponseFormat) -> Response {
     let err: async_graphql::Error = err.into();
-    async_graphql::Response::from_errors(vec![err.into_server_error(Pos::default())]).into()
+    let mut error = ServerError::new(err.message, None);
+    error.extensions = err.extensions;
+    graphql_http::respond(async_graphql::Response::from_errors(vec![error]), format)
 }
 
 fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
@@ -214,9 +286,12 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
     Ok(())
 }
 
@@ -255,7 +330,9 @@ where
          Settings come from the file, then from DATABASE_URL, JANTA_LISTEN, JANTA_MODE,\n\
          JANTA_JWKS_URL, JANTA_JWT_ISSUER, JANTA_JWT_AUDIENCE, JANTA_PUBLIC_URL,\n\
          JANTA_DATA_DIR, JANTA_SIGNING_KEY_FILE, JANTA_NATS_URL, JANTA_EVENTS_NAMESPACE,\n\
-         JANTA_URL_SIGNING_SECRET, JANTA_PRESCRIPTION_VALIDITY_DAYS and JANTA_WEBHOOK_SECRET."
+         JANTA_SERVICE_CLIENT_SECRET (users: JANTA_SERVICE_CLIENT_SECRET_<DOMAIN>), JANTA_TOKEN_URL,\n\
+         JANTA_URL_SIGNING_SECRET, JANTA_PRESCRIPTION_VALIDITY_DAYS, JANTA_WEBHOOK_SECRET\n\
+         and JANTA_PAYMENT_GATEWAY (see SubgraphConfig::load for the full list)."
     );
     let args: Vec<String> = std::env::args().skip(1).collect();
     let config_path = match args.as_slice() {
@@ -276,4 +353,56 @@ where
     let listener = TcpListener::bind(listen).await?;
     tracing::info!(domain, %listen, "subgraph listening");
     serve(router, listener, shutdown_signal()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::IpAddr;
+
+    fn forwarded(values: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append("x-forwarded-for", value.parse().unwrap());
+        }
+        headers
+    }
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn a_client_address_from_a_stranger_is_its_tcp_peer() {
+        // A client that reaches the port directly cannot pick its address.
+        let spoofed = forwarded(&["203.0.113.9"]);
+        assert_eq!(
+            ClientAddress::from_parts(Some(ip("198.51.100.7")), &spoofed),
+            ClientAddress(Some(ip("198.51.100.7")))
+        );
+        assert_eq!(
+            ClientAddress::from_parts(None, &spoofed),
+            ClientAddress(None)
+        );
+    }
+
+    #[test]
+    fn behind_a_loopback_proxy_the_right_most_outside_entry_wins() {
+        // The router appends the address it saw; whatever the client wrote
+        // is further left and loses.
+        let chain = forwarded(&["203.0.113.9, 198.51.100.7", "127.0.0.1"]);
+        assert_eq!(
+            ClientAddress::from_parts(Some(ip("127.0.0.1")), &chain),
+            ClientAddress(Some(ip("198.51.100.7")))
+        );
+        assert_eq!(
+            ClientAddress::from_parts(Some(ip("::1")), &forwarded(&["2001:db8::5, ::1"])),
+            ClientAddress(Some(ip("2001:db8::5")))
+        );
+        // Nothing usable forwarded: the proxy itself.
+        assert_eq!(
+            ClientAddress::from_parts(Some(ip("127.0.0.1")), &forwarded(&["junk", "127.0.0.1"])),
+            ClientAddress(Some(ip("127.0.0.1")))
+        );
+    }
 }

@@ -161,9 +161,15 @@ impl TestIssuer {
         })
     }
 
-    /// A service principal's token (subgraph-to-subgraph calls).
+    /// A service principal's token (subgraph-to-subgraph calls), shaped
+    /// like the users token endpoint issues them: subject, role and scope.
     pub fn service_token(&self, service: &str) -> String {
-        self.token_for(&format!("service:{service}"), &[Role::Service], None)
+        self.token(&Principal {
+            subject: format!("service:{service}"),
+            roles: vec![Role::Service],
+            vendor_id: None,
+            scopes: vec![janta_platform::auth::service_scope(service)],
+        })
     }
 }
 
@@ -174,6 +180,7 @@ pub async fn serve(app: axum::Router) -> String {
         .expect("bind");
     let addr: SocketAddr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let _ = axum::serve(listener, app).await;
     });
     format!("http://{addr}")

@@ -8,7 +8,8 @@
 //! and 150 packs; "Amoxicillin 500 mg capsule" (schedule H) at both;
 //! "Cefixime 200 mg tablet" (schedule H1) at the KA vendor only; the MH
 //! listing of Allegra 120 mg has exactly one pack; the KA listing of
-//! Benadryl cough syrup has only an expired batch (stock 0).
+//! Benadryl cough syrup has only an expired batch (stock 0). Both demo
+//! vendors are recorded as verified, so their listings sell.
 
 use crate::domain::{DosageForm, MedicineFields, Prices, Schedule};
 use crate::store::{self, stock, ReadClock};
@@ -1256,8 +1257,23 @@ fn batches_for(n: u32, ka: bool) -> Vec<(i64, i64)> {
     }
 }
 
+/// Records both demo vendors as verified, as users' demo data has them
+/// (users seeds its rows directly, so no `VendorVerified` is published).
+/// Idempotent, and run on every seed so that a demo database made before
+/// catalog kept vendor status still shows its listings.
+async fn seed_vendor_status(store: &Store) -> anyhow::Result<()> {
+    let mut tx = store.begin().await?;
+    let at = janta_platform::scalars::now_db();
+    for vendor in [VENDOR_KA_ID, VENDOR_MH_ID] {
+        store::vendors::record_verified(&mut tx, vendor, &at).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Seeds the demo data if it is not there yet. Returns whether it seeded.
 pub async fn seed(store: &Store) -> anyhow::Result<bool> {
+    seed_vendor_status(store).await?;
     let existing: Option<(String,)> = sqlx::query_as("SELECT id FROM medicines WHERE id = $1")
         .bind(PARACETAMOL_500_ID)
         .fetch_optional(store.pool())

@@ -406,6 +406,46 @@ pub fn can_view_stock_details(principal: &Principal, vendor_id: &str) -> bool {
     principal.is_admin() || principal.is_staff_of(vendor_id)
 }
 
+/// Whose listings a reader sees besides those of vendors that sell (verified
+/// and not suspended): customers and anonymous callers see only those, so an
+/// unverified or suspended pharmacy is never offered to them; a vendor's
+/// staff also see their own vendor's, admins everyone's.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ListingAudience {
+    /// Customers, anonymous callers, partners and services.
+    Public,
+    /// Staff of this vendor.
+    Staff(String),
+    /// Platform admins.
+    Admin,
+}
+
+impl ListingAudience {
+    /// The audience of a caller.
+    pub fn of(principal: Option<&Principal>) -> Self {
+        match principal {
+            Some(p) if p.is_admin() => ListingAudience::Admin,
+            Some(p) => match p.vendor_id.as_deref() {
+                Some(vendor) if p.is_staff_of(vendor) => ListingAudience::Staff(vendor.to_string()),
+                _ => ListingAudience::Public,
+            },
+            None => ListingAudience::Public,
+        }
+    }
+
+    /// Whether it sees a listing of `vendor_id` whose vendor sells (`sellable`) or not.
+    pub fn sees(&self, vendor_id: &str, sellable: bool) -> bool {
+        match self {
+            ListingAudience::Public => sellable,
+            ListingAudience::Staff(own) => sellable || own == vendor_id,
+            ListingAudience::Admin => true,
+        }
+    }
+}
+
+/// Why a vendor's listing is refused to customers and checkout.
+pub const NOT_SELLING: &str = "this pharmacy is not selling right now";
+
 /// `StockLow` fires when available stock falls below the threshold, not on
 /// every sale while it stays low.
 pub fn crossed_below(before: i64, after: i64, threshold: i64) -> bool {
@@ -686,6 +726,34 @@ mod tests {
             assert!(s.requires_prescription());
             assert_eq!(Schedule::from_db(s.as_db()), s);
         }
+    }
+
+    #[test]
+    fn only_staff_and_admins_see_listings_of_vendors_that_do_not_sell() {
+        use janta_platform::auth::Role;
+        let who = |roles: &[Role], vendor: Option<&str>| Principal {
+            subject: "u".into(),
+            roles: roles.to_vec(),
+            vendor_id: vendor.map(str::to_string),
+            scopes: vec![],
+        };
+        let customer = ListingAudience::of(Some(&who(&[Role::Customer], None)));
+        let staff = ListingAudience::of(Some(&who(&[Role::Pharmacist], Some("v1"))));
+        let admin = ListingAudience::of(Some(&who(&[Role::Admin], None)));
+        assert_eq!(ListingAudience::of(None), ListingAudience::Public);
+        assert_eq!(customer, ListingAudience::Public);
+        assert_eq!(
+            ListingAudience::of(Some(&who(&[Role::Customer], Some("v1")))),
+            ListingAudience::Public,
+            "a vendor ID without a staff role is no staff"
+        );
+        for audience in [&customer, &staff, &admin] {
+            assert!(audience.sees("v2", true));
+        }
+        assert!(!customer.sees("v1", false));
+        assert!(staff.sees("v1", false));
+        assert!(!staff.sees("v2", false));
+        assert!(admin.sees("v2", false));
     }
 
     #[test]

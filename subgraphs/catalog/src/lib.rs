@@ -4,7 +4,10 @@
 //! the checkout saga (service principals only, idempotent per order,
 //! first-expiry-first-out, never oversold). Reservations that are not
 //! committed in time expire: a sweeper started by [`build`] releases them,
-//! and reads and new reservations treat them as released already.
+//! and reads and new reservations treat them as released already. Only
+//! vendors that users verified and did not suspend sell: catalog follows
+//! users' vendor events, hides other vendors' listings from customers and
+//! refuses to reserve them.
 
 pub mod demo;
 pub mod domain;
@@ -110,9 +113,9 @@ pub async fn build(config: &SubgraphConfig) -> anyhow::Result<(Router, Store)> {
 }
 
 /// Connects, migrates and builds the HTTP app of the catalog subgraph,
-/// starts the relay of its outbox on the event bus of `runtime` and the
-/// reservation sweeper. Settings come from the environment. Catalog
-/// consumes no events.
+/// starts the relay of its outbox and the consumer of users' vendor events
+/// on the event bus of `runtime`, and the reservation sweeper. Settings
+/// come from the environment.
 pub async fn build_with(
     config: &SubgraphConfig,
     runtime: &Runtime,
@@ -128,8 +131,9 @@ pub async fn build_with_settings(
 ) -> anyhow::Result<(Router, Store)> {
     let store = Store::connect(&config.database_url).await?;
     store.migrate(&store::migrations()).await?;
-    let events = runtime.event_bus(config).await?;
-    events.start_relay(&store, "catalog");
+    let bus = runtime.event_bus(config).await?;
+    bus.start_relay(&store, "catalog");
+    events::start_consumer(&bus, &store).await;
     let verifier = Arc::new(TokenVerifier::remote(
         &config.auth.jwks_url,
         &config.auth.issuer,
@@ -157,7 +161,7 @@ pub async fn build_with_settings(
         verifier,
         store.clone(),
         extend,
-        vec![events.readiness_check()],
+        vec![bus.readiness_check()],
     );
     Ok((router, store))
 }

@@ -7,7 +7,8 @@
 //! `Listing.stock` are computed in the statement that reads the row.
 
 use crate::domain::{
-    self, DosageForm, LineRequest, MedicineFields, Prices, RawMedicine, ReservationStatus, Schedule,
+    self, DosageForm, LineRequest, ListingAudience, MedicineFields, Prices, RawMedicine,
+    ReservationStatus, Schedule,
 };
 use crate::events::{self, Cause};
 use crate::store::search::{self, MedicineFilter};
@@ -22,7 +23,7 @@ use async_graphql::{
     Context, EmptySubscription, Enum, InputObject, Object, Result, Schema, SimpleObject, ID,
 };
 use janta_platform::auth::{
-    optional_principal, require_admin, require_service, require_vendor_staff, Principal,
+    optional_principal, require_admin, require_service_of, require_vendor_staff, Principal,
 };
 use janta_platform::ids::parse_id;
 use janta_platform::money::Money;
@@ -135,17 +136,19 @@ impl Loader<String> for AlternativesLoader {
     }
 }
 
-/// "The best `limit` listings of a medicine".
+/// "The best `limit` listings of a medicine that `audience` may see".
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct TopListingsKey {
     /// The medicine.
     pub medicine_id: String,
     /// How many listings.
     pub limit: i64,
+    /// Who asks (one per request, so it does not split batches).
+    pub audience: ListingAudience,
 }
 
-/// Loads the best listings of many medicines, one statement per batch and
-/// page size.
+/// Loads the best listings of many medicines, one statement per batch, page
+/// size and audience.
 pub struct TopListingsLoader(pub Store);
 
 impl Loader<TopListingsKey> for TopListingsLoader {
@@ -156,33 +159,31 @@ impl Loader<TopListingsKey> for TopListingsLoader {
         &self,
         keys: &[TopListingsKey],
     ) -> Result<HashMap<TopListingsKey, Vec<ListingRow>>, Self::Error> {
-        let mut by_limit: HashMap<i64, Vec<String>> = HashMap::new();
+        let mut groups: HashMap<(i64, &ListingAudience), Vec<String>> = HashMap::new();
         for key in keys {
-            by_limit
-                .entry(key.limit)
+            groups
+                .entry((key.limit, &key.audience))
                 .or_default()
                 .push(key.medicine_id.clone());
         }
         let clock = ReadClock::now();
         let mut out: HashMap<TopListingsKey, Vec<ListingRow>> = HashMap::new();
-        for (limit, ids) in by_limit {
-            let rows = store::top_listings_of_medicines(&self.0, &ids, limit, &clock)
+        for ((limit, audience), ids) in groups {
+            let rows = store::top_listings_of_medicines(&self.0, &ids, limit, audience, &clock)
                 .await
                 .map_err(Arc::new)?;
+            let key = |medicine_id: String| TopListingsKey {
+                medicine_id,
+                limit,
+                audience: audience.clone(),
+            };
             for id in ids {
-                out.entry(TopListingsKey {
-                    medicine_id: id,
-                    limit,
-                })
-                .or_default();
+                out.entry(key(id)).or_default();
             }
             for row in rows {
-                out.entry(TopListingsKey {
-                    medicine_id: row.medicine_id.clone(),
-                    limit,
-                })
-                .or_default()
-                .push(row);
+                out.entry(key(row.medicine_id.clone()))
+                    .or_default()
+                    .push(row);
             }
         }
         Ok(out)
@@ -302,7 +303,9 @@ impl Medicine {
             .unwrap_or_default();
         Ok(rows.into_iter().map(Medicine::new).collect())
     }
-    /// Vendors' active offers of this medicine: in stock first, then cheapest.
+    /// Vendors' active offers of this medicine: buyable first, then
+    /// cheapest. Offers of pharmacies that do not sell now (not verified, or
+    /// suspended) are left out, except for their own staff and admins.
     async fn listings(
         &self,
         ctx: &Context<'_>,
@@ -317,6 +320,7 @@ impl Medicine {
             .load_one(TopListingsKey {
                 medicine_id: self.row.id.clone(),
                 limit,
+                audience: ListingAudience::of(optional_principal(ctx)),
             })
             .await
             .map_err(loader_error)?
@@ -437,7 +441,8 @@ impl Vendor {
         ID(self.id.clone())
     }
     /// This vendor's listings, oldest first; its own staff and admins also
-    /// see inactive ones.
+    /// see inactive ones, and see them while the vendor does not sell (not
+    /// verified, or suspended), when others see none.
     async fn listings(
         &self,
         ctx: &Context<'_>,
@@ -501,9 +506,15 @@ impl Listing {
     async fn stock(&self) -> i32 {
         int(self.0.stock.max(0))
     }
-    /// Whether it can be bought now (offered and in stock).
+    /// Whether it can be bought now (offered, in stock, and its vendor sells).
     async fn in_stock(&self) -> bool {
-        self.0.active == 1 && self.0.stock > 0
+        self.0.active == 1 && self.0.stock > 0 && self.0.sellable == 1
+    }
+    /// Whether its vendor may sell now: verified by the platform and not
+    /// suspended. Only the vendor's staff and admins see listings where it
+    /// is false (and a cart or order that already holds one).
+    async fn sellable(&self) -> bool {
+        self.0.sellable == 1
     }
     /// Whether the vendor currently offers it.
     async fn active(&self) -> bool {
@@ -916,9 +927,14 @@ impl ListingQuote {
     async fn stock(&self) -> i32 {
         int(self.listing.stock.max(0))
     }
-    /// Offered and in stock.
+    /// Offered, in stock, and its vendor sells.
     async fn available(&self) -> bool {
-        self.listing.active == 1 && self.listing.stock > 0
+        self.listing.active == 1 && self.listing.stock > 0 && self.listing.sellable == 1
+    }
+    /// Whether its vendor may sell now (verified, not suspended); checkout
+    /// and carts refuse the listing otherwise.
+    async fn sellable(&self) -> bool {
+        self.listing.sellable == 1
     }
     /// The medicine's current version, schedule and GST rate.
     async fn medicine(&self) -> &MedicineSnapshot {
@@ -1025,15 +1041,18 @@ impl Query {
         Ok(Category(row))
     }
 
-    /// A listing by ID.
+    /// A listing by ID. A listing of a pharmacy that does not sell now (not
+    /// verified, or suspended) is NOT_FOUND except for its staff and admins.
     async fn listing(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Listing ID")] id: ID,
     ) -> Result<Listing> {
         let id = parse_id(&id, "id")?;
+        let audience = ListingAudience::of(optional_principal(ctx));
         let row = load_listing(ctx, &id)
             .await?
+            .filter(|l| audience.sees(&l.vendor_id, l.sellable == 1))
             .ok_or_else(|| ApiError::not_found("listing"))?;
         Ok(Listing(row))
     }
@@ -1056,12 +1075,13 @@ impl Query {
     }
 
     /// An order's reservation (service principals only).
+    #[graphql(inaccessible)]
     async fn reservation(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Order ID")] order_id: ID,
     ) -> Result<Reservation> {
-        require_service(ctx)?;
+        require_service_of(ctx, &["orders"])?;
         let order_id = parse_id(&order_id, "orderId")?;
         let mut conn = state(ctx)
             .store
@@ -1077,13 +1097,15 @@ impl Query {
     }
 
     /// Current price, MRP, stock and medicine facts of listings, for cart
-    /// pricing (service principals only). Unknown IDs are left out.
+    /// pricing (service principals only). Unknown IDs are left out; listings
+    /// of pharmacies that do not sell now come with `sellable: false`.
+    #[graphql(inaccessible)]
     async fn price_listings(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Listing IDs (at most 100)")] ids: Vec<ID>,
     ) -> Result<Vec<ListingQuote>> {
-        require_service(ctx)?;
+        require_service_of(ctx, &["orders"])?;
         if ids.len() > 100 {
             return Err(ApiError::bad_input("at most 100 ids").into());
         }
@@ -1127,7 +1149,12 @@ impl Query {
         Ok(load_medicine(ctx, &id).await?.map(Medicine::new))
     }
 
-    /// Resolves `Listing` references from other subgraphs (batched).
+    /// Resolves `Listing` references from other subgraphs (batched), for
+    /// everyone, whether or not its vendor sells: such references come from
+    /// carts and orders that already hold the listing (`CartLine.listing`
+    /// and `OrderLine.listing` are non-null), and `sellable`/`inStock` say
+    /// it cannot be bought. New offers are only found through `medicines`,
+    /// `Medicine.listings`, `Vendor.listings` and `listing`, which hide it.
     #[graphql(entity)]
     async fn find_listing_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Listing>> {
         let Ok(id) = parse_id(&id, "id") else {
@@ -1693,8 +1720,12 @@ impl Mutation {
     /// Holds stock for an order (service principals only), first expiry
     /// first out, all lines or none. Idempotent per order: a retry returns
     /// the same reservation. Short lines fail with OUT_OF_STOCK, listing
-    /// each in `extensions.details.lines` ({listingId, requested, available}).
+    /// each in `extensions.details.lines` ({listingId, requested, available});
+    /// lines of a pharmacy that does not sell now (not verified, or
+    /// suspended) fail with FORBIDDEN, naming them in
+    /// `extensions.details` ({listingIds, vendorIds}).
     /// The hold expires unless committed in time (default 15 minutes).
+    #[graphql(inaccessible)]
     async fn reserve_stock(
         &self,
         ctx: &Context<'_>,
@@ -1703,7 +1734,7 @@ impl Mutation {
             ReservationLineInput,
         >,
     ) -> Result<Reservation> {
-        let service = require_service(ctx)?;
+        let service = require_service_of(ctx, &["orders"])?;
         let order_id = parse_id(&order_id, "orderId")?;
         let lines = lines
             .iter()
@@ -1769,12 +1800,13 @@ impl Mutation {
     /// Turns an order's reservation into a sale once it is paid (service
     /// principals only); the packs leave stock for good. Idempotent. An
     /// expired or released reservation is CONFLICT (reserve again).
+    #[graphql(inaccessible)]
     async fn commit_reservation(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The order")] order_id: ID,
     ) -> Result<Reservation> {
-        let service = require_service(ctx)?;
+        let service = require_service_of(ctx, &["orders"])?;
         let order_id = parse_id(&order_id, "orderId")?;
         let st = state(ctx);
         let mut tx = st.store.begin().await.map_err(ApiError::from)?;
@@ -1823,12 +1855,13 @@ impl Mutation {
     /// freed; packs of a committed reservation (order cancelled before
     /// dispatch) return to their batches. Idempotent; NOT_FOUND when the
     /// order has no reservation.
+    #[graphql(inaccessible)]
     async fn release_reservation(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The order")] order_id: ID,
     ) -> Result<Reservation> {
-        let service = require_service(ctx)?;
+        let service = require_service_of(ctx, &["orders"])?;
         let order_id = parse_id(&order_id, "orderId")?;
         let st = state(ctx);
         let mut tx = st.store.begin().await.map_err(ApiError::from)?;

@@ -4,7 +4,8 @@
 //!   [`FileEmail`] (`{outbox}/email/<delivery>.eml`, the dev default);
 //! - SMS: the [`SmsProvider`] trait, with [`HttpSms`] (a JSON API from
 //!   `JANTA_SMS_URL`) or [`FileSms`] (`{outbox}/sms/<delivery>.txt`);
-//! - partner webhooks: [`WebhookSender`] (signed HTTP POST);
+//! - partner webhooks: [`WebhookSender`] (signed HTTP POST, only to public
+//!   addresses checked at connect time: see [`crate::target`]);
 //! - contact details: [`ContactBook`], fetched from the users subgraph at
 //!   delivery time (events carry no e-mail or phone), never logged.
 //!
@@ -12,6 +13,7 @@
 //! [`Failure`] saying whether retrying may help.
 
 use crate::domain::{classify_http_status, classify_smtp_code, redact, webhook_signature, Failure};
+use crate::target::{ip_literal, GuardedResolver, TargetError, TargetPolicy};
 use anyhow::Context as _;
 use async_trait::async_trait;
 use janta_platform::client::ServiceClient;
@@ -349,6 +351,19 @@ fn request_failure(err: reqwest::Error) -> Failure {
     Failure::retryable(format!("{what}: {}", redact(&err.to_string())), None)
 }
 
+/// Like [`request_failure`], except that a target the resolver refused
+/// fails for good: it will not become public by retrying.
+fn webhook_failure(err: reqwest::Error) -> Failure {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
+    while let Some(e) = source {
+        if let Some(refused) = e.downcast_ref::<TargetError>() {
+            return Failure::permanent(format!("refused: {refused}"), None);
+        }
+        source = e.source();
+    }
+    request_failure(err)
+}
+
 /// One signed webhook POST.
 pub struct WebhookCall<'a> {
     /// Subscription URL.
@@ -368,20 +383,46 @@ pub struct WebhookCall<'a> {
 /// Posts events to partner endpoints with headers `Janta-Event-Id`,
 /// `Janta-Event-Type`, `Janta-Delivery-Id`, `Janta-Timestamp` (Unix
 /// seconds) and `Janta-Signature: v1=<hex HMAC-SHA256 of "{timestamp}.{body}">`.
+/// Names resolve through the target policy (the connection goes only to
+/// addresses that passed it), IP literals are checked before sending, no
+/// proxy is used and redirects are not followed.
 pub struct WebhookSender {
     http: reqwest::Client,
+    policy: TargetPolicy,
 }
 
 impl WebhookSender {
-    /// A sender that gives up on an endpoint after `timeout`.
-    pub fn new(timeout: Duration) -> anyhow::Result<Self> {
-        Ok(WebhookSender {
-            http: http_client(timeout)?,
-        })
+    /// A sender reaching only what `policy` permits, giving up on an
+    /// endpoint after `timeout`.
+    pub fn new(timeout: Duration, policy: TargetPolicy) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            // A proxy would connect on our behalf to an unchecked address.
+            .no_proxy()
+            .dns_resolver(Arc::new(GuardedResolver(policy)))
+            .build()
+            .context("cannot build the webhook HTTP client")?;
+        Ok(WebhookSender { http, policy })
     }
 
-    /// Sends one call; 2xx is success.
+    /// The policy it delivers under (subscriptions are checked against the same).
+    pub fn policy(&self) -> TargetPolicy {
+        self.policy
+    }
+
+    /// Sends one call; 2xx is success. A refused target fails for good.
     pub async fn send(&self, call: &WebhookCall<'_>) -> Result<Sent, Failure> {
+        let url = reqwest::Url::parse(call.url)
+            .map_err(|_| Failure::permanent("the subscription URL is not valid", None))?;
+        // IP literals never reach the resolver: check them here.
+        if let Some(ip) = url.host_str().and_then(ip_literal) {
+            let host = url.host_str().unwrap_or_default();
+            self.policy
+                .check_ip(host, ip)
+                .map_err(|e| Failure::permanent(format!("refused: {e}"), None))?;
+        }
         let timestamp = chrono::Utc::now().timestamp();
         let signature = webhook_signature(call.secret, timestamp, call.body);
         let response = self
@@ -396,9 +437,19 @@ impl WebhookSender {
             .body(call.body.to_string())
             .send()
             .await
-            .map_err(request_failure)?;
+            .map_err(webhook_failure)?;
         let status = response.status().as_u16();
         classify_http_status(status).map(|()| Some(i64::from(status)))
+    }
+}
+
+/// The webhook target policy of `config`: private targets only when dev
+/// mode asks for them (production refuses the setting at start-up).
+fn webhook_policy(config: &SubgraphConfig) -> TargetPolicy {
+    if config.mode == Mode::Dev && config.webhook_allow_private_nets {
+        TargetPolicy::allowing_private()
+    } else {
+        TargetPolicy::public_only()
     }
 }
 
@@ -442,7 +493,7 @@ impl Channels {
         Ok(Channels {
             email: Some(email),
             sms,
-            webhooks: WebhookSender::new(timeout)?,
+            webhooks: WebhookSender::new(timeout, webhook_policy(config))?,
             contacts: Arc::new(UsersContactBook::new(config)),
         })
     }

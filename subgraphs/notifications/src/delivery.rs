@@ -8,10 +8,13 @@
 //! see both and can replay them.
 //!
 //! Contact details are fetched from users per batch, used, and dropped;
-//! logs carry delivery and user IDs, never addresses.
+//! logs carry delivery and user IDs, never addresses. Webhook secrets are
+//! opened per batch the same way. A webhook delivery whose subscription was
+//! deactivated is `CANCELLED` when picked up, without being sent.
 
 use crate::channels::{Channels, Contact, Email, Sent, WebhookCall};
 use crate::domain::{after_failure, redact, AfterFailure, Channel, DeliveryStatus, Failure};
+use crate::secrets::SecretBox;
 use crate::store::{self, AttemptRecord, DeliveryRow, NotificationRow};
 use chrono::Utc;
 use futures::StreamExt as _;
@@ -62,7 +65,16 @@ pub struct Deliverer {
     store: Store,
     channels: Channels,
     settings: DeliverySettings,
+    secrets: Arc<SecretBox>,
     wake: Arc<Notify>,
+}
+
+/// Where one webhook delivery goes, as its batch found it.
+struct Target {
+    url: String,
+    /// The opened signing secret, or why it could not be opened.
+    secret: Result<String, String>,
+    active: bool,
 }
 
 /// What one batch needs besides the rows: notification texts, contacts
@@ -70,16 +82,33 @@ pub struct Deliverer {
 struct BatchContext {
     notifications: HashMap<String, NotificationRow>,
     contacts: Result<HashMap<String, Contact>, String>,
-    targets: HashMap<String, (String, String)>,
+    targets: HashMap<String, Target>,
+}
+
+impl BatchContext {
+    /// Whether `row` is a webhook whose subscription is no longer active.
+    fn subscription_inactive(&self, row: &DeliveryRow) -> bool {
+        row.subscription_id
+            .as_ref()
+            .and_then(|id| self.targets.get(id))
+            .is_some_and(|t| !t.active)
+    }
 }
 
 impl Deliverer {
-    /// A worker over `store` sending through `channels`.
-    pub fn new(store: Store, channels: Channels, settings: DeliverySettings) -> Self {
+    /// A worker over `store` sending through `channels`, opening webhook
+    /// secrets with `secrets`.
+    pub fn new(
+        store: Store,
+        channels: Channels,
+        settings: DeliverySettings,
+        secrets: Arc<SecretBox>,
+    ) -> Self {
         Deliverer {
             store,
             channels,
             settings,
+            secrets,
             wake: Arc::new(Notify::new()),
         }
     }
@@ -182,7 +211,17 @@ impl Deliverer {
         let targets = store::subscription_targets(&self.store, &subscription_ids)
             .await?
             .into_iter()
-            .map(|(id, url, secret)| (id, (url, secret)))
+            .map(|t| {
+                let target = Target {
+                    secret: self
+                        .secrets
+                        .open(&t.secret, &t.id)
+                        .map_err(|e| e.to_string()),
+                    url: t.url,
+                    active: t.active != 0,
+                };
+                (t.id, target)
+            })
             .collect();
         Ok(BatchContext {
             notifications,
@@ -192,6 +231,10 @@ impl Deliverer {
     }
 
     async fn attempt(&self, row: DeliveryRow, context: &BatchContext) {
+        if context.subscription_inactive(&row) {
+            self.cancel(&row).await;
+            return;
+        }
         let started_at = now_db();
         let clock = Instant::now();
         let result = self.send(&row, context).await;
@@ -199,6 +242,19 @@ impl Deliverer {
         if let Err(err) = self.record(&row, &started_at, duration_ms, result).await {
             // The lease runs out and the delivery is attempted again.
             tracing::error!(delivery_id = %row.id, error = %format!("{err:#}"), "cannot record a delivery attempt");
+        }
+    }
+
+    /// Drops a claimed webhook delivery whose subscription was deactivated.
+    async fn cancel(&self, row: &DeliveryRow) {
+        match store::cancel_claimed(&self.store, &row.id).await {
+            Ok(_) => {
+                tracing::info!(delivery_id = %row.id, "subscription deactivated; delivery cancelled")
+            }
+            // The lease runs out and the delivery is picked up (and cancelled) again.
+            Err(err) => {
+                tracing::error!(delivery_id = %row.id, error = %err, "cannot cancel a delivery")
+            }
         }
     }
 
@@ -248,11 +304,15 @@ impl Deliverer {
                 }
             }
             Channel::Webhook => {
-                let (url, secret) = row
+                let target = row
                     .subscription_id
                     .as_ref()
                     .and_then(|id| context.targets.get(id))
                     .ok_or_else(|| Failure::permanent("the subscription is gone", None))?;
+                let secret = target
+                    .secret
+                    .as_deref()
+                    .map_err(|e| Failure::permanent(e.to_string(), None))?;
                 let body = row
                     .payload
                     .as_deref()
@@ -260,7 +320,7 @@ impl Deliverer {
                 self.channels
                     .webhooks
                     .send(&WebhookCall {
-                        url,
+                        url: &target.url,
                         secret,
                         event_id: &row.event_id,
                         event_type: &row.event_type,

@@ -8,8 +8,8 @@
 use hmac::{Hmac, Mac};
 use janta_events::types::{
     OrderCancelled, OrderConfirmed, OrderPlaced, OrderStatus, OrderStatusChanged, PaymentFailed,
-    PaymentRefunded, PrescriptionApproved, PrescriptionRejected, PrescriptionSubmitted, StockLow,
-    UserRegistered, VendorVerified,
+    PaymentRefunded, PrescriptionApproved, PrescriptionRejected, PrescriptionSubmitted,
+    RegistrationAttempted, StockLow, UserRegistered, VendorVerified,
 };
 use janta_platform::auth::{Principal, Role};
 use janta_platform::money::format_paise;
@@ -49,11 +49,13 @@ pub enum Kind {
     PrescriptionSubmitted,
     /// Vendor staff: the pharmacy's licences were verified.
     VendorVerified,
+    /// Someone tried to register with the person's e-mail address.
+    RegistrationAttempted,
 }
 
 impl Kind {
     /// Every kind, in a stable order.
-    pub const ALL: [Kind; 14] = [
+    pub const ALL: [Kind; 15] = [
         Kind::Welcome,
         Kind::OrderPlaced,
         Kind::OrderConfirmed,
@@ -68,6 +70,7 @@ impl Kind {
         Kind::StockLow,
         Kind::PrescriptionSubmitted,
         Kind::VendorVerified,
+        Kind::RegistrationAttempted,
     ];
 
     /// Storage form.
@@ -87,6 +90,7 @@ impl Kind {
             Kind::StockLow => "STOCK_LOW",
             Kind::PrescriptionSubmitted => "PRESCRIPTION_SUBMITTED",
             Kind::VendorVerified => "VENDOR_VERIFIED",
+            Kind::RegistrationAttempted => "REGISTRATION_ATTEMPTED",
         }
     }
 
@@ -176,6 +180,8 @@ pub enum DeliveryStatus {
     Failed,
     /// Retryable failures until the attempts ran out: dead-lettered.
     Dead,
+    /// Not sent: its webhook subscription was deactivated first.
+    Cancelled,
 }
 
 impl DeliveryStatus {
@@ -187,6 +193,7 @@ impl DeliveryStatus {
             DeliveryStatus::Delivered => "DELIVERED",
             DeliveryStatus::Failed => "FAILED",
             DeliveryStatus::Dead => "DEAD",
+            DeliveryStatus::Cancelled => "CANCELLED",
         }
     }
 
@@ -198,6 +205,7 @@ impl DeliveryStatus {
             DeliveryStatus::Delivered,
             DeliveryStatus::Failed,
             DeliveryStatus::Dead,
+            DeliveryStatus::Cancelled,
         ]
         .into_iter()
         .find(|c| c.as_db() == s)
@@ -336,6 +344,21 @@ pub fn on_user_registered(e: &UserRegistered) -> Vec<Planned> {
         &greeting,
         "Your account is ready. Order medicines from licensed pharmacies near you, \
          upload prescriptions for review, and track every order here."
+            .to_string(),
+    )]
+}
+
+/// `RegistrationAttempted` → the account's owner learns that someone tried
+/// to sign up with their address (registration itself answered as if it had
+/// worked, so only the owner finds out the address has an account).
+pub fn on_registration_attempted(e: &RegistrationAttempted) -> Vec<Planned> {
+    vec![plan(
+        Audience::User(e.user_id.clone()),
+        Kind::RegistrationAttempted,
+        "Someone tried to sign up with your e-mail address",
+        "A new Janta account was requested with your e-mail address, which already has an \
+         account. No new account was created. If it was you, sign in instead; if not, you \
+         can ignore this message, and your account is unchanged."
             .to_string(),
     )]
 }
@@ -673,9 +696,93 @@ pub fn webhook_signature(secret: &str, timestamp: i64, body: &str) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-/// Event types a subscription may ask for: every event of the platform,
-/// except that partners do not get `UserRegistered` (it carries a name).
-pub fn check_webhook_events(events: &[String], admin: bool) -> ApiResult<Vec<String>> {
+/// Whose data a webhook subscription may carry, fixed when it is created
+/// from its creator's token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebhookScope {
+    /// A platform admin's: every event of its types.
+    Platform,
+    /// A platform partner's: only the event types an admin granted the
+    /// partner (checked again at every event, so a revoked grant stops it).
+    Partner,
+    /// A vendor admin's integration: only events about this vendor's
+    /// orders, stock, listings and standing (the payload's `vendorId`).
+    Vendor(String),
+}
+
+impl WebhookScope {
+    /// The scope a caller's subscriptions get: admins the platform's, vendor
+    /// admins their vendor's, partners a partner's; anyone else `FORBIDDEN`.
+    pub fn of(caller: &Principal) -> ApiResult<Self> {
+        if caller.is_admin() {
+            return Ok(WebhookScope::Platform);
+        }
+        if caller.has_role(Role::VendorAdmin) {
+            return caller
+                .vendor_id
+                .clone()
+                .map(WebhookScope::Vendor)
+                .ok_or_else(|| ApiError::forbidden("your account is not attached to a vendor"));
+        }
+        if caller.has_role(Role::Partner) {
+            return Ok(WebhookScope::Partner);
+        }
+        Err(ApiError::forbidden(
+            "only partners, vendor admins and admins subscribe to webhooks",
+        ))
+    }
+
+    /// Storage form of the owner's role (`owner_role`).
+    pub fn role_db(&self) -> &'static str {
+        match self {
+            WebhookScope::Platform => "PLATFORM",
+            WebhookScope::Partner => "PARTNER",
+            WebhookScope::Vendor(_) => "VENDOR",
+        }
+    }
+
+    /// The vendor of a vendor integration (`vendor_id`).
+    pub fn vendor_id(&self) -> Option<&str> {
+        match self {
+            WebhookScope::Vendor(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Reads the stored form; anything unknown is the narrowest scope that
+    /// can still be checked (a partner's, which needs grants).
+    pub fn from_db(role: &str, vendor_id: Option<&str>) -> Self {
+        match (role, vendor_id) {
+            ("PLATFORM", _) => WebhookScope::Platform,
+            ("VENDOR", Some(v)) => WebhookScope::Vendor(v.to_string()),
+            _ => WebhookScope::Partner,
+        }
+    }
+}
+
+/// Event types a vendor integration may receive: each names the vendor in
+/// its payload and is about the vendor's own orders, stock, listings or
+/// standing. Events about customers without a vendor (sign-ups, payments,
+/// prescriptions) never go to vendor integrations.
+pub const VENDOR_WEBHOOK_EVENTS: [&str; 9] = [
+    "OrderPlaced",
+    "OrderConfirmed",
+    "OrderStatusChanged",
+    "OrderCancelled",
+    "StockLow",
+    "ListingPriceChanged",
+    "VendorVerified",
+    "VendorSuspended",
+    "VendorReinstated",
+];
+
+/// Event types no partner is ever granted: `UserRegistered` carries a
+/// person's name and nothing a partner acts on.
+const NEVER_GRANTED: [&str; 1] = ["UserRegistered"];
+
+/// A list of event type names: at least one, each a platform event, without
+/// repeats (in the order given).
+pub fn known_event_types(events: &[String]) -> ApiResult<Vec<String>> {
     if events.is_empty() {
         return Err(ApiError::bad_input(
             "events must name at least one event type",
@@ -696,16 +803,77 @@ pub fn check_webhook_events(events: &[String], admin: bool) -> ApiResult<Vec<Str
                 shown(name, 40)
             )));
         }
-        if !admin && name == "UserRegistered" {
-            return Err(ApiError::forbidden(
-                "partners cannot subscribe to UserRegistered",
-            ));
-        }
         if !out.iter().any(|e| e == name) {
             out.push(name.to_string());
         }
     }
     Ok(out)
+}
+
+/// Event types an admin may grant a partner.
+pub fn check_grantable(events: &[String]) -> ApiResult<Vec<String>> {
+    let events = known_event_types(events)?;
+    if let Some(never) = events.iter().find(|e| NEVER_GRANTED.contains(&e.as_str())) {
+        return Err(ApiError::bad_input(format!(
+            "{never} is never delivered to partners"
+        )));
+    }
+    Ok(events)
+}
+
+/// Event types a subscription in `scope` may ask for: admins any; vendor
+/// integrations those of [`VENDOR_WEBHOOK_EVENTS`]; partners those in
+/// `granted`. Anything else is `FORBIDDEN`.
+pub fn check_webhook_events(
+    events: &[String],
+    scope: &WebhookScope,
+    granted: &[String],
+) -> ApiResult<Vec<String>> {
+    let events = known_event_types(events)?;
+    for event in &events {
+        let allowed = match scope {
+            WebhookScope::Platform => true,
+            WebhookScope::Vendor(_) => VENDOR_WEBHOOK_EVENTS.contains(&event.as_str()),
+            WebhookScope::Partner => granted.contains(event),
+        };
+        if !allowed {
+            return Err(ApiError::forbidden(match scope {
+                WebhookScope::Partner => {
+                    format!("{event} was not granted to you; a platform admin grants event types")
+                }
+                _ => format!("vendor integrations cannot receive {event}"),
+            }));
+        }
+    }
+    Ok(events)
+}
+
+/// Whether a subscription in `scope` receives one event: platform ones
+/// always; a partner's only while the type is granted; a vendor
+/// integration's only for its vendor's events of the vendor types.
+pub fn webhook_receives(
+    scope: &WebhookScope,
+    granted: bool,
+    event_type: &str,
+    payload_vendor: Option<&str>,
+) -> bool {
+    match scope {
+        WebhookScope::Platform => true,
+        WebhookScope::Partner => granted && !NEVER_GRANTED.contains(&event_type),
+        WebhookScope::Vendor(vendor) => {
+            VENDOR_WEBHOOK_EVENTS.contains(&event_type) && payload_vendor == Some(vendor.as_str())
+        }
+    }
+}
+
+/// Who may see and deactivate a subscription: admins, its creator, and the
+/// admins of the vendor whose integration it is.
+pub fn may_manage_webhook(caller: &Principal, owner_id: &str, vendor_id: Option<&str>) -> bool {
+    caller.is_admin()
+        || caller.subject == owner_id
+        || (caller.has_role(Role::VendorAdmin)
+            && vendor_id.is_some()
+            && caller.vendor_id.as_deref() == vendor_id)
 }
 
 /// A webhook URL: absolute http(s) with a host, no credentials, at most
@@ -839,6 +1007,19 @@ mod tests {
     }
 
     #[test]
+    fn a_registration_attempt_is_e_mailed_to_the_existing_owner() {
+        let planned = on_registration_attempted(&RegistrationAttempted {
+            user_id: customer(),
+        });
+        assert_eq!(planned[0].audience.key(), format!("user:{}", customer()));
+        assert_eq!(planned[0].kind, Kind::RegistrationAttempted);
+        assert_eq!(
+            channels_for(&planned[0], None, true, false),
+            vec![Channel::Email]
+        );
+    }
+
+    #[test]
     fn viewers_see_their_own_their_vendors_and_their_roles_inboxes() {
         let pharmacist = Principal {
             subject: "u1".into(),
@@ -929,16 +1110,103 @@ mod tests {
 
     #[test]
     fn webhook_inputs_are_checked() {
-        assert!(check_webhook_url("http://127.0.0.1:9000/hook", false).is_ok());
+        assert!(check_webhook_url("http://partner.example:9000/hook", false).is_ok());
         assert!(check_webhook_url("http://partner.example/hook", true).is_err());
         assert!(check_webhook_url("https://u:p@partner.example/hook", true).is_err());
         assert!(check_webhook_url("ftp://partner.example/", false).is_err());
-        let events = check_webhook_events(&["OrderPlaced".into(), "OrderPlaced".into()], false);
+        let platform = WebhookScope::Platform;
+        let events = check_webhook_events(
+            &["OrderPlaced".into(), "OrderPlaced".into()],
+            &platform,
+            &[],
+        );
         assert_eq!(events.unwrap(), vec!["OrderPlaced"]);
-        assert!(check_webhook_events(&["Nope".into()], true).is_err());
-        assert!(check_webhook_events(&["UserRegistered".into()], false).is_err());
-        assert!(check_webhook_events(&["UserRegistered".into()], true).is_ok());
-        assert!(check_webhook_events(&[], true).is_err());
+        assert!(check_webhook_events(&["Nope".into()], &platform, &[]).is_err());
+        assert!(check_webhook_events(&["UserRegistered".into()], &platform, &[]).is_ok());
+        assert!(check_webhook_events(&[], &platform, &[]).is_err());
+        assert!(check_grantable(&["UserRegistered".into()]).is_err());
+        assert!(check_grantable(&["OrderPlaced".into()]).is_ok());
+    }
+
+    #[test]
+    fn each_scope_receives_only_what_its_owner_may_read() {
+        let forbidden = |r: ApiResult<Vec<String>>| matches!(r, Err(e) if e.code() == janta_platform::error::ErrorCode::Forbidden);
+        let granted = vec!["OrderPlaced".to_string()];
+        let partner = WebhookScope::Partner;
+        assert!(check_webhook_events(&["OrderPlaced".into()], &partner, &granted).is_ok());
+        assert!(forbidden(check_webhook_events(
+            &["OrderConfirmed".into()],
+            &partner,
+            &granted
+        )));
+        assert!(forbidden(check_webhook_events(
+            &["UserRegistered".into()],
+            &partner,
+            &[]
+        )));
+        assert!(webhook_receives(&partner, true, "OrderPlaced", Some("v1")));
+        assert!(!webhook_receives(
+            &partner,
+            false,
+            "OrderPlaced",
+            Some("v1")
+        ));
+
+        let ka = WebhookScope::Vendor("ka".into());
+        assert!(check_webhook_events(&["OrderPlaced".into(), "StockLow".into()], &ka, &[]).is_ok());
+        for private in [
+            "UserRegistered",
+            "PaymentSucceeded",
+            "PrescriptionSubmitted",
+        ] {
+            assert!(
+                forbidden(check_webhook_events(&[private.into()], &ka, &[])),
+                "{private}"
+            );
+            assert!(
+                !webhook_receives(&ka, true, private, Some("ka")),
+                "{private}"
+            );
+        }
+        assert!(webhook_receives(&ka, false, "OrderPlaced", Some("ka")));
+        assert!(!webhook_receives(&ka, false, "OrderPlaced", Some("mh")));
+        assert!(!webhook_receives(&ka, false, "OrderPlaced", None));
+        assert!(webhook_receives(
+            &WebhookScope::Platform,
+            false,
+            "UserRegistered",
+            None
+        ));
+
+        let staff = |roles: Vec<Role>, vendor: Option<&str>| Principal {
+            subject: "s".into(),
+            roles,
+            vendor_id: vendor.map(str::to_string),
+            scopes: vec![],
+        };
+        assert_eq!(
+            WebhookScope::of(&staff(vec![Role::VendorAdmin], Some("ka"))).unwrap(),
+            ka
+        );
+        assert!(WebhookScope::of(&staff(vec![Role::VendorAdmin], None)).is_err());
+        assert!(WebhookScope::of(&staff(vec![Role::Pharmacist], Some("ka"))).is_err());
+        assert!(may_manage_webhook(
+            &staff(vec![Role::VendorAdmin], Some("ka")),
+            "other",
+            Some("ka")
+        ));
+        assert!(!may_manage_webhook(
+            &staff(vec![Role::VendorAdmin], Some("mh")),
+            "other",
+            Some("ka")
+        ));
+        assert!(!may_manage_webhook(
+            &staff(vec![Role::Partner], None),
+            "other",
+            None
+        ));
+        assert_eq!(WebhookScope::from_db("VENDOR", Some("ka")), ka);
+        assert_eq!(WebhookScope::from_db("VENDOR", None), WebhookScope::Partner);
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //! it does with each, inside the consumer's transaction: the event's rule
 //! (`domain::on_*`) plans the notifications; each is stored once per
 //! audience (unique `(event_id, audience)`), with e-mail and SMS deliveries
-//! for people who want them; every active partner subscription to the
-//! event type gets a webhook delivery (unique `(event_id, recipient,
-//! channel)`). With the consumer's `processed_events` row in the same
+//! for people who want them; every active webhook subscription to the
+//! event type whose scope lets it see this event (`domain::webhook_receives`:
+//! a vendor integration only its vendor's, a partner only granted types)
+//! gets a webhook delivery (unique `(event_id, recipient, channel)`). With the consumer's `processed_events` row in the same
 //! transaction, an event delivered twice has all this done once.
 //! Notifications publishes no events.
 
@@ -15,7 +16,7 @@ use async_trait::async_trait;
 use janta_events::types::{
     Event, ListingPriceChanged, OrderCancelled, OrderConfirmed, OrderPlaced, OrderStatusChanged,
     PaymentFailed, PaymentRefunded, PaymentSucceeded, PrescriptionApproved, PrescriptionRejected,
-    PrescriptionSubmitted, StockLow, UserRegistered, VendorVerified,
+    PrescriptionSubmitted, RegistrationAttempted, StockLow, UserRegistered, VendorVerified,
 };
 use janta_events::{ConsumerHandle, Envelope, EventBus, EventHandler};
 use janta_platform::scalars::now_db;
@@ -95,7 +96,20 @@ impl Notifier {
                 deliveries += usize::from(created);
             }
         }
-        let subscribers = store::subscribers_of(conn, &envelope.event_type).await?;
+        let payload_vendor = envelope.payload.get("vendorId").and_then(|v| v.as_str());
+        let subscribers: Vec<String> = store::subscribers_of(conn, &envelope.event_type)
+            .await?
+            .into_iter()
+            .filter(|s| {
+                domain::webhook_receives(
+                    &s.scope(),
+                    s.granted != 0,
+                    &envelope.event_type,
+                    payload_vendor,
+                )
+            })
+            .map(|s| s.id)
+            .collect();
         if !subscribers.is_empty() {
             let body = webhook_body(envelope).to_string();
             for subscription in &subscribers {
@@ -187,6 +201,7 @@ pub async fn start(bus: &EventBus, store: &Store, deliverer: Arc<Deliverer>) -> 
         .consumer(CONSUMER, store)
         .on::<UserRegistered>(rule(&n, domain::on_user_registered))
         .on::<VendorVerified>(rule(&n, domain::on_vendor_verified))
+        .on::<RegistrationAttempted>(rule(&n, domain::on_registration_attempted))
         .on::<StockLow>(rule(&n, domain::on_stock_low))
         .on::<ListingPriceChanged>(rule(&n, none))
         .on::<PrescriptionSubmitted>(rule(&n, domain::on_prescription_submitted))

@@ -8,9 +8,14 @@
 //! for admins to see and replay. Dev mode writes e-mail and SMS to files
 //! under `{data_dir}/outbox/` instead of sending them.
 //!
+//! Webhooks reach only public addresses ([`target`]), carry only events
+//! their owner may read ([`domain::WebhookScope`]), and are signed with
+//! secrets sealed at rest ([`secrets`]).
+//!
 //! It owns notifications, read marks, preferences, webhook subscriptions,
-//! deliveries and attempts. Contact details stay with users: they are
-//! fetched by ID at delivery time and never stored or logged here.
+//! partners' grants of event types, deliveries and attempts. Contact
+//! details stay with users: they are fetched by ID at delivery time and
+//! never stored or logged here.
 
 pub mod channels;
 pub mod delivery;
@@ -18,7 +23,9 @@ pub mod demo;
 pub mod domain;
 pub mod events;
 pub mod schema;
+pub mod secrets;
 pub mod store;
+pub mod target;
 
 use anyhow::Context as _;
 use async_graphql::dataloader::DataLoader;
@@ -46,6 +53,10 @@ pub struct NotificationsState {
     pub deliverer: Arc<Deliverer>,
     /// Production refuses plain-http webhook URLs.
     pub production: bool,
+    /// Seals webhook signing secrets before they are stored.
+    pub secrets: Arc<secrets::SecretBox>,
+    /// Which addresses new webhook subscriptions may target.
+    pub targets: target::TargetPolicy,
     /// The running consumer (kept alive with the state).
     _events: std::sync::Mutex<Option<events::EventTasks>>,
 }
@@ -121,20 +132,33 @@ pub async fn build_with_settings(
     runtime: &Runtime,
     settings: DeliverySettings,
 ) -> anyhow::Result<(Router, Arc<NotificationsState>)> {
+    config.check_webhook_settings()?;
+    let secret_box = Arc::new(secrets::SecretBox::new(
+        &config.webhook_encryption_key_bytes()?,
+    ));
     let channels = Channels::from_config(config, settings.send_timeout)?;
     let store = Store::connect(&config.database_url).await?;
     store.migrate(&store::migrations()).await?;
+    secrets::seal_legacy_secrets(&store, &secret_box).await?;
     let bus = runtime.event_bus(config).await?;
     let verifier = Arc::new(TokenVerifier::remote(
         &config.auth.jwks_url,
         &config.auth.issuer,
         &config.auth.audience,
     ));
-    let deliverer = Arc::new(Deliverer::new(store.clone(), channels, settings));
+    let targets = channels.webhooks.policy();
+    let deliverer = Arc::new(Deliverer::new(
+        store.clone(),
+        channels,
+        settings,
+        secret_box.clone(),
+    ));
     let state = Arc::new(NotificationsState {
         store: store.clone(),
         deliverer: deliverer.clone(),
         production: config.mode == Mode::Production,
+        secrets: secret_box,
+        targets,
         _events: std::sync::Mutex::new(None),
     });
     let tasks = events::start(&bus, &store, deliverer.clone()).await;

@@ -5,9 +5,12 @@
 //! (and `User.notifications` for oneself) lists every notification the
 //! caller's token entitles them to, and read marks are per person.
 
-use crate::domain::{self, audiences_of, Channel, DeliveryStatus, Kind, Preference};
+use crate::domain::{
+    self, audiences_of, may_manage_webhook, Channel, DeliveryStatus, Kind, Preference, WebhookScope,
+};
 use crate::store::{
-    self, AttemptRow, DeliveryFilter, DeliveryRow, InboxQuery, NotificationRow, SubscriptionRow,
+    self, AttemptRow, DeliveryFilter, DeliveryRow, InboxQuery, NewSubscription, NotificationRow,
+    SubscriptionFilter, SubscriptionRow,
 };
 use crate::NotificationsState;
 use async_graphql::dataloader::{DataLoader, Loader};
@@ -16,7 +19,7 @@ use async_graphql::{
 };
 use janta_platform::audit::{self, AuditEntry};
 use janta_platform::auth::{principal, require_admin, require_any_role, Principal, Role};
-use janta_platform::ids::parse_id;
+use janta_platform::ids::{new_id, parse_id};
 use janta_platform::pagination::{build_connection, CountedConnection, Cursor, PageRequest};
 use janta_platform::scalars::DateTime;
 use janta_platform::store::Store;
@@ -79,6 +82,8 @@ pub enum NotificationKind {
     PrescriptionSubmitted,
     /// Vendor staff: your pharmacy's licences were verified.
     VendorVerified,
+    /// Someone tried to register with your e-mail address.
+    RegistrationAttempted,
 }
 
 /// A way a notification reaches someone.
@@ -109,6 +114,8 @@ pub enum DeliveryStatusValue {
     Failed,
     /// Failed on every attempt allowed; dead-lettered. Replayable.
     Dead,
+    /// Not sent: its webhook subscription was deactivated first. Final.
+    Cancelled,
 }
 
 /// How one attempt ended.
@@ -339,7 +346,7 @@ async fn preferences(store: &Store, user_id: &str) -> ApiResult<Vec<Preference>>
 
 // ---------------------------------------------------------------- webhooks
 
-/// A partner's subscription to platform events, delivered as signed POSTs.
+/// A subscription to platform events, delivered as signed POSTs.
 pub struct WebhookSubscription {
     row: SubscriptionRow,
     events: Vec<String>,
@@ -352,7 +359,11 @@ pub struct WebhookSubscription {
 /// `Janta-Timestamp` (Unix seconds) and `Janta-Signature: v1=<hex>`, the
 /// HMAC-SHA256 with the subscription secret of `"<timestamp>.<body>"`.
 /// Answer 2xx to accept; 5xx, 408, 429 and timeouts are retried with
-/// exponential back-off; other answers are not.
+/// exponential back-off; other answers (redirects included: they are not
+/// followed) are not. A subscription gets only events its owner may read:
+/// an admin's every event of its types, a vendor integration its vendor's
+/// orders, stock, listings and standing, a partner the types an admin
+/// granted it. The URL must reach a public address.
 #[Object]
 impl WebhookSubscription {
     /// Subscription ID.
@@ -374,6 +385,10 @@ impl WebhookSubscription {
     /// Who created it (user or partner client ID).
     async fn owner_id(&self) -> ID {
         ID(self.row.owner_id.clone())
+    }
+    /// The vendor whose integration it is (only that vendor's events).
+    async fn vendor_id(&self) -> Option<ID> {
+        self.row.vendor_id.clone().map(ID)
     }
     /// When it was created.
     async fn created_at(&self) -> Result<DateTime> {
@@ -622,15 +637,44 @@ impl Query {
         Ok(prefs.into_iter().map(Into::into).collect())
     }
 
-    /// Webhook subscriptions: a partner's own; every one for admins.
+    /// Webhook subscriptions: a partner's own; a vendor's integrations for
+    /// its admins; every one for admins.
     async fn webhook_subscriptions(&self, ctx: &Context<'_>) -> Result<Vec<WebhookSubscription>> {
-        let me = require_any_role(ctx, &[Role::Partner, Role::Admin])?;
-        let owner = (!me.is_admin()).then_some(me.subject.as_str());
+        let me = principal(ctx)?;
+        let filter = match WebhookScope::of(me)? {
+            WebhookScope::Platform => SubscriptionFilter::All,
+            WebhookScope::Vendor(_) => {
+                SubscriptionFilter::Vendor(me.vendor_id.as_deref().unwrap_or_default())
+            }
+            WebhookScope::Partner => SubscriptionFilter::Owner(&me.subject),
+        };
         let st = state(ctx);
-        let rows = store::list_subscriptions(&st.store, owner)
+        let rows = store::list_subscriptions(&st.store, filter)
             .await
             .map_err(ApiError::from)?;
         Ok(with_events(&st.store, rows).await?)
+    }
+
+    /// The event types a partner may subscribe to (admins, or the partner).
+    async fn webhook_event_grants(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The partner (its token subject)")] partner_id: ID,
+    ) -> Result<Vec<String>> {
+        let me = principal(ctx)?;
+        let partner = partner_id_of(&partner_id)?;
+        if !me.is_admin() && me.subject != partner {
+            return Err(ApiError::forbidden("you can only read your own grants").into());
+        }
+        let mut conn = state(ctx)
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(ApiError::from)?;
+        Ok(store::granted_event_types(&mut conn, &partner)
+            .await
+            .map_err(ApiError::from)?)
     }
 
     /// Every attempt at delivering a notification by e-mail or SMS, oldest
@@ -735,6 +779,71 @@ impl Query {
 
 /// Write operations.
 pub struct Mutation;
+
+/// A partner named in a grant: its token subject, as given.
+fn partner_id_of(id: &ID) -> ApiResult<String> {
+    let id = id.trim();
+    if id.is_empty() || id.len() > 200 || id.chars().any(char::is_control) {
+        return Err(ApiError::bad_input("partnerId is not a valid partner ID"));
+    }
+    Ok(id.to_string())
+}
+
+/// A fresh signing secret: 32 random bytes, hex, with a recognisable prefix.
+fn new_webhook_secret() -> String {
+    let mut key = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut key);
+    format!("whsec_{}", hex::encode(key))
+}
+
+/// The event types a new subscription in `scope` may rely on grants for:
+/// a partner's grants; nobody else needs any.
+async fn grants_for(store: &Store, scope: &WebhookScope, subject: &str) -> ApiResult<Vec<String>> {
+    if *scope != WebhookScope::Partner {
+        return Ok(vec![]);
+    }
+    let mut conn = store.pool().acquire().await?;
+    Ok(store::granted_event_types(&mut conn, subject).await?)
+}
+
+/// Grants or revokes `event_types` for a partner (admins); returns the
+/// partner's grants after the change.
+async fn change_grants(
+    ctx: &Context<'_>,
+    partner_id: &ID,
+    event_types: &[String],
+    grant: bool,
+) -> ApiResult<Vec<String>> {
+    let admin = require_admin(ctx)?;
+    let partner = partner_id_of(partner_id)?;
+    let types = if grant {
+        domain::check_grantable(event_types)?
+    } else {
+        domain::known_event_types(event_types)?
+    };
+    let mut tx = state(ctx).store.begin().await?;
+    let before = store::granted_event_types(&mut tx, &partner).await?;
+    if grant {
+        store::grant_event_types(&mut tx, &partner, &types, &admin.subject).await?;
+    } else {
+        store::revoke_event_types(&mut tx, &partner, &types).await?;
+    }
+    let after = store::granted_event_types(&mut tx, &partner).await?;
+    audit::record(
+        &mut tx,
+        AuditEntry {
+            actor: &admin.subject,
+            entity_type: "webhook_event_grants",
+            entity_id: &partner,
+            action: if grant { "granted" } else { "revoked" },
+            before: Some(serde_json::json!({ "eventTypes": before })),
+            after: Some(serde_json::json!({ "eventTypes": after })),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
 
 async fn record_audit(
     conn: &mut sqlx::AnyConnection,
@@ -894,18 +1003,26 @@ impl Mutation {
         Ok(prefs.into_iter().map(Into::into).collect())
     }
 
-    /// Subscribes an endpoint to platform events (partners and admins).
-    /// The answer carries the signing secret, shown only this once.
+    /// Subscribes an endpoint to platform events: partners (event types an
+    /// admin granted them), vendor admins (their vendor's events) and
+    /// admins. The URL must resolve to public addresses only. The answer
+    /// carries the signing secret, shown only this once.
     async fn create_webhook_subscription(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The https URL to POST events to")] url: String,
         #[graphql(desc = "Event types to deliver, e.g. [\"OrderConfirmed\"]")] events: Vec<String>,
     ) -> Result<CreatedWebhookSubscription> {
-        let me = require_any_role(ctx, &[Role::Partner, Role::Admin])?;
+        let me = principal(ctx)?;
+        let scope = WebhookScope::of(me)?;
         let st = state(ctx);
+        let granted = grants_for(&st.store, &scope, &me.subject).await?;
+        let events = domain::check_webhook_events(&events, &scope, &granted)?;
         let url = domain::check_webhook_url(&url, st.production)?;
-        let events = domain::check_webhook_events(&events, me.is_admin())?;
+        st.targets
+            .check_url(&url)
+            .await
+            .map_err(|e| ApiError::bad_input(format!("url {e}")))?;
         if store::count_active_subscriptions(&st.store, &me.subject)
             .await
             .map_err(ApiError::from)?
@@ -916,11 +1033,18 @@ impl Mutation {
             ))
             .into());
         }
-        let mut key = [0u8; 32];
-        rand::thread_rng().fill_bytes(&mut key);
-        let secret = format!("whsec_{}", hex::encode(key));
+        let secret = new_webhook_secret();
+        let id = new_id();
+        let sealed = st.secrets.seal(&secret, &id);
+        let new = NewSubscription {
+            owner_id: &me.subject,
+            scope: &scope,
+            url: &url,
+            sealed_secret: &sealed,
+            events: &events,
+        };
         let mut tx = st.store.begin().await.map_err(ApiError::from)?;
-        let row = store::insert_subscription(&mut tx, &me.subject, &url, &secret, &events)
+        let row = store::insert_subscription(&mut tx, &id, &new)
             .await
             .map_err(ApiError::from)?;
         record_audit(
@@ -929,7 +1053,12 @@ impl Mutation {
             "webhook_subscription",
             &row.id,
             "created",
-            serde_json::json!({ "url": url, "events": events }),
+            serde_json::json!({
+                "url": url,
+                "events": events,
+                "scope": scope.role_db(),
+                "vendorId": scope.vendor_id(),
+            }),
         )
         .await?;
         tx.commit().await.map_err(ApiError::from)?;
@@ -939,22 +1068,23 @@ impl Mutation {
         })
     }
 
-    /// Stops delivering to a subscription (its owner or an admin).
+    /// Stops delivering to a subscription, queued retries included (its
+    /// creator, its vendor's admins, or an admin).
     async fn deactivate_webhook_subscription(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Subscription ID")] id: ID,
     ) -> Result<WebhookSubscription> {
-        let me = require_any_role(ctx, &[Role::Partner, Role::Admin])?;
+        let me = require_any_role(ctx, &[Role::Partner, Role::VendorAdmin, Role::Admin])?;
         let id = parse_id(&id, "id")?;
         let st = state(ctx);
         let mut tx = st.store.begin().await.map_err(ApiError::from)?;
         let row = store::subscription_by_id(&mut tx, &id)
             .await
             .map_err(ApiError::from)?
-            .filter(|r| me.is_admin() || r.owner_id == me.subject)
+            .filter(|r| may_manage_webhook(me, &r.owner_id, r.vendor_id.as_deref()))
             .ok_or_else(|| ApiError::not_found("webhook subscription"))?;
-        store::deactivate_subscription(&mut tx, &id)
+        let cancelled = store::deactivate_subscription(&mut tx, &id)
             .await
             .map_err(ApiError::from)?;
         record_audit(
@@ -963,7 +1093,7 @@ impl Mutation {
             "webhook_subscription",
             &id,
             "deactivated",
-            serde_json::json!({ "active": false }),
+            serde_json::json!({ "active": false, "cancelledDeliveries": cancelled }),
         )
         .await?;
         let row = store::subscription_by_id(&mut tx, &id)
@@ -974,6 +1104,28 @@ impl Mutation {
         let mut out = with_events(&st.store, vec![row]).await?;
         out.pop()
             .ok_or_else(|| ApiError::not_found("webhook subscription").into())
+    }
+
+    /// Lets a partner subscribe to `eventTypes` (admins); returns the
+    /// partner's grants. `UserRegistered` is never granted.
+    async fn grant_webhook_event_types(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The partner (its token subject)")] partner_id: ID,
+        #[graphql(desc = "Event types, e.g. [\"OrderConfirmed\"]")] event_types: Vec<String>,
+    ) -> Result<Vec<String>> {
+        Ok(change_grants(ctx, &partner_id, &event_types, true).await?)
+    }
+
+    /// Withdraws event types from a partner (admins): its subscriptions to
+    /// them receive nothing from then on. Returns the partner's grants.
+    async fn revoke_webhook_event_types(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The partner (its token subject)")] partner_id: ID,
+        #[graphql(desc = "Event types to withdraw")] event_types: Vec<String>,
+    ) -> Result<Vec<String>> {
+        Ok(change_grants(ctx, &partner_id, &event_types, false).await?)
     }
 
     /// Sends a `FAILED` or `DEAD` delivery again with a fresh round of

@@ -2,7 +2,7 @@
 //! a connection run inside the caller's transaction (the event consumer's,
 //! or a resolver's); the rest use the pool.
 
-use crate::domain::{Channel, DeliveryStatus, Kind, Preference};
+use crate::domain::{Channel, DeliveryStatus, Kind, Preference, WebhookScope};
 use janta_platform::ids::new_id;
 use janta_platform::pagination::PageRequest;
 use janta_platform::scalars::now_db;
@@ -311,11 +311,13 @@ pub async fn upsert_preference(
 
 // ---------------------------------------------------------------- webhook subscriptions
 
-/// A partner's webhook subscription as stored.
+/// A webhook subscription as stored; `secret` is in sealed form.
 #[derive(Debug, Clone, FromRow)]
 pub struct SubscriptionRow {
     pub id: String,
     pub owner_id: String,
+    pub owner_role: String,
+    pub vendor_id: Option<String>,
     pub url: String,
     pub secret: String,
     pub active: i64,
@@ -323,43 +325,62 @@ pub struct SubscriptionRow {
     pub updated_at: String,
 }
 
-const SUBSCRIPTION_COLUMNS: &str = "id, owner_id, url, secret, active, created_at, updated_at";
+impl SubscriptionRow {
+    /// Whose data it may carry.
+    pub fn scope(&self) -> WebhookScope {
+        WebhookScope::from_db(&self.owner_role, self.vendor_id.as_deref())
+    }
+}
 
-/// Stores a subscription to `events` (already validated).
+const SUBSCRIPTION_COLUMNS: &str =
+    "id, owner_id, owner_role, vendor_id, url, secret, active, created_at, updated_at";
+
+/// A subscription to store (its URL and event types already checked).
+pub struct NewSubscription<'a> {
+    pub owner_id: &'a str,
+    pub scope: &'a WebhookScope,
+    pub url: &'a str,
+    /// The signing secret, sealed for this subscription's ID.
+    pub sealed_secret: &'a str,
+    pub events: &'a [String],
+}
+
+/// Stores subscription `id` (the ID its secret was sealed for).
 pub async fn insert_subscription(
     conn: &mut AnyConnection,
-    owner_id: &str,
-    url: &str,
-    secret: &str,
-    events: &[String],
+    id: &str,
+    s: &NewSubscription<'_>,
 ) -> sqlx::Result<SubscriptionRow> {
-    let id = new_id();
     let now = now_db();
     sqlx::query(
-        "INSERT INTO webhook_subscriptions (id, owner_id, url, secret, active, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, 1, $5, $5)",
+        "INSERT INTO webhook_subscriptions (id, owner_id, owner_role, vendor_id, url, secret, \
+         active, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7)",
     )
-    .bind(&id)
-    .bind(owner_id)
-    .bind(url)
-    .bind(secret)
+    .bind(id)
+    .bind(s.owner_id)
+    .bind(s.scope.role_db())
+    .bind(s.scope.vendor_id())
+    .bind(s.url)
+    .bind(s.sealed_secret)
     .bind(&now)
     .execute(&mut *conn)
     .await?;
-    for event in events {
+    for event in s.events {
         sqlx::query(
             "INSERT INTO webhook_subscription_events (subscription_id, event_type) VALUES ($1, $2)",
         )
-        .bind(&id)
+        .bind(id)
         .bind(event)
         .execute(&mut *conn)
         .await?;
     }
     Ok(SubscriptionRow {
-        id,
-        owner_id: owner_id.to_string(),
-        url: url.to_string(),
-        secret: secret.to_string(),
+        id: id.to_string(),
+        owner_id: s.owner_id.to_string(),
+        owner_role: s.scope.role_db().to_string(),
+        vendor_id: s.scope.vendor_id().map(str::to_string),
+        url: s.url.to_string(),
+        secret: s.sealed_secret.to_string(),
         active: 1,
         created_at: now.clone(),
         updated_at: now,
@@ -376,17 +397,34 @@ pub async fn count_active_subscriptions(store: &Store, owner_id: &str) -> sqlx::
     .await
 }
 
-/// Subscriptions, newest first: one owner's, or everyone's for `None`.
+/// Which subscriptions a listing shows.
+pub enum SubscriptionFilter<'a> {
+    /// Every one (admins).
+    All,
+    /// Those one caller created (partners).
+    Owner(&'a str),
+    /// One vendor's integrations (its admins).
+    Vendor(&'a str),
+}
+
+/// Subscriptions, newest first.
 pub async fn list_subscriptions(
     store: &Store,
-    owner_id: Option<&str>,
+    filter: SubscriptionFilter<'_>,
 ) -> sqlx::Result<Vec<SubscriptionRow>> {
+    let (owner, vendor) = match filter {
+        SubscriptionFilter::All => ("", ""),
+        SubscriptionFilter::Owner(owner) => (owner, ""),
+        SubscriptionFilter::Vendor(vendor) => ("", vendor),
+    };
     let sql = format!(
         "SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions \
-         WHERE ($1 = '' OR owner_id = $1) ORDER BY created_at DESC, id DESC LIMIT 500"
+         WHERE ($1 = '' OR owner_id = $1) AND ($2 = '' OR vendor_id = $2) \
+         ORDER BY created_at DESC, id DESC LIMIT 500"
     );
     sqlx::query_as(&sql)
-        .bind(owner_id.unwrap_or(""))
+        .bind(owner)
+        .bind(vendor)
         .fetch_all(store.pool())
         .await
 }
@@ -420,41 +458,78 @@ pub async fn subscription_events(
     query.fetch_all(store.pool()).await
 }
 
-/// Active subscriptions to `event_type`.
+/// An active subscription to an event type, with what decides whether it
+/// receives a given event.
+#[derive(Debug, Clone, FromRow)]
+pub struct Subscriber {
+    pub id: String,
+    pub owner_role: String,
+    pub vendor_id: Option<String>,
+    /// Whether the owner holds a partner grant for the event type.
+    pub granted: i64,
+}
+
+impl Subscriber {
+    /// Whose data it may carry.
+    pub fn scope(&self) -> WebhookScope {
+        WebhookScope::from_db(&self.owner_role, self.vendor_id.as_deref())
+    }
+}
+
+/// Active subscriptions to `event_type`, with their owners' grants of it.
 pub async fn subscribers_of(
     conn: &mut AnyConnection,
     event_type: &str,
-) -> sqlx::Result<Vec<String>> {
-    let rows: Vec<(String,)> = sqlx::query_as(
-        "SELECT s.id FROM webhook_subscriptions s JOIN webhook_subscription_events e \
-         ON e.subscription_id = s.id WHERE e.event_type = $1 AND s.active = 1 ORDER BY s.id",
+) -> sqlx::Result<Vec<Subscriber>> {
+    sqlx::query_as(
+        "SELECT s.id, s.owner_role, s.vendor_id, \
+         CASE WHEN g.event_type IS NULL THEN 0 ELSE 1 END AS granted \
+         FROM webhook_subscriptions s JOIN webhook_subscription_events e ON e.subscription_id = s.id \
+         LEFT JOIN webhook_event_grants g ON g.partner_id = s.owner_id AND g.event_type = e.event_type \
+         WHERE e.event_type = $1 AND s.active = 1 ORDER BY s.id",
     )
     .bind(event_type)
     .fetch_all(conn)
-    .await?;
-    Ok(rows.into_iter().map(|(id,)| id).collect())
+    .await
 }
 
-/// Stops a subscription; its pending deliveries still go out.
-pub async fn deactivate_subscription(conn: &mut AnyConnection, id: &str) -> sqlx::Result<()> {
+/// Stops a subscription and cancels its deliveries waiting for an attempt
+/// (queued retries included); returns how many it cancelled. Attempts in
+/// flight are cancelled by the worker when it next picks them up.
+pub async fn deactivate_subscription(conn: &mut AnyConnection, id: &str) -> sqlx::Result<u64> {
+    let now = now_db();
     sqlx::query("UPDATE webhook_subscriptions SET active = 0, updated_at = $2 WHERE id = $1")
         .bind(id)
-        .bind(now_db())
-        .execute(conn)
-        .await
-        .map(|_| ())
+        .bind(&now)
+        .execute(&mut *conn)
+        .await?;
+    let cancelled = sqlx::query(
+        "UPDATE deliveries SET status = 'CANCELLED', last_error = 'subscription deactivated', \
+         updated_at = $2 WHERE subscription_id = $1 AND status = 'PENDING'",
+    )
+    .bind(id)
+    .bind(&now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(cancelled.rows_affected())
 }
 
-/// The signing secrets of subscriptions `ids`, as (subscription, url, secret).
-pub async fn subscription_targets(
-    store: &Store,
-    ids: &[String],
-) -> sqlx::Result<Vec<(String, String, String)>> {
+/// Where and how to deliver to one subscription (the secret still sealed).
+#[derive(Debug, Clone, FromRow)]
+pub struct TargetRow {
+    pub id: String,
+    pub url: String,
+    pub secret: String,
+    pub active: i64,
+}
+
+/// The targets of subscriptions `ids`, one statement.
+pub async fn subscription_targets(store: &Store, ids: &[String]) -> sqlx::Result<Vec<TargetRow>> {
     if ids.is_empty() {
         return Ok(vec![]);
     }
     let sql = format!(
-        "SELECT id, url, secret FROM webhook_subscriptions WHERE id IN ({})",
+        "SELECT id, url, secret, active FROM webhook_subscriptions WHERE id IN ({})",
         placeholders(1, ids.len())
     );
     let mut query = sqlx::query_as(&sql);
@@ -462,6 +537,80 @@ pub async fn subscription_targets(
         query = query.bind(id);
     }
     query.fetch_all(store.pool()).await
+}
+
+/// Subscriptions whose secret may still be plaintext, as (id, secret).
+pub async fn unsealed_secrets(store: &Store) -> sqlx::Result<Vec<(String, String)>> {
+    sqlx::query_as("SELECT id, secret FROM webhook_subscriptions WHERE secret NOT LIKE 'v1:%'")
+        .fetch_all(store.pool())
+        .await
+}
+
+/// Replaces subscription `id`'s secret if it still is `old`; returns whether it did.
+pub async fn replace_secret(store: &Store, id: &str, old: &str, new: &str) -> sqlx::Result<bool> {
+    let done =
+        sqlx::query("UPDATE webhook_subscriptions SET secret = $3 WHERE id = $1 AND secret = $2")
+            .bind(id)
+            .bind(old)
+            .bind(new)
+            .execute(store.pool())
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+// ---------------------------------------------------------------- partner grants
+
+/// The event types granted to partner `partner_id`, sorted.
+pub async fn granted_event_types(
+    conn: &mut AnyConnection,
+    partner_id: &str,
+) -> sqlx::Result<Vec<String>> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT event_type FROM webhook_event_grants WHERE partner_id = $1 ORDER BY event_type",
+    )
+    .bind(partner_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|(t,)| t).collect())
+}
+
+/// Grants `events` to `partner_id` (already granted ones stay as they were).
+pub async fn grant_event_types(
+    conn: &mut AnyConnection,
+    partner_id: &str,
+    events: &[String],
+    granted_by: &str,
+) -> sqlx::Result<()> {
+    let now = now_db();
+    for event in events {
+        sqlx::query(
+            "INSERT INTO webhook_event_grants (partner_id, event_type, granted_by, granted_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (partner_id, event_type) DO NOTHING",
+        )
+        .bind(partner_id)
+        .bind(event)
+        .bind(granted_by)
+        .bind(&now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Withdraws `events` from `partner_id`.
+pub async fn revoke_event_types(
+    conn: &mut AnyConnection,
+    partner_id: &str,
+    events: &[String],
+) -> sqlx::Result<()> {
+    for event in events {
+        sqlx::query("DELETE FROM webhook_event_grants WHERE partner_id = $1 AND event_type = $2")
+            .bind(partner_id)
+            .bind(event)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------- deliveries
@@ -559,6 +708,22 @@ pub async fn claim_due(
         .await?;
     tx.commit().await?;
     Ok(rows)
+}
+
+/// Cancels a claimed delivery without an attempt (its subscription was
+/// deactivated meanwhile): the claim's attempt counts are given back.
+pub async fn cancel_claimed(store: &Store, id: &str) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE deliveries SET status = 'CANCELLED', lease_until = NULL, \
+         attempts = attempts - 1, total_attempts = total_attempts - 1, \
+         last_error = 'subscription deactivated', updated_at = $2 \
+         WHERE id = $1 AND status = 'SENDING'",
+    )
+    .bind(id)
+    .bind(now_db())
+    .execute(store.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// When the next delivery is due (to sleep until then), if any is pending.

@@ -17,6 +17,8 @@ use support::{eventually, start, Options, Partner, SmtpServer};
 
 const CREATE_SUBSCRIPTION: &str = "mutation($url: String!, $events: [String!]!) { createWebhookSubscription(url: $url, events: $events) { secret subscription { id url events active } } }";
 
+const GRANT: &str = "mutation($partner: ID!, $types: [String!]!) { grantWebhookEventTypes(partnerId: $partner, eventTypes: $types) }";
+
 fn order_placed(customer: &str) -> OrderPlaced {
     OrderPlaced {
         order_id: janta_platform::ids::new_id(),
@@ -59,7 +61,7 @@ async fn wait_for_webhook(env: &support::Env, status: &str) -> Value {
 both_backends! {
     async fn a_busy_smtp_server_is_retried_then_dead_then_replayed(db) {
         let smtp = SmtpServer::start("451 4.3.0 mailbox busy, try again later").await;
-        let env = start(&db, Options { smtp_url: Some(smtp.url.clone()), max_attempts: 3 }).await;
+        let env = start(&db, Options { smtp_url: Some(smtp.url.clone()), max_attempts: 3, ..Options::default() }).await;
         let asha = env.register("busy@example.com", "Asha").await;
         let welcome = env.wait_for_kind(&asha.token, "WELCOME").await;
         let id = welcome["id"].as_str().unwrap().to_string();
@@ -105,7 +107,7 @@ both_backends! {
 
     async fn an_smtp_server_that_refuses_for_good_is_not_retried(db) {
         let smtp = SmtpServer::start("554 5.7.1 relay access denied").await;
-        let env = start(&db, Options { smtp_url: Some(smtp.url.clone()), max_attempts: 3 }).await;
+        let env = start(&db, Options { smtp_url: Some(smtp.url.clone()), max_attempts: 3, ..Options::default() }).await;
         let ravi = env.register("refused@example.com", "Ravi").await;
         let welcome = env.wait_for_kind(&ravi.token, "WELCOME").await;
         let failed = env.wait_for_delivery(welcome["id"].as_str().unwrap(), "EMAIL", "FAILED").await;
@@ -116,7 +118,7 @@ both_backends! {
     }
 
     async fn a_partner_endpoint_failing_once_gets_the_event_once_signed(db) {
-        let env = start(&db, Options::default()).await;
+        let env = start(&db, Options { private_webhook_targets: true, ..Options::default() }).await;
         let partner = Partner::start(&[500, 200]).await;
         let partner_token = env.token("partner-clinic", &[Role::Partner], None);
         let customer = env.token("customer-x", &[Role::Customer], None);
@@ -124,6 +126,8 @@ both_backends! {
         assert_eq!(error_code(&denied).as_deref(), Some("FORBIDDEN"));
         let private = env.gql.send(Some(&partner_token), CREATE_SUBSCRIPTION, json!({ "url": partner.url, "events": ["UserRegistered"] })).await;
         assert_eq!(error_code(&private).as_deref(), Some("FORBIDDEN"));
+        env.gql.data(Some(&env.admin()), GRANT,
+            json!({ "partner": "partner-clinic", "types": ["OrderPlaced", "OrderConfirmed"] })).await;
         let created = env.gql.data(Some(&partner_token), CREATE_SUBSCRIPTION,
             json!({ "url": partner.url, "events": ["OrderPlaced", "OrderConfirmed"] })).await;
         let secret = created["createWebhookSubscription"]["secret"].as_str().unwrap().to_string();
@@ -165,7 +169,7 @@ both_backends! {
     }
 
     async fn a_partner_endpoint_answering_4xx_is_not_retried(db) {
-        let env = start(&db, Options::default()).await;
+        let env = start(&db, Options { private_webhook_targets: true, ..Options::default() }).await;
         let partner = Partner::start(&[410]).await;
         let admin = env.admin();
         env.gql.data(Some(&admin), CREATE_SUBSCRIPTION, json!({ "url": partner.url, "events": ["OrderPlaced"] })).await;

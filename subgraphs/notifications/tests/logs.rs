@@ -48,6 +48,7 @@ async fn no_email_or_phone_reaches_the_logs() {
         Options {
             smtp_url: Some(smtp.url.clone()),
             max_attempts: 2,
+            ..Options::default()
         },
     )
     .await;

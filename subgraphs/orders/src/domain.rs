@@ -17,6 +17,17 @@ pub const MAX_CART_LINES: usize = 50;
 /// Most prescriptions a customer may offer for one checkout.
 pub const MAX_PRESCRIPTIONS_PER_CHECKOUT: usize = 20;
 
+/// The refusal of listings whose pharmacy does not sell now (not verified
+/// by the platform, or suspended), naming them in `extensions.details`
+/// ({listingIds, vendorIds}) as catalog's reservation refusal does.
+pub fn not_selling(listing_ids: &[&str], vendor_ids: &[&str]) -> ApiError {
+    let mut vendors = vendor_ids.to_vec();
+    vendors.sort_unstable();
+    vendors.dedup();
+    ApiError::forbidden("this pharmacy is not selling right now")
+        .with_details(serde_json::json!({ "listingIds": listing_ids, "vendorIds": vendors }))
+}
+
 /// A quantity of units on a cart line: 1 to [`MAX_LINE_QUANTITY`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Quantity(i64);

@@ -49,6 +49,9 @@ pub struct PricedListing {
     pub medicine_name: String,
     /// Its current schedule.
     pub schedule: Schedule,
+    /// Whether its vendor may sell now (verified, not suspended): carts and
+    /// checkout refuse it otherwise.
+    pub sellable: bool,
 }
 
 /// A batch a reservation line was allocated from.
@@ -114,6 +117,17 @@ pub struct AddressFacts {
     pub pincode: String,
 }
 
+/// A vendor as users holds it now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VendorFacts {
+    /// State of registration (ISO 3166-2:IN code); decides the GST split.
+    pub state: String,
+    /// Verified and not suspended. Users decides this; catalog's copy (from
+    /// users' events) may lag while an event is in flight, so checkout asks
+    /// users too.
+    pub sells: bool,
+}
+
 /// One line for prescriptions' dispensing checks.
 #[derive(Debug, Clone)]
 pub struct DispenseLine {
@@ -177,7 +191,7 @@ fn text(value: &Value, what: &str) -> ApiResult<String> {
 }
 
 const PRICE_LISTINGS: &str = "query($ids: [ID!]!) { priceListings(ids: $ids) { \
-    listingId vendorId price { amount } mrp { amount } medicine { medicineId name schedule } } }";
+    listingId vendorId price { amount } mrp { amount } sellable medicine { medicineId name schedule } } }";
 
 const RESERVE_STOCK: &str = "mutation($orderId: ID!, $lines: [ReservationLineInput!]!) { \
     reserveStock(orderId: $orderId, lines: $lines) { lines { listingId vendorId quantity \
@@ -204,7 +218,7 @@ const RESTORE: &str = "mutation($orderId: ID!) { restore(orderId: $orderId) { or
 
 const ADDRESS_AND_VENDORS: &str = "query($id: ID!, $vendors: [_Any!]!) { \
     addressForService(id: $id) { id userId label line1 line2 city state pincode } \
-    _entities(representations: $vendors) { ... on Vendor { id state } } }";
+    _entities(representations: $vendors) { ... on Vendor { id state verified suspended } } }";
 
 impl Peers {
     /// Peers reached with `client`.
@@ -258,8 +272,9 @@ impl Peers {
             .await
     }
 
-    /// Current prices of listings, in ONE catalog call. Unknown (or no
-    /// longer sold) listings are missing from the map.
+    /// Current prices of listings, in ONE catalog call. Unknown listings
+    /// are missing from the map; those of vendors that do not sell now are
+    /// there with `sellable: false`.
     pub async fn price_listings(
         &self,
         ids: &[String],
@@ -287,6 +302,7 @@ impl Peers {
                 medicine_id: text(&item["medicine"]["medicineId"], "medicine id")?,
                 medicine_name: text(&item["medicine"]["name"], "medicine name")?,
                 schedule: schedule(&item["medicine"]["schedule"])?,
+                sellable: item["sellable"].as_bool().unwrap_or(false),
             };
             out.insert(listing.listing_id.clone(), listing);
         }
@@ -294,7 +310,9 @@ impl Peers {
     }
 
     /// Reserves stock for one order (idempotent per order ID). Fails with
-    /// `OUT_OF_STOCK` (details naming the lines) when any line can't be met.
+    /// `OUT_OF_STOCK` (details naming the lines) when any line can't be met,
+    /// and with `FORBIDDEN` when a line's vendor does not sell now: catalog
+    /// checks again here, whatever the prices said.
     pub async fn reserve_stock(
         &self,
         order_id: &str,
@@ -475,14 +493,14 @@ impl Peers {
             .map(|_| ())
     }
 
-    /// The delivery address (None when unknown) and each vendor's state, in
-    /// ONE users call.
-    pub async fn address_and_vendor_states(
+    /// The delivery address (None when unknown) and each vendor's state of
+    /// registration and whether it sells, in ONE users call.
+    pub async fn address_and_vendors(
         &self,
         address_id: &str,
         vendor_ids: &[String],
         correlation: Option<&str>,
-    ) -> ApiResult<(Option<AddressFacts>, HashMap<String, String>)> {
+    ) -> ApiResult<(Option<AddressFacts>, HashMap<String, VendorFacts>)> {
         let representations: Vec<Value> = vendor_ids
             .iter()
             .map(|id| json!({ "__typename": "Vendor", "id": id }))
@@ -499,12 +517,18 @@ impl Peers {
             Value::Null => None,
             value => Some(decode(value, "address")?),
         };
-        let mut states = HashMap::new();
+        let mut vendors = HashMap::new();
         for vendor in data["_entities"].as_array().into_iter().flatten() {
             if let (Some(id), Some(state)) = (vendor["id"].as_str(), vendor["state"].as_str()) {
-                states.insert(id.to_string(), state.to_string());
+                let sells = vendor["verified"].as_bool() == Some(true)
+                    && vendor["suspended"].as_bool() == Some(false);
+                let facts = VendorFacts {
+                    state: state.to_string(),
+                    sells,
+                };
+                vendors.insert(id.to_string(), facts);
             }
         }
-        Ok((address, states))
+        Ok((address, vendors))
     }
 }

@@ -1,10 +1,15 @@
 //! The checkout saga and the order life cycle, coordinated by orders:
 //!
 //! 1. claim `(customer, idempotencyKey)` (a retry gets the same orders);
-//! 2. price the cart from catalog in one call and split it by vendor;
-//! 3. check the delivery address (users) and, for scheduled medicines, the
-//!    prescriptions (`authorizeDispense`) — before holding any stock;
-//! 4. reserve stock per order (catalog) — compensated by releasing;
+//! 2. price the cart from catalog in one call (refusing listings of
+//!    pharmacies that do not sell now) and split it by vendor;
+//! 3. check the delivery address and that every vendor sells (users, which
+//!    decides it even while its events are on their way to catalog) and,
+//!    for scheduled medicines, the prescriptions (`authorizeDispense`) —
+//!    before holding any stock;
+//! 4. reserve stock per order (catalog, which refuses pharmacies that do
+//!    not sell again, should one have been suspended meanwhile) —
+//!    compensated by releasing;
 //! 5. write the orders (`PENDING_PAYMENT`) with their snapshots, tax, history,
 //!    audit and `OrderPlaced` events, take the lines out of the cart, and mark
 //!    the claim done — one transaction.
@@ -203,6 +208,10 @@ impl Checkout<'_> {
                 "listingIds": gone.iter().map(|l| &l.listing_id).collect::<Vec<_>>(),
             })));
         }
+        // A pharmacy suspended (or never verified) since the line was added
+        // is refused before any stock is held; users is asked below too, and
+        // catalog checks again at reservation.
+        refuse_not_selling(&cart_lines, &priced, |p| p.sellable)?;
         let groups = split_by_vendor(cart_lines.clone(), |l| {
             priced[&l.listing_id].vendor_id.clone()
         });
@@ -216,22 +225,25 @@ impl Checkout<'_> {
             .collect();
         let (users, rx) = tokio::join!(
             st.peers
-                .address_and_vendor_states(self.address_id, &vendor_ids, self.correlation),
+                .address_and_vendors(self.address_id, &vendor_ids, self.correlation),
             self.authorize(&rx_lines, &priced)
         );
-        let (address, vendor_states) = users?;
+        let (address, vendors) = users?;
         let address = address
             .filter(|a| a.user_id == self.customer)
             .ok_or_else(|| ApiError::not_found("address"))?;
         let covered = rx?;
         for vendor in &vendor_ids {
-            if !vendor_states.contains_key(vendor) {
+            if !vendors.contains_key(vendor) {
                 return Err(ApiError::bad_input(
                     "a vendor in your cart no longer sells on Janta; remove its items",
                 )
                 .with_details(json!({ "vendorId": vendor })));
             }
         }
+        // Users decides who sells: a suspension whose event has not reached
+        // catalog yet is refused here.
+        refuse_not_selling(&cart_lines, &priced, |p| vendors[&p.vendor_id].sells)?;
 
         // Plan one order per vendor and record the IDs before reserving, so
         // that an abandoned attempt's reservations can be found and released.
@@ -274,7 +286,7 @@ impl Checkout<'_> {
             let facts = OrderFacts {
                 order_id,
                 vendor_id,
-                vendor_state: &vendor_states[vendor_id],
+                vendor_state: &vendors[vendor_id].state,
                 address: &address,
                 placed_at: &placed_at,
                 payment_due_at: &to_db_time(due),
@@ -558,6 +570,26 @@ impl Checkout<'_> {
             }
         }
     }
+}
+
+/// `FORBIDDEN` naming the cart lines whose pharmacy does not sell now by
+/// `sells`, or nothing when every pharmacy does.
+fn refuse_not_selling(
+    cart_lines: &[CartLineRow],
+    priced: &HashMap<String, PricedListing>,
+    sells: impl Fn(&PricedListing) -> bool,
+) -> ApiResult<()> {
+    let refused: Vec<&PricedListing> = cart_lines
+        .iter()
+        .map(|l| &priced[&l.listing_id])
+        .filter(|p| !sells(p))
+        .collect();
+    if refused.is_empty() {
+        return Ok(());
+    }
+    let listings: Vec<&str> = refused.iter().map(|p| p.listing_id.as_str()).collect();
+    let vendors: Vec<&str> = refused.iter().map(|p| p.vendor_id.as_str()).collect();
+    Err(domain::not_selling(&listings, &vendors))
 }
 
 /// What every line of one order shares.

@@ -15,7 +15,7 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{
     Context, EmptySubscription, InputObject, Object, Result, Schema, SimpleObject, ID,
 };
-use janta_platform::auth::{optional_principal, principal, require_service, Principal, Role};
+use janta_platform::auth::{optional_principal, principal, require_service_of, Principal, Role};
 use janta_platform::ids::parse_id;
 use janta_platform::money::Money;
 use janta_platform::pagination::{build_connection, CountedConnection, Cursor, PageRequest};
@@ -159,6 +159,15 @@ impl CartPricing {
     }
 }
 
+/// The catalog's price of a listing that can be bought now: known, and its
+/// pharmacy selling (verified, not suspended).
+fn buyable<'a>(
+    prices: &'a HashMap<String, PricedListing>,
+    listing_id: &str,
+) -> Option<&'a PricedListing> {
+    prices.get(listing_id).filter(|p| p.sellable)
+}
+
 /// A customer's cart: listings and quantities. Prices are never stored or
 /// taken from the client; they come from the catalog when asked for.
 pub struct Cart {
@@ -187,13 +196,14 @@ impl Cart {
     }
 
     /// Sum of the lines at current catalog prices (tax included). Lines the
-    /// catalog no longer sells count nothing.
+    /// catalog no longer sells, or whose pharmacy does not sell now, count
+    /// nothing.
     async fn subtotal(&self, ctx: &Context<'_>) -> Result<Money> {
         let prices = self.pricing.get(ctx).await?;
         let total: i64 = self
             .lines
             .iter()
-            .filter_map(|l| prices.get(&l.listing_id).map(|p| p.price * l.quantity))
+            .filter_map(|l| buyable(prices, &l.listing_id).map(|p| p.price * l.quantity))
             .sum();
         Ok(Money::inr(total))
     }
@@ -231,20 +241,17 @@ impl CartLine {
     }
 
     /// Current price per unit from the catalog; null when the listing is no
-    /// longer sold.
+    /// longer sold or its pharmacy does not sell now (remove the line).
     async fn unit_price(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
         let prices = self.pricing.get(ctx).await?;
-        Ok(prices
-            .get(&self.row.listing_id)
-            .map(|p| Money::inr(p.price)))
+        Ok(buyable(prices, &self.row.listing_id).map(|p| Money::inr(p.price)))
     }
 
-    /// Current price × quantity; null when the listing is no longer sold.
+    /// Current price × quantity; null when the line cannot be bought now
+    /// (see `unitPrice`).
     async fn line_total(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
         let prices = self.pricing.get(ctx).await?;
-        Ok(prices
-            .get(&self.row.listing_id)
-            .map(|p| Money::inr(p.price * self.row.quantity)))
+        Ok(buyable(prices, &self.row.listing_id).map(|p| Money::inr(p.price * self.row.quantity)))
     }
 }
 
@@ -811,12 +818,13 @@ impl Query {
     }
 
     /// What payments needs to charge for an order (service principals only).
+    #[graphql(inaccessible)]
     async fn order_for_payment(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Order ID")] id: ID,
     ) -> Result<OrderForPayment> {
-        require_service(ctx)?;
+        require_service_of(ctx, &["payments"])?;
         let id = parse_id(&id, "id")?;
         let order = load_order(ctx, &id)
             .await?
@@ -858,7 +866,9 @@ pub struct Mutation;
 
 #[Object]
 impl Mutation {
-    /// Adds units of a listing to your cart (more units if it is already there).
+    /// Adds units of a listing to your cart (more units if it is already
+    /// there). A listing of a pharmacy that does not sell now (not verified
+    /// by the platform, or suspended) is FORBIDDEN.
     async fn add_to_cart(
         &self,
         ctx: &Context<'_>,
@@ -890,8 +900,11 @@ impl Mutation {
             ids.push(listing_id.clone());
         }
         let prices = st.peers.price_listings(&ids, correlation(ctx)).await?;
-        if !prices.contains_key(&listing_id) {
-            return Err(ApiError::not_found("listing").into());
+        let priced = prices
+            .get(&listing_id)
+            .ok_or_else(|| ApiError::not_found("listing"))?;
+        if !priced.sellable {
+            return Err(domain::not_selling(&[&priced.listing_id], &[&priced.vendor_id]).into());
         }
         let mut tx = st.store.begin().await.map_err(ApiError::from)?;
         let cart = store::ensure_cart(&mut tx, &me.subject)

@@ -2,7 +2,9 @@
 //! completes at the gateway, authenticate and read the gateway's webhooks,
 //! refund. Two implementations ship: [`SandboxGateway`], which behaves like a
 //! real gateway (hosted checkout page, asynchronous signed webhooks with
-//! random delays, duplicates and out-of-order delivery), and [`CashGateway`]
+//! random delays, duplicates and out-of-order delivery) in dev mode and
+//! tests only (its checkout page confirms a payment at the press of a
+//! button, so production refuses to start with it), and [`CashGateway`]
 //! for cash on delivery (nothing online). A real gateway adapter implements
 //! the same trait.
 //!
@@ -21,6 +23,7 @@ use axum::routing::get;
 use axum::Router;
 use hmac::{Hmac, Mac};
 use janta_platform::store::Store;
+use janta_platform::{ApiError, ApiResult};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -202,29 +205,34 @@ pub trait Gateway: Send + Sync + 'static {
     async fn refund(&self, refund: &RefundRequest<'_>) -> anyhow::Result<RefundOutcome>;
 }
 
-/// The gateways of this deployment: one for online methods, one for cash.
+/// The gateways of this deployment: one for online methods, if any, and
+/// one for cash.
 #[derive(Clone)]
 pub struct Gateways {
-    /// Handles UPI, card and netbanking.
-    pub online: Arc<dyn Gateway>,
+    /// Handles UPI, card and netbanking; `None` when no online gateway is
+    /// configured (`payment_gateway = "none"`): online methods are refused.
+    pub online: Option<Arc<dyn Gateway>>,
     /// Handles cash on delivery.
     pub cash: Arc<dyn Gateway>,
 }
 
 impl Gateways {
-    /// The gateway that handles `method`.
-    pub fn for_method(&self, method: PaymentMethod) -> &Arc<dyn Gateway> {
-        if method.is_online() {
-            &self.online
-        } else {
-            &self.cash
+    /// The gateway that handles `method`; `BAD_USER_INPUT` for an online
+    /// method when no online gateway is configured.
+    pub fn for_method(&self, method: PaymentMethod) -> ApiResult<&Arc<dyn Gateway>> {
+        if !method.is_online() {
+            return Ok(&self.cash);
         }
+        self.online.as_ref().ok_or_else(|| {
+            ApiError::bad_input("online payments are not available yet: pay by cash on delivery")
+        })
     }
 
     /// The gateway called `name` (as stored with a payment or in a webhook path).
     pub fn by_name(&self, name: &str) -> Option<&Arc<dyn Gateway>> {
-        [&self.online, &self.cash]
-            .into_iter()
+        self.online
+            .iter()
+            .chain([&self.cash])
             .find(|g| g.name() == name)
     }
 }

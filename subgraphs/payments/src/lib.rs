@@ -1,6 +1,6 @@
 //! Payments subgraph: money in and out. Payments for orders through a
-//! gateway trait (the built-in sandbox gateway behaves like a real one;
-//! cash on delivery needs no gateway), signed and idempotent webhooks, a
+//! gateway trait (the built-in sandbox gateway behaves like a real one, in
+//! dev mode only; cash on delivery needs no gateway), signed and idempotent webhooks, a
 //! forward-only payment state machine, partial and full refunds that never
 //! exceed the capture, and the events orders and notifications react to.
 //! It owns payments, refunds and the webhook events it received; orders,
@@ -23,7 +23,7 @@ use gateway::{CashGateway, Chaos, Gateways, SandboxGateway};
 use janta_events::Runtime;
 use janta_platform::auth::TokenVerifier;
 use janta_platform::client::ServiceClient;
-use janta_platform::config::{Mode, SubgraphConfig, DEV_WEBHOOK_SECRET};
+use janta_platform::config::{Mode, PaymentGateway, SubgraphConfig, DEV_WEBHOOK_SECRET};
 use janta_platform::server::{subgraph_router_with_checks, with_limits};
 use janta_platform::store::Store;
 use orders::OrdersClient;
@@ -98,6 +98,7 @@ pub async fn build_with_options(
     if config.mode == Mode::Production && config.webhook_secret == DEV_WEBHOOK_SECRET {
         anyhow::bail!("production mode needs JANTA_WEBHOOK_SECRET (not the development one)");
     }
+    config.check_payment_gateway()?;
     let store = Store::connect(&config.database_url).await?;
     store.migrate(&store::migrations()).await?;
     let bus = runtime.event_bus(config).await?;
@@ -106,15 +107,17 @@ pub async fn build_with_options(
         &config.auth.issuer,
         &config.auth.audience,
     ));
-    let sandbox = Arc::new(SandboxGateway::new(
-        &config.webhook_secret,
-        &config.public_url,
-        options.chaos,
-    ));
+    let sandbox = (config.payment_gateway == PaymentGateway::Sandbox).then(|| {
+        Arc::new(SandboxGateway::new(
+            &config.webhook_secret,
+            &config.public_url,
+            options.chaos,
+        ))
+    });
     let state = Arc::new(PaymentsState {
         store: store.clone(),
         gateways: Gateways {
-            online: sandbox.clone(),
+            online: sandbox.clone().map(|s| s as Arc<dyn gateway::Gateway>),
             cash: Arc::new(CashGateway),
         },
         orders: OrdersClient::new(ServiceClient::new(config)),
@@ -146,15 +149,19 @@ pub async fn build_with_options(
                 tokio::spawn,
             ))
     });
-    let router = subgraph_router_with_checks(
+    let mut router = subgraph_router_with_checks(
         schema,
         verifier,
         store.clone(),
         extend,
         vec![bus.readiness_check()],
     )
-    .merge(webhooks::routes(state.clone()))
-    .merge(gateway::sandbox_routes(sandbox, store));
+    .merge(webhooks::routes(state.clone()));
+    // The sandbox's checkout page exists only with the sandbox (dev mode):
+    // elsewhere `/sandbox/*` is 404.
+    if let Some(sandbox) = sandbox {
+        router = router.merge(gateway::sandbox_routes(sandbox, store));
+    }
     Ok((router, state))
 }
 

@@ -45,6 +45,7 @@ pub async fn pay_order(
     method: PaymentMethod,
     correlation: Option<&str>,
 ) -> ApiResult<PaymentRow> {
+    let gateway = state.gateways.for_method(method)?;
     let order = state
         .orders
         .order_for_payment(order_id, correlation)
@@ -61,7 +62,6 @@ pub async fn pay_order(
         return Err(ApiError::conflict("this order is already paid"));
     }
     let payment_id = new_id();
-    let gateway = state.gateways.for_method(method);
     let created = gateway
         .create_payment(&NewPayment {
             payment_id: &payment_id,

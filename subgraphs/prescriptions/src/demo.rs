@@ -1,7 +1,10 @@
 //! Demo data for dev mode: none. A prescription is only meaningful with a
 //! real document behind it and a pharmacist's decision over catalog
 //! medicines, so the demo creates them through the API (upload, submit,
-//! review with the demo pharmacist) rather than by seeding rows here.
+//! review) rather than by seeding rows here. A prescription is seen only by
+//! the pharmacy it is submitted to: the demo submits to the Karnataka demo
+//! pharmacy (`vendorId` = `janta_platform::demo::VENDOR_KA_ID`), whose
+//! pharmacist (`pharmacist.ka@janta.test`) then finds it in their queue.
 
 use janta_platform::store::Store;
 

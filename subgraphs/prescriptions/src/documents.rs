@@ -1,13 +1,17 @@
 //! Prescription documents over plain HTTP, beside GraphQL: the one-time
 //! signed `PUT /uploads/{id}?token=…` that receives a file, and the
-//! short-lived signed `GET /documents/{id}?expires=…&sig=…` that serves one.
-//! Files live behind [`DocumentStore`] (a directory under the data dir by
-//! default; an object store can implement the same trait). Links are
-//! capabilities: HMAC-signed over purpose, ID and expiry with the configured
-//! URL-signing secret, so they cannot be forged or extended.
+//! short-lived, single-use signed `GET /documents/{id}?link=…&expires=…&sig=…`
+//! that serves one. Files live behind [`DocumentStore`] (a directory under
+//! the data dir by default; an object store can implement the same trait).
+//! Links are capabilities: HMAC-signed over purpose, ID(s) and expiry with
+//! the configured URL-signing secret, so they cannot be forged or extended.
+//! A document link is also a row (`prescription_document_links`, written
+//! and audited when `prescriptionDocumentUrl` hands it out): the download
+//! claims its one use and is audited under the person it was issued to, so
+//! a forwarded link opens nothing once used or expired.
 
-use crate::domain::{self, DocumentKind, DocumentProblem, MAX_DOCUMENT_BYTES};
-use crate::store::{self, ClaimOutcome};
+use crate::domain::{self, AccessAction, DocumentKind, DocumentProblem, MAX_DOCUMENT_BYTES};
+use crate::store::{self, ClaimOutcome, LinkClaim};
 use async_trait::async_trait;
 use axum::body::Body;
 use axum::extract::{Path, Query, Request, State};
@@ -179,20 +183,31 @@ impl UrlSigner {
         self.check(UPLOAD_PURPOSE, upload_id, expires, sig, now)
     }
 
-    /// The signature of a document URL.
-    pub fn document_sig(&self, prescription_id: &str, expires: i64) -> String {
-        self.sign(DOCUMENT_PURPOSE, prescription_id, expires)
+    /// The signature of document link `link_id` to prescription `prescription_id`.
+    pub fn document_sig(&self, prescription_id: &str, link_id: &str, expires: i64) -> String {
+        self.sign(
+            DOCUMENT_PURPOSE,
+            &format!("{prescription_id}/{link_id}"),
+            expires,
+        )
     }
 
     /// Checks a document link at time `now` (Unix seconds).
     pub fn check_document(
         &self,
         prescription_id: &str,
+        link_id: &str,
         expires: i64,
         sig: &str,
         now: i64,
     ) -> Result<(), LinkError> {
-        self.check(DOCUMENT_PURPOSE, prescription_id, expires, sig, now)
+        self.check(
+            DOCUMENT_PURPOSE,
+            &format!("{prescription_id}/{link_id}"),
+            expires,
+            sig,
+            now,
+        )
     }
 }
 
@@ -478,13 +493,14 @@ async fn receive(
 /// Query of a document URL.
 #[derive(Deserialize)]
 struct DocumentQuery {
+    link: Option<String>,
     expires: Option<i64>,
     sig: Option<String>,
 }
 
-/// `GET /documents/{id}?expires=…&sig=…`: the prescription's file, only
-/// with a valid, unexpired signature (issued by `prescriptionDocumentUrl`
-/// after an authorisation check).
+/// `GET /documents/{id}?link=…&expires=…&sig=…`: the prescription's file,
+/// only with a valid, unexpired signature (issued by
+/// `prescriptionDocumentUrl` after an authorisation check), once per link.
 async fn get_document(
     State(http): State<Arc<DocumentsHttp>>,
     Path(id): Path<String>,
@@ -493,11 +509,14 @@ async fn get_document(
     let Ok(id) = uuid::Uuid::parse_str(&id).map(|u| u.to_string()) else {
         return error(StatusCode::NOT_FOUND, "NOT_FOUND", "no such document");
     };
-    let (Some(expires), Some(sig)) = (query.expires, query.sig) else {
+    let (Some(link), Some(expires), Some(sig)) = (query.link, query.expires, query.sig) else {
         return link_refused(LinkError::Forged, "document");
     };
-    let now = chrono::Utc::now().timestamp();
-    if let Err(e) = http.signer.check_document(&id, expires, &sig, now) {
+    let now = chrono::Utc::now();
+    if let Err(e) = http
+        .signer
+        .check_document(&id, &link, expires, &sig, now.timestamp())
+    {
         return link_refused(e, "document");
     }
     let document = match store::document_of(&http.store, &id).await {
@@ -514,6 +533,9 @@ async fn get_document(
         }
         Err(e) => return internal(e),
     };
+    if let Err(refused) = use_link(&http.store, &id, &link, now).await {
+        return refused;
+    }
     let extension = DocumentKind::from_content_type(&document.content_type)
         .map_or("bin", DocumentKind::extension);
     let mut response = Response::new(Body::from(bytes));
@@ -545,6 +567,50 @@ async fn get_document(
     response
 }
 
+/// Claims the single use of document link `link` and audits the download
+/// under the person the link was issued to, in one transaction.
+async fn use_link(
+    store: &Store,
+    prescription_id: &str,
+    link: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), Response> {
+    let result = async {
+        let mut tx = store.begin().await?;
+        let claim = store::claim_document_link(&mut tx, link, prescription_id, now).await?;
+        if let LinkClaim::Claimed(issued) = &claim {
+            crate::audit(
+                &mut tx,
+                &issued.actor,
+                "prescription",
+                prescription_id,
+                AccessAction::DocumentDownloaded.as_db(),
+                None,
+                Some(json!({
+                    "linkId": link,
+                    "ground": issued.ground,
+                    "reason": issued.reason,
+                })),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        anyhow::Ok(claim)
+    }
+    .await;
+    match result {
+        Ok(LinkClaim::Claimed(_)) => Ok(()),
+        Ok(LinkClaim::NotFound) => Err(link_refused(LinkError::Forged, "document")),
+        Ok(LinkClaim::Expired) => Err(link_refused(LinkError::Expired, "document")),
+        Ok(LinkClaim::Used) => Err(error(
+            StatusCode::GONE,
+            "LINK_USED",
+            "this document link was already used; ask for a new one",
+        )),
+        Err(e) => Err(internal(e)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -573,13 +639,18 @@ mod tests {
             other.check_upload_token("u1", &token, 999),
             Err(LinkError::Forged)
         );
-        let doc = signer.document_sig("u1", 1_000);
+        let doc = signer.document_sig("u1", "l1", 1_000);
         assert_eq!(
             signer.check_upload_token("u1", &format!("1000.{doc}"), 999),
             Err(LinkError::Forged),
             "a document link is not an upload link"
         );
-        assert_eq!(signer.check_document("u1", 1_000, &doc, 999), Ok(()));
+        assert_eq!(signer.check_document("u1", "l1", 1_000, &doc, 999), Ok(()));
+        assert_eq!(
+            signer.check_document("u1", "l2", 1_000, &doc, 999),
+            Err(LinkError::Forged),
+            "the signature names one link"
+        );
         assert_eq!(
             signer.check_upload_token("u1", "garbage", 1),
             Err(LinkError::Forged)

@@ -474,37 +474,163 @@ pub fn parse_review(
 pub struct AccessFacts<'a> {
     /// The customer who submitted it.
     pub owner_id: &'a str,
-    /// Its current (effective) status.
-    pub status: Status,
-    /// The vendor whose pharmacist reviewed it, once reviewed.
-    pub reviewer_vendor_id: Option<&'a str>,
+    /// The pharmacy (vendor) it was submitted to; `None` until the customer
+    /// picks one.
+    pub pharmacy_id: Option<&'a str>,
+    /// Vendors whose orders currently hold quantities of it (consumed, not
+    /// restored).
+    pub dispensing_vendors: &'a [String],
 }
 
-/// A pharmacist attached to a vendor.
+/// Why a caller may read a prescription. Recorded with every document
+/// link handed out, so the audit trail says on what ground it was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadGround {
+    /// The customer who submitted it.
+    Owner,
+    /// A pharmacist of the pharmacy it was submitted to.
+    Pharmacy,
+    /// Staff of a pharmacy whose order dispenses against it.
+    DispensingPharmacy,
+    /// A platform admin who gave a reason.
+    Audit,
+}
+
+impl ReadGround {
+    const ALL: [ReadGround; 4] = [
+        ReadGround::Owner,
+        ReadGround::Pharmacy,
+        ReadGround::DispensingPharmacy,
+        ReadGround::Audit,
+    ];
+
+    /// Stored and audited form.
+    pub fn as_db(self) -> &'static str {
+        match self {
+            ReadGround::Owner => "OWNER",
+            ReadGround::Pharmacy => "PHARMACY",
+            ReadGround::DispensingPharmacy => "DISPENSING_PHARMACY",
+            ReadGround::Audit => "AUDIT",
+        }
+    }
+
+    /// The ground stored as `raw`, if it is one.
+    pub fn from_db(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|g| g.as_db() == raw)
+    }
+}
+
+/// The reads of a prescription the audit trail records (its access log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessAction {
+    /// A platform admin read the record, with a reason.
+    ReadForAudit,
+    /// A signed document link was handed out.
+    DocumentLinkIssued,
+    /// A document link was used: the document was downloaded.
+    DocumentDownloaded,
+}
+
+impl AccessAction {
+    /// Every access action, for queries over the audit trail.
+    pub const ALL: [AccessAction; 3] = [
+        AccessAction::ReadForAudit,
+        AccessAction::DocumentLinkIssued,
+        AccessAction::DocumentDownloaded,
+    ];
+
+    /// The audit trail's `action`.
+    pub fn as_db(self) -> &'static str {
+        match self {
+            AccessAction::ReadForAudit => "read_for_audit",
+            AccessAction::DocumentLinkIssued => "document_link_issued",
+            AccessAction::DocumentDownloaded => "document_downloaded",
+        }
+    }
+
+    /// The access action recorded as `raw`, if it is one.
+    pub fn from_db(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_db() == raw)
+    }
+}
+
+/// Most access-log entries one request returns.
+pub const MAX_ACCESS_LOG_ENTRIES: i64 = 500;
+/// Access-log entries returned when the caller does not say.
+pub const DEFAULT_ACCESS_LOG_ENTRIES: i64 = 100;
+
+/// How many access-log entries to return: 1 to
+/// [`MAX_ACCESS_LOG_ENTRIES`], [`DEFAULT_ACCESS_LOG_ENTRIES`] by default.
+pub fn access_log_limit(requested: Option<i32>) -> ApiResult<i64> {
+    match requested.map(i64::from) {
+        None => Ok(DEFAULT_ACCESS_LOG_ENTRIES),
+        Some(n) if (1..=MAX_ACCESS_LOG_ENTRIES).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::bad_input(format!(
+            "limit must be between 1 and {MAX_ACCESS_LOG_ENTRIES}"
+        ))),
+    }
+}
+
+/// Who may see who read a prescription: its owner and platform admins.
+pub fn check_access_log_reader(p: &Principal, owner_id: &str) -> ApiResult<()> {
+    if p.subject == owner_id || p.is_admin() {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "only the customer and platform admins see who read this prescription",
+        ))
+    }
+}
+
+/// Shortest reason an admin may give for reading a prescription.
+pub const MIN_REASON_CHARS: usize = 10;
+/// Longest reason kept.
+pub const MAX_REASON_CHARS: usize = 500;
+
+/// The reason given for a read, if any: blank is none; otherwise
+/// [`MIN_REASON_CHARS`] to [`MAX_REASON_CHARS`] characters.
+pub fn parse_reason(raw: Option<&str>) -> ApiResult<Option<String>> {
+    raw.filter(|r| !r.trim().is_empty())
+        .map(|r| parse_text(r, "reason", MIN_REASON_CHARS, MAX_REASON_CHARS))
+        .transpose()
+}
+
+/// A pharmacist attached to a vendor (the users subgraph grants the role
+/// only once a platform admin verified the pharmacist's registration).
 fn pharmacist_vendor(p: &Principal) -> Option<&str> {
     p.has_role(Role::Pharmacist)
         .then_some(p.vendor_id.as_deref())
         .flatten()
 }
 
-/// May `p` see the prescription's document? The owner; any pharmacist while
-/// it awaits review (the queue); afterwards only the reviewing vendor's
-/// pharmacists.
-pub fn can_read_document(p: &Principal, rx: &AccessFacts<'_>) -> bool {
+/// On what ground `p` may read the prescription and its document: its
+/// owner, the pharmacists of the pharmacy it was submitted to, staff of a
+/// pharmacy dispensing against it, and platform admins only with a `reason`
+/// (already parsed by [`parse_reason`]). Anyone else, services included
+/// (none needs it): `FORBIDDEN`.
+pub fn read_ground(
+    p: &Principal,
+    rx: &AccessFacts<'_>,
+    reason: Option<&str>,
+) -> ApiResult<ReadGround> {
     if p.subject == rx.owner_id {
-        return true;
+        return Ok(ReadGround::Owner);
     }
-    match pharmacist_vendor(p) {
-        Some(_) if rx.status == Status::Submitted => true,
-        Some(vendor) => rx.reviewer_vendor_id == Some(vendor),
-        None => false,
+    if pharmacist_vendor(p).is_some_and(|v| rx.pharmacy_id == Some(v)) {
+        return Ok(ReadGround::Pharmacy);
     }
-}
-
-/// May `p` read the prescription record? Whoever may read its document, plus
-/// platform admins and other subgraphs (service principals).
-pub fn can_read(p: &Principal, rx: &AccessFacts<'_>) -> bool {
-    p.is_admin() || p.has_role(Role::Service) || can_read_document(p, rx)
+    if rx.dispensing_vendors.iter().any(|v| p.is_staff_of(v)) {
+        return Ok(ReadGround::DispensingPharmacy);
+    }
+    match (p.is_admin(), reason) {
+        (true, Some(_)) => Ok(ReadGround::Audit),
+        (true, None) => Err(ApiError::forbidden(
+            "platform admins read a prescription only with a reason: pass `reason`",
+        )),
+        (false, _) => Err(ApiError::forbidden(
+            "only the customer, the pharmacy it was submitted to and a pharmacy dispensing against it can see this prescription",
+        )),
+    }
 }
 
 /// The vendor of a pharmacist who may review, else `FORBIDDEN`.
@@ -514,6 +640,18 @@ pub fn reviewer_vendor(p: &Principal) -> ApiResult<&str> {
     }
     pharmacist_vendor(p)
         .ok_or_else(|| ApiError::forbidden("your account is not attached to a vendor"))
+}
+
+/// A pharmacist of vendor `reviewer` may review only what was submitted to
+/// their pharmacy.
+pub fn check_review_pharmacy(reviewer: &str, pharmacy_id: Option<&str>) -> ApiResult<()> {
+    if pharmacy_id == Some(reviewer) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "this prescription was not submitted to your pharmacy",
+        ))
+    }
 }
 
 // ---------- dispensing ----------
@@ -962,28 +1100,78 @@ mod tests {
         let ka = principal("p1", &[Role::Pharmacist], Some("ka"));
         let mh = principal("p2", &[Role::Pharmacist], Some("mh"));
         let ka_admin = principal("a1", &[Role::VendorAdmin], Some("ka"));
+        let mh_admin = principal("a2", &[Role::VendorAdmin], Some("mh"));
         let admin = principal("x", &[Role::Admin], None);
-        let queued = AccessFacts {
+        let service = principal("service:orders", &[Role::Service], None);
+        let dispensed_by_mh = ["mh".to_string()];
+        let at_ka = AccessFacts {
             owner_id: "c1",
-            status: Status::Submitted,
-            reviewer_vendor_id: None,
+            pharmacy_id: Some("ka"),
+            dispensing_vendors: &dispensed_by_mh,
         };
-        let reviewed = AccessFacts {
+        let unassigned = AccessFacts {
             owner_id: "c1",
-            status: Status::Approved,
-            reviewer_vendor_id: Some("ka"),
+            pharmacy_id: None,
+            dispensing_vendors: &[],
         };
-        assert!(can_read_document(&owner, &reviewed));
-        assert!(!can_read_document(&other, &queued));
-        assert!(can_read_document(&mh, &queued));
-        assert!(can_read_document(&ka, &reviewed));
-        assert!(!can_read_document(&mh, &reviewed));
-        assert!(!can_read_document(&ka_admin, &reviewed));
-        assert!(!can_read_document(&admin, &reviewed));
-        assert!(can_read(&admin, &reviewed));
+        let ground = |p: &Principal, rx: &AccessFacts<'_>, reason: Option<&str>| {
+            read_ground(p, rx, reason).ok()
+        };
+        assert_eq!(ground(&owner, &unassigned, None), Some(ReadGround::Owner));
+        assert_eq!(ground(&ka, &at_ka, None), Some(ReadGround::Pharmacy));
+        assert_eq!(ground(&ka, &unassigned, None), None, "nobody's queue");
+        assert_eq!(ground(&ka_admin, &at_ka, None), None, "pharmacists review");
+        assert_eq!(
+            ground(&mh, &at_ka, None),
+            Some(ReadGround::DispensingPharmacy)
+        );
+        assert_eq!(
+            ground(&mh_admin, &at_ka, None),
+            Some(ReadGround::DispensingPharmacy)
+        );
+        assert_eq!(ground(&mh, &unassigned, None), None);
+        assert_eq!(ground(&other, &at_ka, Some("curious about it")), None);
+        assert_eq!(ground(&admin, &at_ka, None), None, "admins need a reason");
+        assert_eq!(
+            ground(&admin, &at_ka, Some("complaint 4711")),
+            Some(ReadGround::Audit)
+        );
+        assert_eq!(ground(&service, &at_ka, None), None, "no service needs it");
+        assert!(check_access_log_reader(&owner, "c1").is_ok());
+        assert!(check_access_log_reader(&admin, "c1").is_ok());
+        assert!(check_access_log_reader(&ka, "c1").is_err());
         assert!(reviewer_vendor(&ka_admin).is_err());
         assert!(reviewer_vendor(&owner).is_err());
         assert_eq!(reviewer_vendor(&ka).unwrap(), "ka");
+        assert!(check_review_pharmacy("ka", Some("ka")).is_ok());
+        assert!(check_review_pharmacy("mh", Some("ka")).is_err());
+        assert!(check_review_pharmacy("ka", None).is_err());
+    }
+
+    #[test]
+    fn stored_names_round_trip() {
+        for ground in ReadGround::ALL {
+            assert_eq!(ReadGround::from_db(ground.as_db()), Some(ground));
+        }
+        for action in AccessAction::ALL {
+            assert_eq!(AccessAction::from_db(action.as_db()), Some(action));
+        }
+        assert_eq!(ReadGround::from_db("SERVICE"), None);
+        assert_eq!(AccessAction::from_db("submitted"), None);
+    }
+
+    #[test]
+    fn reasons_say_why() {
+        assert_eq!(parse_reason(None).unwrap(), None);
+        assert_eq!(parse_reason(Some("   ")).unwrap(), None);
+        assert!(parse_reason(Some("why")).is_err());
+        assert!(parse_reason(Some(&"x".repeat(501))).is_err());
+        assert_eq!(
+            parse_reason(Some("  complaint   4711 "))
+                .unwrap()
+                .as_deref(),
+            Some("complaint 4711")
+        );
     }
 
     fn candidate(id: &str, owner: &str, status: Status, lines: &[(&str, i64, i64)]) -> Candidate {

@@ -1,7 +1,8 @@
 //! Events the prescriptions subgraph publishes (through its outbox, typed
 //! payloads from `janta_events::types`): `PrescriptionSubmitted`,
 //! `PrescriptionApproved` and `PrescriptionRejected`. Each carries the
-//! customer's ID so notifications can tell them. It consumes none.
+//! customer's ID so notifications can tell them, and the pharmacy's
+//! (`vendor_id`). It consumes none.
 
 use crate::domain::ApprovedLine;
 use crate::store::PrescriptionRow;
@@ -14,11 +15,14 @@ use janta_platform::server::CorrelationId;
 use janta_platform::ApiResult;
 use sqlx::AnyConnection;
 
-fn correlation<'a>(ctx: &Context<'a>) -> Option<&'a str> {
+/// The request's correlation ID, carried into events and peer calls.
+pub(crate) fn correlation<'a>(ctx: &Context<'a>) -> Option<&'a str> {
     ctx.data_opt::<CorrelationId>().map(|c| c.0.as_str())
 }
 
-/// A customer submitted a prescription; pharmacists have work.
+/// A customer submitted a prescription, or submitted it to a (new)
+/// pharmacy: that pharmacy's pharmacists have work (`vendor_id`; none yet
+/// when the customer has not picked one).
 pub async fn prescription_submitted(
     conn: &mut AnyConnection,
     rx: &PrescriptionRow,
@@ -28,7 +32,7 @@ pub async fn prescription_submitted(
         prescription_id: rx.id.clone(),
         customer_id: rx.owner_id.clone(),
         family_member_id: rx.family_member_id.clone(),
-        vendor_id: None,
+        vendor_id: rx.vendor_id.clone(),
     };
     publish(conn, &event, &rx.owner_id, correlation(ctx)).await?;
     Ok(())

@@ -1,8 +1,11 @@
 //! Prescriptions subgraph: customers upload prescription documents through
-//! one-time signed URLs and submit them; pharmacists review them (approve
-//! with lines and validity, or reject with a reason); the orders subgraph
-//! asks whether an order is covered and consumes approved quantities, never
-//! beyond what was approved.
+//! one-time signed URLs and submit them to one pharmacy; that pharmacy's
+//! pharmacists review them (approve with lines and validity, or reject with
+//! a reason); the orders subgraph asks whether an order is covered and
+//! consumes approved quantities, never beyond what was approved. Only the
+//! owner, the pharmacy it was submitted to, a pharmacy dispensing against it
+//! and (with a reason) platform admins read a prescription; every document
+//! read is audited.
 //!
 //! Besides `/graphql` it serves two plain-HTTP routes (see [`documents`]):
 //! `PUT /uploads/{id}` and `GET /documents/{id}`, both signed.
@@ -12,6 +15,7 @@ pub mod dispensing;
 pub mod documents;
 pub mod domain;
 pub mod events;
+pub mod peers;
 pub mod schema;
 pub mod store;
 
@@ -21,6 +25,7 @@ use axum::Router;
 use documents::{DocumentStore, DocumentsHttp, FsDocumentStore, UrlSigner};
 use janta_events::Runtime;
 use janta_platform::auth::TokenVerifier;
+use janta_platform::client::ServiceClient;
 use janta_platform::config::{Mode, SubgraphConfig, DEV_URL_SIGNING_SECRET};
 use janta_platform::server::{subgraph_router_with_checks, with_limits};
 use janta_platform::store::Store;
@@ -40,6 +45,8 @@ pub struct PrescriptionsState {
     pub public_url: String,
     /// Default validity of an approval, in days from the issue date.
     pub validity_days: u32,
+    /// The other subgraphs' service interfaces (users: family members).
+    pub peers: peers::Peers,
 }
 
 /// The schema without data, for SDL export and composition.
@@ -100,6 +107,7 @@ pub async fn build_with_documents(
         signer: signer.clone(),
         public_url: config.public_url.trim_end_matches('/').to_string(),
         validity_days: config.prescription_validity_days,
+        peers: peers::Peers::new(ServiceClient::new(config)),
     };
     let schema = with_limits(Schema::build(Query, Mutation, EmptySubscription))
         .data(state)

@@ -1,6 +1,8 @@
 //! The prescriptions subgraph's GraphQL API: thin resolvers that validate
 //! input with `domain`, authorise with the platform guards and the
-//! prescription access rules, and persist through `store`.
+//! prescription access rules (`domain::read_ground`: owner, the pharmacy it
+//! was submitted to, a pharmacy dispensing against it, admins with a
+//! reason), audit document reads, and persist through `store`.
 //!
 //! Entities: `Prescription` (owned, batched). Stubs of other subgraphs'
 //! entities, referenced by ID: `User` (extended with `prescriptions`),
@@ -8,17 +10,20 @@
 
 use crate::dispensing::{self, DispenseRequest, LineDecision, OrderConsumption};
 use crate::domain::{
-    self, AccessFacts, Allocation, Refusal, Review, ReviewInput, Status, DOCUMENT_URL_TTL_SECONDS,
-    MAX_DOCUMENT_BYTES, MAX_OPEN_UPLOADS, UPLOAD_URL_TTL_SECONDS,
+    self, AccessAction, AccessFacts, Allocation, ReadGround, Refusal, Review, ReviewInput, Status,
+    DOCUMENT_URL_TTL_SECONDS, MAX_DOCUMENT_BYTES, MAX_OPEN_UPLOADS, UPLOAD_URL_TTL_SECONDS,
 };
-use crate::store::{self, LineRow, OrderPrescription, PrescriptionRow, StatusFilter};
+use crate::events::correlation;
+use crate::store::{
+    self, LineRow, LoadedPrescription, OrderPrescription, PrescriptionRow, StatusFilter,
+};
 use crate::{audit, PrescriptionsState};
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{
     Context, EmptySubscription, Enum, InputObject, Object, Result, Schema, SimpleObject, ID,
 };
-use chrono::{NaiveDate, Utc};
-use janta_platform::auth::{principal, require_any_role, require_service, Principal, Role};
+use chrono::Utc;
+use janta_platform::auth::{principal, require_any_role, require_service_of, Principal, Role};
 use janta_platform::ids::parse_id;
 use janta_platform::pagination::{build_connection, CountedConnection, Cursor, PageRequest};
 use janta_platform::scalars::{Date, DateTime};
@@ -35,16 +40,12 @@ fn state<'a>(ctx: &Context<'a>) -> &'a PrescriptionsState {
     ctx.data_unchecked::<PrescriptionsState>()
 }
 
-fn facts(row: &PrescriptionRow, today: NaiveDate) -> AccessFacts<'_> {
+fn facts(rx: &LoadedPrescription) -> AccessFacts<'_> {
     AccessFacts {
-        owner_id: &row.owner_id,
-        status: row.status(today),
-        reviewer_vendor_id: row.reviewer_vendor_id.as_deref(),
+        owner_id: &rx.row.owner_id,
+        pharmacy_id: rx.row.vendor_id.as_deref(),
+        dispensing_vendors: &rx.dispensing_vendors,
     }
-}
-
-fn date_of(d: NaiveDate) -> Date {
-    Date(d)
 }
 
 // ---------- enums ----------
@@ -180,7 +181,9 @@ impl UserRef {
         ID(self.id.clone())
     }
 
-    /// The user's prescriptions, newest first (the user themself and admins only).
+    /// The user's prescriptions, newest first (the user themself only;
+    /// admins read one prescription at a time, with a reason, through
+    /// `prescription(id, reason)`).
     async fn prescriptions(
         &self,
         ctx: &Context<'_>,
@@ -189,7 +192,7 @@ impl UserRef {
         #[graphql(desc = "Cursor of the last item of the previous page")] after: Option<String>,
     ) -> Result<CountedConnection<Prescription>> {
         let viewer = principal(ctx)?;
-        if viewer.subject != self.id && !viewer.is_admin() {
+        if viewer.subject != self.id {
             return Err(ApiError::forbidden("you can only list your own prescriptions").into());
         }
         Ok(owned_page(ctx, &self.id, status, first, after).await?)
@@ -210,8 +213,10 @@ impl OrderRef {
     }
 
     /// The prescriptions this order consumed approved quantities from
-    /// (empty until the order is paid). Visible to the customer, the order's
-    /// vendor staff, admins and services.
+    /// (empty until the order is paid). Each is listed only to those who
+    /// may read it: the customer, the pharmacy it was submitted to, staff of
+    /// a pharmacy dispensing against it (this order's, while it holds
+    /// quantities) and services; admins use `prescription(id, reason)`.
     async fn prescriptions(&self, ctx: &Context<'_>) -> Result<Vec<Prescription>> {
         let viewer = principal(ctx)?;
         let loader = ctx.data_unchecked::<DataLoader<OrderPrescriptionsLoader>>();
@@ -220,16 +225,10 @@ impl OrderRef {
             .await
             .map_err(loader_error)?
             .unwrap_or_default();
-        let today = domain::today();
         Ok(links
             .into_iter()
-            .filter(|l| {
-                domain::can_read(viewer, &facts(&l.row, today))
-                    || l.vendor_id
-                        .as_deref()
-                        .is_some_and(|v| viewer.is_staff_of(v))
-            })
-            .map(|l| Prescription(l.row, Some(l.lines)))
+            .filter(|l| domain::read_ground(viewer, &facts(&l.prescription), None).is_ok())
+            .map(|l| Prescription::from(l.prescription))
             .collect())
     }
 }
@@ -241,6 +240,12 @@ impl OrderRef {
 /// The approved lines travel along when the loader fetched them with the
 /// prescription (entity batches), so nested `lines` need no second round.
 pub struct Prescription(pub PrescriptionRow, pub Option<Vec<LineRow>>);
+
+impl From<LoadedPrescription> for Prescription {
+    fn from(rx: LoadedPrescription) -> Self {
+        Prescription(rx.row, Some(rx.lines))
+    }
+}
 
 /// A prescription.
 #[Object]
@@ -285,7 +290,7 @@ impl Prescription {
     }
     /// Last day (inclusive, Indian date) orders may use it; set on approval.
     async fn valid_until(&self) -> Option<Date> {
-        self.0.valid_until_date().map(date_of)
+        self.0.valid_until_date().map(Date)
     }
     /// When a pharmacist reviewed it.
     async fn reviewed_at(&self) -> Result<Option<DateTime>> {
@@ -300,6 +305,12 @@ impl Prescription {
     /// The pharmacist's notes; for a rejection, the reason.
     async fn review_notes(&self) -> Option<&str> {
         self.0.review_notes.as_deref()
+    }
+    /// The pharmacy (vendor) it is submitted to: only its pharmacists see it
+    /// in their queue and review it. Null until the customer picks one
+    /// (`assignPrescriptionPharmacy`).
+    async fn pharmacy(&self) -> Option<VendorRef> {
+        self.0.vendor_id.clone().map(|id| VendorRef { id: ID(id) })
     }
     /// The vendor whose pharmacist reviewed it.
     async fn reviewing_vendor(&self) -> Option<VendorRef> {
@@ -405,6 +416,92 @@ pub struct DocumentUrl {
     pub expires_at: DateTime,
     /// The document's type.
     pub content_type: String,
+}
+
+/// On what ground someone read a prescription.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum PrescriptionReadGround {
+    /// Its customer.
+    Owner,
+    /// A pharmacist of the pharmacy it was submitted to.
+    Pharmacy,
+    /// Staff of a pharmacy whose order dispenses against it.
+    DispensingPharmacy,
+    /// A platform admin, with a reason.
+    Audit,
+}
+
+impl From<ReadGround> for PrescriptionReadGround {
+    fn from(g: ReadGround) -> Self {
+        match g {
+            ReadGround::Owner => PrescriptionReadGround::Owner,
+            ReadGround::Pharmacy => PrescriptionReadGround::Pharmacy,
+            ReadGround::DispensingPharmacy => PrescriptionReadGround::DispensingPharmacy,
+            ReadGround::Audit => PrescriptionReadGround::Audit,
+        }
+    }
+}
+
+/// What someone did with a prescription, as its access log shows.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum PrescriptionAccessAction {
+    /// A platform admin read the record.
+    ReadForAudit,
+    /// A document link was handed out.
+    DocumentLinkIssued,
+    /// The document was downloaded through a link.
+    DocumentDownloaded,
+}
+
+impl From<AccessAction> for PrescriptionAccessAction {
+    fn from(a: AccessAction) -> Self {
+        match a {
+            AccessAction::ReadForAudit => PrescriptionAccessAction::ReadForAudit,
+            AccessAction::DocumentLinkIssued => PrescriptionAccessAction::DocumentLinkIssued,
+            AccessAction::DocumentDownloaded => PrescriptionAccessAction::DocumentDownloaded,
+        }
+    }
+}
+
+/// One read of a prescription or its document, from the audit trail.
+#[derive(SimpleObject)]
+pub struct PrescriptionAccess {
+    /// Who read it (user ID).
+    pub actor: ID,
+    /// What they did.
+    pub action: PrescriptionAccessAction,
+    /// On what ground they were let in.
+    pub ground: Option<PrescriptionReadGround>,
+    /// The reason they gave (required of admins).
+    pub reason: Option<String>,
+    /// When.
+    pub at: DateTime,
+}
+
+impl PrescriptionAccess {
+    /// An access-log entry from its audit row (`None` for other actions).
+    fn from_row(row: store::AccessRow) -> ApiResult<Option<Self>> {
+        let Some(action) = AccessAction::from_db(&row.action) else {
+            return Ok(None);
+        };
+        let after: serde_json::Value = row
+            .after_json
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| ApiError::Internal(e.into()))?
+            .unwrap_or_default();
+        Ok(Some(PrescriptionAccess {
+            actor: ID(row.actor),
+            action: action.into(),
+            ground: after["ground"]
+                .as_str()
+                .and_then(ReadGround::from_db)
+                .map(Into::into),
+            reason: after["reason"].as_str().map(str::to_string),
+            at: DateTime::from_db(&row.at)?,
+        }))
+    }
 }
 
 /// Whether a dispensing request is covered, line by line.
@@ -519,31 +616,25 @@ impl From<OrderConsumption> for PrescriptionConsumption {
 
 // ---------- loaders ----------
 
-/// Loads prescriptions by ID, with their lines, in two statements per batch.
+/// Loads prescriptions by ID, with their lines and dispensing pharmacies,
+/// in three statements per batch.
 pub struct PrescriptionLoader(pub Store);
 
 impl Loader<String> for PrescriptionLoader {
-    type Value = (PrescriptionRow, Vec<LineRow>);
+    type Value = LoadedPrescription;
     type Error = Arc<sqlx::Error>;
 
     async fn load(
         &self,
         keys: &[String],
-    ) -> Result<HashMap<String, (PrescriptionRow, Vec<LineRow>)>, Self::Error> {
+    ) -> Result<HashMap<String, LoadedPrescription>, Self::Error> {
         let mut conn = self.0.pool().acquire().await.map_err(Arc::new)?;
-        let rows = store::prescriptions_by_ids(&mut conn, keys)
+        let loaded = store::load_prescriptions(&mut conn, keys)
             .await
             .map_err(Arc::new)?;
-        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-        let mut lines = store::lines_of(&mut conn, &ids).await.map_err(Arc::new)?;
-        Ok(rows
+        Ok(loaded
             .into_iter()
-            .map(|r| {
-                let mine = lines
-                    .extract_if(.., |l| l.prescription_id == r.id)
-                    .collect();
-                (r.id.clone(), (r, mine))
-            })
+            .map(|rx| (rx.row.id.clone(), rx))
             .collect())
     }
 }
@@ -568,7 +659,7 @@ impl Loader<String> for LinesLoader {
     }
 }
 
-/// Loads the prescriptions of many orders in two statements per batch.
+/// Loads the prescriptions of many orders in four statements per batch.
 pub struct OrderPrescriptionsLoader(pub Store);
 
 impl Loader<String> for OrderPrescriptionsLoader {
@@ -594,26 +685,39 @@ fn loader_error(e: Arc<sqlx::Error>) -> ApiError {
     ApiError::Internal(anyhow::anyhow!("{e}"))
 }
 
-async fn load_prescription(
-    ctx: &Context<'_>,
-    id: &str,
-) -> ApiResult<Option<(PrescriptionRow, Vec<LineRow>)>> {
+async fn load_prescription(ctx: &Context<'_>, id: &str) -> ApiResult<Option<LoadedPrescription>> {
     let loader = ctx.data_unchecked::<DataLoader<PrescriptionLoader>>();
     loader.load_one(id.to_string()).await.map_err(loader_error)
 }
 
-/// A prescription `viewer` may read, or `NOT_FOUND` / `FORBIDDEN`.
-async fn readable(ctx: &Context<'_>, viewer: &Principal, id: &ID) -> ApiResult<Prescription> {
-    let id = parse_id(id, "id")?;
-    let (row, lines) = load_prescription(ctx, &id)
+/// The prescription `id`, or `NOT_FOUND`.
+async fn existing(ctx: &Context<'_>, id: &str) -> ApiResult<LoadedPrescription> {
+    load_prescription(ctx, id)
         .await?
-        .ok_or_else(|| ApiError::not_found("prescription"))?;
-    if !domain::can_read(viewer, &facts(&row, domain::today())) {
-        return Err(ApiError::forbidden(
-            "only the customer, the reviewing pharmacy's pharmacists and admins can see this prescription",
-        ));
-    }
-    Ok(Prescription(row, Some(lines)))
+        .ok_or_else(|| ApiError::not_found("prescription"))
+}
+
+/// Records in the audit trail that an admin read prescription `id`, and why.
+async fn audit_admin_read(
+    ctx: &Context<'_>,
+    admin: &Principal,
+    id: &str,
+    reason: Option<&str>,
+) -> ApiResult<()> {
+    let mut tx = state(ctx).store.begin().await?;
+    let after = json!({ "ground": ReadGround::Audit.as_db(), "reason": reason });
+    audit(
+        &mut tx,
+        &admin.subject,
+        "prescription",
+        id,
+        AccessAction::ReadForAudit.as_db(),
+        None,
+        Some(after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 async fn owned_page(
@@ -640,6 +744,26 @@ fn connection(
         key: p.0.submitted_at.clone(),
         id: p.0.id.clone(),
     })
+}
+
+/// `BAD_USER_INPUT` unless `family_member_id` is one of `owner_id`'s family
+/// members (asked of users, which owns them).
+async fn check_family_member(
+    ctx: &Context<'_>,
+    owner_id: &str,
+    family_member_id: &str,
+) -> ApiResult<()> {
+    let peers = &state(ctx).peers;
+    if peers
+        .is_family_member(owner_id, family_member_id, correlation(ctx))
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(ApiError::bad_input(
+            "familyMemberId is not one of your family members",
+        ))
+    }
 }
 
 /// Validates the service-facing dispensing arguments.
@@ -670,15 +794,27 @@ pub struct Query;
 
 #[Object]
 impl Query {
-    /// A prescription: its customer, any pharmacist while it awaits review,
-    /// afterwards the reviewing pharmacy's pharmacists, and admins.
+    /// A prescription: for its customer, the pharmacists of the pharmacy it
+    /// was submitted to, staff of a pharmacy dispensing against it, and
+    /// platform admins with a `reason` (recorded in the audit trail).
     async fn prescription(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Prescription ID")] id: ID,
+        #[graphql(
+            desc = "Why you read it: required for platform admins (10 to 500 characters), recorded in the audit trail"
+        )]
+        reason: Option<String>,
     ) -> Result<Prescription> {
         let viewer = principal(ctx)?;
-        Ok(readable(ctx, viewer, &id).await?)
+        let reason = domain::parse_reason(reason.as_deref())?;
+        let id = parse_id(&id, "id")?;
+        let rx = existing(ctx, &id).await?;
+        let ground = domain::read_ground(viewer, &facts(&rx), reason.as_deref())?;
+        if ground == ReadGround::Audit {
+            audit_admin_read(ctx, viewer, &id, reason.as_deref()).await?;
+        }
+        Ok(rx.into())
     }
 
     /// Your prescriptions, newest first.
@@ -693,8 +829,8 @@ impl Query {
         Ok(owned_page(ctx, &me.subject, status, first, after).await?)
     }
 
-    /// The review queue for pharmacists: submitted prescriptions, oldest
-    /// first, never your own.
+    /// The review queue of your pharmacy: prescriptions submitted to it and
+    /// awaiting review, oldest first, never your own. Pharmacists only.
     async fn prescriptions_to_review(
         &self,
         ctx: &Context<'_>,
@@ -702,53 +838,105 @@ impl Query {
         #[graphql(desc = "Cursor of the last item of the previous page")] after: Option<String>,
     ) -> Result<CountedConnection<Prescription>> {
         let me = principal(ctx)?;
-        domain::reviewer_vendor(me)?;
+        let vendor_id = domain::reviewer_vendor(me)?;
         let page = PageRequest::new(first, after)?;
-        let (rows, total) = store::list_queue(&state(ctx).store, &me.subject, &page)
+        let (rows, total) = store::list_queue(&state(ctx).store, &me.subject, vendor_id, &page)
             .await
             .map_err(ApiError::from)?;
         Ok(connection(&page, rows, total))
     }
 
-    /// A short-lived signed link to a prescription's document, for its
-    /// customer and pharmacists (any while it awaits review, afterwards only
-    /// the reviewing pharmacy's).
+    /// A short-lived, single-use signed link to a prescription's document,
+    /// for whoever may read the prescription (see `prescription`; admins
+    /// with a `reason`). Handing out the link and the download are both
+    /// recorded in the audit trail.
     async fn prescription_document_url(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Prescription ID")] id: ID,
+        #[graphql(
+            desc = "Why you open it: required for platform admins (10 to 500 characters), recorded in the audit trail"
+        )]
+        reason: Option<String>,
     ) -> Result<DocumentUrl> {
         let viewer = principal(ctx)?;
+        let reason = domain::parse_reason(reason.as_deref())?;
         let id = parse_id(&id, "id")?;
-        let (row, _) = load_prescription(ctx, &id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("prescription"))?;
-        if !domain::can_read_document(viewer, &facts(&row, domain::today())) {
-            return Err(ApiError::forbidden(
-                "only the customer and the reviewing pharmacy's pharmacists can see this document",
-            )
-            .into());
-        }
+        let rx = existing(ctx, &id).await?;
+        let ground = domain::read_ground(viewer, &facts(&rx), reason.as_deref())?;
         let st = state(ctx);
         let expires = Utc::now().timestamp() + DOCUMENT_URL_TTL_SECONDS;
-        let sig = st.signer.document_sig(&id, expires);
+        let expires_at = chrono::DateTime::from_timestamp(expires, 0)
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("expiry out of range")))?;
+        let mut tx = st.store.begin().await.map_err(ApiError::from)?;
+        let link = store::insert_document_link(
+            &mut tx,
+            &store::NewDocumentLink {
+                prescription_id: &id,
+                actor: &viewer.subject,
+                ground: ground.as_db(),
+                reason: reason.as_deref(),
+                expires_at,
+            },
+        )
+        .await
+        .map_err(ApiError::from)?;
+        audit(
+            &mut tx,
+            &viewer.subject,
+            "prescription",
+            &id,
+            AccessAction::DocumentLinkIssued.as_db(),
+            None,
+            Some(json!({
+                "ground": ground.as_db(),
+                "reason": reason,
+                "linkId": link,
+                "expiresAt": expires_at.to_rfc3339(),
+            })),
+        )
+        .await?;
+        tx.commit().await.map_err(ApiError::from)?;
+        let sig = st.signer.document_sig(&id, &link, expires);
         Ok(DocumentUrl {
             url: format!(
-                "{}/documents/{id}?expires={expires}&sig={sig}",
+                "{}/documents/{id}?link={link}&expires={expires}&sig={sig}",
                 st.public_url
             ),
-            expires_at: DateTime(
-                chrono::DateTime::from_timestamp(expires, 0)
-                    .ok_or_else(|| anyhow::anyhow!("expiry out of range"))
-                    .map_err(ApiError::from)?,
-            ),
-            content_type: row.document_content_type,
+            expires_at: DateTime(expires_at),
+            content_type: rx.row.document_content_type,
         })
+    }
+
+    /// Who read a prescription or opened its document, on what ground and
+    /// why, newest first: for its customer and platform admins.
+    async fn prescription_access_log(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Prescription ID")] prescription_id: ID,
+        #[graphql(desc = "How many of the newest entries (at most 500, default 100)")]
+        limit: Option<i32>,
+    ) -> Result<Vec<PrescriptionAccess>> {
+        let viewer = principal(ctx)?;
+        let id = parse_id(&prescription_id, "prescriptionId")?;
+        let limit = domain::access_log_limit(limit)?;
+        let rx = existing(ctx, &id).await?;
+        domain::check_access_log_reader(viewer, &rx.row.owner_id)?;
+        let actions = AccessAction::ALL.map(AccessAction::as_db);
+        let rows = store::access_log(&state(ctx).store, &id, &actions, limit)
+            .await
+            .map_err(ApiError::from)?;
+        let mut entries = Vec::with_capacity(rows.len());
+        for row in rows {
+            entries.extend(PrescriptionAccess::from_row(row)?);
+        }
+        Ok(entries)
     }
 
     /// Service only (orders): whether the customer's offered prescriptions
     /// cover each line now — approved, unexpired, theirs, with enough left.
     /// Changes nothing; `consume` does.
+    #[graphql(inaccessible)]
     async fn authorize_dispense(
         &self,
         ctx: &Context<'_>,
@@ -757,7 +945,7 @@ impl Query {
         prescription_ids: Vec<ID>,
         #[graphql(desc = "The order's lines")] lines: Vec<DispenseLineInput>,
     ) -> Result<DispenseAuthorization> {
-        require_service(ctx)?;
+        require_service_of(ctx, &["orders"])?;
         let request = dispense_request(&customer_id, &prescription_ids, &lines)?;
         let decisions = dispensing::authorize(&state(ctx).store, &request).await?;
         let lines: Vec<DispenseLineDecision> = decisions.into_iter().map(Into::into).collect();
@@ -768,7 +956,8 @@ impl Query {
     }
 
     /// Resolves `Prescription` references from other subgraphs (batched;
-    /// same access rules as `prescription`).
+    /// same access rules as `prescription`, without a reason: admins read
+    /// through `prescription(id, reason)`).
     #[graphql(entity)]
     async fn find_prescription_by_id(
         &self,
@@ -779,13 +968,11 @@ impl Query {
         let Ok(id) = parse_id(&id, "id") else {
             return Ok(None);
         };
-        let Some((row, lines)) = load_prescription(ctx, &id).await? else {
+        let Some(rx) = load_prescription(ctx, &id).await? else {
             return Ok(None);
         };
-        if !domain::can_read(viewer, &facts(&row, domain::today())) {
-            return Err(ApiError::forbidden("you cannot see this prescription").into());
-        }
-        Ok(Some(Prescription(row, Some(lines))))
+        domain::read_ground(viewer, &facts(&rx), None)?;
+        Ok(Some(rx.into()))
     }
 
     /// Resolves `User` references to add their `prescriptions`.
@@ -810,7 +997,8 @@ pub struct SubmitPrescriptionInput {
     pub upload_id: ID,
     /// Name of the patient as written on the prescription.
     pub patient_name: String,
-    /// The family member it is for (users subgraph ID); omit when it is for you.
+    /// The family member it is for (users subgraph ID, one of yours); omit
+    /// when it is for you.
     pub family_member_id: Option<ID>,
     /// Name of the prescribing doctor.
     pub doctor_name: String,
@@ -818,6 +1006,10 @@ pub struct SubmitPrescriptionInput {
     pub doctor_registration_number: Option<String>,
     /// The date the doctor issued it (not in the future, at most 6 months ago).
     pub issued_on: Date,
+    /// The pharmacy (vendor) to review it: only its pharmacists see it.
+    /// Omit to choose later with `assignPrescriptionPharmacy`; until then no
+    /// pharmacist sees it.
+    pub vendor_id: Option<ID>,
 }
 
 /// A pharmacist's review.
@@ -909,7 +1101,9 @@ impl Mutation {
         })
     }
 
-    /// Submits an uploaded prescription for pharmacist review.
+    /// Submits an uploaded prescription for review by the pharmacists of
+    /// one pharmacy (`vendorId`, or later `assignPrescriptionPharmacy`).
+    /// A `familyMemberId` must be one of yours (`BAD_USER_INPUT` otherwise).
     async fn submit_prescription(
         &self,
         ctx: &Context<'_>,
@@ -931,6 +1125,14 @@ impl Mutation {
             .map(domain::parse_registration_number)
             .transpose()?;
         domain::check_issued_on(input.issued_on.0, domain::today())?;
+        let vendor_id = input
+            .vendor_id
+            .as_ref()
+            .map(|id| parse_id(id, "vendorId"))
+            .transpose()?;
+        if let Some(member) = &family_member_id {
+            check_family_member(ctx, &me.subject, member).await?;
+        }
         let mut tx = state(ctx).store.begin().await.map_err(ApiError::from)?;
         let upload = store::upload_by_id(&mut tx, &upload_id)
             .await
@@ -964,6 +1166,7 @@ impl Mutation {
                 doctor_name: &doctor_name,
                 doctor_registration_number: registration.as_deref(),
                 issued_on: input.issued_on.0,
+                vendor_id: vendor_id.as_deref(),
             },
         )
         .await
@@ -983,6 +1186,7 @@ impl Mutation {
                 "doctorName": row.doctor_name,
                 "doctorRegistrationNumber": row.doctor_registration_number,
                 "issuedOn": row.issued_on,
+                "vendorId": row.vendor_id,
                 "document": {
                     "contentType": row.document_content_type,
                     "sizeBytes": row.document_size_bytes,
@@ -996,8 +1200,53 @@ impl Mutation {
         Ok(Prescription(row, None))
     }
 
+    /// Submits your prescription that awaits review to a pharmacy (or
+    /// moves it to another one): from then on only that pharmacy's
+    /// pharmacists see it in their queue and review it.
+    async fn assign_prescription_pharmacy(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Your prescription, still awaiting review")] prescription_id: ID,
+        #[graphql(desc = "The pharmacy (vendor) to review it")] vendor_id: ID,
+    ) -> Result<Prescription> {
+        let me = require_any_role(ctx, &[Role::Customer])?;
+        let id = parse_id(&prescription_id, "prescriptionId")?;
+        let vendor_id = parse_id(&vendor_id, "vendorId")?;
+        let mut tx = state(ctx).store.begin().await.map_err(ApiError::from)?;
+        let before = store::prescription_by_id(&mut tx, &id)
+            .await
+            .map_err(ApiError::from)?
+            .filter(|rx| rx.owner_id == me.subject)
+            .ok_or_else(|| ApiError::not_found("prescription"))?;
+        domain::check_reviewable(before.status(domain::today()))?;
+        if !store::assign_pharmacy(&mut tx, &id, &me.subject, &vendor_id)
+            .await
+            .map_err(ApiError::from)?
+        {
+            return Err(ApiError::conflict("this prescription was reviewed meanwhile").into());
+        }
+        let after = store::prescription_by_id(&mut tx, &id)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::not_found("prescription"))?;
+        audit(
+            &mut tx,
+            &me.subject,
+            "prescription",
+            &id,
+            "pharmacy_assigned",
+            Some(json!({ "vendorId": before.vendor_id })),
+            Some(json!({ "vendorId": after.vendor_id })),
+        )
+        .await?;
+        crate::events::prescription_submitted(&mut tx, &after, ctx).await?;
+        tx.commit().await.map_err(ApiError::from)?;
+        Ok(Prescription(after, None))
+    }
+
     /// Approves (with lines and validity) or rejects (with a reason) a
-    /// submitted prescription. Pharmacists only; never your own.
+    /// prescription submitted to your pharmacy. Its pharmacists only; never
+    /// your own.
     async fn review_prescription(
         &self,
         ctx: &Context<'_>,
@@ -1013,6 +1262,7 @@ impl Mutation {
             .await
             .map_err(ApiError::from)?
             .ok_or_else(|| ApiError::not_found("prescription"))?;
+        domain::check_review_pharmacy(vendor_id, before.vendor_id.as_deref())?;
         if before.owner_id == me.subject {
             return Err(ApiError::forbidden("you cannot review your own prescription").into());
         }
@@ -1061,7 +1311,10 @@ impl Mutation {
         .await
         .map_err(ApiError::from)?;
         if !recorded {
-            return Err(ApiError::conflict("this prescription was already reviewed").into());
+            return Err(ApiError::conflict(
+                "this prescription was reviewed or moved to another pharmacy meanwhile",
+            )
+            .into());
         }
         store::insert_lines(&mut tx, &id, approved)
             .await
@@ -1109,6 +1362,7 @@ impl Mutation {
     /// Idempotent per `orderId`: repeating it returns the first result.
     /// Uncovered lines fail with `PRESCRIPTION_REQUIRED` (details per line);
     /// an order already restored fails with `CONFLICT`.
+    #[graphql(inaccessible)]
     async fn consume(
         &self,
         ctx: &Context<'_>,
@@ -1122,7 +1376,7 @@ impl Mutation {
         )]
         vendor_id: Option<ID>,
     ) -> Result<PrescriptionConsumption> {
-        let service = require_service(ctx)?;
+        let service = require_service_of(ctx, &["orders"])?;
         let order_id = parse_id(&order_id, "orderId")?;
         let vendor_id = vendor_id
             .as_ref()
@@ -1143,12 +1397,13 @@ impl Mutation {
     /// Service only (orders, when an order is cancelled): gives back what
     /// the order consumed. Idempotent; restoring an order that never
     /// consumed records that, so a late `consume` for it is refused.
+    #[graphql(inaccessible)]
     async fn restore(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The cancelled order")] order_id: ID,
     ) -> Result<PrescriptionConsumption> {
-        let service = require_service(ctx)?;
+        let service = require_service_of(ctx, &["orders"])?;
         let order_id = parse_id(&order_id, "orderId")?;
         let result = dispensing::restore(&state(ctx).store, &order_id, &service.subject).await?;
         Ok(result.into())

@@ -213,6 +213,8 @@ pub struct PrescriptionRow {
     pub reviewer_id: Option<String>,
     pub reviewer_vendor_id: Option<String>,
     pub review_notes: Option<String>,
+    /// The pharmacy (vendor) it is submitted to; `None` until chosen.
+    pub vendor_id: Option<String>,
 }
 
 impl PrescriptionRow {
@@ -237,7 +239,7 @@ impl PrescriptionRow {
 const RX_COLUMNS: &str = "id, owner_id, upload_id, patient_name, family_member_id, doctor_name, \
      doctor_registration_number, issued_on, status, document_key, document_content_type, \
      document_size_bytes, document_sha256, submitted_at, valid_until, reviewed_at, reviewer_id, \
-     reviewer_vendor_id, review_notes";
+     reviewer_vendor_id, review_notes, vendor_id";
 
 /// The fields of a new submission.
 pub struct NewPrescription<'a> {
@@ -248,6 +250,7 @@ pub struct NewPrescription<'a> {
     pub doctor_name: &'a str,
     pub doctor_registration_number: Option<&'a str>,
     pub issued_on: NaiveDate,
+    pub vendor_id: Option<&'a str>,
 }
 
 /// Inserts a SUBMITTED prescription with the upload's document facts.
@@ -261,8 +264,8 @@ pub async fn insert_prescription(
     sqlx::query(
         "INSERT INTO prescriptions (id, owner_id, upload_id, patient_name, family_member_id, doctor_name, \
          doctor_registration_number, issued_on, status, document_key, document_content_type, \
-         document_size_bytes, document_sha256, submitted_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'SUBMITTED', $9, $10, $11, $12, $13)",
+         document_size_bytes, document_sha256, submitted_at, vendor_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'SUBMITTED', $9, $10, $11, $12, $13, $14)",
     )
     .bind(&id)
     .bind(new.owner_id)
@@ -277,6 +280,7 @@ pub async fn insert_prescription(
     .bind(upload.size_bytes.ok_or_else(missing)?)
     .bind(upload.sha256.as_deref().ok_or_else(missing)?)
     .bind(now_db())
+    .bind(new.vendor_id)
     .execute(&mut *conn)
     .await?;
     prescription_by_id(conn, &id)
@@ -395,36 +399,62 @@ pub async fn list_owned(
     Ok((rows, total))
 }
 
-/// The review queue: submitted prescriptions, oldest first, except the
-/// reviewer's own.
+/// The review queue of one pharmacy: prescriptions submitted to
+/// `vendor_id` and awaiting review, oldest first, except the reviewer's own.
 pub async fn list_queue(
     store: &Store,
     reviewer_id: &str,
+    vendor_id: &str,
     page: &PageRequest,
 ) -> sqlx::Result<(Vec<PrescriptionRow>, i64)> {
+    // $1 reviewer, $2 vendor, $3 after-key, $4 after-id, $5 limit
     let (after_key, after_id) = page
         .after
         .as_ref()
         .map(|c| (c.key.clone(), c.id.clone()))
         .unwrap_or_default();
     let rows = sqlx::query_as(&format!(
-        "SELECT {RX_COLUMNS} FROM prescriptions WHERE status = 'SUBMITTED' AND owner_id <> $1 \
-         AND ($3 = '' OR (submitted_at, id) > ($2, $3)) \
-         ORDER BY submitted_at, id LIMIT $4"
+        "SELECT {RX_COLUMNS} FROM prescriptions \
+         WHERE vendor_id = $2 AND status = 'SUBMITTED' AND owner_id <> $1 \
+         AND ($4 = '' OR (submitted_at, id) > ($3, $4)) \
+         ORDER BY submitted_at, id LIMIT $5"
     ))
     .bind(reviewer_id)
+    .bind(vendor_id)
     .bind(&after_key)
     .bind(&after_id)
     .bind(page.fetch_limit())
     .fetch_all(store.pool())
     .await?;
     let (total,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM prescriptions WHERE status = 'SUBMITTED' AND owner_id <> $1",
+        "SELECT COUNT(*) FROM prescriptions \
+         WHERE vendor_id = $2 AND status = 'SUBMITTED' AND owner_id <> $1",
     )
     .bind(reviewer_id)
+    .bind(vendor_id)
     .fetch_one(store.pool())
     .await?;
     Ok((rows, total))
+}
+
+/// Submits the owner's still-unreviewed prescription to pharmacy
+/// `vendor_id`; false when it is not theirs or no longer awaiting review.
+pub async fn assign_pharmacy(
+    conn: &mut AnyConnection,
+    id: &str,
+    owner_id: &str,
+    vendor_id: &str,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE prescriptions SET vendor_id = $3, version = version + 1 \
+         WHERE id = $1 AND owner_id = $2 AND status = 'SUBMITTED'",
+    )
+    .bind(id)
+    .bind(owner_id)
+    .bind(vendor_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// The recorded outcome of a review.
@@ -436,8 +466,9 @@ pub struct ReviewRecord<'a> {
     pub reviewer_vendor_id: &'a str,
 }
 
-/// Records a review if the prescription is still SUBMITTED; false otherwise
-/// (someone reviewed it first).
+/// Records a review if the prescription is still SUBMITTED to the
+/// reviewer's pharmacy; false otherwise (someone reviewed it first, or the
+/// customer moved it to another pharmacy meanwhile).
 pub async fn record_review(
     conn: &mut AnyConnection,
     id: &str,
@@ -446,7 +477,7 @@ pub async fn record_review(
     let done = sqlx::query(
         "UPDATE prescriptions SET status = $2, valid_until = $3, review_notes = $4, reviewer_id = $5, \
          reviewer_vendor_id = $6, reviewed_at = $7, version = version + 1 \
-         WHERE id = $1 AND status = 'SUBMITTED'",
+         WHERE id = $1 AND status = 'SUBMITTED' AND vendor_id = $6",
     )
     .bind(id)
     .bind(review.status.as_db())
@@ -515,17 +546,73 @@ pub async fn lines_of(
     query.fetch_all(conn).await
 }
 
-/// A prescription an order consumed from (with its lines), and the order's vendor.
+/// The vendors whose orders currently hold quantities of each of
+/// `prescription_ids` (consumed and not restored): (prescription, vendor)
+/// pairs, in one statement. Staff of these pharmacies may read them.
+pub async fn dispensing_vendors(
+    conn: &mut AnyConnection,
+    prescription_ids: &[String],
+) -> sqlx::Result<Vec<(String, String)>> {
+    if prescription_ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let sql = format!(
+        "SELECT DISTINCT c.prescription_id, d.vendor_id FROM prescription_consumptions c \
+         JOIN dispense_orders d ON d.order_id = c.order_id \
+         WHERE d.status = 'CONSUMED' AND d.vendor_id IS NOT NULL AND c.prescription_id IN ({})",
+        placeholders(1, prescription_ids.len())
+    );
+    let mut query = sqlx::query_as(&sql);
+    for id in prescription_ids {
+        query = query.bind(id);
+    }
+    query.fetch_all(conn).await
+}
+
+/// A prescription as readers get it: the record, its approved lines, and
+/// the pharmacies dispensing against it (who may read it).
+#[derive(Debug, Clone)]
+pub struct LoadedPrescription {
+    pub row: PrescriptionRow,
+    pub lines: Vec<LineRow>,
+    pub dispensing_vendors: Vec<String>,
+}
+
+/// Many prescriptions with their lines and dispensing pharmacies, in three
+/// statements whatever their number (entity batches, DataLoader).
+pub async fn load_prescriptions(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> sqlx::Result<Vec<LoadedPrescription>> {
+    let rows = prescriptions_by_ids(conn, ids).await?;
+    let found: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut lines = lines_of(conn, &found).await?;
+    let mut vendors = dispensing_vendors(conn, &found).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| LoadedPrescription {
+            lines: lines
+                .extract_if(.., |l| l.prescription_id == row.id)
+                .collect(),
+            dispensing_vendors: vendors
+                .extract_if(.., |(rx, _)| *rx == row.id)
+                .map(|(_, vendor)| vendor)
+                .collect(),
+            row,
+        })
+        .collect())
+}
+
+/// A prescription an order consumed from.
 #[derive(Debug, Clone)]
 pub struct OrderPrescription {
     pub order_id: String,
-    pub vendor_id: Option<String>,
-    pub row: PrescriptionRow,
-    pub lines: Vec<LineRow>,
+    pub prescription: LoadedPrescription,
 }
 
-/// The prescriptions (with lines) that orders consumed from, per order, in
-/// three statements whatever the number of orders.
+/// The prescriptions (loaded as by [`load_prescriptions`]) that orders
+/// consumed from, per order, in four statements whatever the number of
+/// orders.
 pub async fn prescriptions_of_orders(
     store: &Store,
     order_ids: &[String],
@@ -533,47 +620,162 @@ pub async fn prescriptions_of_orders(
     if order_ids.is_empty() {
         return Ok(vec![]);
     }
-    #[derive(FromRow)]
-    struct Link {
-        order_id: String,
-        vendor_id: Option<String>,
-        prescription_id: String,
-    }
     let sql = format!(
-        "SELECT DISTINCT c.order_id, d.vendor_id, c.prescription_id FROM prescription_consumptions c \
-         JOIN dispense_orders d ON d.order_id = c.order_id WHERE c.order_id IN ({})",
+        "SELECT DISTINCT order_id, prescription_id FROM prescription_consumptions \
+         WHERE order_id IN ({})",
         placeholders(1, order_ids.len())
     );
-    let mut query = sqlx::query_as::<_, Link>(&sql);
+    let mut query = sqlx::query_as::<_, (String, String)>(&sql);
     for id in order_ids {
         query = query.bind(id);
     }
-    let links = query.fetch_all(store.pool()).await?;
-    let mut ids: Vec<String> = links.iter().map(|l| l.prescription_id.clone()).collect();
+    let mut conn = store.pool().acquire().await?;
+    let links = query.fetch_all(&mut *conn).await?;
+    let mut ids: Vec<String> = links.iter().map(|(_, rx)| rx.clone()).collect();
     ids.sort();
     ids.dedup();
-    let mut conn = store.pool().acquire().await?;
-    let rows = prescriptions_by_ids(&mut conn, &ids).await?;
-    let lines = lines_of(&mut conn, &ids).await?;
+    let loaded = load_prescriptions(&mut conn, &ids).await?;
     let mut out: Vec<OrderPrescription> = links
         .into_iter()
-        .filter_map(|link| {
-            rows.iter()
-                .find(|r| r.id == link.prescription_id)
-                .map(|row| OrderPrescription {
-                    order_id: link.order_id,
-                    vendor_id: link.vendor_id,
-                    row: row.clone(),
-                    lines: lines
-                        .iter()
-                        .filter(|l| l.prescription_id == row.id)
-                        .cloned()
-                        .collect(),
+        .filter_map(|(order_id, rx)| {
+            loaded
+                .iter()
+                .find(|p| p.row.id == rx)
+                .map(|p| OrderPrescription {
+                    order_id,
+                    prescription: p.clone(),
                 })
         })
         .collect();
-    out.sort_by(|a, b| (&a.order_id, &a.row.submitted_at).cmp(&(&b.order_id, &b.row.submitted_at)));
+    out.sort_by(|a, b| {
+        (&a.order_id, &a.prescription.row.submitted_at)
+            .cmp(&(&b.order_id, &b.prescription.row.submitted_at))
+    });
     Ok(out)
+}
+
+// ---------- document links ----------
+
+/// A signed document link about to be handed out.
+pub struct NewDocumentLink<'a> {
+    pub prescription_id: &'a str,
+    pub actor: &'a str,
+    pub ground: &'a str,
+    pub reason: Option<&'a str>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Records a document link (its single use is claimed by the download);
+/// returns its ID.
+pub async fn insert_document_link(
+    conn: &mut AnyConnection,
+    link: &NewDocumentLink<'_>,
+) -> sqlx::Result<String> {
+    let id = new_id();
+    sqlx::query(
+        "INSERT INTO prescription_document_links \
+         (id, prescription_id, actor, ground, reason, issued_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&id)
+    .bind(link.prescription_id)
+    .bind(link.actor)
+    .bind(link.ground)
+    .bind(link.reason)
+    .bind(now_db())
+    .bind(to_db_time(link.expires_at))
+    .execute(conn)
+    .await?;
+    Ok(id)
+}
+
+/// Who a claimed document link was issued to.
+#[derive(Debug, Clone)]
+pub struct DocumentLinkRow {
+    pub actor: String,
+    pub ground: String,
+    pub reason: Option<String>,
+}
+
+/// What happened when a download tried to use a document link.
+#[derive(Debug, Clone)]
+pub enum LinkClaim {
+    /// The link's one use is ours.
+    Claimed(DocumentLinkRow),
+    /// No such link for this prescription.
+    NotFound,
+    /// Its time is up.
+    Expired,
+    /// It was used already.
+    Used,
+}
+
+/// Claims the single use of an unexpired document link of prescription
+/// `prescription_id`, atomically (two concurrent downloads: one wins).
+pub async fn claim_document_link(
+    conn: &mut AnyConnection,
+    id: &str,
+    prescription_id: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<LinkClaim> {
+    let claimed = sqlx::query(
+        "UPDATE prescription_document_links SET used_at = $3 \
+         WHERE id = $1 AND prescription_id = $2 AND used_at IS NULL AND expires_at > $3",
+    )
+    .bind(id)
+    .bind(prescription_id)
+    .bind(to_db_time(now))
+    .execute(&mut *conn)
+    .await?;
+    let row: Option<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT actor, ground, reason, used_at FROM prescription_document_links \
+         WHERE id = $1 AND prescription_id = $2",
+    )
+    .bind(id)
+    .bind(prescription_id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(match (claimed.rows_affected(), row) {
+        (_, None) => LinkClaim::NotFound,
+        (1, Some((actor, ground, reason, _))) => LinkClaim::Claimed(DocumentLinkRow {
+            actor,
+            ground,
+            reason,
+        }),
+        (_, Some((_, _, _, Some(_)))) => LinkClaim::Used,
+        (_, Some((_, _, _, None))) => LinkClaim::Expired,
+    })
+}
+
+/// One read of a prescription as the audit trail recorded it.
+#[derive(Debug, Clone, FromRow)]
+pub struct AccessRow {
+    pub actor: String,
+    pub action: String,
+    /// The entry's details (ground, reason, link).
+    pub after_json: Option<String>,
+    pub at: String,
+}
+
+/// The newest `limit` reads of prescription `id` among `actions` (from the
+/// audit trail, which this subgraph writes in its own database).
+pub async fn access_log(
+    store: &Store,
+    id: &str,
+    actions: &[&str],
+    limit: i64,
+) -> sqlx::Result<Vec<AccessRow>> {
+    let sql = format!(
+        "SELECT actor, action, after_json, at FROM audit_log \
+         WHERE entity_type = 'prescription' AND entity_id = $1 AND action IN ({}) \
+         ORDER BY at DESC, id DESC LIMIT $2",
+        placeholders(3, actions.len())
+    );
+    let mut query = sqlx::query_as(&sql).bind(id).bind(limit);
+    for action in actions {
+        query = query.bind(*action);
+    }
+    query.fetch_all(store.pool()).await
 }
 
 // ---------- dispensing ----------

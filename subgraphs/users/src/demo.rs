@@ -1,8 +1,10 @@
 //! Demo data for dev mode: an admin, two vendors (KA and MH) with a vendor
-//! admin and a pharmacist each, and a customer with a Bengaluru address.
-//! Seeded once (it checks for the admin first); production never calls it.
+//! admin and a pharmacist each (appointments verified by the admin), and a
+//! customer with a Bengaluru address. Seeded once (it checks for the admin
+//! first); production never calls it.
 
-use crate::domain::Password;
+use crate::domain::{AppointmentStatus, Password};
+use crate::store::{self, NewAppointment};
 use janta_platform::auth::Role;
 use janta_platform::demo::*;
 use janta_platform::scalars::now_db;
@@ -30,6 +32,12 @@ pub const DEMO_LOGINS: [(&str, &str); 6] = [
     ),
 ];
 
+/// The demo pharmacists' appointments: (user, vendor, council, registration number).
+const DEMO_PHARMACISTS: [(&str, &str, &str, &str); 2] = [
+    (PHARMACIST_KA_ID, VENDOR_KA_ID, "KA", "KSPC/2019/04127"),
+    (PHARMACIST_MH_ID, VENDOR_MH_ID, "MH", "MSPC/2017/118842"),
+];
+
 /// Seeds the demo data if it is not there yet. Returns whether it seeded.
 pub async fn seed(store: &Store) -> anyhow::Result<bool> {
     let existing: Option<(String,)> = sqlx::query_as("SELECT id FROM users WHERE id = $1")
@@ -37,6 +45,8 @@ pub async fn seed(store: &Store) -> anyhow::Result<bool> {
         .fetch_optional(store.pool())
         .await?;
     if existing.is_some() {
+        // Demo data seeded before pharmacists needed a verified appointment.
+        appoint_demo_pharmacists(store).await?;
         return Ok(false);
     }
     let hash = Password::parse(DEMO_PASSWORD)
@@ -109,8 +119,8 @@ pub async fn seed(store: &Store) -> anyhow::Result<bool> {
             PHARMACIST_KA_ID,
             "pharmacist.ka@janta.test",
             "Dr. Kavya Rao",
-            vec![Role::Pharmacist],
-            Some(VENDOR_KA_ID),
+            vec![],
+            None,
         ),
         (
             VENDOR_MH_ADMIN_ID,
@@ -123,8 +133,8 @@ pub async fn seed(store: &Store) -> anyhow::Result<bool> {
             PHARMACIST_MH_ID,
             "pharmacist.mh@janta.test",
             "Dr. Meera Joshi",
-            vec![Role::Pharmacist],
-            Some(VENDOR_MH_ID),
+            vec![],
+            None,
         ),
     ];
     for (id, email, name, roles, vendor) in users {
@@ -142,5 +152,34 @@ pub async fn seed(store: &Store) -> anyhow::Result<bool> {
     .bind(CUSTOMER_ADDRESS_ID).bind(CUSTOMER_ID).bind(1_i64).bind(&now)
     .execute(&mut *tx).await?;
     tx.commit().await?;
+    appoint_demo_pharmacists(store).await?;
     Ok(true)
+}
+
+/// Gives each demo pharmacist an appointment verified by the demo admin,
+/// unless they already have a live one: PHARMACIST comes only from there.
+async fn appoint_demo_pharmacists(store: &Store) -> anyhow::Result<()> {
+    let mut tx = store.begin().await?;
+    for (user_id, vendor_id, council, registration_number) in DEMO_PHARMACISTS {
+        if store::live_appointment_of(&mut tx, user_id)
+            .await?
+            .is_some()
+        {
+            continue;
+        }
+        let appointment = NewAppointment {
+            vendor_id,
+            user_id,
+            council,
+            registration_number,
+            proposed_by: ADMIN_ID,
+            status: AppointmentStatus::Verified,
+            decided_by: Some(ADMIN_ID),
+        };
+        store::insert_appointment(&mut tx, appointment)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    tx.commit().await?;
+    Ok(())
 }

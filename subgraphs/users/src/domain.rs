@@ -13,6 +13,9 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use std::sync::OnceLock;
 
+pub mod clients;
+pub mod throttle;
+
 /// A normalised (trimmed, lower-case) e-mail address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
@@ -154,18 +157,51 @@ pub fn parse_pincode(raw: &str) -> ApiResult<String> {
     }
 }
 
-/// ISO 3166-2:IN subdivision codes (states and union territories).
-const STATE_CODES: [&str; 36] = [
-    "AN", "AP", "AR", "AS", "BR", "CH", "CT", "DH", "DL", "GA", "GJ", "HP", "HR", "JH", "JK", "KA",
-    "KL", "LA", "LD", "MH", "ML", "MN", "MP", "MZ", "NL", "OR", "PB", "PY", "RJ", "SK", "TG", "TN",
-    "TR", "UP", "UT", "WB",
+/// ISO 3166-2:IN subdivisions (states and union territories): code and name.
+const STATES: [(&str, &str); 36] = [
+    ("AN", "Andaman and Nicobar Islands"),
+    ("AP", "Andhra Pradesh"),
+    ("AR", "Arunachal Pradesh"),
+    ("AS", "Assam"),
+    ("BR", "Bihar"),
+    ("CH", "Chandigarh"),
+    ("CT", "Chhattisgarh"),
+    ("DH", "Dadra and Nagar Haveli and Daman and Diu"),
+    ("DL", "Delhi"),
+    ("GA", "Goa"),
+    ("GJ", "Gujarat"),
+    ("HP", "Himachal Pradesh"),
+    ("HR", "Haryana"),
+    ("JH", "Jharkhand"),
+    ("JK", "Jammu and Kashmir"),
+    ("KA", "Karnataka"),
+    ("KL", "Kerala"),
+    ("LA", "Ladakh"),
+    ("LD", "Lakshadweep"),
+    ("MH", "Maharashtra"),
+    ("ML", "Meghalaya"),
+    ("MN", "Manipur"),
+    ("MP", "Madhya Pradesh"),
+    ("MZ", "Mizoram"),
+    ("NL", "Nagaland"),
+    ("OR", "Odisha"),
+    ("PB", "Punjab"),
+    ("PY", "Puducherry"),
+    ("RJ", "Rajasthan"),
+    ("SK", "Sikkim"),
+    ("TG", "Telangana"),
+    ("TN", "Tamil Nadu"),
+    ("TR", "Tripura"),
+    ("UP", "Uttar Pradesh"),
+    ("UT", "Uttarakhand"),
+    ("WB", "West Bengal"),
 ];
 
 /// An Indian state or union territory code such as "KA"; GST depends on it.
 pub fn parse_state(raw: &str) -> ApiResult<String> {
     let code = raw.trim().to_uppercase();
     let code = code.strip_prefix("IN-").unwrap_or(&code).to_string();
-    if STATE_CODES.contains(&code.as_str()) {
+    if STATES.iter().any(|(c, _)| *c == code) {
         Ok(code)
     } else {
         Err(ApiError::bad_input(
@@ -204,19 +240,154 @@ pub fn check_assignable(roles: &[Role]) -> ApiResult<()> {
     Ok(())
 }
 
-/// Staff roles that `addVendorStaff` may grant.
+/// Staff roles that `addVendorStaff` may grant. PHARMACIST is a licensed
+/// role: it is proposed with a council registration and verified by a
+/// platform admin, never granted directly.
 pub fn check_staff_role(role: Role) -> ApiResult<()> {
     match role {
-        Role::Pharmacist | Role::VendorAdmin => Ok(()),
-        _ => Err(ApiError::bad_input(
-            "role must be PHARMACIST or VENDOR_ADMIN",
-        )),
+        Role::VendorAdmin => Ok(()),
+        Role::Pharmacist => Err(pharmacist_by_appointment()),
+        _ => Err(ApiError::bad_input("role must be VENDOR_ADMIN")),
+    }
+}
+
+/// The refusal when someone tries to grant PHARMACIST directly.
+fn pharmacist_by_appointment() -> ApiError {
+    ApiError::bad_input(
+        "PHARMACIST is granted only by a verified appointment: proposePharmacist, then verifyPharmacist",
+    )
+}
+
+/// `setUserRoles` may keep or drop PHARMACIST but not add it: `verified`
+/// says whether the user holds a verified appointment.
+pub fn check_pharmacist_kept(roles: &[Role], verified: bool) -> ApiResult<()> {
+    if roles.contains(&Role::Pharmacist) && !verified {
+        return Err(pharmacist_by_appointment());
+    }
+    Ok(())
+}
+
+/// How much of another user's account a viewer may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Visibility {
+    /// Nothing but the ID the viewer already has.
+    None,
+    /// The name and employer: what vendor staff need to serve customers
+    /// (an order's buyer, a prescription's owner).
+    Name,
+    /// Everything: contact details, roles, addresses, family.
+    Private,
+}
+
+/// What `viewer` may see of `user_id`: all of themselves; admins all of
+/// anyone; active vendor staff (their token carries the staff role and
+/// vendor) and services the name of anyone (services get contact details
+/// only through `contactForService`, which only notifications may call);
+/// others, and anonymous callers, nothing.
+pub fn visibility(viewer: Option<&Principal>, user_id: &str) -> Visibility {
+    let staff = |v: &Principal| v.vendor_id.as_deref().is_some_and(|id| v.is_staff_of(id));
+    match viewer {
+        Some(v) if can_view_private(v, user_id) => Visibility::Private,
+        Some(v) if staff(v) || v.has_role(Role::Service) => Visibility::Name,
+        _ => Visibility::None,
     }
 }
 
 /// May `viewer` see the private parts (contact details, addresses) of `user_id`?
 pub fn can_view_private(viewer: &Principal, user_id: &str) -> bool {
     viewer.subject == user_id || viewer.is_admin()
+}
+
+/// The state code of a State Pharmacy Council given by code or by name.
+fn parse_council(raw: &str) -> ApiResult<String> {
+    if let Ok(code) = parse_state(raw) {
+        return Ok(code);
+    }
+    let words: Vec<String> = raw
+        .split_whitespace()
+        .map(str::to_lowercase)
+        .filter(|w| !matches!(w.as_str(), "state" | "pharmacy" | "council"))
+        .collect();
+    let name = words.join(" ");
+    STATES
+        .iter()
+        .find(|(_, state)| state.to_lowercase() == name)
+        .map(|(code, _)| code.to_string())
+        .ok_or_else(|| {
+            ApiError::bad_input(
+                "council must name a State Pharmacy Council, e.g. \"KA\" or \"Karnataka State Pharmacy Council\"",
+            )
+        })
+}
+
+/// Where a pharmacist appointment stands. Only `PENDING` is decided;
+/// only `VERIFIED` grants the PHARMACIST role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppointmentStatus {
+    /// Proposed by the vendor, waiting for a platform admin.
+    Pending,
+    /// A platform admin checked the registration: the role is active.
+    Verified,
+    /// A platform admin refused it.
+    Rejected,
+    /// Was verified, then withdrawn by an admin.
+    Revoked,
+}
+
+impl AppointmentStatus {
+    const ALL: [AppointmentStatus; 4] = [
+        AppointmentStatus::Pending,
+        AppointmentStatus::Verified,
+        AppointmentStatus::Rejected,
+        AppointmentStatus::Revoked,
+    ];
+
+    /// Storage form.
+    pub fn as_db(self) -> &'static str {
+        match self {
+            AppointmentStatus::Pending => "PENDING",
+            AppointmentStatus::Verified => "VERIFIED",
+            AppointmentStatus::Rejected => "REJECTED",
+            AppointmentStatus::Revoked => "REVOKED",
+        }
+    }
+
+    /// Reads the storage form.
+    pub fn from_db(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_db() == s)
+    }
+}
+
+/// A pharmacist's registration with a State Pharmacy Council (Pharmacy Act,
+/// 1948): the council's state and the number it issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PharmacistRegistration {
+    /// ISO 3166-2:IN code of the council's state, e.g. "KA".
+    pub council: String,
+    /// The registration number, upper case, e.g. "KSPC/12345".
+    pub number: String,
+}
+
+impl PharmacistRegistration {
+    /// The council is named by its state's code ("KA") or by name
+    /// ("Karnataka State Pharmacy Council", "Delhi Pharmacy Council") and
+    /// kept as the code. Councils number their registers differently;
+    /// accepted: 3 to 32 letters, digits, `/`, `-` and `.`, with a digit.
+    pub fn parse(council: &str, number: &str) -> ApiResult<Self> {
+        let council = parse_council(council)?;
+        let number = number.trim().to_uppercase();
+        let valid = (3..=32).contains(&number.len())
+            && number
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '.'))
+            && number.chars().any(|c| c.is_ascii_digit());
+        if !valid {
+            return Err(ApiError::bad_input(
+                "registrationNumber must be 3 to 32 letters, digits, '/', '-' or '.'",
+            ));
+        }
+        Ok(PharmacistRegistration { council, number })
+    }
 }
 
 /// A fresh refresh token (shown once) and the hash we store.
@@ -226,18 +397,6 @@ pub fn new_refresh_token() -> (String, String) {
     let token = URL_SAFE_NO_PAD.encode(bytes);
     let hash = hash_secret(&token);
     (token, hash)
-}
-
-/// Compares secrets in constant time (by comparing their hashes).
-pub fn secrets_equal(given: &str, expected: &str) -> bool {
-    let (a, b) = (
-        Sha256::digest(given.as_bytes()),
-        Sha256::digest(expected.as_bytes()),
-    );
-    a.iter()
-        .zip(b.iter())
-        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-        == 0
 }
 
 /// SHA-256 of a high-entropy secret (refresh tokens, rate-limit keys).
@@ -274,6 +433,92 @@ mod tests {
         assert!(verify_password("correct horse", Some(&hash)));
         assert!(!verify_password("wrong horse!", Some(&hash)));
         assert!(!verify_password("correct horse", None));
+    }
+
+    fn principal(subject: &str, roles: &[Role], vendor: Option<&str>) -> Principal {
+        Principal {
+            subject: subject.into(),
+            roles: roles.to_vec(),
+            vendor_id: vendor.map(str::to_string),
+            scopes: vec![],
+        }
+    }
+
+    #[test]
+    fn who_sees_how_much_of_a_user() {
+        let cases = [
+            (None, Visibility::None),
+            (
+                Some(principal("u1", &[Role::Customer], None)),
+                Visibility::Private,
+            ),
+            (
+                Some(principal("u2", &[Role::Customer], None)),
+                Visibility::None,
+            ),
+            (
+                Some(principal("u2", &[Role::Customer], Some("v"))),
+                Visibility::None,
+            ),
+            (
+                Some(principal("p", &[Role::Pharmacist], Some("v"))),
+                Visibility::Name,
+            ),
+            (
+                Some(principal("p", &[Role::Pharmacist], None)),
+                Visibility::None,
+            ),
+            (
+                Some(principal("va", &[Role::VendorAdmin], Some("v"))),
+                Visibility::Name,
+            ),
+            (
+                Some(principal("a", &[Role::Admin], None)),
+                Visibility::Private,
+            ),
+            (
+                Some(principal("service:orders", &[Role::Service], None)),
+                Visibility::Name,
+            ),
+        ];
+        for (viewer, expected) in cases {
+            assert_eq!(visibility(viewer.as_ref(), "u1"), expected, "{viewer:?}");
+        }
+    }
+
+    #[test]
+    fn pharmacists_come_only_from_appointments() {
+        assert!(check_staff_role(Role::Pharmacist).is_err());
+        assert!(check_staff_role(Role::VendorAdmin).is_ok());
+        assert!(check_pharmacist_kept(&[Role::Customer, Role::Pharmacist], false).is_err());
+        assert!(check_pharmacist_kept(&[Role::Pharmacist], true).is_ok());
+        assert!(check_pharmacist_kept(&[Role::Customer], false).is_ok());
+        let reg = PharmacistRegistration::parse("ka", " kspc/12345 ").unwrap();
+        for council in ["Karnataka State Pharmacy Council", "IN-KA", "karnataka"] {
+            let named = PharmacistRegistration::parse(council, "KSPC/12345").unwrap();
+            assert_eq!(named, reg, "{council}");
+        }
+        let delhi = PharmacistRegistration::parse("Delhi Pharmacy Council", "DPC-1").unwrap();
+        assert_eq!(delhi.council, "DL");
+        assert_eq!(
+            (reg.council.as_str(), reg.number.as_str()),
+            ("KA", "KSPC/12345")
+        );
+        for (council, number) in [
+            ("XX", "12345"),
+            ("Pharmacy Council", "12345"),
+            ("KA", "AB"),
+            ("KA", "NODIGITS"),
+            ("KA", "12 345"),
+        ] {
+            assert!(
+                PharmacistRegistration::parse(council, number).is_err(),
+                "{council} {number}"
+            );
+        }
+        for s in AppointmentStatus::ALL {
+            assert_eq!(AppointmentStatus::from_db(s.as_db()), Some(s));
+        }
     }
 
     #[test]

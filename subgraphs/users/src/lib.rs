@@ -1,17 +1,24 @@
 //! Users subgraph: identity, access tokens, addresses, family members,
-//! vendors and their staff. It is the token issuer of the platform and
-//! publishes its public keys at `/.well-known/jwks.json`.
+//! vendors and their staff. It is the token issuer of the platform: people
+//! sign in through GraphQL, machines (service and partner clients) at the
+//! OAuth token endpoint `POST /oauth/token`; the public keys are at
+//! `/.well-known/jwks.json`.
 
 pub mod demo;
 pub mod domain;
 pub mod events;
+pub mod oauth;
+pub mod registration;
 pub mod schema;
 pub mod sessions;
+pub mod sign_in_limit;
+pub mod staff;
 pub mod store;
+pub mod throttle;
 
 use anyhow::Context as _;
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{EmptySubscription, Schema};
+use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
 use axum::routing::get;
 use axum::{Json, Router};
 use janta_events::Runtime;
@@ -36,13 +43,18 @@ pub struct UsersState {
     pub store: Store,
     /// Token issuing and rotation.
     pub sessions: Sessions,
-    /// The secret subgraphs present to obtain service tokens.
-    pub service_secret: String,
+}
+
+/// The schema with its limits: the shared ones, and one sign-in field per
+/// request ([`sign_in_limit`]).
+fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    with_limits(Schema::build(Query, Mutation, EmptySubscription))
+        .extension(sign_in_limit::OneSignInPerRequest)
 }
 
 /// The schema without data, for SDL export and composition.
 pub fn schema() -> UsersSchema {
-    with_limits(Schema::build(Query, Mutation, EmptySubscription)).finish()
+    schema_builder().finish()
 }
 
 /// This subgraph's Federation v2 SDL.
@@ -88,21 +100,20 @@ pub async fn build_with(
     store.migrate(&store::migrations()).await?;
     let events = runtime.event_bus(config).await?;
     events.start_relay(&store, "users");
-    let signer = TokenSigner::from_pem(
+    oauth::register_service_clients(&store, config).await?;
+    let signer = Arc::new(TokenSigner::from_pem(
         &load_signing_key(config)?,
         &config.auth.issuer,
         &config.auth.audience,
-    )?;
+    )?);
     let verifier = Arc::new(signer.local_verifier()?);
     let jwks = signer.jwks();
+    let token_endpoint = oauth::TokenEndpoint::new(store.clone(), signer.clone());
     let state = UsersState {
         store: store.clone(),
         sessions: Sessions::new(signer),
-        service_secret: config.service_secret.clone(),
     };
-    let schema = with_limits(Schema::build(Query, Mutation, EmptySubscription))
-        .data(state)
-        .finish();
+    let schema = schema_builder().data(state).finish();
     let loader_store = store.clone();
     let extend = Arc::new(move |request: async_graphql::Request| {
         request
@@ -132,7 +143,8 @@ pub async fn build_with(
             let jwks = jwks.clone();
             async move { Json(jwks) }
         }),
-    );
+    )
+    .merge(oauth::router(token_endpoint));
     Ok((router, store))
 }
 
@@ -163,5 +175,39 @@ mod tests {
         std::fs::write(&own_key, janta_platform::auth::generate_pem().unwrap()).unwrap();
         assert!(load_signing_key(&production_config(Some(own_key))).is_ok());
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The SDL text of root field `name` (from its name to the end of its
+    /// type, across multi-line argument lists).
+    fn field_definition<'a>(sdl: &'a str, name: &str) -> &'a str {
+        let start = sdl
+            .find(&format!("\t{name}("))
+            .unwrap_or_else(|| panic!("{name} is not in the SDL"));
+        let end = sdl[start..]
+            .find("\n\t\"\"\"")
+            .or_else(|| sdl[start..].find("\n}"))
+            .map_or(sdl.len(), |offset| start + offset);
+        &sdl[start..end]
+    }
+
+    #[test]
+    fn service_only_fields_are_hidden_from_the_router() {
+        let sdl = sdl();
+        for field in [
+            "contactForService",
+            "addressForService",
+            "familyMemberOfForService",
+        ] {
+            let definition = field_definition(&sdl, field);
+            assert!(definition.contains("@inaccessible"), "{definition}");
+        }
+        assert!(
+            !sdl.contains("serviceToken"),
+            "the serviceToken mutation is back"
+        );
+        assert!(
+            !field_definition(&sdl, "login").contains("@inaccessible"),
+            "sign-in must stay public"
+        );
     }
 }

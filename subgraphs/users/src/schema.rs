@@ -1,9 +1,11 @@
 //! The users subgraph's GraphQL API: thin resolvers that validate input with
 //! `domain`, authorise with the platform guards and persist through `store`.
 
-use crate::domain::{self, Email, Password, Phone};
+use crate::domain::{self, Email, Password, PharmacistRegistration, Phone, Visibility};
+use crate::registration::Registration;
+use crate::staff::{self, Decision};
 use crate::store::{
-    self, AddressFields, AddressRow, BranchRow, FamilyMemberRow, UserRow, VendorRow,
+    self, AddressFields, AddressRow, AppointmentRow, BranchRow, FamilyMemberRow, UserRow, VendorRow,
 };
 use crate::{audit, UsersState};
 use async_graphql::dataloader::{DataLoader, Loader};
@@ -11,11 +13,12 @@ use async_graphql::{
     Context, EmptySubscription, Enum, InputObject, Object, Result, Schema, SimpleObject, ID,
 };
 use janta_platform::auth::{
-    optional_principal, principal, require_admin, require_service, Principal, Role,
+    optional_principal, principal, require_admin, require_service_of, Principal, Role,
 };
-use janta_platform::ids::{new_id, parse_id};
+use janta_platform::ids::parse_id;
 use janta_platform::pagination::{build_connection, CountedConnection, Cursor, PageRequest};
 use janta_platform::scalars::{Date, DateTime};
+use janta_platform::server::ClientAddress;
 use janta_platform::{ApiError, ApiResult};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -28,28 +31,50 @@ fn state<'a>(ctx: &Context<'a>) -> &'a UsersState {
 }
 
 /// A person with an account: customer, pharmacist, vendor admin or admin.
-/// Contact details and addresses are visible to the person and admins only.
+/// What a viewer sees depends on who they are ([`domain::visibility`]):
+/// contact details and addresses only the person and admins; the name also
+/// active vendor staff and services; anonymous callers and other customers
+/// nothing but the ID. A user nobody may see is never loaded (`row` is None).
 pub struct User {
-    row: UserRow,
-    private: bool,
+    id: String,
+    row: Option<UserRow>,
+    visibility: Visibility,
 }
 
 impl User {
     fn for_viewer(row: UserRow, viewer: Option<&Principal>) -> Self {
-        let private = viewer.is_some_and(|v| domain::can_view_private(v, &row.id));
-        User { row, private }
+        let visibility = domain::visibility(viewer, &row.id);
+        User {
+            id: row.id.clone(),
+            row: Some(row),
+            visibility,
+        }
     }
 
     /// The user as seen by themselves (all fields visible).
     pub fn own_account(row: UserRow) -> Self {
-        User { row, private: true }
+        User {
+            id: row.id.clone(),
+            row: Some(row),
+            visibility: Visibility::Private,
+        }
     }
 
-    fn private_field<T>(&self, value: T) -> Result<T> {
-        if self.private {
-            Ok(value)
-        } else {
-            Err(ApiError::forbidden("only the user and admins can see this").into())
+    /// A reference the viewer may see nothing of: answers only its ID, so
+    /// it does not even tell whether the account exists.
+    fn hidden(id: String) -> Self {
+        User {
+            id,
+            row: None,
+            visibility: Visibility::None,
+        }
+    }
+
+    /// The account, when the viewer may see at least `needed` of it.
+    fn visible(&self, needed: Visibility) -> Result<&UserRow> {
+        match &self.row {
+            Some(row) if self.visibility >= needed => Ok(row),
+            _ => Err(ApiError::forbidden("you may not see this of this user").into()),
         }
     }
 }
@@ -59,50 +84,53 @@ impl User {
 impl User {
     /// Stable ID (UUID).
     async fn id(&self) -> ID {
-        ID(self.row.id.clone())
+        ID(self.id.clone())
     }
     /// Login e-mail (self and admins only).
     async fn email(&self) -> Result<&str> {
-        self.private_field(self.row.email.as_str())
+        Ok(self.visible(Visibility::Private)?.email.as_str())
     }
     /// Mobile number in E.164 form (self and admins only).
     async fn phone(&self) -> Result<Option<&str>> {
-        self.private_field(self.row.phone.as_deref())
+        Ok(self.visible(Visibility::Private)?.phone.as_deref())
     }
-    /// Name as shown to pharmacists and on invoices.
-    async fn full_name(&self) -> &str {
-        &self.row.full_name
+    /// Name as shown to pharmacists and on invoices (self, admins, active
+    /// vendor staff and services).
+    async fn full_name(&self) -> Result<&str> {
+        Ok(self.visible(Visibility::Name)?.full_name.as_str())
     }
-    /// Granted roles (self and admins only).
+    /// Roles in effect (self and admins only). PHARMACIST appears
+    /// only once a platform admin verified the appointment.
     async fn roles(&self) -> Result<Vec<Role>> {
-        self.private_field(self.row.roles())
+        Ok(self.visible(Visibility::Private)?.roles())
     }
-    /// The vendor a staff member works for.
+    /// The vendor a staff member works for (as visible as the name).
     async fn vendor(&self, ctx: &Context<'_>) -> Result<Option<Vendor>> {
-        match &self.row.vendor_id {
+        match &self.visible(Visibility::Name)?.vendor_id {
             Some(id) => Ok(Some(Vendor(load_vendor(ctx, &ID(id.clone())).await?))),
             None => Ok(None),
         }
     }
     /// Saved delivery addresses, default first (self and admins only).
     async fn addresses(&self, ctx: &Context<'_>) -> Result<Vec<Address>> {
-        self.private_field(())?;
-        let rows = store::addresses_of(&state(ctx).store, &self.row.id)
+        let row = self.visible(Visibility::Private)?;
+        let rows = store::addresses_of(&state(ctx).store, &row.id)
             .await
             .map_err(ApiError::from)?;
         Ok(rows.into_iter().map(Address).collect())
     }
     /// Dependents this customer buys for (self and admins only).
     async fn family_members(&self, ctx: &Context<'_>) -> Result<Vec<FamilyMember>> {
-        self.private_field(())?;
-        let rows = store::family_of(&state(ctx).store, &self.row.id)
+        let row = self.visible(Visibility::Private)?;
+        let rows = store::family_of(&state(ctx).store, &row.id)
             .await
             .map_err(ApiError::from)?;
         Ok(rows.into_iter().map(FamilyMember).collect())
     }
-    /// When the account was created.
+    /// When the account was created (self and admins only).
     async fn created_at(&self) -> Result<DateTime> {
-        Ok(DateTime::from_db(&self.row.created_at).map_err(ApiError::from)?)
+        let row = self.visible(Visibility::Private)?;
+        Ok(DateTime::from_db(&row.created_at).map_err(ApiError::from)?)
     }
 }
 
@@ -249,6 +277,28 @@ impl Vendor {
     async fn verified(&self) -> bool {
         self.0.verified_at.is_some()
     }
+    /// Whether an admin has suspended it (it does not sell until reinstated).
+    async fn suspended(&self) -> bool {
+        self.0.suspended_at.is_some()
+    }
+    /// Whether it may sell: only a verified vendor that is not suspended is `ACTIVE`.
+    async fn status(&self) -> VendorStatus {
+        match (&self.0.verified_at, &self.0.suspended_at) {
+            (_, Some(_)) => VendorStatus::Suspended,
+            (None, None) => VendorStatus::PendingVerification,
+            (Some(_), None) => VendorStatus::Active,
+        }
+    }
+    /// Why it was suspended (admins and the vendor's own staff only).
+    async fn suspension_reason(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        let viewer = principal(ctx)?;
+        if !(viewer.is_admin() || viewer.is_staff_of(&self.0.id)) {
+            return Err(
+                ApiError::forbidden("only admins and this vendor's staff can see this").into(),
+            );
+        }
+        Ok(self.0.suspension_reason.as_deref())
+    }
     /// Premises the vendor sells from.
     async fn branches(&self, ctx: &Context<'_>) -> Result<Vec<Branch>> {
         let rows = store::branches_of(&state(ctx).store, &self.0.id)
@@ -256,6 +306,17 @@ impl Vendor {
             .map_err(ApiError::from)?;
         Ok(rows.into_iter().map(Branch).collect())
     }
+}
+
+/// Whether a vendor may sell.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum VendorStatus {
+    /// Registered; the platform has not checked its licences yet.
+    PendingVerification,
+    /// Verified and not suspended: its listings are sold.
+    Active,
+    /// Suspended by an admin: its listings are not sold until reinstated.
+    Suspended,
 }
 
 /// A vendor's premises.
@@ -290,6 +351,87 @@ impl Branch {
     }
 }
 
+/// Where a pharmacist appointment stands.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "domain::AppointmentStatus")]
+pub enum PharmacistAppointmentStatus {
+    /// Proposed by the vendor; waits for a platform admin.
+    Pending,
+    /// Verified by a platform admin: the person acts as the vendor's pharmacist.
+    Verified,
+    /// Refused by a platform admin.
+    Rejected,
+    /// Was verified, then withdrawn by an admin.
+    Revoked,
+}
+
+/// A proposal that a person act as a vendor's pharmacist.
+pub struct PharmacistAppointment(AppointmentRow);
+
+/// A pharmacist appointment: proposed by a vendor admin with the person's
+/// State Pharmacy Council registration, verified or rejected by a platform
+/// admin. Visible to admins and the vendor's admins.
+#[Object]
+impl PharmacistAppointment {
+    /// Appointment ID.
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    /// The pharmacy.
+    async fn vendor(&self, ctx: &Context<'_>) -> Result<Vendor> {
+        Ok(Vendor(
+            load_vendor(ctx, &ID(self.0.vendor_id.clone())).await?,
+        ))
+    }
+    /// The person proposed as pharmacist.
+    async fn pharmacist(&self, ctx: &Context<'_>) -> Result<User> {
+        let row = load_user(ctx, &self.0.user_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("user"))?;
+        Ok(User::for_viewer(row, optional_principal(ctx)))
+    }
+    /// State code of the State Pharmacy Council the person is registered with.
+    async fn council(&self) -> &str {
+        &self.0.council
+    }
+    /// The council's registration number.
+    async fn registration_number(&self) -> &str {
+        &self.0.registration_number
+    }
+    /// Where it stands.
+    async fn status(&self) -> Result<PharmacistAppointmentStatus> {
+        domain::AppointmentStatus::from_db(&self.0.status)
+            .map(Into::into)
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("unknown appointment status")).into())
+    }
+    /// Who proposed it (user ID of a vendor admin or admin).
+    async fn proposed_by(&self) -> ID {
+        ID(self.0.proposed_by.clone())
+    }
+    /// When it was proposed.
+    async fn proposed_at(&self) -> Result<DateTime> {
+        Ok(DateTime::from_db(&self.0.proposed_at).map_err(ApiError::from)?)
+    }
+    /// The platform admin who verified, rejected or revoked it.
+    async fn decided_by(&self) -> Option<ID> {
+        self.0.decided_by.clone().map(ID)
+    }
+    /// When that was.
+    async fn decided_at(&self) -> Result<Option<DateTime>> {
+        let at = self
+            .0
+            .decided_at
+            .as_deref()
+            .map(DateTime::from_db)
+            .transpose();
+        Ok(at.map_err(ApiError::from)?)
+    }
+    /// Why it was rejected or revoked.
+    async fn decision_reason(&self) -> Option<&str> {
+        self.0.decision_reason.as_deref()
+    }
+}
+
 /// Tokens and the signed-in user, returned by register, login and refresh.
 #[derive(SimpleObject)]
 pub struct AuthPayload {
@@ -303,8 +445,10 @@ pub struct AuthPayload {
     pub user: User,
 }
 
-/// How to reach a user, for the notifications service only.
+/// How to reach a user, for the notifications service only (hidden from
+/// the router like the field returning it).
 #[derive(SimpleObject)]
+#[graphql(inaccessible)]
 pub struct ServiceContact {
     /// The user.
     pub user_id: ID,
@@ -312,15 +456,6 @@ pub struct ServiceContact {
     pub email: String,
     /// Mobile number (E.164), if given.
     pub phone: Option<String>,
-}
-
-/// A token for subgraph-to-subgraph calls.
-#[derive(SimpleObject)]
-pub struct ServiceToken {
-    /// The access token (role SERVICE).
-    pub access_token: String,
-    /// Seconds until it expires.
-    pub expires_in: i64,
 }
 
 /// Loads users by ID in one statement per batch.
@@ -439,14 +574,20 @@ impl Query {
         }))
     }
 
-    /// Resolves `User` references from other subgraphs (batched).
+    /// Resolves `User` references from other subgraphs (batched). A viewer
+    /// who may see nothing of the user gets a reference that answers only
+    /// its ID (every other field is FORBIDDEN), without a lookup.
     #[graphql(entity)]
     async fn find_user_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Option<User>> {
         let Ok(id) = parse_id(&id, "id") else {
             return Ok(None);
         };
+        let viewer = optional_principal(ctx);
+        if domain::visibility(viewer, &id) == Visibility::None {
+            return Ok(Some(User::hidden(id)));
+        }
         let row = load_user(ctx, &id).await?;
-        Ok(row.map(|r| User::for_viewer(r, optional_principal(ctx))))
+        Ok(row.map(|r| User::for_viewer(r, viewer)))
     }
 
     /// Resolves `Vendor` references from other subgraphs (batched).
@@ -475,13 +616,15 @@ impl Query {
 
     /// An address with its owner, for another subgraph that must check whose
     /// it is and copy it (orders' checkout snapshots the delivery address).
-    /// Service principals only; null when there is no such address.
+    /// The orders service only (hidden from the router); null when there is
+    /// no such address.
+    #[graphql(inaccessible)]
     async fn address_for_service(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Address ID")] id: ID,
     ) -> Result<Option<Address>> {
-        require_service(ctx)?;
+        require_service_of(ctx, &["orders"])?;
         let id = parse_id(&id, "id")?;
         let loader = ctx.data_unchecked::<DataLoader<AddressLoader>>();
         Ok(loader
@@ -493,19 +636,15 @@ impl Query {
 
     /// E-mail and phone of users, for the notifications subgraph to deliver
     /// e-mail and SMS (events carry no contact data). The notifications
-    /// service only; users that do not exist are left out; at most 100 IDs.
+    /// service only (hidden from the router); users that do not exist are
+    /// left out; at most 100 IDs.
+    #[graphql(inaccessible)]
     async fn contact_for_service(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "User IDs")] user_ids: Vec<ID>,
     ) -> Result<Vec<ServiceContact>> {
-        let service = require_service(ctx)?;
-        if service.subject != "service:notifications" {
-            return Err(ApiError::forbidden(
-                "only the notifications service reads contact details",
-            )
-            .into());
-        }
+        require_service_of(ctx, &["notifications"])?;
         if user_ids.len() > 100 {
             return Err(ApiError::bad_input("at most 100 userIds at once").into());
         }
@@ -525,6 +664,77 @@ impl Query {
             })
             .collect())
     }
+
+    /// Whether `familyMemberId` is a dependent of `userId`, so that another
+    /// subgraph (prescriptions) can refuse a patient who is not the
+    /// customer's. The prescriptions service only (hidden from the router).
+    #[graphql(inaccessible)]
+    async fn family_member_of_for_service(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customer")] user_id: ID,
+        #[graphql(desc = "The family member")] family_member_id: ID,
+    ) -> Result<bool> {
+        require_service_of(ctx, &["prescriptions"])?;
+        let user_id = parse_id(&user_id, "userId")?;
+        let member_id = parse_id(&family_member_id, "familyMemberId")?;
+        let store = &state(ctx).store;
+        Ok(store::is_family_member_of(store, &user_id, &member_id)
+            .await
+            .map_err(ApiError::from)?)
+    }
+
+    /// Pharmacist appointments, oldest proposal first: every vendor's for
+    /// platform admins (to verify the pending ones), their own vendor's for
+    /// vendor admins.
+    async fn pharmacist_appointments(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only appointments in this state")] status: Option<
+            PharmacistAppointmentStatus,
+        >,
+        #[graphql(desc = "Only this vendor's (admins; vendor admins see their own)")]
+        vendor_id: Option<ID>,
+        #[graphql(desc = "Page size (at most 100, default 20)")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last item of the previous page")] after: Option<String>,
+    ) -> Result<CountedConnection<PharmacistAppointment>> {
+        let viewer = principal(ctx)?;
+        let vendor_id = vendor_id.map(|v| parse_id(&v, "vendorId")).transpose()?;
+        let vendor_id = match (viewer.is_admin(), vendor_id) {
+            (true, wanted) => wanted,
+            (false, wanted) => {
+                let own = viewer.vendor_id.clone().unwrap_or_default();
+                require_vendor_admin_of(viewer, wanted.as_deref().unwrap_or(&own))?;
+                Some(own)
+            }
+        };
+        let page = PageRequest::new(first, after)?;
+        let filter = store::AppointmentFilter {
+            status: status.map(Into::into),
+            vendor_id: vendor_id.as_deref(),
+        };
+        let (rows, total) = store::list_appointments(&state(ctx).store, &filter, &page)
+            .await
+            .map_err(ApiError::from)?;
+        let nodes = rows.into_iter().map(PharmacistAppointment).collect();
+        Ok(build_connection(&page, nodes, total, |a| Cursor {
+            key: a.0.proposed_at.clone(),
+            id: a.0.id.clone(),
+        }))
+    }
+}
+
+/// A vendor's proposal of a pharmacist.
+#[derive(InputObject)]
+pub struct ProposePharmacistInput {
+    /// The pharmacy: your own when omitted; platform admins must name it.
+    pub vendor_id: Option<ID>,
+    /// Login e-mail of the person's existing account.
+    pub email: String,
+    /// Their State Pharmacy Council registration number.
+    pub registration_number: String,
+    /// State code of the council that registered them, e.g. "KA".
+    pub council: String,
 }
 
 /// Sign-up details.
@@ -654,7 +864,7 @@ impl ValidAddress {
 }
 
 fn json_of_user(row: &UserRow) -> serde_json::Value {
-    serde_json::json!({ "roles": row.roles, "vendorId": row.vendor_id })
+    serde_json::json!({ "roles": row.roles(), "vendorId": row.vendor_id })
 }
 
 /// Write operations.
@@ -662,49 +872,33 @@ pub struct Mutation;
 
 #[Object]
 impl Mutation {
-    /// Creates a customer account and signs it in.
+    /// Creates a customer account and signs it in. An e-mail that already
+    /// has an account gets the same kind of answer (its owner is told by
+    /// e-mail instead), so registration does not reveal who has an account.
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<AuthPayload> {
         let email = Email::parse(&input.email)?;
         let password = Password::parse(&input.password)?;
         let full_name = domain::parse_person_name(&input.full_name, "fullName")?;
         let phone = input.phone.as_deref().map(Phone::parse).transpose()?;
         // Hashing is deliberately slow: keep it off the async workers.
-        let hash = tokio::task::spawn_blocking(move || password.hash())
+        let password_hash = tokio::task::spawn_blocking(move || password.hash())
             .await
             .map_err(|e| ApiError::Internal(e.into()))?
             .map_err(ApiError::from)?;
-        let st = state(ctx);
-        let mut tx = st.store.begin().await.map_err(ApiError::from)?;
-        let user = store::insert_user(
-            &mut tx,
-            store::NewUser {
-                email: email.as_str(),
-                phone: phone.as_ref().map(Phone::as_str),
-                full_name: &full_name,
-                password_hash: &hash,
-                roles: &[Role::Customer],
-                vendor_id: None,
-            },
-        )
-        .await?;
-        audit(
-            &mut tx,
-            &user.id,
-            "user",
-            &user.id,
-            "registered",
-            None,
-            Some(json_of_user(&user)),
-        )
-        .await?;
-        crate::events::user_registered(&mut tx, &user, ctx).await?;
-        let payload = st.sessions.issue(&mut tx, user, &new_id()).await?;
-        tx.commit().await.map_err(ApiError::from)?;
-        Ok(payload)
+        let registration = Registration {
+            email,
+            phone,
+            full_name,
+            password_hash,
+        };
+        Ok(crate::registration::register(ctx, state(ctx), registration).await?)
     }
 
     /// Signs in with e-mail and password. Failures do not reveal whether the
-    /// account exists, and repeated failures are rate limited.
+    /// account exists. Failed attempts are throttled per account and per
+    /// client address (`RATE_LIMITED` with `extensions.retryAfter` seconds),
+    /// and a request may carry only one of `login`, `register` and
+    /// `refreshToken`.
     async fn login(
         &self,
         ctx: &Context<'_>,
@@ -712,7 +906,14 @@ impl Mutation {
         password: String,
     ) -> Result<AuthPayload> {
         let st = state(ctx);
-        Ok(st.sessions.login(&st.store, &email, &password).await?)
+        let client = ctx
+            .data_opt::<ClientAddress>()
+            .copied()
+            .unwrap_or(ClientAddress(None));
+        Ok(st
+            .sessions
+            .login(&st.store, &email, &password, client)
+            .await?)
     }
 
     /// Exchanges a refresh token for new tokens. Each refresh token works once;
@@ -720,24 +921,6 @@ impl Mutation {
     async fn refresh_token(&self, ctx: &Context<'_>, refresh_token: String) -> Result<AuthPayload> {
         let st = state(ctx);
         Ok(st.sessions.refresh(&st.store, &refresh_token).await?)
-    }
-
-    /// Issues a short-lived token to another Janta subgraph (service principal)
-    /// that presents the shared service secret. Not for people or partners.
-    async fn service_token(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Name of the calling subgraph, e.g. \"orders\"")] service: String,
-        #[graphql(desc = "The shared service secret")] secret: String,
-    ) -> Result<ServiceToken> {
-        let st = state(ctx);
-        let (access_token, expires_in) =
-            st.sessions
-                .service_token(&service, &secret, &st.service_secret)?;
-        Ok(ServiceToken {
-            access_token,
-            expires_in: expires_in as i64,
-        })
     }
 
     /// Signs out: revokes the refresh token and its whole family.
@@ -762,7 +945,8 @@ impl Mutation {
             name.as_deref(),
             phone.as_ref().map(Phone::as_str),
         )
-        .await?;
+        .await
+        .map_err(ApiError::from)?;
         let row = store::user_by_id(&mut tx, &me.subject)
             .await
             .map_err(ApiError::from)?
@@ -1049,7 +1233,8 @@ impl Mutation {
         Ok(Branch(row))
     }
 
-    /// Makes an existing account staff of a vendor (admin, or that vendor's admin).
+    /// Makes an existing account a vendor admin of a vendor (admin, or that
+    /// vendor's admin). Pharmacists are appointed with `proposePharmacist`.
     async fn add_vendor_staff(
         &self,
         ctx: &Context<'_>,
@@ -1100,7 +1285,9 @@ impl Mutation {
         Ok(User::for_viewer(after, Some(actor)))
     }
 
-    /// Replaces a user's roles (admin).
+    /// Replaces a user's roles (admin). PHARMACIST can be kept or removed
+    /// (which revokes the appointment) but not added: that takes a verified
+    /// appointment.
     async fn set_user_roles(
         &self,
         ctx: &Context<'_>,
@@ -1115,19 +1302,18 @@ impl Mutation {
             .await
             .map_err(ApiError::from)?
             .ok_or_else(|| ApiError::not_found("user"))?;
-        let staff = roles
-            .iter()
-            .any(|r| matches!(r, Role::Pharmacist | Role::VendorAdmin));
-        let vendor_id = if staff {
-            before.vendor_id.clone()
-        } else {
-            None
-        };
-        if staff && vendor_id.is_none() {
+        let pharmacist = before.pharmacy_id.is_some();
+        domain::check_pharmacist_kept(&roles, pharmacist)?;
+        let vendor_admin = roles.contains(&Role::VendorAdmin);
+        let vendor_id = before.vendor_id.clone().filter(|_| vendor_admin);
+        if vendor_admin && vendor_id.is_none() {
             return Err(ApiError::bad_input(
                 "attach the user to a vendor with addVendorStaff first",
             )
             .into());
+        }
+        if pharmacist && !roles.contains(&Role::Pharmacist) {
+            crate::staff::revoke_pharmacist(&mut tx, admin, &user_id).await?;
         }
         store::set_roles(&mut tx, &user_id, &roles, vendor_id.as_deref())
             .await
@@ -1148,6 +1334,74 @@ impl Mutation {
         .await?;
         tx.commit().await.map_err(ApiError::from)?;
         Ok(User::for_viewer(after, Some(admin)))
+    }
+
+    /// Proposes an existing account as pharmacist of a vendor, with their
+    /// State Pharmacy Council registration (that vendor's admins, or an
+    /// admin). The role takes effect only once a platform admin verifies it.
+    async fn propose_pharmacist(
+        &self,
+        ctx: &Context<'_>,
+        input: ProposePharmacistInput,
+    ) -> Result<PharmacistAppointment> {
+        let actor = principal(ctx)?;
+        let vendor_id = match &input.vendor_id {
+            Some(id) => parse_id(id, "vendorId")?,
+            None if actor.is_admin() => {
+                return Err(ApiError::bad_input("vendorId: which pharmacy?").into())
+            }
+            None => actor.vendor_id.clone().unwrap_or_default(),
+        };
+        require_vendor_admin_of(actor, &vendor_id)?;
+        let email = Email::parse(&input.email)?;
+        let registration =
+            PharmacistRegistration::parse(&input.council, &input.registration_number)?;
+        let row =
+            staff::propose_pharmacist(state(ctx), actor, &vendor_id, &email, &registration).await?;
+        Ok(PharmacistAppointment(row))
+    }
+
+    /// Verifies a proposed pharmacist after checking the council's register
+    /// (platform admin; recorded as the verifier). From now on the person's
+    /// tokens carry PHARMACIST for that vendor.
+    async fn verify_pharmacist(&self, ctx: &Context<'_>, id: ID) -> Result<PharmacistAppointment> {
+        let admin = require_admin(ctx)?;
+        let id = parse_id(&id, "id")?;
+        let row = staff::decide_pharmacist(state(ctx), admin, &id, Decision::Verify).await?;
+        Ok(PharmacistAppointment(row))
+    }
+
+    /// Refuses a proposed pharmacist, with the reason (platform admin).
+    async fn reject_pharmacist(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        reason: String,
+    ) -> Result<PharmacistAppointment> {
+        let admin = require_admin(ctx)?;
+        let id = parse_id(&id, "id")?;
+        let reason = domain::parse_text(&reason, "reason", 3, 500)?;
+        let decision = Decision::Reject(reason);
+        let row = staff::decide_pharmacist(state(ctx), admin, &id, decision).await?;
+        Ok(PharmacistAppointment(row))
+    }
+
+    /// Suspends a vendor (admin): its listings stop selling until it is
+    /// reinstated. Publishes `VendorSuspended`.
+    async fn suspend_vendor(&self, ctx: &Context<'_>, id: ID, reason: String) -> Result<Vendor> {
+        let admin = require_admin(ctx)?;
+        let id = parse_id(&id, "id")?;
+        let reason = domain::parse_text(&reason, "reason", 3, 500)?;
+        let row = staff::set_suspension(ctx, state(ctx), admin, &id, Some(&reason)).await?;
+        Ok(Vendor(row))
+    }
+
+    /// Lifts a vendor's suspension (admin). Publishes `VendorReinstated`.
+    async fn reinstate_vendor(&self, ctx: &Context<'_>, id: ID) -> Result<Vendor> {
+        let admin = require_admin(ctx)?;
+        let id = parse_id(&id, "id")?;
+        let row = staff::set_suspension(ctx, state(ctx), admin, &id, None).await?;
+        Ok(Vendor(row))
     }
 }
 

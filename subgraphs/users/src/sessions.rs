@@ -3,32 +3,30 @@
 //! single-use, and grouped in families so that reuse of a spent token
 //! (a sign of theft) revokes the whole family.
 
+use crate::domain::throttle::account_key;
 use crate::domain::{self, Email};
 use crate::schema::{AuthPayload, User};
 use crate::store::{self, UserRow};
+use crate::throttle::Attempt;
 use chrono::Utc;
 use janta_platform::auth::{Principal, TokenSigner};
 use janta_platform::ids::new_id;
-use janta_platform::scalars::{from_db_time, to_db_time, DateTime};
+use janta_platform::scalars::{from_db_time, DateTime};
+use janta_platform::server::ClientAddress;
 use janta_platform::store::Store;
-use janta_platform::{ApiError, ApiResult, ErrorCode};
+use janta_platform::{ApiError, ApiResult};
 use sqlx::AnyConnection;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Access tokens live this long.
 pub const ACCESS_TTL: Duration = Duration::from_secs(15 * 60);
 /// Refresh tokens live this long (unless used or revoked first).
 pub const REFRESH_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
-/// Service tokens (subgraph-to-subgraph) live this long.
-pub const SERVICE_TTL: Duration = Duration::from_secs(5 * 60);
-/// Failed logins allowed per account name within [`LOGIN_WINDOW`].
-pub const MAX_LOGIN_FAILURES: i64 = 5;
-/// The sliding window for counting failed logins.
-pub const LOGIN_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 /// Issues and rotates tokens.
 pub struct Sessions {
-    signer: TokenSigner,
+    signer: Arc<TokenSigner>,
 }
 
 fn invalid_credentials() -> ApiError {
@@ -36,8 +34,8 @@ fn invalid_credentials() -> ApiError {
 }
 
 impl Sessions {
-    /// Sessions signed by `signer`.
-    pub fn new(signer: TokenSigner) -> Self {
+    /// Sessions signed by `signer` (shared with the OAuth token endpoint).
+    pub fn new(signer: Arc<TokenSigner>) -> Self {
         Sessions { signer }
     }
 
@@ -58,6 +56,38 @@ impl Sessions {
         user: UserRow,
         family_id: &str,
     ) -> ApiResult<AuthPayload> {
+        let (access_token, expires_at) = self.access_token(&user)?;
+        let (refresh_token, refresh_hash) = domain::new_refresh_token();
+        let refresh_expiry =
+            Utc::now() + chrono::Duration::from_std(REFRESH_TTL).expect("constant");
+        store::insert_refresh_token(conn, family_id, &user.id, &refresh_hash, refresh_expiry)
+            .await?;
+        Ok(AuthPayload {
+            access_token,
+            refresh_token,
+            expires_at,
+            user: User::own_account(user),
+        })
+    }
+
+    /// What [`Sessions::issue`] answers, for an account that was not created
+    /// (registration with a taken e-mail): a signed access token of the
+    /// same shape and lifetime for `user`, and a refresh token stored nowhere.
+    pub fn unclaimed(&self, user: UserRow) -> ApiResult<AuthPayload> {
+        let (access_token, expires_at) = self.access_token(&user)?;
+        let (refresh_token, _) = domain::new_refresh_token();
+        Ok(AuthPayload {
+            access_token,
+            refresh_token,
+            expires_at,
+            user: User::own_account(user),
+        })
+    }
+
+    /// An access token for `user` and its expiry. Roles and vendor are those
+    /// the account has now: PHARMACIST only with a verified appointment
+    /// (see [`UserRow::roles`]).
+    fn access_token(&self, user: &UserRow) -> ApiResult<(String, DateTime)> {
         let principal = Principal {
             subject: user.id.clone(),
             roles: user.roles(),
@@ -65,53 +95,21 @@ impl Sessions {
             scopes: vec![],
         };
         let (access_token, exp) = self.signer.sign(&principal, ACCESS_TTL)?;
-        let (refresh_token, refresh_hash) = domain::new_refresh_token();
-        let refresh_expiry =
-            Utc::now() + chrono::Duration::from_std(REFRESH_TTL).expect("constant");
-        store::insert_refresh_token(conn, family_id, &user.id, &refresh_hash, refresh_expiry)
-            .await?;
         let expires_at = chrono::DateTime::from_timestamp(exp, 0).expect("valid expiry");
-        Ok(AuthPayload {
-            access_token,
-            refresh_token,
-            expires_at: DateTime(expires_at),
-            user: User::own_account(user),
-        })
+        Ok((access_token, DateTime(expires_at)))
     }
 
-    /// A service principal's token for subgraph `service`, if `secret` matches.
-    pub fn service_token(
+    /// Password login, throttled per account and per client address: the
+    /// attempt is counted before the password is checked ([`Attempt`]).
+    pub async fn login(
         &self,
-        service: &str,
-        secret: &str,
-        expected: &str,
-    ) -> ApiResult<(String, u64)> {
-        let known = janta_platform::config::DOMAINS.contains(&service);
-        if !known || !domain::secrets_equal(secret, expected) {
-            return Err(ApiError::unauthenticated("invalid service credentials"));
-        }
-        let principal = Principal {
-            subject: format!("service:{service}"),
-            roles: vec![janta_platform::auth::Role::Service],
-            vendor_id: None,
-            scopes: vec![],
-        };
-        let (token, _) = self.signer.sign(&principal, SERVICE_TTL)?;
-        Ok((token, SERVICE_TTL.as_secs()))
-    }
-
-    /// Password login with rate limiting per account name (existing or not).
-    pub async fn login(&self, db: &Store, email: &str, password: &str) -> ApiResult<AuthPayload> {
+        db: &Store,
+        email: &str,
+        password: &str,
+        client: ClientAddress,
+    ) -> ApiResult<AuthPayload> {
         let email = Email::parse(email).map_err(|_| invalid_credentials())?;
-        let key = domain::hash_secret(email.as_str());
-        let since =
-            to_db_time(Utc::now() - chrono::Duration::from_std(LOGIN_WINDOW).expect("constant"));
-        if store::count_login_failures(db, &key, &since).await? >= MAX_LOGIN_FAILURES {
-            return Err(ApiError::client(
-                ErrorCode::RateLimited,
-                "too many failed sign-in attempts; try again in 15 minutes",
-            ));
-        }
+        let attempt = Attempt::begin(db, &account_key(email.as_str()), client).await?;
         let user = store::user_by_email(db, email.as_str()).await?;
         let verified = {
             let stored = user.as_ref().map(|u| u.password_hash.clone());
@@ -123,11 +121,10 @@ impl Sessions {
             .map_err(|e| ApiError::Internal(e.into()))?
         };
         let Some(user) = user.filter(|_| verified) else {
-            store::record_login_failure(db, &key).await?;
             return Err(invalid_credentials());
         };
         let mut tx = db.begin().await?;
-        store::clear_login_failures(&mut tx, &key).await?;
+        attempt.succeeded(&mut tx).await?;
         crate::audit(&mut tx, &user.id, "user", &user.id, "signed_in", None, None).await?;
         let payload = self.issue(&mut tx, user, &new_id()).await?;
         tx.commit().await?;

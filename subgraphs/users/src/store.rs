@@ -1,6 +1,7 @@
 //! All SQL of the users subgraph, in one place. Functions that take a
 //! connection run inside the caller's transaction; the rest use the pool.
 
+use crate::domain::AppointmentStatus;
 use janta_platform::auth::Role;
 use janta_platform::error::is_unique_violation;
 use janta_platform::ids::new_id;
@@ -10,6 +11,9 @@ use janta_platform::store::{fetch_in, Migrations, Store};
 use janta_platform::{ApiError, ApiResult};
 use sqlx::{AnyConnection, FromRow};
 
+pub mod clients;
+pub mod throttle;
+
 /// The users subgraph's migrations for both backends.
 pub fn migrations() -> Migrations {
     Migrations {
@@ -18,7 +22,8 @@ pub fn migrations() -> Migrations {
     }
 }
 
-/// A user account as stored.
+/// A user account as stored, with the grants that come from elsewhere
+/// (a verified pharmacist appointment) already applied.
 #[derive(Debug, Clone, FromRow)]
 pub struct UserRow {
     pub id: String,
@@ -26,25 +31,39 @@ pub struct UserRow {
     pub phone: Option<String>,
     pub full_name: String,
     pub password_hash: String,
+    /// The directly granted roles, comma-separated (never PHARMACIST).
     pub roles: String,
+    /// The vendor the user works for: of their VENDOR_ADMIN grant, else of
+    /// their verified pharmacist appointment.
     pub vendor_id: Option<String>,
+    /// The vendor of the user's verified pharmacist appointment, if any.
+    pub pharmacy_id: Option<String>,
     pub created_at: String,
 }
 
 impl UserRow {
-    /// Roles are stored as a comma-separated list of their API names.
+    /// The roles in effect: the stored ones, plus PHARMACIST exactly when a
+    /// platform admin verified an appointment (never from `roles` alone).
     pub fn roles(&self) -> Vec<Role> {
-        self.roles
+        let mut roles: Vec<Role> = self
+            .roles
             .split(',')
             .filter_map(|r| serde_json::from_value(serde_json::Value::String(r.to_string())).ok())
-            .collect()
+            .filter(|r| *r != Role::Pharmacist)
+            .collect();
+        if self.pharmacy_id.is_some() {
+            roles.push(Role::Pharmacist);
+        }
+        roles
     }
 }
 
-/// Storage form of a role list.
+/// Storage form of a role list. PHARMACIST is left out: it is granted only
+/// by a verified pharmacist appointment.
 pub fn roles_to_db(roles: &[Role]) -> String {
     roles
         .iter()
+        .filter(|r| **r != Role::Pharmacist)
         .filter_map(|r| serde_json::to_value(r).ok())
         .filter_map(|v| v.as_str().map(str::to_string))
         .collect::<Vec<_>>()
@@ -87,6 +106,10 @@ pub struct VendorRow {
     pub state: String,
     pub verified_at: Option<String>,
     pub created_at: String,
+    /// When an admin suspended it; `None` while it may sell.
+    pub suspended_at: Option<String>,
+    /// The admin's reason for the suspension.
+    pub suspension_reason: Option<String>,
 }
 
 /// A vendor's premises (where stock sits and orders ship from).
@@ -122,19 +145,28 @@ pub struct NewUser<'a> {
     pub vendor_id: Option<&'a str>,
 }
 
-const USER_COLUMNS: &str =
-    "id, email, phone, full_name, password_hash, roles, vendor_id, created_at";
+/// Users with their verified appointment (at most one: a unique index). An
+/// appointment at another vendor than the user's VENDOR_ADMIN grant is
+/// ignored, so one token never mixes two vendors.
+const USER_SELECT: &str = "SELECT u.id, u.email, u.phone, u.full_name, u.password_hash, u.roles, \
+     COALESCE(u.vendor_id, pa.vendor_id) AS vendor_id, pa.vendor_id AS pharmacy_id, u.created_at \
+     FROM users u LEFT JOIN pharmacist_appointments pa ON pa.user_id = u.id \
+     AND pa.status = 'VERIFIED' AND (u.vendor_id IS NULL OR u.vendor_id = pa.vendor_id)";
 const ADDRESS_COLUMNS: &str = "id, user_id, label, line1, line2, city, state, pincode, is_default";
-const VENDOR_COLUMNS: &str =
-    "id, name, legal_name, gstin, drug_licence_number, state, verified_at, created_at";
+const VENDOR_COLUMNS: &str = "id, name, legal_name, gstin, drug_licence_number, state, \
+     verified_at, created_at, suspended_at, suspension_reason";
 
-/// Inserts an account; duplicate e-mail or phone is `CONFLICT`.
-pub async fn insert_user(conn: &mut AnyConnection, user: NewUser<'_>) -> ApiResult<UserRow> {
+/// Inserts an account; `None` when the e-mail already has one (the caller
+/// decides what to say, so no error text reveals it).
+pub async fn insert_user(
+    conn: &mut AnyConnection,
+    user: NewUser<'_>,
+) -> sqlx::Result<Option<UserRow>> {
     let id = new_id();
     let now = now_db();
-    let result = sqlx::query(
+    let done = sqlx::query(
         "INSERT INTO users (id, email, phone, full_name, password_hash, roles, vendor_id, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (email) DO NOTHING",
     )
     .bind(&id)
     .bind(user.email)
@@ -145,22 +177,16 @@ pub async fn insert_user(conn: &mut AnyConnection, user: NewUser<'_>) -> ApiResu
     .bind(user.vendor_id)
     .bind(&now)
     .execute(&mut *conn)
-    .await;
-    match result {
-        Err(e) if is_unique_violation(&e, "users", "email") => Err(ApiError::conflict(
-            "an account with this email already exists",
-        )),
-        Err(e) if is_unique_violation(&e, "users", "phone") => Err(ApiError::conflict(
-            "an account with this phone number already exists",
-        )),
-        Err(e) => Err(e.into()),
-        Ok(_) => Ok(user_by_id(conn, &id).await?.expect("row just inserted")),
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(None);
     }
+    user_by_id(conn, &id).await
 }
 
 /// One user by ID.
 pub async fn user_by_id(conn: &mut AnyConnection, id: &str) -> sqlx::Result<Option<UserRow>> {
-    sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+    sqlx::query_as(&format!("{USER_SELECT} WHERE u.id = $1"))
         .bind(id)
         .fetch_optional(conn)
         .await
@@ -168,28 +194,36 @@ pub async fn user_by_id(conn: &mut AnyConnection, id: &str) -> sqlx::Result<Opti
 
 /// One user by normalised e-mail.
 pub async fn user_by_email(store: &Store, email: &str) -> sqlx::Result<Option<UserRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE email = $1"
-    ))
-    .bind(email)
-    .fetch_optional(store.pool())
-    .await
+    let mut conn = store.pool().acquire().await?;
+    user_by_email_in(&mut conn, email).await
+}
+
+/// One user by normalised e-mail, inside the caller's transaction.
+pub async fn user_by_email_in(
+    conn: &mut AnyConnection,
+    email: &str,
+) -> sqlx::Result<Option<UserRow>> {
+    sqlx::query_as(&format!("{USER_SELECT} WHERE u.email = $1"))
+        .bind(email)
+        .fetch_optional(conn)
+        .await
 }
 
 /// Many users in one statement (entity batches, DataLoader).
 pub async fn users_by_ids(store: &Store, ids: &[String]) -> sqlx::Result<Vec<UserRow>> {
-    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id IN ({{ids}})");
+    let sql = format!("{USER_SELECT} WHERE u.id IN ({{ids}})");
     fetch_in(store.pool(), &sql, ids).await
 }
 
-/// Changes name and/or phone.
+/// Changes name and/or phone. Phone numbers are not unique (families share
+/// one), so this never tells whether a number belongs to another account.
 pub async fn update_profile(
     conn: &mut AnyConnection,
     id: &str,
     full_name: Option<&str>,
     phone: Option<&str>,
-) -> ApiResult<()> {
-    let result = sqlx::query(
+) -> sqlx::Result<()> {
+    sqlx::query(
         "UPDATE users SET full_name = COALESCE($2, full_name), phone = COALESCE($3, phone), \
          version = version + 1, updated_at = $4 WHERE id = $1",
     )
@@ -198,14 +232,8 @@ pub async fn update_profile(
     .bind(phone)
     .bind(now_db())
     .execute(conn)
-    .await;
-    match result {
-        Err(e) if is_unique_violation(&e, "users", "phone") => Err(ApiError::conflict(
-            "an account with this phone number already exists",
-        )),
-        Err(e) => Err(e.into()),
-        Ok(_) => Ok(()),
-    }
+    .await
+    .map(|_| ())
 }
 
 /// Replaces roles and vendor attachment.
@@ -508,6 +536,36 @@ pub async fn verify_vendor(conn: &mut AnyConnection, id: &str) -> sqlx::Result<b
     Ok(done.rows_affected() == 1)
 }
 
+/// Suspends a vendor with a reason; returns false if it already was.
+pub async fn suspend_vendor(
+    conn: &mut AnyConnection,
+    id: &str,
+    reason: &str,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE vendors SET suspended_at = $2, suspension_reason = $3 \
+         WHERE id = $1 AND suspended_at IS NULL",
+    )
+    .bind(id)
+    .bind(now_db())
+    .bind(reason)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Lifts a vendor's suspension; returns false if it was not suspended.
+pub async fn reinstate_vendor(conn: &mut AnyConnection, id: &str) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE vendors SET suspended_at = NULL, suspension_reason = NULL \
+         WHERE id = $1 AND suspended_at IS NOT NULL",
+    )
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Adds a branch to a vendor.
 pub async fn insert_branch(
     conn: &mut AnyConnection,
@@ -612,33 +670,187 @@ pub async fn revoke_family(conn: &mut AnyConnection, family_id: &str) -> sqlx::R
     .map(|_| ())
 }
 
-/// Failed logins for `key_hash` since `since`.
-pub async fn count_login_failures(store: &Store, key_hash: &str, since: &str) -> sqlx::Result<i64> {
-    let (count,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM login_failures WHERE key_hash = $1 AND at >= $2")
-            .bind(key_hash)
-            .bind(since)
-            .fetch_one(store.pool())
+/// A pharmacist appointment as stored.
+#[derive(Debug, Clone, FromRow)]
+pub struct AppointmentRow {
+    pub id: String,
+    pub vendor_id: String,
+    pub user_id: String,
+    /// State code of the State Pharmacy Council, e.g. "KA".
+    pub council: String,
+    pub registration_number: String,
+    /// `PENDING`, `VERIFIED`, `REJECTED` or `REVOKED`.
+    pub status: String,
+    pub proposed_by: String,
+    pub proposed_at: String,
+    /// The admin who verified, rejected or revoked it.
+    pub decided_by: Option<String>,
+    pub decided_at: Option<String>,
+    /// Why it was rejected or revoked.
+    pub decision_reason: Option<String>,
+}
+
+const APPOINTMENT_COLUMNS: &str = "id, vendor_id, user_id, council, registration_number, status, \
+     proposed_by, proposed_at, decided_by, decided_at, decision_reason";
+
+/// The fields of a new appointment.
+pub struct NewAppointment<'a> {
+    pub vendor_id: &'a str,
+    pub user_id: &'a str,
+    pub council: &'a str,
+    pub registration_number: &'a str,
+    pub proposed_by: &'a str,
+    pub status: AppointmentStatus,
+    /// Set only for appointments created already decided (demo data).
+    pub decided_by: Option<&'a str>,
+}
+
+/// Records an appointment. A second live (pending or verified) appointment
+/// of the same person or registration number is `CONFLICT`.
+pub async fn insert_appointment(
+    conn: &mut AnyConnection,
+    a: NewAppointment<'_>,
+) -> ApiResult<AppointmentRow> {
+    let id = new_id();
+    let now = now_db();
+    let result = sqlx::query(
+        "INSERT INTO pharmacist_appointments (id, vendor_id, user_id, council, registration_number, \
+         status, proposed_by, proposed_at, decided_by, decided_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(&id)
+    .bind(a.vendor_id)
+    .bind(a.user_id)
+    .bind(a.council)
+    .bind(a.registration_number)
+    .bind(a.status.as_db())
+    .bind(a.proposed_by)
+    .bind(&now)
+    .bind(a.decided_by)
+    .bind(a.decided_by.map(|_| now.clone()))
+    .execute(&mut *conn)
+    .await;
+    let table = "pharmacist_appointments";
+    match result {
+        Err(e) if is_unique_violation(&e, table, "user_id") => Err(ApiError::conflict(
+            "this person already has a pending or active pharmacist appointment",
+        )),
+        Err(e) if is_unique_violation(&e, table, "registration_number") => Err(ApiError::conflict(
+            "this registration is already pending or active for a pharmacist",
+        )),
+        Err(e) => Err(e.into()),
+        Ok(_) => Ok(appointment_by_id(conn, &id)
+            .await?
+            .expect("row just inserted")),
+    }
+}
+
+/// One appointment by ID.
+pub async fn appointment_by_id(
+    conn: &mut AnyConnection,
+    id: &str,
+) -> sqlx::Result<Option<AppointmentRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {APPOINTMENT_COLUMNS} FROM pharmacist_appointments WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Moves an appointment from `from` to `to`, recording who decided and why;
+/// false when it is no longer in `from` (decided concurrently).
+pub async fn decide_appointment(
+    conn: &mut AnyConnection,
+    id: &str,
+    from: AppointmentStatus,
+    to: AppointmentStatus,
+    decided_by: &str,
+    reason: Option<&str>,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE pharmacist_appointments SET status = $3, decided_by = $4, decided_at = $5, \
+         decision_reason = $6 WHERE id = $1 AND status = $2",
+    )
+    .bind(id)
+    .bind(from.as_db())
+    .bind(to.as_db())
+    .bind(decided_by)
+    .bind(now_db())
+    .bind(reason)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The live (pending or verified) appointment of a person, if any.
+pub async fn live_appointment_of(
+    conn: &mut AnyConnection,
+    user_id: &str,
+) -> sqlx::Result<Option<AppointmentRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {APPOINTMENT_COLUMNS} FROM pharmacist_appointments \
+         WHERE user_id = $1 AND status IN ('PENDING', 'VERIFIED')"
+    ))
+    .bind(user_id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Which appointments a list shows.
+pub struct AppointmentFilter<'a> {
+    /// Only this status.
+    pub status: Option<AppointmentStatus>,
+    /// Only this vendor's.
+    pub vendor_id: Option<&'a str>,
+}
+
+/// A page of appointments, oldest proposal first (a review queue).
+pub async fn list_appointments(
+    store: &Store,
+    filter: &AppointmentFilter<'_>,
+    page: &PageRequest,
+) -> sqlx::Result<(Vec<AppointmentRow>, i64)> {
+    let status = filter.status.map_or("", AppointmentStatus::as_db);
+    let vendor = filter.vendor_id.unwrap_or("");
+    let (after_key, after_id) = page
+        .after
+        .as_ref()
+        .map(|c| (c.key.clone(), c.id.clone()))
+        .unwrap_or_default();
+    let matching = "($1 = '' OR status = $1) AND ($2 = '' OR vendor_id = $2)";
+    let rows = sqlx::query_as(&format!(
+        "SELECT {APPOINTMENT_COLUMNS} FROM pharmacist_appointments WHERE {matching} \
+         AND ($3 = '' OR (proposed_at, id) > ($4, $3)) ORDER BY proposed_at, id LIMIT $5"
+    ))
+    .bind(status)
+    .bind(vendor)
+    .bind(&after_id)
+    .bind(&after_key)
+    .bind(page.fetch_limit())
+    .fetch_all(store.pool())
+    .await?;
+    let (total,): (i64,) = sqlx::query_as(&format!(
+        "SELECT COUNT(*) FROM pharmacist_appointments WHERE {matching}"
+    ))
+    .bind(status)
+    .bind(vendor)
+    .fetch_one(store.pool())
+    .await?;
+    Ok((rows, total))
+}
+
+/// Whether `family_member_id` is a dependent of `user_id`.
+pub async fn is_family_member_of(
+    store: &Store,
+    user_id: &str,
+    family_member_id: &str,
+) -> sqlx::Result<bool> {
+    let found: Option<(String,)> =
+        sqlx::query_as("SELECT id FROM family_members WHERE id = $1 AND user_id = $2")
+            .bind(family_member_id)
+            .bind(user_id)
+            .fetch_optional(store.pool())
             .await?;
-    Ok(count)
-}
-
-/// Records a failed login.
-pub async fn record_login_failure(store: &Store, key_hash: &str) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO login_failures (id, key_hash, at) VALUES ($1, $2, $3)")
-        .bind(new_id())
-        .bind(key_hash)
-        .bind(now_db())
-        .execute(store.pool())
-        .await
-        .map(|_| ())
-}
-
-/// Forgets failures after a successful login.
-pub async fn clear_login_failures(conn: &mut AnyConnection, key_hash: &str) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM login_failures WHERE key_hash = $1")
-        .bind(key_hash)
-        .execute(conn)
-        .await
-        .map(|_| ())
+    Ok(found.is_some())
 }

@@ -68,8 +68,6 @@ both_backends! {
         let (gql, store) = start(&db).await;
         register(&gql, "taken@example.com").await;
         let cases = [
-            (json!({"email": "taken@example.com", "password": "long enough pw", "fullName": "Dup"}), "CONFLICT"),
-            (json!({"email": "TAKEN@example.com", "password": "long enough pw", "fullName": "Dup"}), "CONFLICT"),
             (json!({"email": "weak@example.com", "password": "short", "fullName": "Weak"}), "BAD_USER_INPUT"),
             (json!({"email": "not-an-email", "password": "long enough pw", "fullName": "Bad"}), "BAD_USER_INPUT"),
             (json!({"email": "phone@example.com", "password": "long enough pw", "fullName": "Bad", "phone": "98765"}), "BAD_USER_INPUT"),
@@ -194,9 +192,9 @@ both_backends! {
         let duplicate = gql.send(admin_token, create, input).await;
         assert_eq!(error_code(&duplicate).as_deref(), Some("CONFLICT"));
         let staff = gql.data(admin_token,
-            "mutation($v: ID!, $e: String!) { addVendorStaff(vendorId: $v, email: $e, role: PHARMACIST) { roles vendor { name } } }",
+            "mutation($v: ID!, $e: String!) { addVendorStaff(vendorId: $v, email: $e, role: VENDOR_ADMIN) { roles vendor { name } } }",
             json!({"v": vendor["id"], "e": "future.pharmacist@example.com"})).await;
-        assert_eq!(staff["addVendorStaff"]["roles"], json!(["CUSTOMER", "PHARMACIST"]));
+        assert_eq!(staff["addVendorStaff"]["roles"], json!(["CUSTOMER", "VENDOR_ADMIN"]));
         assert_eq!(staff["addVendorStaff"]["vendor"]["name"], "Nila Pharmacy");
         assert_eq!(count(&store, "vendors").await, 3);
     }
@@ -205,122 +203,4 @@ both_backends! {
 fn base64_url(text: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
-}
-
-#[tokio::test]
-async fn service_tokens_need_the_shared_secret() {
-    let db = TestDb::new(janta_testkit::Backend::Sqlite).await;
-    let (gql, _store) = start(&db).await;
-    let query = "mutation($s: String!, $k: String!) { serviceToken(service: $s, secret: $k) { accessToken expiresIn } }";
-    let wrong = gql
-        .send(None, query, json!({"s": "orders", "k": "guess"}))
-        .await;
-    assert_eq!(error_code(&wrong).as_deref(), Some("UNAUTHENTICATED"));
-    let unknown = gql
-        .send(
-            None,
-            query,
-            json!({"s": "mallory", "k": janta_platform::config::DEV_SERVICE_SECRET}),
-        )
-        .await;
-    assert_eq!(error_code(&unknown).as_deref(), Some("UNAUTHENTICATED"));
-    let ok = gql
-        .data(
-            None,
-            query,
-            json!({"s": "orders", "k": janta_platform::config::DEV_SERVICE_SECRET}),
-        )
-        .await;
-    let token = ok["serviceToken"]["accessToken"].as_str().unwrap();
-    let dev = TokenSigner::from_pem(janta_users::DEV_SIGNING_KEY, "janta", "janta-api").unwrap();
-    let principal = dev.local_verifier().unwrap().verify(token).await.unwrap();
-    assert_eq!(principal.subject, "service:orders");
-    assert_eq!(principal.roles, vec![Role::Service]);
-}
-
-#[tokio::test]
-async fn services_read_any_address_with_its_owner() {
-    let db = TestDb::new(janta_testkit::Backend::Sqlite).await;
-    let (gql, _store) = start(&db).await;
-    let owner = register(&gql, "owner@example.com").await;
-    let owner_token = owner["accessToken"].as_str();
-    let added = gql.data(owner_token, ADD_ADDRESS, address("560001")).await;
-    let address_id = added["addAddress"]["id"].clone();
-    let query = "query($id: ID!) { addressForService(id: $id) { id userId line1 state pincode } }";
-
-    let anonymous = gql.send(None, query, json!({"id": address_id})).await;
-    assert_eq!(error_code(&anonymous).as_deref(), Some("UNAUTHENTICATED"));
-    let customer = gql
-        .send(owner_token, query, json!({"id": address_id}))
-        .await;
-    assert_eq!(error_code(&customer).as_deref(), Some("FORBIDDEN"));
-
-    let service = gql
-        .data(
-            None,
-            "mutation($s: String!, $k: String!) { serviceToken(service: $s, secret: $k) { accessToken } }",
-            json!({"s": "orders", "k": janta_platform::config::DEV_SERVICE_SECRET}),
-        )
-        .await;
-    let service_token = service["serviceToken"]["accessToken"].as_str();
-    let found = gql
-        .data(service_token, query, json!({"id": address_id}))
-        .await;
-    assert_eq!(found["addressForService"]["userId"], owner["user"]["id"]);
-    assert_eq!(found["addressForService"]["state"], "KA");
-    let unknown = gql
-        .data(
-            service_token,
-            query,
-            json!({"id": janta_platform::ids::new_id()}),
-        )
-        .await;
-    assert!(unknown["addressForService"].is_null());
-}
-
-#[tokio::test]
-async fn only_the_notifications_service_reads_contact_details() {
-    let db = TestDb::new(janta_testkit::Backend::Sqlite).await;
-    let (gql, _store) = start(&db).await;
-    let user = register(&gql, "contact@example.com").await;
-    let user_id = user["user"]["id"].clone();
-    let query = "query($ids: [ID!]!) { contactForService(userIds: $ids) { userId email phone } }";
-    let vars = json!({ "ids": [user_id, janta_platform::ids::new_id()] });
-
-    let customer = gql
-        .send(user["accessToken"].as_str(), query, vars.clone())
-        .await;
-    assert_eq!(
-        error_code(&customer).as_deref(),
-        Some("FORBIDDEN"),
-        "{customer}"
-    );
-    assert!(customer["data"].is_null() || customer["data"]["contactForService"].is_null());
-
-    let token_of = |service: &'static str| {
-        let gql = gql.clone();
-        async move {
-            let data = gql
-                .data(
-                    None,
-                    "mutation($s: String!, $k: String!) { serviceToken(service: $s, secret: $k) { accessToken } }",
-                    json!({"s": service, "k": janta_platform::config::DEV_SERVICE_SECRET}),
-                )
-                .await;
-            data["serviceToken"]["accessToken"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        }
-    };
-    let orders = token_of("orders").await;
-    let other_service = gql.send(Some(&orders), query, vars.clone()).await;
-    assert_eq!(error_code(&other_service).as_deref(), Some("FORBIDDEN"));
-
-    let notifications = token_of("notifications").await;
-    let found = gql.data(Some(&notifications), query, vars).await;
-    assert_eq!(
-        found["contactForService"],
-        json!([{ "userId": user["user"]["id"], "email": "contact@example.com", "phone": null }])
-    );
 }

@@ -1,8 +1,26 @@
 //! Entity references from other subgraphs resolve in batches: a router's
 //! `_entities` call for 100 users costs a constant number of statements.
 
+use janta_platform::auth::{Principal, Role, TokenSigner};
+use janta_platform::demo::{PHARMACIST_KA_ID, VENDOR_KA_ID};
 use janta_testkit::{config, Gql, StatementCounter, TestDb};
 use serde_json::json;
+use std::time::Duration;
+
+/// A pharmacist's token: vendor staff see the names of the users they serve.
+fn pharmacist_token() -> String {
+    let signer = TokenSigner::from_pem(janta_users::DEV_SIGNING_KEY, "janta", "janta-api").unwrap();
+    let pharmacist = Principal {
+        subject: PHARMACIST_KA_ID.to_string(),
+        roles: vec![Role::Pharmacist],
+        vendor_id: Some(VENDOR_KA_ID.to_string()),
+        scopes: vec![],
+    };
+    signer
+        .sign(&pharmacist, Duration::from_secs(300))
+        .unwrap()
+        .0
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn hundred_user_references_cost_constant_statements() {
@@ -32,7 +50,10 @@ async fn hundred_user_references_cost_constant_statements() {
         .collect();
     let query = "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id fullName } ... on Vendor { id name } } }";
     let before = counter.matching("from users") + counter.matching("from vendors");
-    let data = gql.data(None, query, json!({ "r": representations })).await;
+    let token = pharmacist_token();
+    let data = gql
+        .data(Some(&token), query, json!({ "r": representations }))
+        .await;
     let statements = counter.matching("from users") + counter.matching("from vendors") - before;
     assert_eq!(data["_entities"].as_array().unwrap().len(), 200);
     assert!(data["_entities"][0]["fullName"].as_str().is_some());

@@ -6,8 +6,9 @@
 
 pub mod search;
 pub mod stock;
+pub mod vendors;
 
-use crate::domain::{self, MedicineFields, Prices};
+use crate::domain::{self, ListingAudience, MedicineFields, Prices};
 use janta_platform::error::is_unique_violation;
 use janta_platform::ids::new_id;
 use janta_platform::pagination::PageRequest;
@@ -16,6 +17,7 @@ use janta_platform::store::{placeholders, Backend, Migrations, Store};
 use janta_platform::{ApiError, ApiResult};
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::{Any, AnyConnection, Executor, FromRow};
+use vendors::{JOIN_STATUS, SELLABLE, SELLABLE_COLUMN};
 
 /// The catalog subgraph's migrations for both backends.
 pub fn migrations() -> Migrations {
@@ -201,6 +203,8 @@ pub struct ListingRow {
     pub updated_at: String,
     /// Units in unexpired batches not held by active reservations.
     pub stock: i64,
+    /// 1 while its vendor may sell (verified, not suspended; see [`vendors`]).
+    pub sellable: i64,
 }
 
 impl ListingRow {
@@ -231,11 +235,13 @@ pub(crate) fn stock_expr(sql: &mut Sql, alias: &str, today: &str, now: &str) -> 
     )
 }
 
+/// `SELECT` of [`ListingRow`]s from listings `l` joined to their vendor's
+/// status `vs`; the caller appends `WHERE …`.
 fn listing_select(sql: &mut Sql, today: &str, now: &str) {
     let stock = stock_expr(sql, "l", today, now);
     sql.push(&format!(
         "SELECT l.id, l.vendor_id, l.medicine_id, l.price_paise, l.mrp_paise, l.active, l.version, \
-         l.created_at, l.updated_at, {stock} AS stock FROM listings l"
+         l.created_at, l.updated_at, {stock} AS stock, {SELLABLE_COLUMN} FROM listings l {JOIN_STATUS}"
     ));
 }
 
@@ -659,47 +665,74 @@ pub async fn listing_by_id(
         .next())
 }
 
-/// The best `limit` active listings of each medicine in one statement: in
-/// stock first, then cheapest, then oldest.
+/// Appends the condition that keeps the listings `audience` may see: those
+/// of vendors that sell, plus all of their own vendor's for staff and all
+/// for admins.
+fn push_visible_to(sql: &mut Sql, audience: &ListingAudience) {
+    match audience {
+        ListingAudience::Public => {
+            sql.push(&format!(" AND {SELLABLE}"));
+        }
+        ListingAudience::Staff(vendor) => {
+            let vendor = sql.arg_text(vendor.clone());
+            sql.push(&format!(" AND ({SELLABLE} OR l.vendor_id = {vendor})"));
+        }
+        ListingAudience::Admin => {}
+    }
+}
+
+/// The best `limit` active listings of each medicine that `audience` may
+/// see, in one statement: buyable (in stock, vendor selling) first, then
+/// cheapest, then oldest.
 pub async fn top_listings_of_medicines(
     store: &Store,
     medicine_ids: &[String],
     limit: i64,
+    audience: &ListingAudience,
     clock: &ReadClock,
 ) -> sqlx::Result<Vec<ListingRow>> {
     if medicine_ids.is_empty() || limit <= 0 {
         return Ok(vec![]);
     }
     let mut sql = Sql::new();
-    sql.push("SELECT id, vendor_id, medicine_id, price_paise, mrp_paise, active, version, created_at, updated_at, stock FROM (\
-              SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.medicine_id \
-              ORDER BY CASE WHEN s.stock > 0 THEN 0 ELSE 1 END, s.price_paise, s.id) AS rn FROM (");
+    sql.push("SELECT id, vendor_id, medicine_id, price_paise, mrp_paise, active, version, created_at, updated_at, \
+              stock, sellable FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.medicine_id \
+              ORDER BY CASE WHEN s.stock > 0 AND s.sellable = 1 THEN 0 ELSE 1 END, s.price_paise, s.id) AS rn FROM (");
     listing_select(&mut sql, &clock.today, &clock.now);
     let list = sql.arg_list(medicine_ids);
     let one = sql.arg_int(1);
+    sql.push(&format!(
+        " WHERE l.medicine_id IN ({list}) AND l.active = {one}"
+    ));
+    push_visible_to(&mut sql, audience);
     let limit = sql.arg_int(limit);
     sql.push(&format!(
-        " WHERE l.medicine_id IN ({list}) AND l.active = {one}) s) r WHERE r.rn <= {limit} ORDER BY r.medicine_id, r.rn"
+        ") s) r WHERE r.rn <= {limit} ORDER BY r.medicine_id, r.rn"
     ));
     sql.query_as().fetch_all(store.pool()).await
 }
 
-/// A page of a vendor's listings, oldest first; inactive ones only for its staff.
+/// A page of a vendor's listings, oldest first, with their total. Its staff
+/// and admins (`include_hidden`) see them all; others only active ones, and
+/// none while the vendor does not sell.
 pub async fn vendor_listings(
     store: &Store,
     vendor_id: &str,
-    include_inactive: bool,
+    include_hidden: bool,
     page: &PageRequest,
     clock: &ReadClock,
 ) -> sqlx::Result<(Vec<ListingRow>, i64)> {
+    let filter = |sql: &mut Sql| {
+        let vendor = sql.arg_text(vendor_id);
+        sql.push(&format!(" WHERE l.vendor_id = {vendor}"));
+        if !include_hidden {
+            let one = sql.arg_int(1);
+            sql.push(&format!(" AND l.active = {one} AND {SELLABLE}"));
+        }
+    };
     let mut sql = Sql::new();
     listing_select(&mut sql, &clock.today, &clock.now);
-    let vendor = sql.arg_text(vendor_id);
-    sql.push(&format!(" WHERE l.vendor_id = {vendor}"));
-    if !include_inactive {
-        let one = sql.arg_int(1);
-        sql.push(&format!(" AND l.active = {one}"));
-    }
+    filter(&mut sql);
     if let Some(after) = &page.after {
         let id = sql.arg_text(after.id.clone());
         sql.push(&format!(" AND l.id > {id}"));
@@ -708,14 +741,8 @@ pub async fn vendor_listings(
     sql.push(&format!(" ORDER BY l.id LIMIT {limit}"));
     let rows = sql.query_as().fetch_all(store.pool()).await?;
     let mut count = Sql::new();
-    let vendor = count.arg_text(vendor_id);
-    count.push(&format!(
-        "SELECT COUNT(*) FROM listings WHERE vendor_id = {vendor}"
-    ));
-    if !include_inactive {
-        let one = count.arg_int(1);
-        count.push(&format!(" AND active = {one}"));
-    }
+    count.push(&format!("SELECT COUNT(*) FROM listings l {JOIN_STATUS}"));
+    filter(&mut count);
     let (total,): (i64,) = count.query_as().fetch_one(store.pool()).await?;
     Ok((rows, total))
 }

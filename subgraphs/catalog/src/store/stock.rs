@@ -499,9 +499,36 @@ pub enum ReserveOutcome {
     Existing(ReservationView),
 }
 
+/// `FORBIDDEN` naming the lines whose vendor does not sell now (not
+/// verified, or suspended): checkout re-checks here, so a cart filled while
+/// the vendor sold cannot buy once catalog learnt otherwise.
+fn refuse_unsellable(
+    lines: &[LineRequest],
+    listings: &HashMap<String, ListingRow>,
+) -> ApiResult<()> {
+    let refused: Vec<&ListingRow> = lines
+        .iter()
+        .filter_map(|l| listings.get(&l.listing_id))
+        .filter(|l| l.sellable != 1)
+        .collect();
+    if refused.is_empty() {
+        return Ok(());
+    }
+    let mut vendors: Vec<&str> = refused.iter().map(|l| l.vendor_id.as_str()).collect();
+    vendors.sort();
+    vendors.dedup();
+    Err(
+        ApiError::forbidden(domain::NOT_SELLING).with_details(json!({
+            "listingIds": refused.iter().map(|l| &l.id).collect::<Vec<_>>(),
+            "vendorIds": vendors,
+        })),
+    )
+}
+
 /// Holds stock for every line of an order, first expiry first out, or
 /// nothing at all: a short line is `OUT_OF_STOCK` with every short line in
-/// `extensions.details.lines`, an unknown listing `NOT_FOUND`. A retry with
+/// `extensions.details.lines`, an unknown listing `NOT_FOUND`, a listing of
+/// a vendor that does not sell `FORBIDDEN`. A retry with
 /// the same order and lines returns the existing reservation; different
 /// lines are `CONFLICT`. The caller's transaction must be rolled back on error.
 pub async fn reserve(
@@ -555,6 +582,7 @@ pub async fn reserve(
     if !missing.is_empty() {
         return Err(ApiError::not_found("listing").with_details(json!({ "listingIds": missing })));
     }
+    refuse_unsellable(req.lines, &listings)?;
     let medicine_ids: Vec<String> = {
         let mut ids: Vec<String> = listings.values().map(|l| l.medicine_id.clone()).collect();
         ids.sort();

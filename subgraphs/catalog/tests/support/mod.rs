@@ -1,9 +1,13 @@
 //! Shared set-up of the catalog tests: the subgraph on a random port with a
-//! fresh database, a token issuer, tokens for each kind of caller, and row counts.
+//! fresh database and its own in-process event bus (to deliver users'
+//! events to its real consumer), a token issuer, tokens for each kind of
+//! caller, and row counts.
 
 #![allow(dead_code)]
 
 use janta_catalog::CatalogSettings;
+use janta_events::types::{Event, VendorVerified};
+use janta_events::{Envelope, InProcessBus, Transport};
 use janta_platform::auth::Role;
 use janta_platform::demo::{
     ADMIN_ID, CUSTOMER_ID, PHARMACIST_MH_ID, VENDOR_KA_ADMIN_ID, VENDOR_KA_ID, VENDOR_MH_ID,
@@ -17,6 +21,8 @@ pub struct Catalog {
     pub gql: Gql,
     pub store: Store,
     pub issuer: TestIssuer,
+    /// The bus catalog consumes from.
+    pub bus: InProcessBus,
 }
 
 /// Settings for tests: default TTL, a sweeper that never runs during a test.
@@ -36,7 +42,8 @@ impl Catalog {
         janta_platform::telemetry::init("error");
         let issuer = TestIssuer::start().await;
         let config = config("catalog", db, &issuer.jwks_url);
-        let runtime = janta_events::Runtime::standalone();
+        let bus = InProcessBus::new();
+        let runtime = janta_events::Runtime::new(bus.clone());
         let (router, store) = janta_catalog::build_with_settings(&config, &runtime, settings)
             .await
             .expect("catalog builds");
@@ -45,7 +52,42 @@ impl Catalog {
             gql: Gql::new(format!("{base}/graphql")),
             store,
             issuer,
+            bus,
         }
+    }
+
+    /// Publishes `envelope` as users would and waits until catalog's
+    /// consumer settled it (handled, or found it handled before).
+    pub async fn deliver_envelope(&self, envelope: Envelope) {
+        let receipt = self
+            .bus
+            .publish("users", &[envelope])
+            .await
+            .expect("published");
+        receipt.wait().await.expect("settled by catalog");
+    }
+
+    /// Delivers a users event stamped now (see [`Catalog::deliver_envelope`]).
+    pub async fn deliver<E: Event>(&self, event: &E) {
+        self.deliver_envelope(janta_events::envelope(event, ADMIN_ID, None))
+            .await;
+    }
+
+    /// Tells catalog that users verified `vendor_id`, so its listings sell.
+    pub async fn verify_vendor(&self, vendor_id: &str) {
+        self.deliver(&VendorVerified {
+            vendor_id: vendor_id.to_string(),
+        })
+        .await;
+    }
+
+    /// A vendor admin's token for `vendor_id`.
+    pub fn staff_of(&self, vendor_id: &str) -> String {
+        self.issuer.token_for(
+            &janta_platform::ids::new_id(),
+            &[Role::VendorAdmin],
+            Some(vendor_id),
+        )
     }
 
     pub async fn seeded(db: &TestDb) -> Catalog {
@@ -100,7 +142,7 @@ pub async fn count(store: &Store, table: &str) -> i64 {
 }
 
 /// Every table whose row count must not move when a request is refused.
-pub const WRITTEN_TABLES: [&str; 12] = [
+pub const WRITTEN_TABLES: [&str; 13] = [
     "categories",
     "medicines",
     "medicine_versions",
@@ -113,6 +155,7 @@ pub const WRITTEN_TABLES: [&str; 12] = [
     "reservation_items",
     "audit_log",
     "outbox",
+    "vendor_status",
 ];
 
 /// Row counts of [`WRITTEN_TABLES`] plus total units on hand and held.

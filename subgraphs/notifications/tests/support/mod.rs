@@ -11,6 +11,7 @@ use janta_events::{Envelope, EventBus, InProcessBus, RelayHandle, Runtime};
 use janta_notifications::delivery::DeliverySettings;
 use janta_notifications::NotificationsState;
 use janta_platform::auth::{Principal, Role, TokenSigner};
+use janta_platform::config::SubgraphConfig;
 use janta_platform::store::Store;
 use janta_testkit::{config, Backend, Gql, TestDb};
 use serde_json::{json, Value};
@@ -50,6 +51,9 @@ pub struct Options {
     pub smtp_url: Option<String>,
     /// Attempts per delivery round.
     pub max_attempts: u32,
+    /// Let webhooks reach receivers on this machine (the dev/test
+    /// allow-list); off, loopback targets are refused like in production.
+    pub private_webhook_targets: bool,
 }
 
 impl Default for Options {
@@ -57,6 +61,7 @@ impl Default for Options {
         Options {
             smtp_url: None,
             max_attempts: 3,
+            private_webhook_targets: false,
         }
     }
 }
@@ -75,6 +80,8 @@ pub struct Env {
     pub events: EventBus,
     /// Where dev e-mails and SMS are written.
     pub outbox_dir: PathBuf,
+    /// Notifications' configuration (to start it again on the same database).
+    pub config: SubgraphConfig,
     signer: TokenSigner,
     publishers: Mutex<HashMap<&'static str, (Store, RelayHandle)>>,
     scratch: PathBuf,
@@ -105,6 +112,7 @@ pub async fn start(db: &TestDb, options: Options) -> Env {
     cfg.peers
         .insert("users".into(), format!("{users_base}/graphql"));
     cfg.smtp_url = options.smtp_url;
+    cfg.webhook_allow_private_nets = options.private_webhook_targets;
     let settings = DeliverySettings {
         max_attempts: options.max_attempts,
         backoff: janta_events::Backoff::new(Duration::from_millis(30), Duration::from_millis(120)),
@@ -125,6 +133,7 @@ pub async fn start(db: &TestDb, options: Options) -> Env {
         state,
         events: EventBus::in_process(&bus),
         outbox_dir: cfg.outbox_dir.clone(),
+        config: cfg,
         signer,
         publishers: Mutex::new(HashMap::new()),
         scratch: db.dir.join("publishers"),
@@ -299,7 +308,7 @@ impl Env {
             .gql
             .data(
                 Some(&self.admin()),
-                "{ deliveries(channel: WEBHOOK, first: 50) { totalCount edges { node { id status eventId eventType attempts totalAttempts lastResponseCode attemptLog { attemptNumber outcome responseCode error } } } } }",
+                "{ deliveries(channel: WEBHOOK, first: 50) { totalCount edges { node { id status eventId eventType subscriptionId attempts totalAttempts lastError lastResponseCode attemptLog { attemptNumber outcome responseCode error } } } } }",
                 json!({}),
             )
             .await;
@@ -439,44 +448,69 @@ pub struct Received {
 }
 
 /// A partner's webhook endpoint (axum) answering with the given statuses in
-/// turn (the last one repeats), recording every request.
+/// turn (the last one repeats), recording every request. A 3xx answer points
+/// `Location` at `/stolen`, which counts the requests that followed it.
 pub struct Partner {
     /// The URL to subscribe.
     pub url: String,
+    /// The port it listens on (127.0.0.1).
+    pub port: u16,
     /// Requests received.
     pub received: Arc<Mutex<Vec<Received>>>,
+    /// Requests that followed a redirect to `/stolen`.
+    pub redirected: Arc<AtomicUsize>,
 }
 
 impl Partner {
     /// Starts an endpoint answering `statuses` in order.
     pub async fn start(statuses: &[u16]) -> Self {
         let received = Arc::new(Mutex::new(Vec::<Received>::new()));
+        let redirected = Arc::new(AtomicUsize::new(0));
         let statuses = Arc::new(statuses.to_vec());
         let (r, s) = (received.clone(), statuses.clone());
-        let app = axum::Router::new().route(
-            "/hook",
-            axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
-                let (r, s) = (r.clone(), s.clone());
-                async move {
-                    let mut all = r.lock().unwrap();
-                    let status = s[all.len().min(s.len() - 1)];
-                    all.push(Received {
-                        headers: headers
-                            .iter()
-                            .map(|(k, v)| {
-                                (k.as_str().to_string(), v.to_str().unwrap_or("").to_string())
-                            })
-                            .collect(),
-                        body,
-                    });
-                    axum::http::StatusCode::from_u16(status).unwrap()
-                }
-            }),
-        );
+        let stolen = redirected.clone();
+        let app = axum::Router::new()
+            .route(
+                "/hook",
+                axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+                    let (r, s) = (r.clone(), s.clone());
+                    async move {
+                        let mut all = r.lock().unwrap();
+                        let status = s[all.len().min(s.len() - 1)];
+                        all.push(Received {
+                            headers: headers
+                                .iter()
+                                .map(|(k, v)| {
+                                    (k.as_str().to_string(), v.to_str().unwrap_or("").to_string())
+                                })
+                                .collect(),
+                            body,
+                        });
+                        let status = axum::http::StatusCode::from_u16(status).unwrap();
+                        (status, [(axum::http::header::LOCATION, "/stolen")])
+                    }
+                }),
+            )
+            .route(
+                "/stolen",
+                axum::routing::any(move || {
+                    let stolen = stolen.clone();
+                    async move {
+                        stolen.fetch_add(1, Ordering::SeqCst);
+                        axum::http::StatusCode::OK
+                    }
+                }),
+            );
         let base = janta_testkit::serve(app).await;
+        let port = reqwest::Url::parse(&base)
+            .unwrap()
+            .port_or_known_default()
+            .unwrap();
         Partner {
             url: format!("{base}/hook"),
+            port,
             received,
+            redirected,
         }
     }
 

@@ -1,13 +1,17 @@
 //! The orders subgraph under test with its REAL peers built in-process:
 //! users (token issuer, addresses, vendor states; demo data seeded), catalog
 //! (prices, stock, reservations; demo data seeded) and prescriptions. The
-//! peers run on SQLite; orders runs on the backend of the test. Tokens of
+//! peers run on SQLite; orders runs on the backend of the test. Catalog
+//! consumes from an in-process event bus on which the test delivers users'
+//! events itself ([`Stack::deliver_users_event`]), so it decides when an
+//! event published by users (kept in users' outbox) arrives. Tokens of
 //! demo staff are signed with users' development key, so every subgraph
 //! verifies them against users' JWKS exactly as in production.
 
 #![allow(dead_code)]
 
-use janta_events::Runtime;
+use janta_events::types::{Event, VendorVerified};
+use janta_events::{InProcessBus, Runtime, Transport};
 use janta_orders::{OrdersSettings, OrdersState};
 use janta_platform::auth::{Principal, Role, TokenSigner};
 use janta_platform::demo::{
@@ -38,6 +42,8 @@ pub struct Stack {
     pub state: Arc<OrdersState>,
     /// Catalog's store, to check reservations and stock.
     pub catalog_store: Store,
+    /// The bus catalog consumes users' events from.
+    pub bus: InProcessBus,
     signer: TokenSigner,
     _dbs: Vec<TestDb>,
 }
@@ -77,9 +83,13 @@ impl Stack {
         let jwks = format!("{users_base}/.well-known/jwks.json");
 
         let catalog_db = TestDb::new(Backend::Sqlite).await;
-        let (router, catalog_store) = janta_catalog::build(&config("catalog", &catalog_db, &jwks))
-            .await
-            .expect("catalog builds");
+        let bus = InProcessBus::new();
+        let (router, catalog_store) = janta_catalog::build_with(
+            &config("catalog", &catalog_db, &jwks),
+            &Runtime::new(bus.clone()),
+        )
+        .await
+        .expect("catalog builds");
         janta_catalog::demo::seed(&catalog_store)
             .await
             .expect("catalog demo");
@@ -115,10 +125,62 @@ impl Stack {
             prescriptions_base: rx_base,
             state,
             catalog_store,
+            bus,
             signer: TokenSigner::from_pem(janta_users::DEV_SIGNING_KEY, "janta", "janta-api")
                 .expect("dev key"),
             _dbs: vec![db, users_db, catalog_db, rx_db],
         }
+    }
+
+    /// Publishes a users event (stamped now) on the bus and waits until
+    /// catalog's consumer settled it.
+    pub async fn deliver_users_event<E: Event>(&self, event: &E) {
+        let envelope = janta_events::envelope(event, ADMIN_ID, None);
+        let receipt = self
+            .bus
+            .publish("users", &[envelope])
+            .await
+            .expect("published");
+        receipt.wait().await.expect("settled by catalog");
+    }
+
+    /// Registers a new Karnataka pharmacy in users (admin), not verified
+    /// yet; returns its ID.
+    pub async fn create_vendor(&self) -> String {
+        let input = json!({"input": {"name": "Nandi Medicals", "legalName": "Nandi Medicals LLP",
+            "gstin": "29NANDI1234F1Z5", "drugLicenceNumber": "KA-BLR-20B-77", "state": "KA",
+            "branch": {"name": "Jayanagar", "line1": "4 Main Road", "city": "Bengaluru", "state": "KA", "pincode": "560041"}}});
+        let data = self
+            .users
+            .data(
+                Some(&self.admin()),
+                "mutation($input: CreateVendorInput!) { createVendor(input: $input) { id } }",
+                input,
+            )
+            .await;
+        data["createVendor"]["id"].as_str().unwrap().to_string()
+    }
+
+    /// Runs an admin mutation on users that takes the vendor as `$id`
+    /// (`verifyVendor`, `suspendVendor`, `reinstateVendor`).
+    pub async fn admin_on_vendor(&self, mutation: &str, vendor_id: &str) {
+        self.users
+            .data(Some(&self.admin()), mutation, json!({ "id": vendor_id }))
+            .await;
+    }
+
+    /// Verifies a vendor in users (admin) and delivers the `VendorVerified`
+    /// it published to catalog.
+    pub async fn verify_vendor(&self, vendor_id: &str) {
+        self.admin_on_vendor(
+            "mutation($id: ID!) { verifyVendor(id: $id) { id } }",
+            vendor_id,
+        )
+        .await;
+        self.deliver_users_event(&VendorVerified {
+            vendor_id: vendor_id.to_string(),
+        })
+        .await;
     }
 
     /// Orders' store.
@@ -167,9 +229,19 @@ impl Stack {
         self.token(ADMIN_ID, &[Role::Admin], None)
     }
 
-    /// A service principal's token.
+    /// A service principal's token, shaped like the users token endpoint
+    /// issues them (its scope names the service).
     pub fn service(&self, name: &str) -> String {
-        self.token(&format!("service:{name}"), &[Role::Service], None)
+        let principal = Principal {
+            subject: format!("service:{name}"),
+            roles: vec![Role::Service],
+            vendor_id: None,
+            scopes: vec![janta_platform::auth::service_scope(name)],
+        };
+        self.signer
+            .sign(&principal, Duration::from_secs(600))
+            .expect("sign")
+            .0
     }
 
     /// Registers a customer through users with an address in `state`;

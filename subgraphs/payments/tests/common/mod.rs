@@ -119,7 +119,7 @@ impl Harness {
         amount: i64,
     ) -> PaymentRow {
         let id = janta_platform::ids::new_id();
-        let gateway = self.state.gateways.for_method(method);
+        let gateway = self.state.gateways.for_method(method).unwrap();
         let created = gateway
             .create_payment(&NewPayment {
                 payment_id: &id,

@@ -1,12 +1,14 @@
 //! Shared helpers of the prescriptions tests: the subgraph on a random port
-//! with a real JWKS issuer, tokens for each kind of caller, real (tiny) PDF
+//! with a real JWKS issuer (and, where a test needs it, the real users
+//! subgraph as its peer), tokens for each kind of caller, real (tiny) PDF
 //! and PNG files generated here, and shortcuts for the upload → submit →
 //! review flow.
 #![allow(dead_code)]
 
-use janta_platform::auth::Role;
+use janta_platform::auth::{Principal, Role, TokenSigner};
+use janta_platform::config::SubgraphConfig;
 use janta_platform::store::Store;
-use janta_testkit::{config, Gql, TestDb, TestIssuer};
+use janta_testkit::{config, Backend, Gql, TestDb, TestIssuer};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
@@ -24,8 +26,77 @@ pub struct Env {
 }
 
 pub async fn start(db: &TestDb) -> Env {
+    start_with(db, |_| {}).await
+}
+
+/// The real users subgraph (demo data seeded, on SQLite) beside the
+/// prescriptions subgraph, which calls it as its `users` peer.
+pub struct Users {
+    pub gql: Gql,
+    signer: TokenSigner,
+    _db: TestDb,
+}
+
+impl Users {
+    /// A token users accepts for `subject` as a customer.
+    pub fn customer(&self, subject: &str) -> String {
+        let principal = Principal {
+            subject: subject.to_string(),
+            roles: vec![Role::Customer],
+            vendor_id: None,
+            scopes: vec![],
+        };
+        self.signer
+            .sign(&principal, std::time::Duration::from_secs(600))
+            .expect("sign")
+            .0
+    }
+
+    /// Adds a family member to demo user `owner` through users; returns its ID.
+    pub async fn add_family_member(&self, owner: &str, name: &str) -> String {
+        let added = self
+            .gql
+            .data(
+                Some(&self.customer(owner)),
+                "mutation($input: FamilyMemberInput!) { addFamilyMember(input: $input) { id } }",
+                json!({"input": {"fullName": name, "relation": "CHILD"}}),
+            )
+            .await;
+        added["addFamilyMember"]["id"].as_str().unwrap().to_string()
+    }
+}
+
+/// [`start`] with the real users subgraph as the `users` peer.
+pub async fn start_with_users(db: &TestDb) -> (Env, Users) {
+    let users_db = TestDb::new(Backend::Sqlite).await;
+    let (router, users_store) =
+        janta_users::build(&config("users", &users_db, "http://127.0.0.1:9/unused"))
+            .await
+            .expect("users builds");
+    janta_users::demo::seed(&users_store)
+        .await
+        .expect("users demo");
+    let users_base = janta_testkit::serve(router).await;
+    let users_graphql = format!("{users_base}/graphql");
+    let env = start_with(db, |config| {
+        config
+            .peers
+            .insert("users".to_string(), users_graphql.clone());
+    })
+    .await;
+    let users = Users {
+        gql: Gql::new(users_graphql),
+        signer: TokenSigner::from_pem(janta_users::DEV_SIGNING_KEY, "janta", "janta-api")
+            .expect("dev key"),
+        _db: users_db,
+    };
+    (env, users)
+}
+
+async fn start_with(db: &TestDb, configure: impl FnOnce(&mut SubgraphConfig)) -> Env {
     let issuer = TestIssuer::start().await;
-    let config = config("prescriptions", db, &issuer.jwks_url);
+    let mut config = config("prescriptions", db, &issuer.jwks_url);
+    configure(&mut config);
     let documents = janta_prescriptions::documents_dir(&config);
     let (router, store) = janta_prescriptions::build(&config)
         .await
@@ -141,6 +212,55 @@ impl Env {
             .clone()
     }
 
+    /// Upload + PUT + submit of a PDF to pharmacy `vendor` (none: left
+    /// for the customer to pick later); returns the prescription's ID.
+    pub async fn submit_to(&self, token: &str, vendor: Option<&str>) -> String {
+        let (upload_id, url) = self.create_upload(token).await;
+        let (status, body) = self.put(&url, pdf(), Some("application/pdf")).await;
+        assert_eq!(status, 200, "{body}");
+        let mut vars = submit_vars(&upload_id, None);
+        vars["input"]["vendorId"] = json!(vendor);
+        let data = self.gql.data(Some(token), SUBMIT, vars).await;
+        data["submitPrescription"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// Asks for a document link as `token` (with `reason`), downloads it
+    /// once → (HTTP status of the download, the local URL).
+    pub async fn open_document(
+        &self,
+        token: &str,
+        id: &str,
+        reason: Option<&str>,
+    ) -> (u16, String) {
+        let link = self
+            .gql
+            .data(Some(token), DOC_URL, json!({"id": id, "reason": reason}))
+            .await;
+        let url = self.local(link["prescriptionDocumentUrl"]["url"].as_str().unwrap());
+        let status = self.http.get(&url).send().await.unwrap().status().as_u16();
+        (status, url)
+    }
+
+    /// Audit rows of prescription `id` with `action` and the given actor.
+    pub async fn audited(&self, id: &str, action: &str, actor: &str) -> Vec<Value> {
+        let rows: Vec<(Option<String>,)> = sqlx::query_as(
+            "SELECT after_json FROM audit_log WHERE entity_type = 'prescription' \
+             AND entity_id = $1 AND action = $2 AND actor = $3 ORDER BY at",
+        )
+        .bind(id)
+        .bind(action)
+        .bind(actor)
+        .fetch_all(self.store.pool())
+        .await
+        .unwrap();
+        rows.into_iter()
+            .map(|(json,)| json.map_or(Value::Null, |j| serde_json::from_str(&j).unwrap()))
+            .collect()
+    }
+
     /// A submitted, then approved prescription of `customer` (PDF) with
     /// `lines` (medicine ID, max quantity); returns its ID.
     pub async fn approved(&self, customer: &str, lines: &[(&str, i64)]) -> String {
@@ -198,14 +318,16 @@ pub const QUEUE: &str = "query PrescriptionsToReview($first: Int) { prescription
 pub const REVIEW: &str = "mutation ReviewPrescription($input: ReviewPrescriptionInput!) { reviewPrescription(input: $input) { id status validUntil lines { maxQuantity remainingQuantity medicine { id } } } }";
 pub const MINE: &str =
     "query MyPrescriptions($first: Int) { myPrescriptions(first: $first) { edges { node { id status validUntil } } } }";
-pub const ONE: &str = "query($id: ID!) { prescription(id: $id) { id status patientName doctorName doctorRegistrationNumber issuedOn familyMemberId reviewNotes reviewingVendor { id } document { contentType sizeBytes sha256 } lines { id maxQuantity consumedQuantity remainingQuantity medicine { id } } } }";
+pub const ONE: &str = "query($id: ID!, $reason: String) { prescription(id: $id, reason: $reason) { id status patientName doctorName doctorRegistrationNumber issuedOn familyMemberId reviewNotes pharmacy { id } reviewingVendor { id } document { contentType sizeBytes sha256 } lines { id maxQuantity consumedQuantity remainingQuantity medicine { id } } } }";
 pub const DOC_URL: &str =
-    "query($id: ID!) { prescriptionDocumentUrl(id: $id) { url expiresAt contentType } }";
+    "query($id: ID!, $reason: String) { prescriptionDocumentUrl(id: $id, reason: $reason) { url expiresAt contentType } }";
+pub const ASSIGN: &str = "mutation($id: ID!, $v: ID!) { assignPrescriptionPharmacy(prescriptionId: $id, vendorId: $v) { id status pharmacy { id } } }";
 pub const AUTHORIZE: &str = "query($c: ID!, $p: [ID!]!, $l: [DispenseLineInput!]!) { authorizeDispense(customerId: $c, prescriptionIds: $p, lines: $l) { covered lines { medicineId quantity covered prescriptionId wholePrescription reason message } } }";
 pub const CONSUME: &str = "mutation($o: ID!, $c: ID!, $p: [ID!]!, $l: [DispenseLineInput!]!, $v: ID) { consume(orderId: $o, customerId: $c, prescriptionIds: $p, lines: $l, vendorId: $v) { orderId customerId status lines { prescriptionId medicineId quantity wholePrescription } } }";
 pub const RESTORE: &str = "mutation($o: ID!) { restore(orderId: $o) { orderId status lines { prescriptionId medicineId quantity } } }";
 
-/// Submission variables for `upload_id` (issued two days ago, for self or a family member).
+/// Submission variables for `upload_id` (issued two days ago, for self or a
+/// family member), submitted to the KA pharmacy.
 pub fn submit_vars(upload_id: &str, family_member: Option<&str>) -> Value {
     let issued = janta_prescriptions::domain::today() - chrono::Duration::days(2);
     json!({"input": {
@@ -215,6 +337,7 @@ pub fn submit_vars(upload_id: &str, family_member: Option<&str>) -> Value {
         "doctorName": "Dr. Anil Rao",
         "doctorRegistrationNumber": "KMC 45678",
         "issuedOn": issued.format("%Y-%m-%d").to_string(),
+        "vendorId": VENDOR_KA,
     }})
 }
 
