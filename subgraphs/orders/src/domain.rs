@@ -4,7 +4,7 @@
 //! who may see or change an order.
 
 use async_graphql::Enum;
-use janta_platform::auth::{Principal, Role};
+use janta_platform::auth::Principal;
 use janta_platform::{ApiError, ApiResult};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -296,15 +296,11 @@ pub struct Access {
     pub mover: Option<Mover>,
 }
 
-/// The buyer, that vendor's staff, admins and services may read an order;
-/// everyone else may not.
+/// The buyer, that vendor's staff and admins may read an order; everyone
+/// else may not. Services have their own service-only fields
+/// (`orderForPayment`) and act on orders through events, never through the
+/// public fields.
 pub fn access(p: &Principal, buyer_id: &str, vendor_id: &str) -> Access {
-    if p.has_role(Role::Service) {
-        return Access {
-            read: true,
-            mover: Some(Mover::System),
-        };
-    }
     let mover = if p.is_admin() {
         Some(Mover::Admin)
     } else if p.is_staff_of(vendor_id) {
@@ -671,6 +667,7 @@ mod tests {
 
     #[test]
     fn access_follows_roles() {
+        use janta_platform::auth::Role;
         let p = |sub: &str, roles: Vec<Role>, vendor: Option<&str>| Principal {
             subject: sub.into(),
             roles,
@@ -682,7 +679,12 @@ mod tests {
         let staff = p("s1", vec![Role::Pharmacist], Some("v1"));
         let foreign_staff = p("s2", vec![Role::VendorAdmin], Some("v2"));
         let admin = p("a", vec![Role::Admin], None);
+        let service = p("service:payments", vec![Role::Service], None);
         assert_eq!(access(&buyer, "u1", "v1").mover, Some(Mover::Buyer));
+        assert!(
+            !access(&service, "u1", "v1").read,
+            "services use their own fields"
+        );
         assert!(!access(&other, "u1", "v1").read);
         assert_eq!(access(&staff, "u1", "v1").mover, Some(Mover::VendorStaff));
         assert!(!access(&foreign_staff, "u1", "v1").read);

@@ -325,13 +325,10 @@ pub fn parse_idempotency_key(raw: &str) -> ApiResult<String> {
     }
 }
 
-/// Who may see a payment: the paying customer, staff of the order's vendor,
-/// admins, and other subgraphs.
+/// Who may see a payment: the paying customer, staff of the order's vendor
+/// and admins. No other subgraph reads payments through the public API.
 pub fn can_view(p: &Principal, customer_id: &str, vendor_id: &str) -> bool {
-    p.subject == customer_id
-        || p.is_staff_of(vendor_id)
-        || p.is_admin()
-        || p.has_role(Role::Service)
+    p.subject == customer_id || p.is_staff_of(vendor_id) || p.is_admin()
 }
 
 /// Who may refund: the vendor's admin (not its pharmacists) or a platform admin.

@@ -1,0 +1,545 @@
+//! Who may do what, as one table: every role (anonymous, a customer,
+//! another customer, each pharmacy's pharmacist and admin, a pharmacist
+//! whose registration nobody verified yet, the platform admin, a partner and
+//! a service principal) against every kind of object (profile, address,
+//! cart, order, prescription and its document, payment, refund, listing and
+//! stock, notification, webhook subscription, audit trail) and operation.
+//!
+//! Each cell is sent twice with the same document: through the router and
+//! straight to the subgraph that owns the object, and both must answer
+//! alike — a subgraph port is not a way around the router. "Allowed" means
+//! the request was not refused (a probe that is deliberately invalid, such as
+//! a zero quantity, may still fail validation); "refused" means
+//! `UNAUTHENTICATED` for anonymous callers and `FORBIDDEN` or `NOT_FOUND`
+//! (an object one may not see does not exist for them) for everyone else.
+
+mod support;
+
+use janta_catalog::demo::{PARACETAMOL_500_KA_LISTING_ID, PARACETAMOL_500_MH_LISTING_ID};
+use janta_platform::demo::{CUSTOMER_ADDRESS_ID, CUSTOMER_ID, VENDOR_KA_ID};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use support::{code, operation, Platform};
+
+/// Everyone who may knock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Who {
+    Anonymous,
+    Customer,
+    OtherCustomer,
+    PharmacistKa,
+    VendorAdminKa,
+    PharmacistMh,
+    VendorAdminMh,
+    UnverifiedPharmacist,
+    Admin,
+    Partner,
+    Service,
+}
+
+use Who::*;
+
+const EVERYONE: [Who; 11] = [
+    Anonymous,
+    Customer,
+    OtherCustomer,
+    PharmacistKa,
+    VendorAdminKa,
+    PharmacistMh,
+    VendorAdminMh,
+    UnverifiedPharmacist,
+    Admin,
+    Partner,
+    Service,
+];
+
+/// How a cell's answer is judged.
+#[derive(Clone, Copy)]
+enum Judge {
+    /// Allowed: no refusal code, and `data.<field>` present when no error.
+    /// Refused: a refusal code.
+    Access,
+    /// A list field: allowed callers find the object's ID in it; refused
+    /// callers either are refused or do not find it.
+    Listed,
+}
+
+/// One operation on one object.
+struct Cell {
+    object: &'static str,
+    operation: &'static str,
+    /// The subgraph that owns the object.
+    domain: &'static str,
+    /// A document valid on the router and on the owning subgraph alike.
+    query: String,
+    variables: Value,
+    /// Top-level response field.
+    field: &'static str,
+    allowed: Vec<Who>,
+    judge: Judge,
+    /// The ID a [`Judge::Listed`] cell looks for.
+    id: String,
+}
+
+const REFUSALS: [&str; 3] = ["UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND"];
+
+fn verdict(cell: &Cell, who: Who, body: &Value) -> Result<(), String> {
+    let allowed = cell.allowed.contains(&who);
+    let error = code(body);
+    let refused = error.as_deref().is_some_and(|c| REFUSALS.contains(&c));
+    match (cell.judge, allowed) {
+        (Judge::Access, true) if refused => Err(format!("refused: {body}")),
+        (Judge::Access, true) if error.is_none() && body["data"][cell.field].is_null() => {
+            Err(format!("no data: {body}"))
+        }
+        (Judge::Access, true) => Ok(()),
+        (Judge::Access, false) => refusal(who, error.as_deref(), body),
+        (Judge::Listed, true) if listed(cell, body) => Ok(()),
+        (Judge::Listed, true) => Err(format!("not listed: {body}")),
+        (Judge::Listed, false) if listed(cell, body) => Err(format!("listed: {body}")),
+        (Judge::Listed, false) if error.is_some() => refusal(who, error.as_deref(), body),
+        (Judge::Listed, false) => Ok(()),
+    }
+}
+
+fn refusal(who: Who, error: Option<&str>, body: &Value) -> Result<(), String> {
+    let expected: &[&str] = if who == Anonymous {
+        &["UNAUTHENTICATED"]
+    } else {
+        &["FORBIDDEN", "NOT_FOUND"]
+    };
+    match error {
+        Some(c) if expected.contains(&c) => Ok(()),
+        _ => Err(format!("expected one of {expected:?}: {body}")),
+    }
+}
+
+fn listed(cell: &Cell, body: &Value) -> bool {
+    body["data"][cell.field].to_string().contains(&cell.id)
+}
+
+/// The tokens of everyone in [`Who`] and the objects they act on.
+struct World {
+    tokens: HashMap<Who, Option<String>>,
+    ids: HashMap<&'static str, String>,
+}
+
+impl World {
+    fn id(&self, name: &str) -> &str {
+        self.ids
+            .get(name)
+            .unwrap_or_else(|| panic!("no fixture {name}"))
+    }
+}
+
+async fn register(p: &Platform, email: &str, name: &str) -> String {
+    let data = p
+        .gql
+        .data(
+            None,
+            &operation("Register"),
+            json!({"input": {"email": email, "password": "a-long-test-password-7", "fullName": name}}),
+        )
+        .await;
+    data["register"]["user"]["id"]
+        .as_str()
+        .expect("user id")
+        .to_string()
+}
+
+async fn login_as(p: &Platform, email: &str, password: &str) -> String {
+    let data = p
+        .gql
+        .data(
+            None,
+            &operation("Login"),
+            json!({"email": email, "password": password}),
+        )
+        .await;
+    data["login"]["accessToken"]
+        .as_str()
+        .expect("token")
+        .to_string()
+}
+
+/// A service token from the users token endpoint (client credentials).
+async fn service_token(p: &Platform) -> String {
+    let url = format!("http://127.0.0.1:{}/oauth/token", p.port + 1);
+    let response: Value = reqwest::Client::new()
+        .post(url)
+        .basic_auth("orders", Some("janta-dev-service-client-orders"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("token endpoint")
+        .json()
+        .await
+        .expect("token JSON");
+    response["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no service token: {response}"))
+        .to_string()
+}
+
+/// A small, well-formed PDF.
+fn pdf() -> Vec<u8> {
+    b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n\
+      2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n\
+      3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >> endobj\n\
+      trailer << /Root 1 0 R >>\n%%EOF\n"
+        .to_vec()
+}
+
+async fn build_world(p: &Platform) -> World {
+    let mut tokens = HashMap::new();
+    let mut ids = HashMap::new();
+    tokens.insert(Anonymous, None);
+    let customer = p.login("customer@janta.test").await;
+    let admin = p.login("admin@janta.test").await;
+    let vendor_ka = p.login("vendor.ka@janta.test").await;
+    tokens.insert(Customer, Some(customer.clone()));
+    tokens.insert(Admin, Some(admin.clone()));
+    tokens.insert(VendorAdminKa, Some(vendor_ka.clone()));
+    tokens.insert(
+        PharmacistKa,
+        Some(p.login("pharmacist.ka@janta.test").await),
+    );
+    tokens.insert(VendorAdminMh, Some(p.login("vendor.mh@janta.test").await));
+    tokens.insert(
+        PharmacistMh,
+        Some(p.login("pharmacist.mh@janta.test").await),
+    );
+
+    register(p, "other@janta.test", "Olga Other").await;
+    tokens.insert(
+        OtherCustomer,
+        Some(login_as(p, "other@janta.test", "a-long-test-password-7").await),
+    );
+
+    // A pharmacist the KA pharmacy proposed but no admin verified yet.
+    register(p, "unverified.rx@janta.test", "Uma Unverified").await;
+    let proposed = p
+        .gql
+        .send(
+            Some(&vendor_ka),
+            "mutation($input: ProposePharmacistInput!) { proposePharmacist(input: $input) { id } }",
+            json!({"input": {"email": "unverified.rx@janta.test",
+                             "registrationNumber": "KSPC-99120", "council": "Karnataka State Pharmacy Council"}}),
+        )
+        .await;
+    assert!(proposed["errors"].is_null(), "proposal failed: {proposed}");
+    tokens.insert(
+        UnverifiedPharmacist,
+        Some(login_as(p, "unverified.rx@janta.test", "a-long-test-password-7").await),
+    );
+
+    let partner_id = register(p, "partner@janta.test", "Pixel Partner").await;
+    let roles = p
+        .gql
+        .send(
+            Some(&admin),
+            "mutation($id: ID!) { setUserRoles(userId: $id, roles: [PARTNER]) { id } }",
+            json!({"id": partner_id}),
+        )
+        .await;
+    assert!(roles["errors"].is_null(), "partner role: {roles}");
+    tokens.insert(
+        Partner,
+        Some(login_as(p, "partner@janta.test", "a-long-test-password-7").await),
+    );
+    tokens.insert(Service, Some(service_token(p).await));
+
+    ids.insert("customer", CUSTOMER_ID.to_string());
+    ids.insert("address", CUSTOMER_ADDRESS_ID.to_string());
+
+    // Cart, then an order from KA paid cash on delivery.
+    let cart = p
+        .gql
+        .data(
+            Some(&customer),
+            &operation("AddToCart"),
+            json!({"listingId": PARACETAMOL_500_KA_LISTING_ID, "quantity": 2}),
+        )
+        .await;
+    let placed = p
+        .gql
+        .data(
+            Some(&customer),
+            &operation("PlaceOrder"),
+            json!({"input": {"addressId": CUSTOMER_ADDRESS_ID, "idempotencyKey": "matrix-order-1"}}),
+        )
+        .await;
+    let _ = cart;
+    let order = placed["placeOrder"]["orders"][0]["id"]
+        .as_str()
+        .expect("order")
+        .to_string();
+    let paid = p
+        .gql
+        .data(
+            Some(&customer),
+            &operation("PayOrder"),
+            json!({"orderId": order, "method": "CASH_ON_DELIVERY"}),
+        )
+        .await;
+    ids.insert(
+        "payment",
+        paid["payOrder"]["payment"]["id"]
+            .as_str()
+            .expect("payment")
+            .to_string(),
+    );
+    ids.insert("order", order);
+
+    // A cart line left in the cart.
+    let cart = p
+        .gql
+        .data(
+            Some(&customer),
+            &operation("AddToCart"),
+            json!({"listingId": PARACETAMOL_500_KA_LISTING_ID, "quantity": 1}),
+        )
+        .await;
+    ids.insert(
+        "cartLine",
+        cart["addToCart"]["lines"][0]["id"]
+            .as_str()
+            .expect("cart line")
+            .to_string(),
+    );
+
+    // A prescription submitted to the KA pharmacy.
+    let upload = p
+        .gql
+        .data(
+            Some(&customer),
+            &operation("CreatePrescriptionUpload"),
+            json!({}),
+        )
+        .await;
+    let put = reqwest::Client::new()
+        .put(
+            upload["createPrescriptionUpload"]["uploadUrl"]
+                .as_str()
+                .unwrap(),
+        )
+        .header("content-type", "application/pdf")
+        .body(pdf())
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success());
+    let submitted = p
+        .gql
+        .data(
+            Some(&customer),
+            "mutation($input: SubmitPrescriptionInput!) { submitPrescription(input: $input) { id } }",
+            json!({"input": {
+                "uploadId": upload["createPrescriptionUpload"]["uploadId"],
+                "patientName": "Chitra Customer", "doctorName": "Dr. Arvind Menon",
+                "issuedOn": chrono::Utc::now().date_naive().to_string(),
+                "vendorId": VENDOR_KA_ID
+            }}),
+        )
+        .await;
+    ids.insert(
+        "prescription",
+        submitted["submitPrescription"]["id"]
+            .as_str()
+            .expect("prescription")
+            .to_string(),
+    );
+
+    // One of the customer's notifications.
+    let notifications = p
+        .gql
+        .data(
+            Some(&customer),
+            &operation("MyNotifications"),
+            json!({"first": 1}),
+        )
+        .await;
+    ids.insert(
+        "notification",
+        notifications["myNotifications"]["edges"][0]["node"]["id"]
+            .as_str()
+            .expect("a notification")
+            .to_string(),
+    );
+
+    // The partner's webhook subscription, to an event type an admin granted
+    // and that this test never causes (so nothing is ever sent to it).
+    let granted = p
+        .gql
+        .send(
+            Some(&admin),
+            "mutation($id: ID!) { grantWebhookEventTypes(partnerId: $id, eventTypes: [\"VendorReinstated\"]) }",
+            json!({"id": partner_id}),
+        )
+        .await;
+    assert!(granted["errors"].is_null(), "grant: {granted}");
+    let subscription = p
+        .gql
+        .data(
+            tokens[&Partner].as_deref(),
+            "mutation { createWebhookSubscription(url: \"https://203.0.114.10/janta\", events: [\"VendorReinstated\"]) { subscription { id } } }",
+            json!({}),
+        )
+        .await;
+    ids.insert(
+        "subscription",
+        subscription["createWebhookSubscription"]["subscription"]["id"]
+            .as_str()
+            .expect("subscription")
+            .to_string(),
+    );
+    World { tokens, ids }
+}
+
+fn cell(
+    object: &'static str,
+    operation: &'static str,
+    domain: &'static str,
+    field: &'static str,
+    query: &str,
+    variables: Value,
+    allowed: &[Who],
+) -> Cell {
+    Cell {
+        object,
+        operation,
+        domain,
+        query: query.to_string(),
+        variables,
+        field,
+        allowed: allowed.to_vec(),
+        judge: Judge::Access,
+        id: String::new(),
+    }
+}
+
+fn listed_cell(mut cell: Cell, id: &str) -> Cell {
+    cell.judge = Judge::Listed;
+    cell.id = id.to_string();
+    cell
+}
+
+fn table(w: &World) -> Vec<Cell> {
+    let staff_ka = [PharmacistKa, VendorAdminKa];
+    vec![
+        cell("profile", "read", "users", "user",
+             "query($id: ID!) { user(id: $id) { id email } }",
+             json!({"id": w.id("customer")}), &[Customer, Admin]),
+        cell("address", "update", "users", "updateAddress",
+             "mutation($id: ID!, $input: AddressInput!) { updateAddress(id: $id, input: $input) { id } }",
+             json!({"id": w.id("address"), "input": {"label": "Home", "line1": "12, 4th Cross, Indiranagar",
+                    "city": "Bengaluru", "state": "KA", "pincode": "560038"}}),
+             &[Customer]),
+        cell("cart", "update line", "orders", "updateCartLine",
+             "mutation($id: ID!) { updateCartLine(lineId: $id, quantity: 1) { id } }",
+             json!({"id": w.id("cartLine")}), &[Customer]),
+        cell("order", "read", "orders", "order",
+             "query($id: ID!) { order(id: $id) { id status } }",
+             json!({"id": w.id("order")}), &[Customer, PharmacistKa, VendorAdminKa, Admin]),
+        // An invalid transition: allowed callers get CONFLICT, others a refusal.
+        cell("order", "advance", "orders", "advanceOrder",
+             "mutation($id: ID!) { advanceOrder(id: $id, to: PENDING_PAYMENT) { id } }",
+             json!({"id": w.id("order")}), &[VendorAdminKa, PharmacistKa, Admin]),
+        cell("prescription", "read", "prescriptions", "prescription",
+             "query($id: ID!) { prescription(id: $id) { id status } }",
+             json!({"id": w.id("prescription")}), &[Customer, PharmacistKa]),
+        cell("prescription document", "read", "prescriptions", "prescriptionDocumentUrl",
+             "query($id: ID!) { prescriptionDocumentUrl(id: $id) { expiresAt } }",
+             json!({"id": w.id("prescription")}), &[Customer, PharmacistKa]),
+        listed_cell(cell("prescription", "review queue", "prescriptions", "prescriptionsToReview",
+             "{ prescriptionsToReview(first: 100) { edges { node { id } } } }",
+             json!({}), &[PharmacistKa]), w.id("prescription")),
+        // Approving with no lines is invalid: allowed reviewers get BAD_USER_INPUT.
+        cell("prescription", "review", "prescriptions", "reviewPrescription",
+             "mutation($id: ID!) { reviewPrescription(input: {prescriptionId: $id, decision: APPROVE, lines: []}) { id } }",
+             json!({"id": w.id("prescription")}), &[PharmacistKa]),
+        cell("payment", "read", "payments", "payment",
+             "query($id: ID!) { payment(id: $id) { id status } }",
+             json!({"id": w.id("payment")}), &[Customer, VendorAdminKa, PharmacistKa, Admin]),
+        // A zero refund is invalid: allowed callers get BAD_USER_INPUT.
+        cell("refund", "create", "payments", "refundPayment",
+             "mutation($id: ID!) { refundPayment(paymentId: $id, amount: \"0\", reason: \"probe\") { id } }",
+             json!({"id": w.id("payment")}), &[VendorAdminKa, Admin]),
+        // A real receipt of one unit: allowed staff add it, others are refused.
+        cell("listing", "update stock", "catalog", "receiveBatch",
+             "mutation($id: ID!) { receiveBatch(input: {listingId: $id, batchNumber: \"MX-1\", expiresOn: \"2030-01-01\", quantity: 1}) { id } }",
+             json!({"id": PARACETAMOL_500_KA_LISTING_ID}), &staff_ka),
+        cell("listing", "update stock (other pharmacy)", "catalog", "receiveBatch",
+             "mutation($id: ID!) { receiveBatch(input: {listingId: $id, batchNumber: \"MX-1\", expiresOn: \"2030-01-01\", quantity: 1}) { id } }",
+             json!({"id": PARACETAMOL_500_MH_LISTING_ID}), &[PharmacistMh, VendorAdminMh]),
+        cell("notification", "delivery attempts", "notifications", "deliveryAttempts",
+             "query($id: ID!) { deliveryAttempts(notificationId: $id) { id } }",
+             json!({"id": w.id("notification")}), &[Admin]),
+        listed_cell(cell("webhook subscription", "list", "notifications", "webhookSubscriptions",
+             "{ webhookSubscriptions { id } }", json!({}), &[Partner, Admin]), w.id("subscription")),
+        cell("audit", "read", "prescriptions", "prescriptionAccessLog",
+             "query($id: ID!) { prescriptionAccessLog(prescriptionId: $id) { actor action } }",
+             json!({"id": w.id("prescription")}), &[Customer, Admin]),
+        // Service-only operations: the router does not even know them.
+        cell("listing", "price for checkout (service)", "catalog", "priceListings",
+             "query($ids: [ID!]!) { priceListings(ids: $ids) { listingId } }",
+             json!({"ids": [PARACETAMOL_500_KA_LISTING_ID]}), &[Service]),
+    ]
+}
+
+#[tokio::test]
+async fn every_role_meets_every_object_through_the_router_and_directly() {
+    let p = Platform::start().await;
+    let world = build_world(&p).await;
+    let cells = table(&world);
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for cell in &cells {
+        let service_only = cell.allowed == [Service];
+        for who in EVERYONE {
+            let token = world.tokens[&who].as_deref();
+            let direct = janta_testkit::Gql::new(p.subgraph_url(cell.domain));
+            let via_router = p.gql.send(token, &cell.query, cell.variables.clone()).await;
+            let straight = direct
+                .send(token, &cell.query, cell.variables.clone())
+                .await;
+            checked += 2;
+            let router_verdict = if service_only {
+                hidden_from_router(&via_router)
+            } else {
+                verdict(cell, who, &via_router)
+            };
+            if let Err(why) = router_verdict {
+                failures.push(format!(
+                    "{} {} as {who:?} via router: {why}",
+                    cell.object, cell.operation
+                ));
+            }
+            if let Err(why) = verdict(cell, who, &straight) {
+                failures.push(format!(
+                    "{} {} as {who:?} directly: {why}",
+                    cell.object, cell.operation
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} checks failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// Service-only fields are `@inaccessible`: the router refuses any
+/// document naming them, whoever sends it.
+fn hidden_from_router(body: &Value) -> Result<(), String> {
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    if body["data"].is_null() && !message.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "service-only field reachable through the router: {body}"
+        ))
+    }
+}
