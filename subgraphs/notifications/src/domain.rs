@@ -225,17 +225,16 @@ pub enum Audience {
     User(String),
     /// Every staff member (pharmacist or vendor admin) of one vendor.
     Vendor(String),
-    /// Everyone holding a role on the platform (e.g. all pharmacists).
-    Role(Role),
 }
 
 impl Audience {
-    /// Storage key: `user:<id>`, `vendor:<id>`, `role:<ROLE>`.
+    /// Storage key: `user:<id>` or `vendor:<id>`. (Rows addressed to a
+    /// whole role, `role:<ROLE>`, from before prescriptions went to one
+    /// pharmacy, match no viewer any more.)
     pub fn key(&self) -> String {
         match self {
             Audience::User(id) => format!("user:{id}"),
             Audience::Vendor(id) => format!("vendor:{id}"),
-            Audience::Role(role) => format!("role:{}", role_name(*role)),
         }
     }
 
@@ -253,29 +252,14 @@ impl Audience {
     }
 }
 
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Customer => "CUSTOMER",
-        Role::Pharmacist => "PHARMACIST",
-        Role::VendorAdmin => "VENDOR_ADMIN",
-        Role::Admin => "ADMIN",
-        Role::Partner => "PARTNER",
-        Role::Service => "SERVICE",
-    }
-}
-
-/// The audience keys whose notifications `viewer` sees: their own; their
-/// vendor's when they are its staff (pharmacist or vendor admin, as the
-/// token says); and those of their roles that address a whole role
-/// (pharmacists).
+/// The audience keys whose notifications `viewer` sees: their own, and
+/// their vendor's when they are its staff (pharmacist or vendor admin, as
+/// the token says).
 pub fn audiences_of(viewer: &Principal) -> Vec<String> {
     let mut keys = vec![Audience::User(viewer.subject.clone()).key()];
     let staff = viewer.has_role(Role::Pharmacist) || viewer.has_role(Role::VendorAdmin);
     if let (true, Some(vendor)) = (staff, &viewer.vendor_id) {
         keys.push(Audience::Vendor(vendor.clone()).key());
-    }
-    if viewer.has_role(Role::Pharmacist) {
-        keys.push(Audience::Role(Role::Pharmacist).key());
     }
     keys
 }
@@ -389,10 +373,16 @@ pub fn on_stock_low(e: &StockLow) -> Vec<Planned> {
     )]
 }
 
-/// `PrescriptionSubmitted` → every pharmacist is asked to review it.
+/// `PrescriptionSubmitted` → the staff of the pharmacy it was submitted to
+/// are asked to review it. Nobody else may see it, so a prescription not yet
+/// submitted to a pharmacy tells no one (choosing one publishes the event
+/// again, with the pharmacy).
 pub fn on_prescription_submitted(e: &PrescriptionSubmitted) -> Vec<Planned> {
+    let Some(vendor_id) = &e.vendor_id else {
+        return Vec::new();
+    };
     vec![plan(
-        Audience::Role(Role::Pharmacist),
+        Audience::Vendor(vendor_id.clone()),
         Kind::PrescriptionSubmitted,
         "Prescription waiting for review",
         format!(
@@ -995,15 +985,18 @@ mod tests {
     }
 
     #[test]
-    fn prescriptions_submitted_go_to_all_pharmacists() {
-        let planned = on_prescription_submitted(&PrescriptionSubmitted {
+    fn prescriptions_submitted_go_only_to_the_chosen_pharmacy() {
+        let submitted = |vendor_id: Option<&str>| PrescriptionSubmitted {
             prescription_id: "p".into(),
             customer_id: customer(),
             family_member_id: None,
-            vendor_id: None,
-        });
-        assert_eq!(planned[0].audience.key(), "role:PHARMACIST");
+            vendor_id: vendor_id.map(str::to_string),
+        };
+        let planned = on_prescription_submitted(&submitted(Some("v-ka")));
+        assert_eq!(planned.len(), 1);
+        assert_eq!(planned[0].audience.key(), "vendor:v-ka");
         assert!(channels_for(&planned[0], None, true, true).is_empty());
+        assert!(on_prescription_submitted(&submitted(None)).is_empty());
     }
 
     #[test]
@@ -1027,10 +1020,7 @@ mod tests {
             vendor_id: Some("v1".into()),
             scopes: vec![],
         };
-        assert_eq!(
-            audiences_of(&pharmacist),
-            vec!["user:u1", "vendor:v1", "role:PHARMACIST"]
-        );
+        assert_eq!(audiences_of(&pharmacist), vec!["user:u1", "vendor:v1"]);
         let customer = Principal {
             subject: "u2".into(),
             roles: vec![Role::Customer],

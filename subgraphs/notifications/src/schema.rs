@@ -1,7 +1,7 @@
 //! The notifications subgraph's GraphQL API: thin resolvers that authorise
 //! with the platform guards, validate with `domain` and persist through
-//! `store`. Who sees what: a notification is addressed to a person, to a
-//! vendor (all its staff), or to a role (all pharmacists); `myNotifications`
+//! `store`. Who sees what: a notification is addressed to a person or to a
+//! vendor (all its staff); `myNotifications`
 //! (and `User.notifications` for oneself) lists every notification the
 //! caller's token entitles them to, and read marks are per person.
 
@@ -605,7 +605,7 @@ pub struct Query;
 #[Object]
 impl Query {
     /// Your notifications, newest first: those addressed to you, to your
-    /// vendor if you are its staff, and to all pharmacists if you are one.
+    /// vendor if you are its staff.
     async fn my_notifications(
         &self,
         ctx: &Context<'_>,

@@ -101,6 +101,14 @@ both_backends! {
             available_quantity: 3,
             threshold: 10,
         }).await;
+        // Submitted to KA: KA's staff are asked to review it, nobody else.
+        env.publish(&PrescriptionSubmitted {
+            prescription_id: janta_platform::ids::new_id(),
+            customer_id: customer.id.clone(),
+            family_member_id: None,
+            vendor_id: Some(VENDOR_KA_ID.to_string()),
+        }).await;
+        // Not yet submitted to any pharmacy: no pharmacist hears of it.
         env.publish(&PrescriptionSubmitted {
             prescription_id: janta_platform::ids::new_id(),
             customer_id: customer.id.clone(),
@@ -116,8 +124,13 @@ both_backends! {
         assert!(env.inbox(&ka_pharmacist).await.iter().any(|n| n["kind"] == "STOCK_LOW"));
         env.wait_for_kind(&customer.token, "WELCOME").await;
         let kinds = |inbox: Vec<serde_json::Value>| inbox.iter().map(|n| n["kind"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+        let mh_pharmacist = env.token("mh-pharmacist", &[Role::Pharmacist], Some(VENDOR_MH_ID));
         assert_eq!(kinds(env.inbox(&mh_admin).await), Vec::<String>::new());
-        assert_eq!(kinds(env.inbox(&ka_admin).await), vec!["STOCK_LOW"]);
+        assert_eq!(kinds(env.inbox(&mh_pharmacist).await), Vec::<String>::new());
+        let mut ka_kinds = kinds(env.inbox(&ka_admin).await);
+        ka_kinds.sort();
+        assert_eq!(ka_kinds, vec!["PRESCRIPTION_SUBMITTED", "STOCK_LOW"]);
+        assert_eq!(env.inbox(&ka_pharmacist).await.len(), 2, "one review request, one stock alert");
         assert_eq!(kinds(env.inbox(&customer.token).await), vec!["WELCOME"]);
 
         // Read marks are per person: the pharmacist's does not read it for the admin.
