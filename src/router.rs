@@ -37,8 +37,7 @@ use hive_router::plugins::plugin_trait::{
     FromGraphQLErrorToResponse, RouterPlugin, StartHookPayload,
 };
 use hive_router::{GraphQLError, PlanExecutionOutput, PluginRegistry};
-use ipnet::IpNet;
-use janta_platform::server::ClientAddress;
+use janta_platform::server::{ClientAddress, TrustedProxies};
 use serde::Deserialize;
 
 /// Env var from which Hive Router reads the path of its configuration file.
@@ -201,7 +200,7 @@ const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 /// Enabled from the router configuration (`plugins.janta_client_address`,
 /// `config.trusted_proxies`: addresses or CIDR networks).
 struct ForwardClientAddress {
-    trusted_proxies: Vec<IpNet>,
+    trusted_proxies: TrustedProxies,
 }
 
 /// `plugins.janta_client_address.config`.
@@ -222,25 +221,14 @@ impl ForwardClientAddress {
     /// Parses the configured proxies: a network (`10.0.0.0/8`) or a single
     /// address.
     fn from_config(config: ForwardClientAddressConfig) -> anyhow::Result<Self> {
-        let trusted_proxies = config
-            .trusted_proxies
-            .iter()
-            .map(|entry| entry.trim())
-            .filter(|entry| !entry.is_empty())
-            .map(|entry| {
-                entry
-                    .parse::<IpNet>()
-                    .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
-                    .with_context(|| {
-                        format!("janta_client_address: `{entry}` is not an address or a network")
-                    })
-            })
-            .collect::<anyhow::Result<_>>()?;
+        let trusted_proxies =
+            TrustedProxies::parse(config.trusted_proxies.iter().map(String::as_str))
+                .context("janta_client_address")?;
         Ok(ForwardClientAddress { trusted_proxies })
     }
 
     fn trusts(&self, ip: &IpAddr) -> bool {
-        ip.is_loopback() || self.trusted_proxies.iter().any(|net| net.contains(ip))
+        self.trusted_proxies.trusts(ip)
     }
 }
 

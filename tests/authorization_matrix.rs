@@ -19,27 +19,24 @@ use janta_catalog::demo::{PARACETAMOL_500_KA_LISTING_ID, PARACETAMOL_500_MH_LIST
 use janta_platform::demo::{CUSTOMER_ADDRESS_ID, CUSTOMER_ID, VENDOR_KA_ID};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use support::{code, operation, Platform};
+use support::{code, operation, Platform, TEST_PASSWORD};
 
-/// Everyone who may knock.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum Who {
-    Anonymous,
-    Customer,
-    OtherCustomer,
-    PharmacistKa,
-    VendorAdminKa,
-    PharmacistMh,
-    VendorAdminMh,
-    UnverifiedPharmacist,
-    Admin,
-    Partner,
-    Service,
+/// Declares [`Who`] and [`EVERYONE`] (all of its variants, in order) from
+/// one list, so that no role can be added to one and missed in the other.
+macro_rules! roles {
+    ($($who:ident),* $(,)?) => {
+        /// Everyone who may knock.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        enum Who {
+            $($who),*
+        }
+
+        /// Every [`Who`], each asked every cell.
+        const EVERYONE: &[Who] = &[$(Who::$who),*];
+    };
 }
 
-use Who::*;
-
-const EVERYONE: [Who; 11] = [
+roles!(
     Anonymous,
     Customer,
     OtherCustomer,
@@ -51,7 +48,9 @@ const EVERYONE: [Who; 11] = [
     Admin,
     Partner,
     Service,
-];
+);
+
+use Who::*;
 
 /// How a cell's answer is judged.
 #[derive(Clone, Copy)]
@@ -132,92 +131,38 @@ impl World {
     }
 }
 
-async fn register(p: &Platform, email: &str, name: &str) -> String {
-    let data = p
-        .gql
-        .data(
-            None,
-            &operation("Register"),
-            json!({"input": {"email": email, "password": "a-long-test-password-7", "fullName": name}}),
-        )
-        .await;
-    data["register"]["user"]["id"]
-        .as_str()
-        .expect("user id")
+/// The string at `pointer` in a response's data: an ID a cell acts on.
+fn id_at(data: &Value, pointer: &str) -> String {
+    data.pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("no {pointer} in {data}"))
         .to_string()
 }
 
-async fn login_as(p: &Platform, email: &str, password: &str) -> String {
-    let data = p
-        .gql
-        .data(
-            None,
-            &operation("Login"),
-            json!({"email": email, "password": password}),
-        )
-        .await;
-    data["login"]["accessToken"]
-        .as_str()
-        .expect("token")
-        .to_string()
-}
+/// Signs in everyone in [`Who`], registering (and promoting) those who are
+/// not demo accounts; returns their tokens and the partner's user ID.
+async fn sign_in_everyone(p: &Platform) -> (HashMap<Who, Option<String>>, String) {
+    let mut tokens = HashMap::from([
+        (Anonymous, None),
+        (Service, Some(p.service_token("orders").await)),
+    ]);
+    for (who, email) in [
+        (Customer, "customer@janta.test"),
+        (Admin, "admin@janta.test"),
+        (VendorAdminKa, "vendor.ka@janta.test"),
+        (PharmacistKa, "pharmacist.ka@janta.test"),
+        (VendorAdminMh, "vendor.mh@janta.test"),
+        (PharmacistMh, "pharmacist.mh@janta.test"),
+    ] {
+        tokens.insert(who, Some(p.login(email).await));
+    }
+    let token = |who: Who| tokens[&who].clone().expect("signed in");
+    let (admin, vendor_ka) = (token(Admin), token(VendorAdminKa));
 
-/// A service token from the users token endpoint (client credentials).
-async fn service_token(p: &Platform) -> String {
-    let url = format!("http://127.0.0.1:{}/oauth/token", p.port + 1);
-    let response: Value = reqwest::Client::new()
-        .post(url)
-        .basic_auth("orders", Some("janta-dev-service-client-orders"))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .expect("token endpoint")
-        .json()
-        .await
-        .expect("token JSON");
-    response["access_token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no service token: {response}"))
-        .to_string()
-}
-
-/// A small, well-formed PDF.
-fn pdf() -> Vec<u8> {
-    b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n\
-      2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n\
-      3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >> endobj\n\
-      trailer << /Root 1 0 R >>\n%%EOF\n"
-        .to_vec()
-}
-
-async fn build_world(p: &Platform) -> World {
-    let mut tokens = HashMap::new();
-    let mut ids = HashMap::new();
-    tokens.insert(Anonymous, None);
-    let customer = p.login("customer@janta.test").await;
-    let admin = p.login("admin@janta.test").await;
-    let vendor_ka = p.login("vendor.ka@janta.test").await;
-    tokens.insert(Customer, Some(customer.clone()));
-    tokens.insert(Admin, Some(admin.clone()));
-    tokens.insert(VendorAdminKa, Some(vendor_ka.clone()));
-    tokens.insert(
-        PharmacistKa,
-        Some(p.login("pharmacist.ka@janta.test").await),
-    );
-    tokens.insert(VendorAdminMh, Some(p.login("vendor.mh@janta.test").await));
-    tokens.insert(
-        PharmacistMh,
-        Some(p.login("pharmacist.mh@janta.test").await),
-    );
-
-    register(p, "other@janta.test", "Olga Other").await;
-    tokens.insert(
-        OtherCustomer,
-        Some(login_as(p, "other@janta.test", "a-long-test-password-7").await),
-    );
-
+    p.register("other@janta.test", "Olga Other").await;
     // A pharmacist the KA pharmacy proposed but no admin verified yet.
-    register(p, "unverified.rx@janta.test", "Uma Unverified").await;
+    p.register("unverified.rx@janta.test", "Uma Unverified")
+        .await;
     let proposed = p
         .gql
         .send(
@@ -228,12 +173,8 @@ async fn build_world(p: &Platform) -> World {
         )
         .await;
     assert!(proposed["errors"].is_null(), "proposal failed: {proposed}");
-    tokens.insert(
-        UnverifiedPharmacist,
-        Some(login_as(p, "unverified.rx@janta.test", "a-long-test-password-7").await),
-    );
 
-    let partner_id = register(p, "partner@janta.test", "Pixel Partner").await;
+    let partner_id = p.register("partner@janta.test", "Pixel Partner").await;
     let roles = p
         .gql
         .send(
@@ -243,20 +184,29 @@ async fn build_world(p: &Platform) -> World {
         )
         .await;
     assert!(roles["errors"].is_null(), "partner role: {roles}");
-    tokens.insert(
-        Partner,
-        Some(login_as(p, "partner@janta.test", "a-long-test-password-7").await),
-    );
-    tokens.insert(Service, Some(service_token(p).await));
+    for (who, email) in [
+        (OtherCustomer, "other@janta.test"),
+        (UnverifiedPharmacist, "unverified.rx@janta.test"),
+        (Partner, "partner@janta.test"),
+    ] {
+        tokens.insert(who, Some(p.login_with(email, TEST_PASSWORD).await));
+    }
+    (tokens, partner_id)
+}
 
-    ids.insert("customer", CUSTOMER_ID.to_string());
-    ids.insert("address", CUSTOMER_ADDRESS_ID.to_string());
+async fn build_world(p: &Platform) -> World {
+    let (tokens, partner_id) = sign_in_everyone(p).await;
+    let customer = tokens[&Customer].as_deref();
+    let admin = tokens[&Admin].as_deref();
+    let mut ids = HashMap::from([
+        ("customer", CUSTOMER_ID.to_string()),
+        ("address", CUSTOMER_ADDRESS_ID.to_string()),
+    ]);
 
     // Cart, then an order from KA paid cash on delivery.
-    let cart = p
-        .gql
+    p.gql
         .data(
-            Some(&customer),
+            customer,
             &operation("AddToCart"),
             json!({"listingId": PARACETAMOL_500_KA_LISTING_ID, "quantity": 2}),
         )
@@ -264,107 +214,59 @@ async fn build_world(p: &Platform) -> World {
     let placed = p
         .gql
         .data(
-            Some(&customer),
+            customer,
             &operation("PlaceOrder"),
             json!({"input": {"addressId": CUSTOMER_ADDRESS_ID, "idempotencyKey": "matrix-order-1"}}),
         )
         .await;
-    let _ = cart;
-    let order = placed["placeOrder"]["orders"][0]["id"]
-        .as_str()
-        .expect("order")
-        .to_string();
+    let order = id_at(&placed, "/placeOrder/orders/0/id");
     let paid = p
         .gql
         .data(
-            Some(&customer),
+            customer,
             &operation("PayOrder"),
             json!({"orderId": order, "method": "CASH_ON_DELIVERY"}),
         )
         .await;
-    ids.insert(
-        "payment",
-        paid["payOrder"]["payment"]["id"]
-            .as_str()
-            .expect("payment")
-            .to_string(),
-    );
+    ids.insert("payment", id_at(&paid, "/payOrder/payment/id"));
     ids.insert("order", order);
 
     // A cart line left in the cart.
     let cart = p
         .gql
         .data(
-            Some(&customer),
+            customer,
             &operation("AddToCart"),
             json!({"listingId": PARACETAMOL_500_KA_LISTING_ID, "quantity": 1}),
         )
         .await;
-    ids.insert(
-        "cartLine",
-        cart["addToCart"]["lines"][0]["id"]
-            .as_str()
-            .expect("cart line")
-            .to_string(),
-    );
+    ids.insert("cartLine", id_at(&cart, "/addToCart/lines/0/id"));
 
     // A prescription submitted to the KA pharmacy.
-    let upload = p
-        .gql
-        .data(
-            Some(&customer),
-            &operation("CreatePrescriptionUpload"),
-            json!({}),
-        )
-        .await;
-    let put = reqwest::Client::new()
-        .put(
-            upload["createPrescriptionUpload"]["uploadUrl"]
-                .as_str()
-                .unwrap(),
-        )
-        .header("content-type", "application/pdf")
-        .body(pdf())
-        .send()
-        .await
-        .unwrap();
-    assert!(put.status().is_success());
+    let upload = p.upload_prescription(customer.expect("customer")).await;
     let submitted = p
         .gql
         .data(
-            Some(&customer),
+            customer,
             "mutation($input: SubmitPrescriptionInput!) { submitPrescription(input: $input) { id } }",
             json!({"input": {
-                "uploadId": upload["createPrescriptionUpload"]["uploadId"],
+                "uploadId": upload.id,
                 "patientName": "Chitra Customer", "doctorName": "Dr. Arvind Menon",
                 "issuedOn": chrono::Utc::now().date_naive().to_string(),
                 "vendorId": VENDOR_KA_ID
             }}),
         )
         .await;
-    ids.insert(
-        "prescription",
-        submitted["submitPrescription"]["id"]
-            .as_str()
-            .expect("prescription")
-            .to_string(),
-    );
+    ids.insert("prescription", id_at(&submitted, "/submitPrescription/id"));
 
     // One of the customer's notifications.
     let notifications = p
         .gql
-        .data(
-            Some(&customer),
-            &operation("MyNotifications"),
-            json!({"first": 1}),
-        )
+        .data(customer, &operation("MyNotifications"), json!({"first": 1}))
         .await;
     ids.insert(
         "notification",
-        notifications["myNotifications"]["edges"][0]["node"]["id"]
-            .as_str()
-            .expect("a notification")
-            .to_string(),
+        id_at(&notifications, "/myNotifications/edges/0/node/id"),
     );
 
     // The partner's webhook subscription, to an event type an admin granted
@@ -372,7 +274,7 @@ async fn build_world(p: &Platform) -> World {
     let granted = p
         .gql
         .send(
-            Some(&admin),
+            admin,
             "mutation($id: ID!) { grantWebhookEventTypes(partnerId: $id, eventTypes: [\"VendorReinstated\"]) }",
             json!({"id": partner_id}),
         )
@@ -388,10 +290,7 @@ async fn build_world(p: &Platform) -> World {
         .await;
     ids.insert(
         "subscription",
-        subscription["createWebhookSubscription"]["subscription"]["id"]
-            .as_str()
-            .expect("subscription")
-            .to_string(),
+        id_at(&subscription, "/createWebhookSubscription/subscription/id"),
     );
     World { tokens, ids }
 }
@@ -424,8 +323,10 @@ fn listed_cell(mut cell: Cell, id: &str) -> Cell {
     cell
 }
 
+/// A real receipt of one unit into the listing `$id`.
+const RECEIVE_ONE_UNIT: &str = "mutation($id: ID!) { receiveBatch(input: {listingId: $id, batchNumber: \"MX-1\", expiresOn: \"2030-01-01\", quantity: 1}) { id } }";
+
 fn table(w: &World) -> Vec<Cell> {
-    let staff_ka = [PharmacistKa, VendorAdminKa];
     vec![
         cell("profile", "read", "users", "user",
              "query($id: ID!) { user(id: $id) { id email } }",
@@ -467,10 +368,10 @@ fn table(w: &World) -> Vec<Cell> {
              json!({"id": w.id("payment")}), &[VendorAdminKa, Admin]),
         // A real receipt of one unit: allowed staff add it, others are refused.
         cell("listing", "update stock", "catalog", "receiveBatch",
-             "mutation($id: ID!) { receiveBatch(input: {listingId: $id, batchNumber: \"MX-1\", expiresOn: \"2030-01-01\", quantity: 1}) { id } }",
-             json!({"id": PARACETAMOL_500_KA_LISTING_ID}), &staff_ka),
+             RECEIVE_ONE_UNIT,
+             json!({"id": PARACETAMOL_500_KA_LISTING_ID}), &[PharmacistKa, VendorAdminKa]),
         cell("listing", "update stock (other pharmacy)", "catalog", "receiveBatch",
-             "mutation($id: ID!) { receiveBatch(input: {listingId: $id, batchNumber: \"MX-1\", expiresOn: \"2030-01-01\", quantity: 1}) { id } }",
+             RECEIVE_ONE_UNIT,
              json!({"id": PARACETAMOL_500_MH_LISTING_ID}), &[PharmacistMh, VendorAdminMh]),
         cell("notification", "delivery attempts", "notifications", "deliveryAttempts",
              "query($id: ID!) { deliveryAttempts(notificationId: $id) { id } }",
@@ -496,7 +397,7 @@ async fn every_role_meets_every_object_through_the_router_and_directly() {
     let mut checked = 0;
     for cell in &cells {
         let service_only = cell.allowed == [Service];
-        for who in EVERYONE {
+        for &who in EVERYONE {
             let token = world.tokens[&who].as_deref();
             let direct = janta_testkit::Gql::new(p.subgraph_url(cell.domain));
             let via_router = p.gql.send(token, &cell.query, cell.variables.clone()).await;

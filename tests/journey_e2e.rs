@@ -14,16 +14,7 @@ use janta_catalog::demo::{
 use janta_platform::demo::{CUSTOMER_ADDRESS_ID, VENDOR_KA_ID};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
-use support::{code, operation, Platform};
-
-/// A small but well-formed PDF (header, one page, trailer, `%%EOF`).
-fn prescription_pdf() -> Vec<u8> {
-    let body = "%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n\
-                2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n\
-                3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >> endobj\n\
-                trailer << /Root 1 0 R >>\n%%EOF\n";
-    body.as_bytes().to_vec()
-}
+use support::{code, operation, put_pdf, Platform};
 
 async fn wait_for(
     p: &Platform,
@@ -67,36 +58,8 @@ async fn ka_stock(p: &Platform, medicine: &str, listing: &str) -> i64 {
 }
 
 async fn approved_prescription(p: &Platform, customer: &str) -> String {
-    let upload = p
-        .gql
-        .data(
-            Some(customer),
-            &operation("CreatePrescriptionUpload"),
-            json!({}),
-        )
-        .await;
-    let url = upload["createPrescriptionUpload"]["uploadUrl"]
-        .as_str()
-        .unwrap();
-    let put = reqwest::Client::new()
-        .put(url)
-        .header("content-type", "application/pdf")
-        .body(prescription_pdf())
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        put.status().is_success(),
-        "upload refused: {}",
-        put.text().await.unwrap()
-    );
-    let reused = reqwest::Client::new()
-        .put(url)
-        .header("content-type", "application/pdf")
-        .body(prescription_pdf())
-        .send()
-        .await
-        .unwrap();
+    let upload = p.upload_prescription(customer).await;
+    let reused = put_pdf(&upload.url).await;
     assert!(
         reused.status().is_client_error(),
         "a one-time URL worked twice"
@@ -109,7 +72,7 @@ async fn approved_prescription(p: &Platform, customer: &str) -> String {
             Some(customer),
             &operation("SubmitPrescription"),
             json!({"input": {
-                "uploadId": upload["createPrescriptionUpload"]["uploadId"],
+                "uploadId": upload.id,
                 "patientName": "Chitra Customer", "doctorName": "Dr. Arvind Menon",
                 "doctorRegistrationNumber": "KMC-48213", "issuedOn": today.to_string(),
                 "vendorId": VENDOR_KA_ID

@@ -8,7 +8,7 @@ use janta_catalog::demo::{PARACETAMOL_500_ID, PARACETAMOL_500_MH_LISTING_ID};
 use janta_platform::demo::{CUSTOMER_ID, VENDOR_MH_ID};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
-use support::{code, operation, Platform};
+use support::{code, operation, registration, Platform};
 
 const SUBGRAPHS: [&str; 6] = janta_platform::config::DOMAINS;
 
@@ -71,24 +71,11 @@ async fn service_only_fields_are_invisible_through_the_router_but_serve_services
 
     // The notifications service, with its own client credentials, reads the
     // contact details straight from users.
-    let token: Value = reqwest::Client::new()
-        .post(format!("http://127.0.0.1:{}/oauth/token", p.port + 1))
-        .basic_auth(
-            "notifications",
-            Some("janta-dev-service-client-notifications"),
-        )
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let service = token["access_token"].as_str().expect("service token");
+    let service = p.service_token("notifications").await;
     let users = janta_testkit::Gql::new(p.subgraph_url("users"));
     let contact = users
         .data(
-            Some(service),
+            Some(&service),
             "query($ids: [ID!]!) { contactForService(userIds: $ids) { userId email } }",
             json!({"ids": [CUSTOMER_ID]}),
         )
@@ -107,25 +94,8 @@ async fn service_only_fields_are_invisible_through_the_router_but_serve_services
         .await;
     assert_eq!(code(&direct).as_deref(), Some("FORBIDDEN"), "{direct}");
     // A wrong client secret gets no token at all.
-    let wrong = reqwest::Client::new()
-        .post(format!("http://127.0.0.1:{}/oauth/token", p.port + 1))
-        .basic_auth("orders", Some("guessed-secret"))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap();
+    let wrong = p.request_service_token("orders", "guessed-secret").await;
     assert_eq!(wrong.status(), 401);
-}
-
-async fn login_from(p: &Platform, address: &str, email: &str, password: &str) -> Value {
-    let response = reqwest::Client::new()
-        .post(format!("http://127.0.0.1:{}/graphql", p.port))
-        .header("x-forwarded-for", address)
-        .json(&json!({"query": operation("Login"), "variables": {"email": email, "password": password}}))
-        .send()
-        .await
-        .unwrap();
-    response.json().await.unwrap()
 }
 
 #[tokio::test]
@@ -133,7 +103,9 @@ async fn a_stranger_guessing_passwords_is_slowed_without_locking_the_owner_out()
     let p = Platform::start().await;
     let mut limited = None;
     for _ in 0..15 {
-        let body = login_from(&p, "198.51.100.7", "customer@janta.test", "wrong-guess-123").await;
+        let body = p
+            .login_from("198.51.100.7", "customer@janta.test", "wrong-guess-123")
+            .await;
         if code(&body).as_deref() == Some("RATE_LIMITED") {
             limited = Some(body);
             break;
@@ -147,13 +119,13 @@ async fn a_stranger_guessing_passwords_is_slowed_without_locking_the_owner_out()
     assert!(retry >= 1, "{limited}");
 
     // The owner, from their own address, signs in at once.
-    let owner = login_from(
-        &p,
-        "203.0.113.5",
-        "customer@janta.test",
-        janta_platform::demo::DEMO_PASSWORD,
-    )
-    .await;
+    let owner = p
+        .login_from(
+            "203.0.113.5",
+            "customer@janta.test",
+            janta_platform::demo::DEMO_PASSWORD,
+        )
+        .await;
     assert!(
         owner["data"]["login"]["accessToken"].is_string(),
         "owner locked out: {owner}"
@@ -366,14 +338,21 @@ async fn strangers_learn_nothing_about_accounts() {
     );
 
     // Registering a taken e-mail answers like a fresh sign-up.
-    let input = |email: &str| json!({"input": {"email": email, "password": "a-long-test-password-7", "fullName": "Someone"}});
     let fresh = p
         .gql
-        .send(None, &operation("Register"), input("fresh@janta.test"))
+        .send(
+            None,
+            &operation("Register"),
+            registration("fresh@janta.test", "Someone"),
+        )
         .await;
     let taken = p
         .gql
-        .send(None, &operation("Register"), input("customer@janta.test"))
+        .send(
+            None,
+            &operation("Register"),
+            registration("customer@janta.test", "Someone"),
+        )
         .await;
     assert!(
         fresh["errors"].is_null() && taken["errors"].is_null(),
@@ -399,33 +378,14 @@ async fn strangers_learn_nothing_about_accounts() {
 
     // A prescription cannot name someone else's family member.
     let customer = p.login("customer@janta.test").await;
-    let upload = p
-        .gql
-        .data(
-            Some(&customer),
-            &operation("CreatePrescriptionUpload"),
-            json!({}),
-        )
-        .await;
-    let put = reqwest::Client::new()
-        .put(
-            upload["createPrescriptionUpload"]["uploadUrl"]
-                .as_str()
-                .unwrap(),
-        )
-        .header("content-type", "application/pdf")
-        .body(&b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"[..])
-        .send()
-        .await
-        .unwrap();
-    assert!(put.status().is_success());
+    let upload = p.upload_prescription(&customer).await;
     let submitted = p
         .gql
         .send(
             Some(&customer),
             &operation("SubmitPrescription"),
             json!({"input": {
-                "uploadId": upload["createPrescriptionUpload"]["uploadId"],
+                "uploadId": upload.id,
                 "patientName": "Not Mine", "doctorName": "Dr. Arvind Menon",
                 "familyMemberId": janta_platform::ids::new_id(),
                 "issuedOn": chrono::Utc::now().date_naive().to_string()

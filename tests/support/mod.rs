@@ -5,10 +5,13 @@
 #![allow(dead_code)]
 
 use janta_testkit::Gql;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// The password of the accounts tests register.
+pub const TEST_PASSWORD: &str = "a-long-test-password-7";
 
 /// A running platform for one test.
 pub struct Platform {
@@ -86,27 +89,115 @@ impl Platform {
 
     /// URL of a subgraph's own endpoint (bypassing the router).
     pub fn subgraph_url(&self, domain: &str) -> String {
-        let index = janta_platform::config::DOMAINS
-            .iter()
-            .position(|d| *d == domain)
-            .expect("domain");
-        format!("http://127.0.0.1:{}/graphql", self.port + 1 + index as u16)
+        format!(
+            "http://127.0.0.1:{}/graphql",
+            self.port + 1 + domain_index(domain)
+        )
     }
 
     /// Signs in as a demo account; returns the access token.
     pub async fn login(&self, email: &str) -> String {
+        self.login_with(email, janta_platform::demo::DEMO_PASSWORD)
+            .await
+    }
+
+    /// Signs in with `password`; returns the access token.
+    pub async fn login_with(&self, email: &str, password: &str) -> String {
         let data = self
             .gql
             .data(
                 None,
                 &operation("Login"),
-                serde_json::json!({"email": email, "password": "demo-password-1"}),
+                json!({"email": email, "password": password}),
             )
             .await;
         data["login"]["accessToken"]
             .as_str()
             .expect("token")
             .to_string()
+    }
+
+    /// Signs in through the router as if from the client `address` (the
+    /// `x-forwarded-for` the router passes on); returns the whole response.
+    pub async fn login_from(&self, address: &str, email: &str, password: &str) -> Value {
+        reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{}/graphql", self.port))
+            .header("x-forwarded-for", address)
+            .json(&json!({"query": operation("Login"), "variables": {"email": email, "password": password}}))
+            .send()
+            .await
+            .expect("router answers")
+            .json()
+            .await
+            .expect("GraphQL JSON")
+    }
+
+    /// Registers an account with [`TEST_PASSWORD`]; returns its user ID.
+    pub async fn register(&self, email: &str, full_name: &str) -> String {
+        let data = self
+            .gql
+            .data(None, &operation("Register"), registration(email, full_name))
+            .await;
+        data["register"]["user"]["id"]
+            .as_str()
+            .expect("user id")
+            .to_string()
+    }
+
+    /// Asks the users token endpoint for a service token with the client
+    /// credentials `client`:`secret`; returns the raw response.
+    pub async fn request_service_token(&self, client: &str, secret: &str) -> reqwest::Response {
+        let users = self.port + 1 + domain_index("users");
+        reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{users}/oauth/token"))
+            .basic_auth(client, Some(secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .expect("token endpoint")
+    }
+
+    /// A service token for the service `client`, with its development secret.
+    pub async fn service_token(&self, client: &str) -> String {
+        let secret = format!("janta-dev-service-client-{client}");
+        let response: Value = self
+            .request_service_token(client, &secret)
+            .await
+            .json()
+            .await
+            .expect("token JSON");
+        response["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no service token: {response}"))
+            .to_string()
+    }
+
+    /// Creates a prescription upload as `token` and PUTs [`prescription_pdf`]
+    /// to its one-time URL.
+    pub async fn upload_prescription(&self, token: &str) -> Upload {
+        let data = self
+            .gql
+            .data(
+                Some(token),
+                &operation("CreatePrescriptionUpload"),
+                json!({}),
+            )
+            .await;
+        let created = &data["createPrescriptionUpload"];
+        let upload = Upload {
+            id: created["uploadId"].as_str().expect("upload ID").to_string(),
+            url: created["uploadUrl"]
+                .as_str()
+                .expect("upload URL")
+                .to_string(),
+        };
+        let put = put_pdf(&upload.url).await;
+        assert!(
+            put.status().is_success(),
+            "upload refused: {}",
+            put.text().await.unwrap()
+        );
+        upload
     }
 
     /// Opens a subgraph's SQLite store read-only, to check what was written.
@@ -173,4 +264,45 @@ pub fn operation(name: &str) -> String {
 /// The `extensions.code` of the first error.
 pub fn code(body: &Value) -> Option<String> {
     janta_testkit::error_code(body)
+}
+
+/// Where a subgraph's port lies after the router's.
+fn domain_index(domain: &str) -> u16 {
+    janta_platform::config::DOMAINS
+        .iter()
+        .position(|d| *d == domain)
+        .expect("domain") as u16
+}
+
+/// The `Register` variables for `email` with [`TEST_PASSWORD`].
+pub fn registration(email: &str, full_name: &str) -> Value {
+    json!({"input": {"email": email, "password": TEST_PASSWORD, "fullName": full_name}})
+}
+
+/// A small but well-formed PDF (header, one page, trailer, `%%EOF`).
+pub fn prescription_pdf() -> Vec<u8> {
+    let body = "%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n\
+                2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n\
+                3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >> endobj\n\
+                trailer << /Root 1 0 R >>\n%%EOF\n";
+    body.as_bytes().to_vec()
+}
+
+/// PUTs [`prescription_pdf`] to an upload URL.
+pub async fn put_pdf(url: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .put(url)
+        .header("content-type", "application/pdf")
+        .body(prescription_pdf())
+        .send()
+        .await
+        .expect("document store answers")
+}
+
+/// A prescription document uploaded to the platform.
+pub struct Upload {
+    /// The `uploadId` to submit the prescription with.
+    pub id: String,
+    /// The one-time URL it was PUT to.
+    pub url: String,
 }

@@ -140,6 +140,10 @@ pub struct SubgraphConfig {
     /// link-local addresses (a receiver on this machine). Production refuses
     /// to start with it.
     pub webhook_allow_private_nets: bool,
+    /// Proxies whose `X-Forwarded-For` names the client (besides loopback):
+    /// the router's hosts when it runs elsewhere. Throttling and the audit
+    /// trail see the client's address only through them.
+    pub trusted_proxies: crate::server::TrustedProxies,
 }
 
 /// The signed-link secret of dev mode; production refuses it.
@@ -195,6 +199,7 @@ struct FileConfig {
     outbox_dir: Option<PathBuf>,
     webhook_encryption_key: Option<String>,
     webhook_allow_private_nets: Option<bool>,
+    trusted_proxies: Option<Vec<String>>,
     #[serde(default)]
     peers: BTreeMap<String, String>,
 }
@@ -248,6 +253,7 @@ impl SubgraphConfig {
             outbox_dir: data_dir.join("outbox"),
             webhook_encryption_key: DEV_WEBHOOK_ENCRYPTION_KEY.to_string(),
             webhook_allow_private_nets: false,
+            trusted_proxies: crate::server::TrustedProxies::default(),
             peers: DOMAINS
                 .iter()
                 .map(|d| {
@@ -438,6 +444,11 @@ impl SubgraphConfig {
         if let Some(v) = merged.webhook_allow_private_nets {
             config.webhook_allow_private_nets = v;
         }
+        if let Some(v) = &merged.trusted_proxies {
+            config.trusted_proxies =
+                crate::server::TrustedProxies::parse(v.iter().map(String::as_str))
+                    .context("JANTA_TRUSTED_PROXIES / trusted_proxies")?;
+        }
         if domain == "notifications" {
             config.check_webhook_settings()?;
         }
@@ -543,6 +554,9 @@ fn overlay_env(mut c: FileConfig) -> anyhow::Result<FileConfig> {
     }
     if let Some(v) = var("JANTA_SIGNING_KEY_FILE") {
         c.signing_key_file = Some(v.into());
+    }
+    if let Some(v) = var("JANTA_TRUSTED_PROXIES") {
+        c.trusted_proxies = Some(v.split(',').map(str::to_string).collect());
     }
     if let Some(v) = var("JANTA_WEBHOOK_ALLOW_PRIVATE_NETS") {
         c.webhook_allow_private_nets = Some(

@@ -31,28 +31,64 @@ pub const MAX_GRAPHQL_BODY: usize = 2 * 1000 * 1000;
 #[derive(Debug, Clone)]
 pub struct CorrelationId(pub String);
 
+/// The proxies whose `X-Forwarded-For` is believed: loopback always (the
+/// router beside a subgraph, a sidecar) plus configured addresses and
+/// networks (a router or load balancer on other hosts,
+/// `JANTA_TRUSTED_PROXIES`). Anyone else's header is ignored, so a client
+/// cannot choose the address that throttling and the audit trail see.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<ipnet::IpNet>);
+
+impl TrustedProxies {
+    /// Parses addresses (`10.1.2.3`) and networks (`10.0.0.0/8`); blank
+    /// entries are skipped, anything else is an error naming the entry.
+    pub fn parse<'a>(entries: impl IntoIterator<Item = &'a str>) -> anyhow::Result<Self> {
+        let networks = entries
+            .into_iter()
+            .map(str::trim)
+            .filter(|entry| !entry.is_empty())
+            .map(|entry| {
+                entry
+                    .parse::<ipnet::IpNet>()
+                    .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        anyhow::anyhow!("trusted proxy `{entry}` is not an address or a network")
+                    })
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(TrustedProxies(networks))
+    }
+
+    /// Whether requests from `ip` may speak for a client.
+    pub fn trusts(&self, ip: &std::net::IpAddr) -> bool {
+        ip.is_loopback() || self.0.iter().any(|net| net.contains(ip))
+    }
+}
+
 /// The network address of the client a request came from, for throttling
-/// and audit. The TCP peer, unless the peer is a trusted proxy (loopback:
-/// the router, a sidecar): then the right-most `X-Forwarded-For` entry that
-/// is not itself a trusted proxy, so a client cannot pick its own address
-/// by sending the header directly. `None` when neither is known.
+/// and audit. The TCP peer, unless the peer is a trusted proxy: then the
+/// right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
+/// `None` when neither is known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddress(pub Option<std::net::IpAddr>);
 
 impl ClientAddress {
     /// Derives the client address from the TCP peer and the request headers.
-    pub fn from_parts(peer: Option<std::net::IpAddr>, headers: &HeaderMap) -> Self {
+    pub fn from_parts(
+        peer: Option<std::net::IpAddr>,
+        headers: &HeaderMap,
+        trusted: &TrustedProxies,
+    ) -> Self {
         let forwarded = headers
             .get_all("x-forwarded-for")
             .iter()
             .filter_map(|v| v.to_str().ok());
-        Self::from_forwarded(peer, forwarded, |ip| ip.is_loopback())
+        Self::from_forwarded(peer, forwarded, |ip| trusted.trusts(ip))
     }
 
-    /// The same rule with any notion of a trusted proxy, for a proxy that
-    /// trusts more than loopback (the router in front of a load balancer):
-    /// the peer, unless it is `trusted`; then the right-most entry of the
-    /// `X-Forwarded-For` header values `forwarded` that is not `trusted`.
+    /// The rule itself: the peer, unless it is `trusted`; then the
+    /// right-most entry of the `X-Forwarded-For` header values `forwarded`
+    /// that is not `trusted`.
     pub fn from_forwarded<'a>(
         peer: Option<std::net::IpAddr>,
         forwarded: impl IntoIterator<Item = &'a str>,
@@ -121,6 +157,7 @@ struct Endpoint<Q, M, S> {
     extend: RequestExtender,
     store: Store,
     checks: Vec<ReadinessCheck>,
+    trusted: TrustedProxies,
 }
 
 /// The routes every subgraph serves; merge domain routes (webhooks, uploads) onto it.
@@ -135,17 +172,26 @@ where
     M: ObjectType + 'static,
     S: SubscriptionType + 'static,
 {
-    subgraph_router_with_checks(schema, verifier, store, extend, Vec::new())
+    subgraph_router_with_checks(
+        schema,
+        verifier,
+        store,
+        extend,
+        Vec::new(),
+        TrustedProxies::default(),
+    )
 }
 
 /// [`subgraph_router`] whose `/ready` also runs `checks` (e.g. the event bus
-/// from `janta_events::EventBus::readiness_check`).
+/// from `janta_events::EventBus::readiness_check`) and which believes the
+/// client addresses forwarded by `trusted` proxies (the router).
 pub fn subgraph_router_with_checks<Q, M, S>(
     schema: Schema<Q, M, S>,
     verifier: Arc<TokenVerifier>,
     store: Store,
     extend: RequestExtender,
     checks: Vec<ReadinessCheck>,
+    trusted: TrustedProxies,
 ) -> Router
 where
     Q: ObjectType + 'static,
@@ -158,6 +204,7 @@ where
         extend,
         store,
         checks,
+        trusted,
     });
     let graphql_routes = get(graphql::<Q, M, S>)
         .post(graphql::<Q, M, S>)
@@ -194,7 +241,7 @@ where
     };
     let headers = &parts.headers;
     let correlation = correlation_id(headers);
-    let client = ClientAddress::from_parts(peer, headers);
+    let client = ClientAddress::from_parts(peer, headers, &endpoint.trusted);
     let caller = match caller(&endpoint.verifier, headers).await {
         Ok(caller) => caller,
         Err(err) => return error_response(err, format),
@@ -375,13 +422,14 @@ mod tests {
     #[test]
     fn a_client_address_from_a_stranger_is_its_tcp_peer() {
         // A client that reaches the port directly cannot pick its address.
+        let loopback = TrustedProxies::default();
         let spoofed = forwarded(&["203.0.113.9"]);
         assert_eq!(
-            ClientAddress::from_parts(Some(ip("198.51.100.7")), &spoofed),
+            ClientAddress::from_parts(Some(ip("198.51.100.7")), &spoofed, &loopback),
             ClientAddress(Some(ip("198.51.100.7")))
         );
         assert_eq!(
-            ClientAddress::from_parts(None, &spoofed),
+            ClientAddress::from_parts(None, &spoofed, &loopback),
             ClientAddress(None)
         );
     }
@@ -390,19 +438,44 @@ mod tests {
     fn behind_a_loopback_proxy_the_right_most_outside_entry_wins() {
         // The router appends the address it saw; whatever the client wrote
         // is further left and loses.
+        let loopback = TrustedProxies::default();
         let chain = forwarded(&["203.0.113.9, 198.51.100.7", "127.0.0.1"]);
         assert_eq!(
-            ClientAddress::from_parts(Some(ip("127.0.0.1")), &chain),
+            ClientAddress::from_parts(Some(ip("127.0.0.1")), &chain, &loopback),
             ClientAddress(Some(ip("198.51.100.7")))
         );
         assert_eq!(
-            ClientAddress::from_parts(Some(ip("::1")), &forwarded(&["2001:db8::5, ::1"])),
+            ClientAddress::from_parts(Some(ip("::1")), &forwarded(&["2001:db8::5, ::1"]), &loopback),
             ClientAddress(Some(ip("2001:db8::5")))
         );
         // Nothing usable forwarded: the proxy itself.
         assert_eq!(
-            ClientAddress::from_parts(Some(ip("127.0.0.1")), &forwarded(&["junk", "127.0.0.1"])),
+            ClientAddress::from_parts(
+                Some(ip("127.0.0.1")),
+                &forwarded(&["junk", "127.0.0.1"]),
+                &loopback
+            ),
             ClientAddress(Some(ip("127.0.0.1")))
         );
+    }
+
+    #[test]
+    fn a_router_on_another_host_is_believed_only_when_configured() {
+        let router = ip("10.0.3.7");
+        let via_router = forwarded(&["203.0.113.9"]);
+        let loopback_only = TrustedProxies::default();
+        assert_eq!(
+            ClientAddress::from_parts(Some(router), &via_router, &loopback_only),
+            ClientAddress(Some(router)),
+            "an unlisted host's header is ignored"
+        );
+        let cluster = TrustedProxies::parse(["10.0.0.0/16", " ", "192.0.2.1"]).unwrap();
+        assert_eq!(
+            ClientAddress::from_parts(Some(router), &via_router, &cluster),
+            ClientAddress(Some(ip("203.0.113.9")))
+        );
+        assert!(cluster.trusts(&ip("192.0.2.1")) && !cluster.trusts(&ip("192.0.2.2")));
+        assert!(TrustedProxies::parse(["10.0.0.0/33"]).is_err());
+        assert!(TrustedProxies::parse(["router.internal"]).is_err());
     }
 }

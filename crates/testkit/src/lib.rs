@@ -1,7 +1,7 @@
 //! Test support shared by every subgraph's tests and the end-to-end tests:
 //! a fresh database on SQLite or PostgreSQL per test, a token issuer with a
 //! real JWKS endpoint, subgraphs served on random ports, a GraphQL client,
-//! and a counter of executed SQL statements (for N+1 tests).
+//! a counter of executed SQL statements (for N+1 tests) and log capture.
 
 use janta_platform::auth::{Principal, Role, TokenSigner};
 use janta_platform::config::SubgraphConfig;
@@ -12,6 +12,20 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use janta_platform::store::Backend;
+
+mod logs;
+pub use logs::CapturedLogs;
+
+/// A signed-in user (not a service or partner): subject, roles and, for
+/// pharmacy staff, their vendor; no scopes.
+pub fn principal(subject: &str, roles: &[Role], vendor_id: Option<&str>) -> Principal {
+    Principal {
+        subject: subject.to_string(),
+        roles: roles.to_vec(),
+        vendor_id: vendor_id.map(str::to_string),
+        scopes: vec![],
+    }
+}
 
 /// Where tests create their PostgreSQL databases (`.ci/run` starts a server here).
 pub fn postgres_admin_url() -> String {
@@ -153,12 +167,7 @@ impl TestIssuer {
 
     /// A valid token for a user with `roles` (and vendor for staff).
     pub fn token_for(&self, subject: &str, roles: &[Role], vendor_id: Option<&str>) -> String {
-        self.token(&Principal {
-            subject: subject.to_string(),
-            roles: roles.to_vec(),
-            vendor_id: vendor_id.map(str::to_string),
-            scopes: vec![],
-        })
+        self.token(&principal(subject, roles, vendor_id))
     }
 
     /// A service principal's token (subgraph-to-subgraph calls), shaped

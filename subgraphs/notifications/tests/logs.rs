@@ -5,40 +5,15 @@
 
 mod support;
 
+use janta_testkit::CapturedLogs;
 use serde_json::json;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use support::{start, Options, SmtpServer};
-use tracing_subscriber::fmt::MakeWriter;
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
+use tracing_subscriber::util::SubscriberInitExt;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn no_email_or_phone_reaches_the_logs() {
-    let logs = Captured::default();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
-        .with_ansi(false)
-        .with_writer(logs.clone())
-        .init();
+    let logs = CapturedLogs::default();
+    logs.subscriber().init();
     let db = janta_testkit::TestDb::new(janta_testkit::Backend::Sqlite).await;
     let smtp =
         SmtpServer::start("550 5.1.1 <secret.person@example.com>: Recipient address rejected")
@@ -73,7 +48,7 @@ async fn no_email_or_phone_reaches_the_logs() {
     assert!(stored.contains("550"), "{stored}");
     assert!(!stored.contains("secret.person"), "{stored}");
 
-    let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).to_string();
+    let text = logs.text();
     assert!(
         text.contains("delivery gave up"),
         "the failure is logged:\n{text}"

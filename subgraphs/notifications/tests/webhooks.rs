@@ -9,7 +9,6 @@
 
 mod support;
 
-use hmac::{Hmac, Mac};
 use janta_events::types::{OrderLine, OrderPlaced};
 use janta_notifications::domain::WebhookScope;
 use janta_notifications::store::{self, NewSubscription};
@@ -18,8 +17,7 @@ use janta_platform::config::{Mode, SubgraphConfig};
 use janta_platform::demo::{ADMIN_ID, VENDOR_KA_ID, VENDOR_MH_ID};
 use janta_testkit::{both_backends, error_code};
 use serde_json::{json, Value};
-use sha2::Sha256;
-use support::{eventually, start, Env, Options, Partner};
+use support::{eventually, first_match, nodes, start, Env, Options, Partner};
 
 const CREATE: &str = "mutation($url: String!, $events: [String!]!) { createWebhookSubscription(url: $url, events: $events) { secret subscription { id url events active vendorId } } }";
 const GRANT: &str = "mutation($partner: ID!, $types: [String!]!) { grantWebhookEventTypes(partnerId: $partner, eventTypes: $types) }";
@@ -77,36 +75,17 @@ async fn deliveries_to(env: &Env, subscription_id: &str) -> Vec<Value> {
             json!({ "s": subscription_id }),
         )
         .await;
-    data["deliveries"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["node"].clone())
-        .collect()
+    nodes(&data["deliveries"])
 }
 
 /// Waits until a delivery to `subscription_id` is in `status`; returns it.
 async fn wait_for(env: &Env, subscription_id: &str, status: &str) -> Value {
     eventually(&format!("a {status} delivery"), || async {
-        let all = deliveries_to(env, subscription_id).await;
-        all.iter()
-            .find(|d| d["status"] == status)
-            .cloned()
-            .ok_or_else(|| format!("{all:?}"))
+        first_match(&deliveries_to(env, subscription_id).await, |d| {
+            d["status"] == status
+        })
     })
     .await
-}
-
-fn verify(secret: &str, request: &support::Received) -> bool {
-    let Some(hex_sig) = request.headers["janta-signature"].strip_prefix("v1=") else {
-        return false;
-    };
-    let Ok(expected) = hex::decode(hex_sig) else {
-        return false;
-    };
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(format!("{}.{}", request.headers["janta-timestamp"], request.body).as_bytes());
-    mac.verify_slice(&expected).is_ok()
 }
 
 async fn stored_secret(env: &Env, subscription_id: &str) -> String {
@@ -335,10 +314,10 @@ both_backends! {
         wait_for(&env, &id, "DELIVERED").await;
         wait_for(&env, &legacy_id, "DELIVERED").await;
         let request = &receiver.requests()[0];
-        assert!(verify(&secret, request), "signed with the sealed secret: {:?}", request.headers);
+        assert!(request.signed_with(&secret), "signed with the sealed secret: {:?}", request.headers);
         let legacy_request = &legacy_receiver.requests()[0];
-        assert!(verify(legacy_secret, legacy_request), "signed with the migrated secret");
-        assert!(!verify("whsec_wrong", request));
+        assert!(legacy_request.signed_with(legacy_secret), "signed with the migrated secret");
+        assert!(!request.signed_with("whsec_wrong"));
         drop(restarted);
     }
 }

@@ -176,7 +176,7 @@ pub async fn build_with_settings(
             ))
     });
     let router =
-        subgraph_router_with_checks(schema, verifier, store, extend, vec![bus.readiness_check()]);
+        subgraph_router_with_checks(schema, verifier, store, extend, vec![bus.readiness_check()], config.trusted_proxies.clone());
     Ok((router, state))
 }
 

@@ -42,6 +42,40 @@ async fn new_vendor(s: &Stack) -> (String, String) {
     (vendor, listing)
 }
 
+/// A verified new vendor (see [`new_vendor`]) and the customer's cart with
+/// one pack from the KA pharmacy and `quantity` from the new vendor.
+struct MixedCart {
+    vendor: String,
+    listing: String,
+    /// The customer's token.
+    me: String,
+    /// The cart after the second line was added.
+    cart: Value,
+}
+
+async fn mixed_cart(s: &Stack, quantity: i64) -> MixedCart {
+    let (vendor, listing) = new_vendor(s).await;
+    s.verify_vendor(&vendor).await;
+    let me = s.customer();
+    s.add(&me, catalog_demo::PARACETAMOL_500_KA_LISTING_ID, 1)
+        .await;
+    let cart = s.add(&me, &listing, quantity).await;
+    MixedCart {
+        vendor,
+        listing,
+        me,
+        cart,
+    }
+}
+
+/// The `VendorSuspended` users publishes for [`SUSPEND`].
+fn suspended(vendor: &str) -> VendorSuspended {
+    VendorSuspended {
+        vendor_id: vendor.to_string(),
+        reason: "licence lapsed".into(),
+    }
+}
+
 /// Asserts a refusal because `vendor` does not sell now.
 fn assert_not_selling(body: &Value, vendor: &str) {
     assert_eq!(error_code(body).as_deref(), Some("FORBIDDEN"), "{body}");
@@ -110,16 +144,12 @@ both_backends! {
 
     async fn checkout_refuses_a_vendor_suspended_after_its_line_was_added(db) {
         let s = Stack::start(db).await;
-        let (vendor, listing) = new_vendor(&s).await;
-        s.verify_vendor(&vendor).await;
+        let MixedCart { vendor, listing, me, cart } = mixed_cart(&s, 3).await;
         let ka = catalog_demo::PARACETAMOL_500_KA_LISTING_ID;
-        let me = s.customer();
-        s.add(&me, ka, 1).await;
-        let cart = s.add(&me, &listing, 3).await;
         let before = cart["subtotal"]["amount"].clone();
 
         s.admin_on_vendor(SUSPEND, &vendor).await;
-        s.deliver_users_event(&VendorSuspended { vendor_id: vendor.clone(), reason: "licence lapsed".into() }).await;
+        s.deliver_users_event(&suspended(&vendor)).await;
         // The cart still shows the line (to remove it), priced at nothing.
         let cart = s.orders.data(Some(&me),
             "{ cart { subtotal { amount } lines { listing { id } unitPrice { amount } lineTotal { amount } } } }",
@@ -151,12 +181,8 @@ both_backends! {
 both_backends! {
     async fn checkout_refuses_a_suspension_still_on_its_way_to_catalog(db) {
         let s = Stack::start(db).await;
-        let (vendor, listing) = new_vendor(&s).await;
-        s.verify_vendor(&vendor).await;
+        let MixedCart { vendor, listing, me, cart } = mixed_cart(&s, 2).await;
         let ka = catalog_demo::PARACETAMOL_500_KA_LISTING_ID;
-        let me = s.customer();
-        s.add(&me, ka, 1).await;
-        let cart = s.add(&me, &listing, 2).await;
         let ka_only = cart["lines"][0]["lineTotal"]["amount"].clone();
         let both = cart["subtotal"]["amount"].clone();
         // Users suspends the vendor; its VendorSuspended has not reached catalog.
@@ -170,7 +196,7 @@ both_backends! {
         assert_nothing_left(&s, &me, &[ka, &listing], 2).await;
 
         // The event arrives late: the line stops counting.
-        s.deliver_users_event(&VendorSuspended { vendor_id: vendor.clone(), reason: "licence lapsed".into() }).await;
+        s.deliver_users_event(&suspended(&vendor)).await;
         let cart = s.orders.data(Some(&me), CART, json!({})).await;
         assert_eq!(cart["cart"]["subtotal"]["amount"], ka_only);
     }

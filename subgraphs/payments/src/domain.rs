@@ -387,6 +387,7 @@ pub fn check_payable(p: &Principal, order: &OrderFacts) -> ApiResult<()> {
 mod tests {
     use super::*;
     use janta_platform::ErrorCode;
+    use janta_testkit::principal as user;
     use PaymentStatus::*;
 
     const ALL: [PaymentStatus; 6] = [
@@ -397,15 +398,6 @@ mod tests {
         Refunded,
         PartiallyRefunded,
     ];
-
-    fn user(subject: &str, roles: &[Role], vendor: Option<&str>) -> Principal {
-        Principal {
-            subject: subject.into(),
-            roles: roles.to_vec(),
-            vendor_id: vendor.map(str::to_string),
-            scopes: vec![],
-        }
-    }
 
     #[test]
     fn statuses_and_methods_round_trip() {

@@ -897,6 +897,7 @@ pub fn merge_demands(lines: &[Demand]) -> (Vec<Demand>, Vec<usize>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use janta_testkit::principal;
 
     fn png(chunks: &[(&[u8; 4], &[u8])]) -> Vec<u8> {
         let mut out = PNG_SIGNATURE.to_vec();
@@ -1082,15 +1083,6 @@ mod tests {
                 reason: "illegible dosage".into()
             }
         );
-    }
-
-    fn principal(subject: &str, roles: &[Role], vendor: Option<&str>) -> Principal {
-        Principal {
-            subject: subject.into(),
-            roles: roles.to_vec(),
-            vendor_id: vendor.map(str::to_string),
-            scopes: vec![],
-        }
     }
 
     #[test]

@@ -407,6 +407,7 @@ pub fn hash_secret(secret: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use janta_testkit::principal;
 
     #[test]
     fn emails_and_phones() {
@@ -433,15 +434,6 @@ mod tests {
         assert!(verify_password("correct horse", Some(&hash)));
         assert!(!verify_password("wrong horse!", Some(&hash)));
         assert!(!verify_password("correct horse", None));
-    }
-
-    fn principal(subject: &str, roles: &[Role], vendor: Option<&str>) -> Principal {
-        Principal {
-            subject: subject.into(),
-            roles: roles.to_vec(),
-            vendor_id: vendor.map(str::to_string),
-            scopes: vec![],
-        }
     }
 
     #[test]

@@ -108,7 +108,8 @@ pub async fn build_with(
     )?);
     let verifier = Arc::new(signer.local_verifier()?);
     let jwks = signer.jwks();
-    let token_endpoint = oauth::TokenEndpoint::new(store.clone(), signer.clone());
+    let token_endpoint =
+        oauth::TokenEndpoint::new(store.clone(), signer.clone(), config.trusted_proxies.clone());
     let state = UsersState {
         store: store.clone(),
         sessions: Sessions::new(signer),
@@ -135,7 +136,7 @@ pub async fn build_with(
         verifier,
         store.clone(),
         extend,
-        vec![events.readiness_check()],
+        vec![events.readiness_check()], config.trusted_proxies.clone()
     )
     .route(
         "/.well-known/jwks.json",

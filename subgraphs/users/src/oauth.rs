@@ -24,7 +24,7 @@ use base64::Engine as _;
 use chrono::Utc;
 use janta_platform::auth::TokenSigner;
 use janta_platform::config::SubgraphConfig;
-use janta_platform::server::ClientAddress;
+use janta_platform::server::{ClientAddress, TrustedProxies};
 use janta_platform::store::Store;
 use janta_platform::{ApiError, ErrorCode};
 use serde::Serialize;
@@ -41,12 +41,18 @@ const MAX_TOKEN_REQUEST: usize = 8 * 1024;
 pub struct TokenEndpoint {
     store: Store,
     signer: Arc<TokenSigner>,
+    trusted: TrustedProxies,
 }
 
 impl TokenEndpoint {
-    /// An endpoint issuing tokens signed by `signer`.
-    pub fn new(store: Store, signer: Arc<TokenSigner>) -> Self {
-        TokenEndpoint { store, signer }
+    /// An endpoint issuing tokens signed by `signer`, throttling failures by
+    /// the client address that `trusted` proxies forward.
+    pub fn new(store: Store, signer: Arc<TokenSigner>, trusted: TrustedProxies) -> Self {
+        TokenEndpoint {
+            store,
+            signer,
+            trusted,
+        }
     }
 }
 
@@ -64,7 +70,7 @@ async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let address = ClientAddress::from_parts(peer.map(|c| c.0 .0.ip()), &headers);
+    let address = ClientAddress::from_parts(peer.map(|c| c.0 .0.ip()), &headers, &endpoint.trusted);
     match endpoint.grant(&headers, &body, address).await {
         Ok(granted) => no_store((StatusCode::OK, Json(granted)).into_response()),
         Err(err) => err.into_response(),

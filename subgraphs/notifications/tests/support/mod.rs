@@ -45,6 +45,25 @@ where
     }
 }
 
+/// The nodes of a GraphQL connection (`{ edges { node } }`).
+pub fn nodes(connection: &Value) -> Vec<Value> {
+    connection["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"].clone())
+        .collect()
+}
+
+/// The first of `all` that `matches`, or (for [`eventually`] to report)
+/// everything seen.
+pub fn first_match(all: &[Value], matches: impl Fn(&Value) -> bool) -> Result<Value, String> {
+    all.iter()
+        .find(|v| matches(v))
+        .cloned()
+        .ok_or_else(|| format!("{all:?}"))
+}
+
 /// Knobs of one test environment.
 pub struct Options {
     /// SMTP server for e-mail; `None` = the dev file outbox.
@@ -250,23 +269,13 @@ impl Env {
                 json!({}),
             )
             .await;
-        data["myNotifications"]["edges"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["node"].clone())
-            .collect()
+        nodes(&data["myNotifications"])
     }
 
     /// Waits until `token`'s inbox holds a notification of `kind`; returns it.
     pub async fn wait_for_kind(&self, token: &str, kind: &str) -> Value {
         eventually(&format!("a {kind} notification"), || async {
-            let inbox = self.inbox(token).await;
-            inbox
-                .iter()
-                .find(|n| n["kind"] == kind)
-                .cloned()
-                .ok_or_else(|| format!("{inbox:?}"))
+            first_match(&self.inbox(token).await, |n| n["kind"] == kind)
         })
         .await
     }
@@ -293,11 +302,9 @@ impl Env {
         status: &str,
     ) -> Value {
         eventually(&format!("{channel} delivery {status}"), || async {
-            let all = self.deliveries_of(notification_id).await;
-            all.iter()
-                .find(|d| d["channel"] == channel && d["status"] == status)
-                .cloned()
-                .ok_or_else(|| format!("{all:?}"))
+            first_match(&self.deliveries_of(notification_id).await, |d| {
+                d["channel"] == channel && d["status"] == status
+            })
         })
         .await
     }
@@ -312,12 +319,7 @@ impl Env {
                 json!({}),
             )
             .await;
-        data["deliveries"]["edges"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["node"].clone())
-            .collect()
+        nodes(&data["deliveries"])
     }
 
     /// The files the dev outbox holds under `channel` (`email`, `sms`).
@@ -445,6 +447,23 @@ pub struct Received {
     pub headers: HashMap<String, String>,
     /// Raw body.
     pub body: String,
+}
+
+impl Received {
+    /// Whether the `janta-signature` header is the HMAC-SHA256 of
+    /// `<janta-timestamp>.<body>` under `secret` (what a partner checks).
+    pub fn signed_with(&self, secret: &str) -> bool {
+        use hmac::{Hmac, Mac};
+        let Some(hex_sig) = self.headers["janta-signature"].strip_prefix("v1=") else {
+            return false;
+        };
+        let Ok(expected) = hex::decode(hex_sig) else {
+            return false;
+        };
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(format!("{}.{}", self.headers["janta-timestamp"], self.body).as_bytes());
+        mac.verify_slice(&expected).is_ok()
+    }
 }
 
 /// A partner's webhook endpoint (axum) answering with the given statuses in
