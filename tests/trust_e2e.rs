@@ -317,6 +317,12 @@ async fn every_subgraph_port_is_as_strict_as_the_router() {
                 .starts_with("application/json"),
             "{domain}: Accept: application/json answered otherwise"
         );
+
+        let failed = janta_testkit::graphql_http_audit(&url).await;
+        assert!(
+            failed.is_empty(),
+            "{domain} fails graphql-http audits: {failed:#?}"
+        );
     }
 }
 

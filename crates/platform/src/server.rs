@@ -445,7 +445,11 @@ mod tests {
             ClientAddress(Some(ip("198.51.100.7")))
         );
         assert_eq!(
-            ClientAddress::from_parts(Some(ip("::1")), &forwarded(&["2001:db8::5, ::1"]), &loopback),
+            ClientAddress::from_parts(
+                Some(ip("::1")),
+                &forwarded(&["2001:db8::5, ::1"]),
+                &loopback
+            ),
             ClientAddress(Some(ip("2001:db8::5")))
         );
         // Nothing usable forwarded: the proxy itself.

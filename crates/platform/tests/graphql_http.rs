@@ -13,8 +13,6 @@ use janta_testkit::{serve, Backend, TestDb, TestIssuer};
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -345,76 +343,8 @@ async fn request_errors_are_4xx_only_for_graphql_response_json() {
 }
 
 #[tokio::test]
-async fn every_must_of_the_graphql_http_audit_passes() {
+async fn every_must_and_should_of_the_graphql_http_audit_passes() {
     let subgraph = Subgraph::start().await;
-    let modules = graphql_http_package();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/graphql_http_audit.cjs");
-    let output = tokio::process::Command::new("node")
-        .arg(&script)
-        .arg(&subgraph.url)
-        .env("NODE_PATH", &modules)
-        .output()
-        .await
-        .expect("node runs");
-    assert!(
-        output.status.success(),
-        "the audit crashed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let results: Vec<Value> = serde_json::from_slice(&output.stdout).expect("audit results");
-    assert!(results.len() > 40, "the audit ran: {results:?}");
-    let failed: Vec<&Value> = results
-        .iter()
-        .filter(|result| result["status"] != "ok")
-        .collect();
-    for result in &failed {
-        eprintln!(
-            "{}: {} ({})",
-            result["status"], result["name"], result["reason"]
-        );
-    }
-    let musts: Vec<&&Value> = failed
-        .iter()
-        .filter(|result| result["status"] == "error")
-        .collect();
-    assert!(musts.is_empty(), "failed MUST audits: {musts:#?}");
-    let shoulds: Vec<&&Value> = failed
-        .iter()
-        .filter(|result| result["status"] == "warn")
-        .collect();
-    assert!(shoulds.is_empty(), "failed SHOULD audits: {shoulds:#?}");
-}
-
-/// The `node_modules` directory holding `graphql-http` (and its peer
-/// `graphql`), installed with npm into a cache directory on first use
-/// (`JANTA_NPM_CACHE`, default `~/.cache/janta/npm`). `scripts/test`
-/// installs Node.js and npm when the machine has none.
-fn graphql_http_package() -> PathBuf {
-    const PACKAGES: [&str; 2] = ["graphql-http@1.23.1", "graphql@16.11.0"];
-    let cache = std::env::var_os("JANTA_NPM_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let home = std::env::var_os("HOME").expect("HOME is set");
-            PathBuf::from(home).join(".cache/janta/npm")
-        });
-    let dir = cache.join("graphql-http-1.23.1");
-    let modules = dir.join("node_modules");
-    if modules.join("graphql-http/package.json").exists() {
-        return modules;
-    }
-    // Install beside, then move into place, so concurrent runs never see a
-    // half-installed package.
-    let staging = cache.join(format!("staging-{}", std::process::id()));
-    let status = Command::new("npm")
-        .args(["install", "--no-audit", "--no-fund", "--prefix"])
-        .arg(&staging)
-        .args(PACKAGES)
-        .status()
-        .expect("npm runs (install Node.js and npm, or run scripts/test)");
-    assert!(status.success(), "npm install {PACKAGES:?} failed");
-    if std::fs::rename(&staging, &dir).is_err() {
-        // Another run installed it first.
-        let _ = std::fs::remove_dir_all(&staging);
-    }
-    modules
+    let failed = janta_testkit::graphql_http_audit(&subgraph.url).await;
+    assert!(failed.is_empty(), "failed audits: {failed:#?}");
 }

@@ -13,7 +13,9 @@ use std::time::Duration;
 
 pub use janta_platform::store::Backend;
 
+mod audit;
 mod logs;
+pub use audit::graphql_http_audit;
 pub use logs::CapturedLogs;
 
 /// A signed-in user (not a service or partner): subject, roles and, for

@@ -182,7 +182,8 @@ pub async fn build_with_settings(
         verifier,
         store.clone(),
         extend,
-        vec![bus.readiness_check()], config.trusted_proxies.clone()
+        vec![bus.readiness_check()],
+        config.trusted_proxies.clone(),
     );
     Ok((router, state))
 }

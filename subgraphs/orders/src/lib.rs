@@ -175,8 +175,14 @@ pub async fn build_with_settings(
                 tokio::spawn,
             ))
     });
-    let router =
-        subgraph_router_with_checks(schema, verifier, store, extend, vec![bus.readiness_check()], config.trusted_proxies.clone());
+    let router = subgraph_router_with_checks(
+        schema,
+        verifier,
+        store,
+        extend,
+        vec![bus.readiness_check()],
+        config.trusted_proxies.clone(),
+    );
     Ok((router, state))
 }
 

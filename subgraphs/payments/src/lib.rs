@@ -154,7 +154,8 @@ pub async fn build_with_options(
         verifier,
         store.clone(),
         extend,
-        vec![bus.readiness_check()], config.trusted_proxies.clone()
+        vec![bus.readiness_check()],
+        config.trusted_proxies.clone(),
     )
     .merge(webhooks::routes(state.clone()));
     // The sandbox's checkout page exists only with the sandbox (dev mode):

@@ -138,7 +138,8 @@ pub async fn build_with_documents(
         verifier,
         store.clone(),
         extend,
-        vec![events.readiness_check()], config.trusted_proxies.clone()
+        vec![events.readiness_check()],
+        config.trusted_proxies.clone(),
     )
     .merge(documents::routes(http));
     Ok((router, store))

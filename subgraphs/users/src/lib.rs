@@ -108,8 +108,11 @@ pub async fn build_with(
     )?);
     let verifier = Arc::new(signer.local_verifier()?);
     let jwks = signer.jwks();
-    let token_endpoint =
-        oauth::TokenEndpoint::new(store.clone(), signer.clone(), config.trusted_proxies.clone());
+    let token_endpoint = oauth::TokenEndpoint::new(
+        store.clone(),
+        signer.clone(),
+        config.trusted_proxies.clone(),
+    );
     let state = UsersState {
         store: store.clone(),
         sessions: Sessions::new(signer),
@@ -136,7 +139,8 @@ pub async fn build_with(
         verifier,
         store.clone(),
         extend,
-        vec![events.readiness_check()], config.trusted_proxies.clone()
+        vec![events.readiness_check()],
+        config.trusted_proxies.clone(),
     )
     .route(
         "/.well-known/jwks.json",

@@ -3,7 +3,7 @@
 // given as the first argument, and prints every result as one JSON array
 // of {id, name, status, reason}; status is "ok", or "error" (a failed MUST),
 // "warn" (a failed SHOULD) or "notice" (a failed MAY). Started by
-// graphql_http.rs, which installs the package and judges the results.
+// audit.rs, which installs the package and judges the results.
 const { serverAudits } = require('graphql-http');
 
 async function main(url) {
