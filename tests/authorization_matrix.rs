@@ -378,10 +378,21 @@ fn table(w: &World) -> Vec<Cell> {
              json!({"id": w.id("notification")}), &[Admin]),
         listed_cell(cell("webhook subscription", "list", "notifications", "webhookSubscriptions",
              "{ webhookSubscriptions { id } }", json!({}), &[Partner, Admin]), w.id("subscription")),
+        // Read marks are per person: nobody marks the customer's for them.
+        cell("notification", "mark read", "notifications", "markNotificationsRead",
+             "mutation($id: ID!) { markNotificationsRead(ids: [$id]) }",
+             json!({"id": w.id("notification")}), &[Customer]),
+        // Last for the subscription: the owner's call deactivates it.
+        cell("webhook subscription", "deactivate", "notifications", "deactivateWebhookSubscription",
+             "mutation($id: ID!) { deactivateWebhookSubscription(id: $id) { id } }",
+             json!({"id": w.id("subscription")}), &[Partner, Admin]),
         cell("audit", "read", "prescriptions", "prescriptionAccessLog",
              "query($id: ID!) { prescriptionAccessLog(prescriptionId: $id) { actor action } }",
              json!({"id": w.id("prescription")}), &[Customer, Admin]),
         // Service-only operations: the router does not even know them.
+        cell("address", "read for delivery (service)", "users", "addressForService",
+             "query($id: ID!) { addressForService(id: $id) { id } }",
+             json!({"id": w.id("address")}), &[Service]),
         cell("listing", "price for checkout (service)", "catalog", "priceListings",
              "query($ids: [ID!]!) { priceListings(ids: $ids) { listingId } }",
              json!({"ids": [PARACETAMOL_500_KA_LISTING_ID]}), &[Service]),
