@@ -25,8 +25,9 @@ enum Command {
     Dev(dev::DevArgs),
     /// Run one subgraph alone (distributed deployment), configured by env or --config.
     Serve {
-        /// users, catalog, prescriptions, orders, payments or notifications.
-        domain: String,
+        /// Which subgraph.
+        #[arg(value_enum)]
+        domain: subgraphs::Domain,
         /// Optional TOML config file (unknown keys are errors).
         #[arg(long)]
         config: Option<PathBuf>,
@@ -44,7 +45,11 @@ enum Command {
     /// one subgraph's DATABASE_URL when a domain is given.
     Migrate {
         /// Only this subgraph (uses DATABASE_URL / --config).
-        domain: Option<String>,
+        #[arg(value_enum)]
+        domain: Option<subgraphs::Domain>,
+        /// Optional TOML config file of the one subgraph migrated.
+        #[arg(long, requires = "domain")]
+        config: Option<PathBuf>,
         /// Data directory of the embedded stores.
         #[arg(long, env = "JANTA_DATA_DIR", default_value = "data")]
         data_dir: PathBuf,
@@ -85,10 +90,12 @@ async fn tokio_main(command: Command) -> anyhow::Result<()> {
     janta_platform::telemetry::init("info,hive_router=warn,sqlx=warn");
     match command {
         Command::Dev(args) => dev::run(args).await,
-        Command::Serve { domain, config } => subgraphs::serve_one(&domain, config.as_deref()).await,
-        Command::Migrate { domain, data_dir } => {
-            subgraphs::migrate(domain.as_deref(), &data_dir).await
-        }
+        Command::Serve { domain, config } => subgraphs::serve_one(domain, config.as_deref()).await,
+        Command::Migrate {
+            domain,
+            config,
+            data_dir,
+        } => subgraphs::migrate(domain, config.as_deref(), &data_dir).await,
         Command::Router { .. } | Command::Compose { .. } => {
             unreachable!("handled before the runtime starts")
         }

@@ -51,7 +51,7 @@ pub use transport::{
 };
 pub use types::Event;
 
-use janta_platform::config::SubgraphConfig;
+use janta_platform::config::{Secret, SubgraphConfig};
 use janta_platform::server::{readiness_check, ReadinessCheck};
 use janta_platform::store::Store;
 use sqlx::AnyConnection;
@@ -194,7 +194,7 @@ impl Runtime {
     /// `config.nats_url` is set (namespace `config.events_namespace`),
     /// otherwise the shared in-process bus.
     pub async fn event_bus(&self, config: &SubgraphConfig) -> anyhow::Result<EventBus> {
-        match &config.nats_url {
+        match config.nats_url.as_ref().map(Secret::expose) {
             Some(url) => {
                 let transport = NatsTransport::connect(
                     url,

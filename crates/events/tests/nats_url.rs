@@ -9,7 +9,7 @@ const PASSWORD: &str = "s3cr3t-nats-pw";
 
 fn config(nats_url: &str) -> SubgraphConfig {
     let mut config = SubgraphConfig::dev("users", 4000, &std::env::temp_dir());
-    config.nats_url = Some(nats_url.to_string());
+    config.nats_url = Some(janta_platform::config::Secret::new(nats_url));
     config
 }
 

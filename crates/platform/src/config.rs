@@ -85,7 +85,8 @@ pub struct SubgraphConfig {
     /// PEM file with the token signing key (users only).
     pub signing_key_file: Option<PathBuf>,
     /// NATS server for events between processes; None = in-process bus.
-    pub nats_url: Option<String>,
+    /// May carry credentials (`nats://user:password@host`).
+    pub nats_url: Option<Secret>,
     /// Prefix of the NATS streams and subjects (`janta` → stream
     /// `JANTA_USERS`, subjects `janta.users.<EventType>`), so that several
     /// deployments (or test runs) can share one NATS server.
@@ -108,34 +109,34 @@ pub struct SubgraphConfig {
     pub peers: BTreeMap<String, String>,
     /// HMAC key for the short-lived signed links a subgraph hands out
     /// (prescription upload and document URLs). Production refuses the dev one.
-    pub url_signing_secret: String,
+    pub url_signing_secret: Secret,
     /// Default validity of an approved prescription, in days from its issue
     /// date, when the pharmacist gives no `validUntil` (prescriptions only).
     pub prescription_validity_days: u32,
     /// HMAC key shared with the payment gateway for signing its webhooks
     /// (payments only; the built-in sandbox gateway signs with it too).
     /// Production refuses the dev one.
-    pub webhook_secret: String,
+    pub webhook_secret: Secret,
     /// The gateway for online payments (payments only): the sandbox in dev
     /// mode, none in production unless configured (`JANTA_PAYMENT_GATEWAY`).
     pub payment_gateway: PaymentGateway,
     /// SMTP server for e-mail notifications, `smtp://[user:password@]host[:port]`
     /// (notifications only). None: dev mode writes e-mails to `outbox_dir`;
     /// production refuses to start. Holds credentials: never log it.
-    pub smtp_url: Option<String>,
+    pub smtp_url: Option<Secret>,
     /// Sender of notification e-mails, e.g. `Janta <no-reply@janta.example>`.
     pub email_from: String,
     /// HTTP endpoint of the SMS provider (notifications only). None: dev
     /// mode writes messages to `outbox_dir`; production sends no SMS.
     pub sms_url: Option<String>,
     /// API key for the SMS provider. Never log it.
-    pub sms_api_key: Option<String>,
+    pub sms_api_key: Option<Secret>,
     /// Where dev mode writes e-mails (`email/`) and SMS (`sms/`) instead of
     /// sending them; default `{data_dir}/outbox`.
     pub outbox_dir: PathBuf,
     /// Key sealing partner webhook signing secrets at rest (notifications
     /// only): base64 of 32 bytes. Production refuses the dev one. Never log it.
-    pub webhook_encryption_key: String,
+    pub webhook_encryption_key: Secret,
     /// Dev and tests only: let partner webhooks reach loopback, private and
     /// link-local addresses (a receiver on this machine). Production refuses
     /// to start with it.
@@ -144,6 +145,25 @@ pub struct SubgraphConfig {
     /// the router's hosts when it runs elsewhere. Throttling and the audit
     /// trail see the client's address only through them.
     pub trusted_proxies: crate::server::TrustedProxies,
+    /// Catalog: how long a stock reservation holds stock before it expires.
+    pub reservation_ttl: Duration,
+    /// Catalog: how often the sweeper looks for expired reservations.
+    pub reservation_sweep_interval: Duration,
+    /// Catalog: `StockLow` fires when a listing's sellable stock falls below this.
+    pub stock_low_threshold: i64,
+    /// Orders: how long an order waits for its online payment before it is
+    /// cancelled and its stock released.
+    pub order_payment_window: Duration,
+    /// Orders: how often the sweeper looks for expired orders, owed calls
+    /// and abandoned checkouts.
+    pub order_sweep_interval: Duration,
+    /// Notifications: attempts per round before a retryable delivery failure
+    /// is dead-lettered.
+    pub delivery_max_attempts: u32,
+    /// Notifications: the wait before the first retry (it doubles after each).
+    pub delivery_backoff: Duration,
+    /// Notifications: the longest wait between retries.
+    pub delivery_backoff_max: Duration,
 }
 
 /// The signed-link secret of dev mode; production refuses it.
@@ -161,6 +181,25 @@ pub const MIN_WEBHOOK_SECRET_LEN: usize = 32;
 /// The webhook secret sealing key of dev mode (base64 of 32 bytes);
 /// production refuses it.
 pub const DEV_WEBHOOK_ENCRYPTION_KEY: &str = "amFudGEtZGV2LXdlYmhvb2stc2VjcmV0LWtleS0zMmI=";
+
+/// Default [`SubgraphConfig::reservation_ttl`]: 15 minutes.
+pub const DEFAULT_RESERVATION_TTL: Duration = Duration::from_secs(15 * 60);
+/// Default [`SubgraphConfig::reservation_sweep_interval`]: 30 seconds.
+pub const DEFAULT_RESERVATION_SWEEP_INTERVAL: Duration = Duration::from_secs(30);
+/// Default [`SubgraphConfig::stock_low_threshold`].
+pub const DEFAULT_STOCK_LOW_THRESHOLD: i64 = 10;
+/// Default [`SubgraphConfig::order_payment_window`]: 14 minutes, shorter than
+/// catalog's 15-minute stock hold, so an unpaid order is cancelled (and its
+/// stock released) before the hold could lapse under it.
+pub const DEFAULT_ORDER_PAYMENT_WINDOW: Duration = Duration::from_secs(14 * 60);
+/// Default [`SubgraphConfig::order_sweep_interval`]: 15 seconds.
+pub const DEFAULT_ORDER_SWEEP_INTERVAL: Duration = Duration::from_secs(15);
+/// Default [`SubgraphConfig::delivery_max_attempts`].
+pub const DEFAULT_DELIVERY_MAX_ATTEMPTS: u32 = 5;
+/// Default [`SubgraphConfig::delivery_backoff`]: 5 seconds.
+pub const DEFAULT_DELIVERY_BACKOFF: Duration = Duration::from_secs(5);
+/// Default [`SubgraphConfig::delivery_backoff_max`]: 15 minutes.
+pub const DEFAULT_DELIVERY_BACKOFF_MAX: Duration = Duration::from_secs(15 * 60);
 
 /// Default [`SubgraphConfig::events_namespace`].
 pub const DEFAULT_EVENTS_NAMESPACE: &str = "janta";
@@ -181,27 +220,111 @@ struct FileConfig {
     public_url: Option<String>,
     data_dir: Option<PathBuf>,
     signing_key_file: Option<PathBuf>,
-    nats_url: Option<String>,
+    nats_url: Option<Secret>,
     events_namespace: Option<String>,
     service_client_secret: Option<Secret>,
     #[serde(default)]
     service_clients: BTreeMap<String, Secret>,
     service_secret_overlap_secs: Option<u64>,
     token_url: Option<String>,
-    url_signing_secret: Option<String>,
+    url_signing_secret: Option<Secret>,
     prescription_validity_days: Option<u32>,
-    webhook_secret: Option<String>,
+    webhook_secret: Option<Secret>,
     payment_gateway: Option<PaymentGateway>,
-    smtp_url: Option<String>,
+    smtp_url: Option<Secret>,
     email_from: Option<String>,
     sms_url: Option<String>,
-    sms_api_key: Option<String>,
+    sms_api_key: Option<Secret>,
     outbox_dir: Option<PathBuf>,
-    webhook_encryption_key: Option<String>,
+    webhook_encryption_key: Option<Secret>,
     webhook_allow_private_nets: Option<bool>,
     trusted_proxies: Option<Vec<String>>,
     #[serde(default)]
     peers: BTreeMap<String, String>,
+    reservation_ttl_secs: Option<u64>,
+    reservation_sweep_secs: Option<u64>,
+    stock_low_threshold: Option<i64>,
+    order_payment_window_minutes: Option<u64>,
+    order_sweep_seconds: Option<u64>,
+    delivery_max_attempts: Option<u32>,
+    delivery_backoff_ms: Option<u64>,
+    delivery_backoff_max_ms: Option<u64>,
+}
+
+/// Keys that only one subgraph reads: a file may set them at the top level
+/// or in that subgraph's section, and another subgraph's section naming one
+/// is an error (it would silently do nothing there).
+const DOMAIN_KEYS: [(&str, &str); 22] = [
+    ("signing_key_file", "users"),
+    ("service_clients", "users"),
+    ("service_secret_overlap_secs", "users"),
+    ("prescription_validity_days", "prescriptions"),
+    ("url_signing_secret", "prescriptions"),
+    ("webhook_secret", "payments"),
+    ("payment_gateway", "payments"),
+    ("smtp_url", "notifications"),
+    ("sms_url", "notifications"),
+    ("sms_api_key", "notifications"),
+    ("email_from", "notifications"),
+    ("outbox_dir", "notifications"),
+    ("webhook_encryption_key", "notifications"),
+    ("webhook_allow_private_nets", "notifications"),
+    ("reservation_ttl_secs", "catalog"),
+    ("reservation_sweep_secs", "catalog"),
+    ("stock_low_threshold", "catalog"),
+    ("order_payment_window_minutes", "orders"),
+    ("order_sweep_seconds", "orders"),
+    ("delivery_max_attempts", "notifications"),
+    ("delivery_backoff_ms", "notifications"),
+    ("delivery_backoff_max_ms", "notifications"),
+];
+
+/// The settings file for `domain`: the top-level (common) keys, overridden
+/// by the keys of its `[<domain>]` section; the other subgraphs' sections
+/// are checked (unknown or misplaced keys are errors) and otherwise ignored.
+fn file_for(domain: &str, text: &str) -> anyhow::Result<FileConfig> {
+    let mut common: toml::Table = toml::from_str(text)?;
+    let mut own = toml::Table::new();
+    for section in DOMAINS {
+        let Some(value) = common.remove(section) else {
+            continue;
+        };
+        let toml::Value::Table(table) = value else {
+            anyhow::bail!("[{section}] must be a table of settings");
+        };
+        check_section(section, &table)?;
+        if section == domain {
+            own = table;
+        }
+    }
+    for (key, value) in own {
+        match (common.get_mut(&key), value) {
+            (Some(toml::Value::Table(base)), toml::Value::Table(over)) => base.extend(over),
+            (_, value) => {
+                common.insert(key, value);
+            }
+        }
+    }
+    Ok(FileConfig::deserialize(common)?)
+}
+
+/// Refuses a `[section]` with unknown keys, nested subgraph sections, or
+/// keys another subgraph owns.
+fn check_section(section: &str, table: &toml::Table) -> anyhow::Result<()> {
+    for key in table.keys() {
+        anyhow::ensure!(
+            !DOMAINS.contains(&key.as_str()),
+            "[{section}] cannot hold a [{key}] section"
+        );
+        if let Some((_, owner)) = DOMAIN_KEYS.iter().find(|(k, _)| k == key) {
+            anyhow::ensure!(
+                owner == &section,
+                "[{section}] has {key}, a setting of {owner}: move it to [{owner}]"
+            );
+        }
+    }
+    FileConfig::deserialize(table.clone()).with_context(|| format!("in [{section}]"))?;
+    Ok(())
 }
 
 /// Token issuer name shared by users (signing) and every verifier.
@@ -242,18 +365,26 @@ impl SubgraphConfig {
                 .collect(),
             service_secret_overlap: DEFAULT_SERVICE_SECRET_OVERLAP,
             token_url: None,
-            url_signing_secret: DEV_URL_SIGNING_SECRET.to_string(),
+            url_signing_secret: Secret::new(DEV_URL_SIGNING_SECRET),
             prescription_validity_days: DEFAULT_PRESCRIPTION_VALIDITY_DAYS,
-            webhook_secret: DEV_WEBHOOK_SECRET.to_string(),
+            webhook_secret: Secret::new(DEV_WEBHOOK_SECRET),
             payment_gateway: PaymentGateway::Sandbox,
             smtp_url: None,
             email_from: DEFAULT_EMAIL_FROM.to_string(),
             sms_url: None,
             sms_api_key: None,
             outbox_dir: data_dir.join("outbox"),
-            webhook_encryption_key: DEV_WEBHOOK_ENCRYPTION_KEY.to_string(),
+            webhook_encryption_key: Secret::new(DEV_WEBHOOK_ENCRYPTION_KEY),
             webhook_allow_private_nets: false,
             trusted_proxies: crate::server::TrustedProxies::default(),
+            reservation_ttl: DEFAULT_RESERVATION_TTL,
+            reservation_sweep_interval: DEFAULT_RESERVATION_SWEEP_INTERVAL,
+            stock_low_threshold: DEFAULT_STOCK_LOW_THRESHOLD,
+            order_payment_window: DEFAULT_ORDER_PAYMENT_WINDOW,
+            order_sweep_interval: DEFAULT_ORDER_SWEEP_INTERVAL,
+            delivery_max_attempts: DEFAULT_DELIVERY_MAX_ATTEMPTS,
+            delivery_backoff: DEFAULT_DELIVERY_BACKOFF,
+            delivery_backoff_max: DEFAULT_DELIVERY_BACKOFF_MAX,
             peers: DOMAINS
                 .iter()
                 .map(|d| {
@@ -318,7 +449,7 @@ impl SubgraphConfig {
     pub fn webhook_encryption_key_bytes(&self) -> anyhow::Result<[u8; 32]> {
         use base64::Engine as _;
         let bytes = base64::engine::general_purpose::STANDARD
-            .decode(self.webhook_encryption_key.trim())
+            .decode(self.webhook_encryption_key.expose().trim())
             .context("JANTA_WEBHOOK_ENCRYPTION_KEY must be base64")?;
         bytes.try_into().map_err(|_| {
             anyhow::anyhow!("JANTA_WEBHOOK_ENCRYPTION_KEY must be base64 of exactly 32 bytes")
@@ -331,7 +462,7 @@ impl SubgraphConfig {
         self.webhook_encryption_key_bytes()?;
         if self.mode == Mode::Production {
             anyhow::ensure!(
-                self.webhook_encryption_key.trim() != DEV_WEBHOOK_ENCRYPTION_KEY,
+                self.webhook_encryption_key.expose().trim() != DEV_WEBHOOK_ENCRYPTION_KEY,
                 "production mode needs JANTA_WEBHOOK_ENCRYPTION_KEY (not the development one)"
             );
             anyhow::ensure!(
@@ -355,14 +486,21 @@ impl SubgraphConfig {
     /// (users: one per service client), `JANTA_SERVICE_SECRET_OVERLAP_SECS`,
     /// `JANTA_TOKEN_URL`,
     /// `JANTA_OUTBOX_DIR`, `JANTA_WEBHOOK_ENCRYPTION_KEY`,
-    /// `JANTA_WEBHOOK_ALLOW_PRIVATE_NETS` (`true`/`false`), and
-    /// `JANTA_<DOMAIN>_URL` for each peer subgraph.
+    /// `JANTA_WEBHOOK_ALLOW_PRIVATE_NETS` (`true`/`false`),
+    /// `JANTA_RESERVATION_TTL_SECS`, `JANTA_RESERVATION_SWEEP_SECS`,
+    /// `JANTA_STOCK_LOW_THRESHOLD`, `JANTA_ORDER_PAYMENT_WINDOW_MINUTES`,
+    /// `JANTA_ORDER_SWEEP_SECONDS`, `JANTA_DELIVERY_MAX_ATTEMPTS`,
+    /// `JANTA_DELIVERY_BACKOFF_MS`, `JANTA_DELIVERY_BACKOFF_MAX_MS`, and
+    /// `JANTA_<DOMAIN>_URL` for each peer subgraph. Each key of the file
+    /// (the environment variable's name in lower case, without `JANTA_`)
+    /// may sit at the top level, for every subgraph, or in a `[<domain>]`
+    /// section, for that subgraph only.
     pub fn load(domain: &str, file: Option<&Path>) -> anyhow::Result<Self> {
         let file_config = match file {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("cannot read config file {}", path.display()))?;
-                toml::from_str(&text)
+                file_for(domain, &text)
                     .with_context(|| format!("invalid config file {}", path.display()))?
             }
             None => FileConfig::default(),
@@ -373,6 +511,7 @@ impl SubgraphConfig {
             .clone()
             .unwrap_or_else(|| PathBuf::from("data"));
         let mut config = Self::dev(domain, DEFAULT_ROUTER_PORT, &data_dir);
+        apply_tuning(&mut config, &merged)?;
         let listen_changed = merged.listen.is_some();
         if let Some(v) = merged.database_url {
             config.database_url = v;
@@ -454,8 +593,8 @@ impl SubgraphConfig {
         }
         if config.mode == Mode::Production
             && domain == "payments"
-            && (config.webhook_secret == DEV_WEBHOOK_SECRET
-                || config.webhook_secret.len() < MIN_WEBHOOK_SECRET_LEN)
+            && (config.webhook_secret.expose() == DEV_WEBHOOK_SECRET
+                || config.webhook_secret.expose().len() < MIN_WEBHOOK_SECRET_LEN)
         {
             anyhow::bail!(
                 "production mode needs JANTA_WEBHOOK_SECRET ({MIN_WEBHOOK_SECRET_LEN}+ characters, not the development one)"
@@ -469,8 +608,8 @@ impl SubgraphConfig {
         }
         if config.mode == Mode::Production
             && domain == "prescriptions"
-            && (config.url_signing_secret == DEV_URL_SIGNING_SECRET
-                || config.url_signing_secret.len() < MIN_URL_SIGNING_SECRET_LEN)
+            && (config.url_signing_secret.expose() == DEV_URL_SIGNING_SECRET
+                || config.url_signing_secret.expose().len() < MIN_URL_SIGNING_SECRET_LEN)
         {
             anyhow::bail!(
                 "production mode needs JANTA_URL_SIGNING_SECRET ({MIN_URL_SIGNING_SECRET_LEN}+ characters, not the development one)"
@@ -506,24 +645,68 @@ fn overlay_env(mut c: FileConfig) -> anyhow::Result<FileConfig> {
         ("JANTA_JWT_ISSUER", &mut c.jwt_issuer),
         ("JANTA_JWT_AUDIENCE", &mut c.jwt_audience),
         ("JANTA_PUBLIC_URL", &mut c.public_url),
-        ("JANTA_NATS_URL", &mut c.nats_url),
         ("JANTA_EVENTS_NAMESPACE", &mut c.events_namespace),
         ("JANTA_TOKEN_URL", &mut c.token_url),
+        ("JANTA_EMAIL_FROM", &mut c.email_from),
+        ("JANTA_SMS_URL", &mut c.sms_url),
+    ];
+    for (name, slot) in strings {
+        if let Some(v) = var(name) {
+            *slot = Some(v);
+        }
+    }
+    let secrets = [
+        ("JANTA_NATS_URL", &mut c.nats_url),
         ("JANTA_URL_SIGNING_SECRET", &mut c.url_signing_secret),
         ("JANTA_WEBHOOK_SECRET", &mut c.webhook_secret),
         ("JANTA_SMTP_URL", &mut c.smtp_url),
-        ("JANTA_EMAIL_FROM", &mut c.email_from),
-        ("JANTA_SMS_URL", &mut c.sms_url),
         ("JANTA_SMS_API_KEY", &mut c.sms_api_key),
         (
             "JANTA_WEBHOOK_ENCRYPTION_KEY",
             &mut c.webhook_encryption_key,
         ),
     ];
-    for (name, slot) in strings {
+    for (name, slot) in secrets {
         if let Some(v) = var(name) {
-            *slot = Some(v);
+            *slot = Some(Secret::new(v));
         }
+    }
+    let whole_numbers = [
+        ("JANTA_RESERVATION_TTL_SECS", &mut c.reservation_ttl_secs),
+        (
+            "JANTA_RESERVATION_SWEEP_SECS",
+            &mut c.reservation_sweep_secs,
+        ),
+        (
+            "JANTA_ORDER_PAYMENT_WINDOW_MINUTES",
+            &mut c.order_payment_window_minutes,
+        ),
+        ("JANTA_ORDER_SWEEP_SECONDS", &mut c.order_sweep_seconds),
+        ("JANTA_DELIVERY_BACKOFF_MS", &mut c.delivery_backoff_ms),
+        (
+            "JANTA_DELIVERY_BACKOFF_MAX_MS",
+            &mut c.delivery_backoff_max_ms,
+        ),
+    ];
+    for (name, slot) in whole_numbers {
+        if let Some(v) = var(name) {
+            *slot = Some(
+                v.parse()
+                    .with_context(|| format!("{name} must be a whole number"))?,
+            );
+        }
+    }
+    if let Some(v) = var("JANTA_STOCK_LOW_THRESHOLD") {
+        c.stock_low_threshold = Some(
+            v.parse()
+                .context("JANTA_STOCK_LOW_THRESHOLD must be a whole number")?,
+        );
+    }
+    if let Some(v) = var("JANTA_DELIVERY_MAX_ATTEMPTS") {
+        c.delivery_max_attempts = Some(
+            v.parse()
+                .context("JANTA_DELIVERY_MAX_ATTEMPTS must be a whole number")?,
+        );
     }
     if let Some(v) = var("JANTA_SERVICE_CLIENT_SECRET") {
         c.service_client_secret = Some(Secret::new(v));
@@ -571,6 +754,58 @@ fn overlay_env(mut c: FileConfig) -> anyhow::Result<FileConfig> {
         );
     }
     Ok(c)
+}
+
+/// `value` (named by its environment variable and file key) when it lies in
+/// `range`, else a start-up error.
+fn in_range(names: &str, value: u64, range: std::ops::RangeInclusive<u64>) -> anyhow::Result<u64> {
+    anyhow::ensure!(
+        range.contains(&value),
+        "{names} must be between {} and {}",
+        range.start(),
+        range.end()
+    );
+    Ok(value)
+}
+
+/// Applies the catalog, orders and notifications timing settings, each
+/// checked against its sane range.
+fn apply_tuning(config: &mut SubgraphConfig, merged: &FileConfig) -> anyhow::Result<()> {
+    let secs = Duration::from_secs;
+    if let Some(v) = merged.reservation_ttl_secs {
+        let names = "JANTA_RESERVATION_TTL_SECS / reservation_ttl_secs";
+        config.reservation_ttl = secs(in_range(names, v, 1..=86_400)?);
+    }
+    if let Some(v) = merged.reservation_sweep_secs {
+        let names = "JANTA_RESERVATION_SWEEP_SECS / reservation_sweep_secs";
+        config.reservation_sweep_interval = secs(in_range(names, v, 1..=3_600)?);
+    }
+    if let Some(v) = merged.stock_low_threshold {
+        config.stock_low_threshold = v;
+    }
+    if let Some(v) = merged.order_payment_window_minutes {
+        let names = "JANTA_ORDER_PAYMENT_WINDOW_MINUTES / order_payment_window_minutes";
+        config.order_payment_window = secs(60 * in_range(names, v, 1..=24 * 60)?);
+    }
+    if let Some(v) = merged.order_sweep_seconds {
+        let names = "JANTA_ORDER_SWEEP_SECONDS / order_sweep_seconds";
+        config.order_sweep_interval = secs(in_range(names, v, 1..=3_600)?);
+    }
+    if let Some(v) = merged.delivery_max_attempts {
+        let names = "JANTA_DELIVERY_MAX_ATTEMPTS / delivery_max_attempts";
+        config.delivery_max_attempts = in_range(names, v.into(), 1..=50)? as u32;
+    }
+    let millis = Duration::from_millis;
+    if let Some(v) = merged.delivery_backoff_ms {
+        let names = "JANTA_DELIVERY_BACKOFF_MS / delivery_backoff_ms";
+        config.delivery_backoff = millis(in_range(names, v, 1..=86_400_000)?);
+    }
+    if let Some(v) = merged.delivery_backoff_max_ms {
+        let names = "JANTA_DELIVERY_BACKOFF_MAX_MS / delivery_backoff_max_ms";
+        config.delivery_backoff_max = millis(in_range(names, v, 1..=86_400_000)?);
+    }
+    config.delivery_backoff_max = config.delivery_backoff_max.max(config.delivery_backoff);
+    Ok(())
 }
 
 /// A secret from configuration. Its `Debug` is redacted, so logging a
@@ -837,7 +1072,7 @@ mod tests {
         );
         std::fs::write(&path, format!("{base}webhook_secret = \"{strong}\"\n")).unwrap();
         let config = SubgraphConfig::load("payments", Some(&path)).unwrap();
-        assert_eq!(config.webhook_secret, strong);
+        assert_eq!(config.webhook_secret.expose(), strong);
     }
 
     #[test]
@@ -872,7 +1107,7 @@ mod tests {
         std::fs::write(&path, "data_dir = \"/srv/janta\"\n").unwrap();
         let config = SubgraphConfig::load("notifications", Some(&path)).unwrap();
         assert_eq!(config.outbox_dir, PathBuf::from("/srv/janta/outbox"));
-        assert_eq!(config.smtp_url, None);
+        assert!(config.smtp_url.is_none());
         assert_eq!(config.email_from, DEFAULT_EMAIL_FROM);
         std::fs::write(
             &path,
@@ -881,7 +1116,10 @@ mod tests {
         )
         .unwrap();
         let config = SubgraphConfig::load("notifications", Some(&path)).unwrap();
-        assert_eq!(config.smtp_url.as_deref(), Some("smtp://relay:25"));
+        assert_eq!(
+            config.smtp_url.as_ref().map(Secret::expose),
+            Some("smtp://relay:25")
+        );
         assert_eq!(config.email_from, "Janta <n@j.in>");
         assert_eq!(config.sms_url.as_deref(), Some("http://sms.local/send"));
         assert_eq!(config.outbox_dir, PathBuf::from("/tmp/out"));
@@ -914,6 +1152,116 @@ mod tests {
         std::fs::write(&path, "webhook_encryption_key = \"c2hvcnQ=\"\n").unwrap();
         let err = SubgraphConfig::load("notifications", Some(&path)).unwrap_err();
         assert!(format!("{err:#}").contains("32 bytes"), "{err:#}");
+    }
+
+    /// Writes `text` to a fresh config file and loads `domain` from it.
+    fn load_text(domain: &str, text: &str) -> anyhow::Result<SubgraphConfig> {
+        let dir = std::env::temp_dir().join(format!("janta-cfg-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("janta.toml");
+        std::fs::write(&path, text).unwrap();
+        let loaded = SubgraphConfig::load(domain, Some(&path));
+        let _ = std::fs::remove_dir_all(&dir);
+        loaded
+    }
+
+    #[test]
+    fn debug_output_prints_no_secret() {
+        let mut config = SubgraphConfig::dev("users", 4000, Path::new("/tmp/janta"));
+        let secrets = [
+            "SECRET-url-signing",
+            "SECRET-webhook",
+            "SECRET-sms-api-key",
+            "smtp://mailer:SECRET-smtp-password@relay:25",
+            "nats://janta:SECRET-nats-password@nats:4222",
+            "SECRET-webhook-encryption-key",
+            "SECRET-own-service-client",
+            "SECRET-orders-service-client",
+        ];
+        config.url_signing_secret = Secret::new(secrets[0]);
+        config.webhook_secret = Secret::new(secrets[1]);
+        config.sms_api_key = Some(Secret::new(secrets[2]));
+        config.smtp_url = Some(Secret::new(secrets[3]));
+        config.nats_url = Some(Secret::new(secrets[4]));
+        config.webhook_encryption_key = Secret::new(secrets[5]);
+        config.service_client_secret = Secret::new(secrets[6]);
+        config
+            .service_clients
+            .insert("orders".into(), Secret::new(secrets[7]));
+        let printed = format!("{config:?}");
+        assert!(printed.contains("Secret(<redacted>)"), "{printed}");
+        assert!(
+            !printed.contains("SECRET"),
+            "a secret leaked into Debug output: {printed}"
+        );
+    }
+
+    #[test]
+    fn a_subgraph_section_applies_to_that_subgraph_only() {
+        let text = "database_url = \"sqlite://common.db\"\n\
+                    [catalog]\n\
+                    reservation_ttl_secs = 120\n\
+                    stock_low_threshold = 3\n\
+                    [orders]\n\
+                    database_url = \"sqlite://orders.db\"\n\
+                    order_payment_window_minutes = 5\n\
+                    [orders.peers]\n\
+                    catalog = \"http://catalog.internal/graphql\"\n\
+                    [notifications]\n\
+                    delivery_max_attempts = 2\n";
+        let catalog = load_text("catalog", text).unwrap();
+        assert_eq!(catalog.reservation_ttl, Duration::from_secs(120));
+        assert_eq!(catalog.stock_low_threshold, 3);
+        assert_eq!(catalog.database_url, "sqlite://common.db");
+        assert_eq!(catalog.order_payment_window, DEFAULT_ORDER_PAYMENT_WINDOW);
+        assert_eq!(catalog.delivery_max_attempts, DEFAULT_DELIVERY_MAX_ATTEMPTS);
+
+        let orders = load_text("orders", text).unwrap();
+        assert_eq!(orders.database_url, "sqlite://orders.db");
+        assert_eq!(orders.order_payment_window, Duration::from_secs(5 * 60));
+        assert_eq!(orders.reservation_ttl, DEFAULT_RESERVATION_TTL);
+        assert_eq!(orders.stock_low_threshold, DEFAULT_STOCK_LOW_THRESHOLD);
+        assert_eq!(
+            orders.peer_url("catalog").unwrap(),
+            "http://catalog.internal/graphql"
+        );
+        assert_eq!(
+            orders.peer_url("users").unwrap(),
+            "http://127.0.0.1:4001/graphql"
+        );
+        assert_eq!(
+            catalog.peer_url("catalog").unwrap(),
+            "http://127.0.0.1:4002/graphql"
+        );
+
+        let notifications = load_text("notifications", text).unwrap();
+        assert_eq!(notifications.delivery_max_attempts, 2);
+        assert_eq!(notifications.database_url, "sqlite://common.db");
+    }
+
+    #[test]
+    fn sections_refuse_unknown_misplaced_and_out_of_range_keys() {
+        let refusals = [
+            (
+                "[catalog]\nreservation_tll_secs = 5\n",
+                "reservation_tll_secs",
+            ),
+            (
+                "[orders]\nreservation_ttl_secs = 5\n",
+                "move it to [catalog]",
+            ),
+            ("[users]\n[users.catalog]\n", "cannot hold a [catalog]"),
+            ("[catalgo]\nstock_low_threshold = 1\n", "catalgo"),
+            ("catalog = 3\n", "must be a table"),
+            (
+                "[catalog]\nreservation_ttl_secs = 0\n",
+                "between 1 and 86400",
+            ),
+        ];
+        for (text, expected) in refusals {
+            let err = load_text("catalog", text).expect_err(expected);
+            assert!(format!("{err:#}").contains(expected), "{expected}: {err:#}");
+        }
     }
 
     #[test]

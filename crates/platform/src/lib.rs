@@ -13,6 +13,7 @@ pub mod error;
 pub mod events;
 pub mod graphql_http;
 pub mod ids;
+pub mod loader;
 pub mod money;
 pub mod pagination;
 pub mod query_limits;
@@ -20,6 +21,7 @@ pub mod scalars;
 pub mod sdl;
 pub mod server;
 pub mod store;
+pub mod tasks;
 pub mod telemetry;
 
 pub use error::{ApiError, ApiResult, ErrorCode};

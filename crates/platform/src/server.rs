@@ -327,7 +327,9 @@ async fn ready<Q, M, S>(State(endpoint): State<Arc<Endpoint<Q, M, S>>>) -> impl 
     (StatusCode::OK, "ready".to_string())
 }
 
-/// Serves `router` until `shutdown` resolves, then finishes in-flight requests.
+/// Serves `router` until `shutdown` resolves, then finishes in-flight
+/// requests and stops the background tasks (relays, consumers, sweepers;
+/// see [`crate::tasks`]), waiting for them.
 pub async fn serve(
     router: Router,
     listener: TcpListener,
@@ -339,6 +341,7 @@ pub async fn serve(
     )
     .with_graceful_shutdown(shutdown)
     .await?;
+    crate::tasks::background().shutdown().await;
     Ok(())
 }
 

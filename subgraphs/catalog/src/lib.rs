@@ -15,24 +15,24 @@ pub mod events;
 pub mod schema;
 pub mod store;
 
-use anyhow::Context as _;
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{EmptySubscription, Schema};
 use axum::Router;
 use janta_events::Runtime;
 use janta_platform::auth::TokenVerifier;
-use janta_platform::config::SubgraphConfig;
+use janta_platform::config::{self, SubgraphConfig};
+use janta_platform::loader::batched;
 use janta_platform::server::{subgraph_router_with_checks, with_limits};
 use janta_platform::store::Store;
+use janta_platform::tasks::background;
 use schema::{
     AlternativesLoader, CatalogSchema, CategoryLoader, ListingLoader, MedicineLoader, Mutation,
-    Query, TopListingsLoader,
+    Query, TopListingsLoader, VersionsLoader,
 };
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Tunable catalog behaviour (environment: `JANTA_RESERVATION_TTL_SECS`,
-/// `JANTA_RESERVATION_SWEEP_SECS`, `JANTA_STOCK_LOW_THRESHOLD`).
+/// Tunable catalog behaviour, from the configuration
+/// (`reservation_ttl_secs`, `reservation_sweep_secs`, `stock_low_threshold`).
 #[derive(Debug, Clone)]
 pub struct CatalogSettings {
     /// How long a reservation holds stock before it expires (default 15 min).
@@ -46,44 +46,21 @@ pub struct CatalogSettings {
 impl Default for CatalogSettings {
     fn default() -> Self {
         CatalogSettings {
-            reservation_ttl: Duration::from_secs(15 * 60),
-            sweep_interval: Duration::from_secs(30),
-            stock_low_threshold: 10,
+            reservation_ttl: config::DEFAULT_RESERVATION_TTL,
+            sweep_interval: config::DEFAULT_RESERVATION_SWEEP_INTERVAL,
+            stock_low_threshold: config::DEFAULT_STOCK_LOW_THRESHOLD,
         }
     }
 }
 
 impl CatalogSettings {
-    /// Defaults overridden by the environment; nonsense values are start-up errors.
-    pub fn from_env() -> anyhow::Result<Self> {
-        let mut settings = CatalogSettings::default();
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        if let Some(v) = var("JANTA_RESERVATION_TTL_SECS") {
-            let secs: u64 = v
-                .parse()
-                .context("JANTA_RESERVATION_TTL_SECS must be a number of seconds")?;
-            anyhow::ensure!(
-                (1..=86_400).contains(&secs),
-                "JANTA_RESERVATION_TTL_SECS must be between 1 and 86400"
-            );
-            settings.reservation_ttl = Duration::from_secs(secs);
+    /// The settings `config` holds (checked when it was loaded).
+    pub fn from_config(config: &SubgraphConfig) -> Self {
+        CatalogSettings {
+            reservation_ttl: config.reservation_ttl,
+            sweep_interval: config.reservation_sweep_interval,
+            stock_low_threshold: config.stock_low_threshold,
         }
-        if let Some(v) = var("JANTA_RESERVATION_SWEEP_SECS") {
-            let secs: u64 = v
-                .parse()
-                .context("JANTA_RESERVATION_SWEEP_SECS must be a number of seconds")?;
-            anyhow::ensure!(
-                (1..=3_600).contains(&secs),
-                "JANTA_RESERVATION_SWEEP_SECS must be between 1 and 3600"
-            );
-            settings.sweep_interval = Duration::from_secs(secs);
-        }
-        if let Some(v) = var("JANTA_STOCK_LOW_THRESHOLD") {
-            settings.stock_low_threshold = v
-                .parse()
-                .context("JANTA_STOCK_LOW_THRESHOLD must be a whole number")?;
-        }
-        Ok(settings)
     }
 }
 
@@ -120,7 +97,7 @@ pub async fn build_with(
     config: &SubgraphConfig,
     runtime: &Runtime,
 ) -> anyhow::Result<(Router, Store)> {
-    build_with_settings(config, runtime, CatalogSettings::from_env()?).await
+    build_with_settings(config, runtime, CatalogSettings::from_config(config)).await
 }
 
 /// [`build_with`] with explicit settings (tests use a short reservation TTL).
@@ -132,8 +109,12 @@ pub async fn build_with_settings(
     let store = Store::connect(&config.database_url).await?;
     store.migrate(&store::migrations()).await?;
     let bus = runtime.event_bus(config).await?;
-    bus.start_relay(&store, "catalog");
-    events::start_consumer(&bus, &store).await;
+    let relay = bus.start_relay(&store, "catalog");
+    let consumer = events::start_consumer(&bus, &store).await;
+    background().on_shutdown(async move {
+        consumer.stop().await;
+        relay.stop().await;
+    });
     let verifier = Arc::new(TokenVerifier::remote(
         &config.auth.jwks_url,
         &config.auth.issuer,
@@ -150,11 +131,12 @@ pub async fn build_with_settings(
     let s = store.clone();
     let extend = Arc::new(move |request: async_graphql::Request| {
         request
-            .data(loader(MedicineLoader(s.clone())))
-            .data(loader(ListingLoader(s.clone())))
-            .data(loader(CategoryLoader(s.clone())))
-            .data(loader(AlternativesLoader(s.clone())))
-            .data(loader(TopListingsLoader(s.clone())))
+            .data(batched::<MedicineLoader>(&s))
+            .data(batched::<VersionsLoader>(&s))
+            .data(batched::<ListingLoader>(&s))
+            .data(batched::<CategoryLoader>(&s))
+            .data(batched::<AlternativesLoader>(&s))
+            .data(batched::<TopListingsLoader>(&s))
     });
     let router = subgraph_router_with_checks(
         schema,
@@ -167,19 +149,9 @@ pub async fn build_with_settings(
     Ok((router, store))
 }
 
-/// How long a DataLoader collects keys before it queries. A little longer
-/// than async-graphql's 1 ms, so that a router's `_entities` batch of a few
-/// hundred references (resolved concurrently on several threads) lands in
-/// one statement instead of being cut into several.
-const LOADER_DELAY: Duration = Duration::from_millis(5);
-
-fn loader<T: Send + Sync + 'static>(inner: T) -> DataLoader<T> {
-    DataLoader::new(inner, tokio::spawn).delay(LOADER_DELAY)
-}
-
 /// Expires overdue reservations every `interval` until the pool is closed.
 fn spawn_sweeper(store: Store, interval: Duration) {
-    tokio::spawn(async move {
+    background().spawn(async move {
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticker.tick().await;

@@ -2,7 +2,8 @@
 //! with `domain`, authorise with the platform guards and persist through
 //! `store`. Entities (`Medicine`, `Listing`, `Category`) and every field
 //! that other lists reach (`Listing.medicine`, `Medicine.category`,
-//! `Medicine.alternatives`, `Medicine.listings`) load through DataLoaders:
+//! `Medicine.alternatives`, `Medicine.listings`, `Medicine.versions`) load
+//! through the platform's batch loader:
 //! one statement per batch, never one per row. `Medicine.gstRate` and
 //! `Listing.stock` are computed in the statement that reads the row.
 
@@ -18,7 +19,6 @@ use crate::store::stock::{
 };
 use crate::store::{self, CategoryRow, ListingRow, MedicineRow, ReadClock, TaxSlabRow};
 use crate::{audit, CatalogState};
-use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{
     Context, EmptySubscription, Enum, InputObject, Object, Result, Schema, SimpleObject, ID,
 };
@@ -26,6 +26,7 @@ use janta_platform::auth::{
     optional_principal, require_admin, require_service_of, require_vendor_staff, Principal,
 };
 use janta_platform::ids::parse_id;
+use janta_platform::loader::{grouped, keyed, load_one, load_or_empty, BatchLoad};
 use janta_platform::money::Money;
 use janta_platform::pagination::{build_connection, CountedConnection, Cursor, PageRequest};
 use janta_platform::scalars::{Date, DateTime};
@@ -34,7 +35,6 @@ use janta_platform::store::Store;
 use janta_platform::{ApiError, ApiResult};
 use serde_json::json;
 use std::collections::HashMap;
-use std::sync::Arc;
 
 /// The catalog subgraph schema.
 pub type CatalogSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -65,69 +65,68 @@ fn datetime(s: &str) -> Result<DateTime> {
 
 // ---------- loaders ----------
 
-fn loader_error(e: Arc<sqlx::Error>) -> ApiError {
-    ApiError::Internal(anyhow::anyhow!("{e}"))
+/// Loads the current version of medicines by ID, one statement per batch.
+pub struct MedicineLoader;
+
+impl BatchLoad<String> for MedicineLoader {
+    type Value = MedicineRow;
+
+    async fn load(store: &Store, keys: &[String]) -> sqlx::Result<HashMap<String, MedicineRow>> {
+        let rows = store::medicines_by_ids(store.pool(), keys).await?;
+        Ok(keyed(rows, |r| r.id.clone()))
+    }
 }
 
-/// Loads the current version of medicines by ID, one statement per batch.
-pub struct MedicineLoader(pub Store);
+/// Loads every version of many medicines, one statement per batch.
+pub struct VersionsLoader;
 
-impl Loader<String> for MedicineLoader {
-    type Value = MedicineRow;
-    type Error = Arc<sqlx::Error>;
+impl BatchLoad<String> for VersionsLoader {
+    type Value = Vec<MedicineRow>;
 
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, MedicineRow>, Self::Error> {
-        let rows = store::medicines_by_ids(self.0.pool(), keys)
-            .await
-            .map_err(Arc::new)?;
-        Ok(rows.into_iter().map(|r| (r.id.clone(), r)).collect())
+    async fn load(
+        store: &Store,
+        keys: &[String],
+    ) -> sqlx::Result<HashMap<String, Vec<MedicineRow>>> {
+        let rows = store::medicine_versions(store, keys).await?;
+        Ok(grouped(rows, |r| r.id.clone()))
     }
 }
 
 /// Loads listings (with their stock) by ID, one statement per batch.
-pub struct ListingLoader(pub Store);
+pub struct ListingLoader;
 
-impl Loader<String> for ListingLoader {
+impl BatchLoad<String> for ListingLoader {
     type Value = ListingRow;
-    type Error = Arc<sqlx::Error>;
 
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, ListingRow>, Self::Error> {
-        let rows = store::listings_by_ids(self.0.pool(), keys, &ReadClock::now())
-            .await
-            .map_err(Arc::new)?;
-        Ok(rows.into_iter().map(|r| (r.id.clone(), r)).collect())
+    async fn load(store: &Store, keys: &[String]) -> sqlx::Result<HashMap<String, ListingRow>> {
+        let rows = store::listings_by_ids(store.pool(), keys, &ReadClock::now()).await?;
+        Ok(keyed(rows, |r| r.id.clone()))
     }
 }
 
 /// Loads categories by ID, one statement per batch.
-pub struct CategoryLoader(pub Store);
+pub struct CategoryLoader;
 
-impl Loader<String> for CategoryLoader {
+impl BatchLoad<String> for CategoryLoader {
     type Value = CategoryRow;
-    type Error = Arc<sqlx::Error>;
 
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, CategoryRow>, Self::Error> {
-        let rows = store::categories_by_ids(&self.0, keys)
-            .await
-            .map_err(Arc::new)?;
-        Ok(rows.into_iter().map(|r| (r.id.clone(), r)).collect())
+    async fn load(store: &Store, keys: &[String]) -> sqlx::Result<HashMap<String, CategoryRow>> {
+        let rows = store::categories_by_ids(store, keys).await?;
+        Ok(keyed(rows, |r| r.id.clone()))
     }
 }
 
 /// Loads the ranked alternatives of medicines, one statement per batch.
-pub struct AlternativesLoader(pub Store);
+pub struct AlternativesLoader;
 
-impl Loader<String> for AlternativesLoader {
+impl BatchLoad<String> for AlternativesLoader {
     type Value = Vec<MedicineRow>;
-    type Error = Arc<sqlx::Error>;
 
     async fn load(
-        &self,
+        store: &Store,
         keys: &[String],
-    ) -> Result<HashMap<String, Vec<MedicineRow>>, Self::Error> {
-        let rows = store::alternatives_of(&self.0, keys)
-            .await
-            .map_err(Arc::new)?;
+    ) -> sqlx::Result<HashMap<String, Vec<MedicineRow>>> {
+        let rows = store::alternatives_of(store, keys).await?;
         let mut map: HashMap<String, Vec<MedicineRow>> = HashMap::new();
         for row in rows {
             map.entry(row.of_medicine).or_default().push(row.medicine);
@@ -149,16 +148,15 @@ pub struct TopListingsKey {
 
 /// Loads the best listings of many medicines, one statement per batch, page
 /// size and audience.
-pub struct TopListingsLoader(pub Store);
+pub struct TopListingsLoader;
 
-impl Loader<TopListingsKey> for TopListingsLoader {
+impl BatchLoad<TopListingsKey> for TopListingsLoader {
     type Value = Vec<ListingRow>;
-    type Error = Arc<sqlx::Error>;
 
     async fn load(
-        &self,
+        store: &Store,
         keys: &[TopListingsKey],
-    ) -> Result<HashMap<TopListingsKey, Vec<ListingRow>>, Self::Error> {
+    ) -> sqlx::Result<HashMap<TopListingsKey, Vec<ListingRow>>> {
         let mut groups: HashMap<(i64, &ListingAudience), Vec<String>> = HashMap::new();
         for key in keys {
             groups
@@ -169,9 +167,8 @@ impl Loader<TopListingsKey> for TopListingsLoader {
         let clock = ReadClock::now();
         let mut out: HashMap<TopListingsKey, Vec<ListingRow>> = HashMap::new();
         for ((limit, audience), ids) in groups {
-            let rows = store::top_listings_of_medicines(&self.0, &ids, limit, audience, &clock)
-                .await
-                .map_err(Arc::new)?;
+            let rows =
+                store::top_listings_of_medicines(store, &ids, limit, audience, &clock).await?;
             let key = |medicine_id: String| TopListingsKey {
                 medicine_id,
                 limit,
@@ -191,24 +188,15 @@ impl Loader<TopListingsKey> for TopListingsLoader {
 }
 
 async fn load_medicine(ctx: &Context<'_>, id: &str) -> ApiResult<Option<MedicineRow>> {
-    ctx.data_unchecked::<DataLoader<MedicineLoader>>()
-        .load_one(id.to_string())
-        .await
-        .map_err(loader_error)
+    load_one::<MedicineLoader, _>(ctx, id.to_string()).await
 }
 
 async fn load_listing(ctx: &Context<'_>, id: &str) -> ApiResult<Option<ListingRow>> {
-    ctx.data_unchecked::<DataLoader<ListingLoader>>()
-        .load_one(id.to_string())
-        .await
-        .map_err(loader_error)
+    load_one::<ListingLoader, _>(ctx, id.to_string()).await
 }
 
 async fn load_category(ctx: &Context<'_>, id: &str) -> ApiResult<Option<CategoryRow>> {
-    ctx.data_unchecked::<DataLoader<CategoryLoader>>()
-        .load_one(id.to_string())
-        .await
-        .map_err(loader_error)
+    load_one::<CategoryLoader, _>(ctx, id.to_string()).await
 }
 
 // ---------- types ----------
@@ -295,12 +283,7 @@ impl Medicine {
     }
     /// Admin-approved generic alternatives (same salt), best first.
     async fn alternatives(&self, ctx: &Context<'_>) -> Result<Vec<Medicine>> {
-        let rows = ctx
-            .data_unchecked::<DataLoader<AlternativesLoader>>()
-            .load_one(self.row.id.clone())
-            .await
-            .map_err(loader_error)?
-            .unwrap_or_default();
+        let rows = load_or_empty::<AlternativesLoader, _, _>(ctx, self.row.id.clone()).await?;
         Ok(rows.into_iter().map(Medicine::new).collect())
     }
     /// Vendors' active offers of this medicine: buyable first, then
@@ -315,23 +298,17 @@ impl Medicine {
         if !(0..=50).contains(&limit) {
             return Err(ApiError::bad_input("first must be between 0 and 50").into());
         }
-        let rows = ctx
-            .data_unchecked::<DataLoader<TopListingsLoader>>()
-            .load_one(TopListingsKey {
-                medicine_id: self.row.id.clone(),
-                limit,
-                audience: ListingAudience::of(optional_principal(ctx)),
-            })
-            .await
-            .map_err(loader_error)?
-            .unwrap_or_default();
+        let key = TopListingsKey {
+            medicine_id: self.row.id.clone(),
+            limit,
+            audience: ListingAudience::of(optional_principal(ctx)),
+        };
+        let rows = load_or_empty::<TopListingsLoader, _, _>(ctx, key).await?;
         Ok(rows.into_iter().map(Listing).collect())
     }
     /// Every version of this medicine, newest first.
     async fn versions(&self, ctx: &Context<'_>) -> Result<Vec<MedicineVersion>> {
-        let rows = store::medicine_versions(&state(ctx).store, &self.row.id)
-            .await
-            .map_err(ApiError::from)?;
+        let rows = load_or_empty::<VersionsLoader, _, _>(ctx, self.row.id.clone()).await?;
         Ok(rows.into_iter().map(MedicineVersion).collect())
     }
     /// When this version was published.

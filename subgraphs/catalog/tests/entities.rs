@@ -1,6 +1,7 @@
 //! Entity references from other subgraphs resolve in batches: a router's
-//! `_entities` call for 100 listings and 100 medicines costs a constant
-//! number of statements, on SQLite and on PostgreSQL.
+//! `_entities` call for 100 listings or every demo medicine, with their
+//! nested fields and lists, costs exactly what one reference costs, on
+//! SQLite and on PostgreSQL.
 
 use janta_catalog::demo::{listing_id, medicine_id};
 use janta_testkit::{config, Backend, Gql, StatementCounter, TestDb, TestIssuer};
@@ -10,24 +11,45 @@ use serde_json::{json, Value};
 const FLAT: &str = "query($r: [_Any!]!) { _entities(representations: $r) { \
     ... on Listing { id price { amount } mrp { amount } stock inStock vendor { id } } \
     ... on Medicine { id name genericName schedule requiresPrescription hsnCode } } }";
-/// Plus nested fields that go through further loaders.
-const NESTED: &str = "query($r: [_Any!]!) { _entities(representations: $r) { \
-    ... on Listing { id stock medicine { id name gstRate } } \
-    ... on Medicine { id name gstRate category { name } } } }";
+/// A listing's nested fields: listings, then their medicines.
+const LISTING_NESTED: &str = "query($r: [_Any!]!) { _entities(representations: $r) { \
+    ... on Listing { id stock medicine { id name gstRate } } } }";
+/// A medicine's nested lists: medicines, then categories, versions,
+/// alternatives and the best listings, one batch each.
+const MEDICINE_NESTED: &str = "query($r: [_Any!]!) { _entities(representations: $r) { \
+    ... on Medicine { id name gstRate category { name } versions { version name } \
+    alternatives { id } listings(first: 3) { id stock } } } }";
 
-/// Statements one request costs: the least of three runs, since the outbox
-/// relay and the reservation sweeper of the subgraph poll in the background.
-async fn count(counter: &StatementCounter, gql: &Gql, query: &str, r: &[Value]) -> (usize, Value) {
-    let mut best = (usize::MAX, Value::Null);
-    for _ in 0..3 {
-        let before = counter.request_statements();
-        let data = gql.data(None, query, json!({ "r": r })).await;
-        let statements = counter.request_statements() - before;
-        if statements < best.0 {
-            best = (statements, data);
-        }
-    }
-    best
+/// Statements one request costs: the fewest of three runs (a loader's batch
+/// window may close early on a busy machine), with that run's statements.
+async fn count(
+    counter: &StatementCounter,
+    gql: &Gql,
+    query: &str,
+    r: &[Value],
+) -> (usize, Vec<String>, Value) {
+    counter
+        .fewest(3, || gql.data(None, query, json!({ "r": r })))
+        .await
+}
+
+/// Asserts that `many` references cost what one costs, give or take
+/// `split` batches cut in two (see the medicines below).
+async fn same_cost(
+    counter: &StatementCounter,
+    gql: &Gql,
+    query: &str,
+    many: &[Value],
+    (label, split): (&str, usize),
+) {
+    let (one, one_sql, _) = count(counter, gql, query, &many[..1]).await;
+    let (all, all_sql, data) = count(counter, gql, query, many).await;
+    assert_eq!(data["_entities"].as_array().unwrap().len(), many.len());
+    assert!(
+        (one..=one + split).contains(&all),
+        "{label}: {} references took {all} statements, one took {one}\n{all_sql:#?}\n{one_sql:#?}",
+        many.len()
+    );
 }
 
 async fn measure(counter: &StatementCounter, backend: Backend) {
@@ -46,51 +68,67 @@ async fn measure(counter: &StatementCounter, backend: Backend) {
     .unwrap();
     janta_catalog::demo::seed(&store).await.unwrap();
     let gql = Gql::new(format!("{}/graphql", janta_testkit::serve(router).await));
-    // 50 medicines listed at both vendors: 100 listings; then 100 medicine references.
+    // 50 medicines listed at both vendors: 100 listings; then each of the 78
+    // demo medicines once.
     let both: Vec<u32> = (6..=78)
         .filter(|n| ![13, 19, 26, 29, 71, 78].contains(n))
         .take(50)
         .collect();
     let representations: Vec<Value> = (0..100usize)
         .map(|i| json!({"__typename": "Listing", "id": listing_id(both[i / 2], i % 2 == 0)}))
-        .chain(
-            (0..100u32).map(|i| json!({"__typename": "Medicine", "id": medicine_id(1 + i % 78)})),
-        )
+        .chain((0..78u32).map(|i| json!({"__typename": "Medicine", "id": medicine_id(1 + i)})))
         .collect();
     // Warm the pool up first, so that opening connections is not counted.
-    gql.data(None, NESTED, json!({ "r": representations }))
-        .await;
+    gql.data(
+        None,
+        MEDICINE_NESTED,
+        json!({ "r": representations[100..] }),
+    )
+    .await;
 
-    let (flat, data) = count(counter, &gql, FLAT, &representations).await;
+    let (flat, flat_sql, data) = count(counter, &gql, FLAT, &representations).await;
     let entities = data["_entities"].as_array().unwrap();
-    assert_eq!(entities.len(), 200);
+    assert_eq!(entities.len(), representations.len());
     assert!(
         entities.iter().all(|e| e["id"].is_string()),
         "every reference resolved"
     );
     assert_eq!(entities[100]["name"], "Paracetamol 500 mg tablet");
-    eprintln!("{backend:?}: 200 references, own fields: {flat} statements");
-    assert!(
-        flat <= 2,
-        "{backend:?}: 200 references took {flat} statements"
+    // One statement for the listings, one for the medicines.
+    assert_eq!(
+        flat, 2,
+        "{backend:?}: 178 references took {flat} statements: {flat_sql:#?}"
     );
 
-    let (nested, data) = count(counter, &gql, NESTED, &representations).await;
+    let (_, _, data) = count(counter, &gql, LISTING_NESTED, &representations[..100]).await;
     assert_eq!(data["_entities"][0]["medicine"]["name"], "Dolo 650 tablet");
-    assert_eq!(data["_entities"][100]["category"]["name"], "Pain & Fever");
-    assert_eq!(data["_entities"][100]["gstRate"], "5");
-    let (nested_few, _) = count(counter, &gql, NESTED, &representations[98..102]).await;
-    eprintln!(
-        "{backend:?}: nested fields: 200 references {nested} statements, 4 references {nested_few}"
-    );
-    // Loader stages: listings and medicines (with their GST rate), medicines
-    // again for `Listing.medicine` when asked while the first batch is in
-    // flight, then categories. Scheduling may cut a stage into two batches;
-    // one statement per reference would be hundreds.
-    assert!(
-        nested <= 16,
-        "{backend:?}: 200 nested references took {nested} statements"
-    );
+    let (_, _, data) = count(counter, &gql, MEDICINE_NESTED, &representations[100..]).await;
+    assert_eq!(data["_entities"][0]["category"]["name"], "Pain & Fever");
+    assert_eq!(data["_entities"][0]["gstRate"], "5");
+    assert!(!data["_entities"][0]["versions"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    same_cost(
+        counter,
+        &gql,
+        LISTING_NESTED,
+        &representations[..100],
+        ("listings", 0),
+    )
+    .await;
+    same_cost(
+        counter,
+        &gql,
+        MEDICINE_NESTED,
+        &representations[100..],
+        // Not exact yet: the loaders' window runs from the first key, and a
+        // debug build on a loaded machine can take longer than that to
+        // resolve 78 medicines' fields, so each of the four nested lists
+        // may be cut into two batches (seen under the full test suite).
+        ("medicines", 4),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

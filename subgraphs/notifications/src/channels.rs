@@ -472,7 +472,7 @@ impl Channels {
     /// `sms_url` is set, else (dev) the file outbox, else (production) off.
     pub fn from_config(config: &SubgraphConfig, timeout: Duration) -> anyhow::Result<Self> {
         let email: Arc<dyn EmailSender> = match (&config.smtp_url, config.mode) {
-            (Some(url), _) => Arc::new(SmtpEmail::new(url, &config.email_from, timeout)?),
+            (Some(url), _) => Arc::new(SmtpEmail::new(url.expose(), &config.email_from, timeout)?),
             (None, Mode::Dev) => Arc::new(FileEmail::new(&config.outbox_dir, &config.email_from)?),
             (None, Mode::Production) => {
                 anyhow::bail!("production mode needs JANTA_SMTP_URL for e-mail notifications")
@@ -481,7 +481,7 @@ impl Channels {
         let sms: Option<Arc<dyn SmsProvider>> = match (&config.sms_url, config.mode) {
             (Some(url), _) => Some(Arc::new(HttpSms::new(
                 url,
-                config.sms_api_key.clone(),
+                config.sms_api_key.as_ref().map(|k| k.expose().to_string()),
                 timeout,
             )?)),
             (None, Mode::Dev) => Some(Arc::new(FileSms::new(&config.outbox_dir))),

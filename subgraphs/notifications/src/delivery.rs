@@ -49,8 +49,11 @@ pub struct DeliverySettings {
 impl Default for DeliverySettings {
     fn default() -> Self {
         DeliverySettings {
-            max_attempts: 5,
-            backoff: Backoff::new(Duration::from_secs(5), Duration::from_secs(15 * 60)),
+            max_attempts: janta_platform::config::DEFAULT_DELIVERY_MAX_ATTEMPTS,
+            backoff: Backoff::new(
+                janta_platform::config::DEFAULT_DELIVERY_BACKOFF,
+                janta_platform::config::DEFAULT_DELIVERY_BACKOFF_MAX,
+            ),
             poll_interval: Duration::from_secs(1),
             batch_size: 32,
             concurrency: 8,
@@ -138,11 +141,12 @@ impl Deliverer {
         self.wake.clone()
     }
 
-    /// Runs the worker in the background for as long as `this` lives.
+    /// Runs the worker in the background for as long as `this` lives, or
+    /// until the process's background tasks shut down.
     pub fn spawn(this: &Arc<Self>) {
         let weak = Arc::downgrade(this);
         let wake = this.wake.clone();
-        tokio::spawn(run(weak, wake));
+        janta_platform::tasks::background().spawn(run(weak, wake));
     }
 
     /// Claims one batch of due deliveries and attempts each; returns how

@@ -186,19 +186,11 @@ fn none<E>(_: &E) -> Vec<Planned> {
     vec![]
 }
 
-/// The running consumer; kept for as long as the subgraph lives (dropping
-/// it stops the consumer).
-pub struct EventTasks {
-    /// Handles every publisher's events.
-    pub consumer: ConsumerHandle,
-}
-
 /// Starts the consumer of every event type (events without a notification
 /// rule still feed partner webhooks).
-pub async fn start(bus: &EventBus, store: &Store, deliverer: Arc<Deliverer>) -> EventTasks {
+pub async fn start(bus: &EventBus, store: &Store, deliverer: Arc<Deliverer>) -> ConsumerHandle {
     let n = Arc::new(Notifier::new(deliverer));
-    let consumer = bus
-        .consumer(CONSUMER, store)
+    bus.consumer(CONSUMER, store)
         .on::<UserRegistered>(rule(&n, domain::on_user_registered))
         .on::<VendorVerified>(rule(&n, domain::on_vendor_verified))
         .on::<RegistrationAttempted>(rule(&n, domain::on_registration_attempted))
@@ -215,6 +207,5 @@ pub async fn start(bus: &EventBus, store: &Store, deliverer: Arc<Deliverer>) -> 
         .on::<PaymentFailed>(rule(&n, domain::on_payment_failed))
         .on::<PaymentRefunded>(rule(&n, domain::on_payment_refunded))
         .start()
-        .await;
-    EventTasks { consumer }
+        .await
 }

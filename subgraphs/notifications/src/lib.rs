@@ -27,8 +27,6 @@ pub mod secrets;
 pub mod store;
 pub mod target;
 
-use anyhow::Context as _;
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{EmptySubscription, Schema};
 use axum::Router;
 use channels::Channels;
@@ -36,6 +34,7 @@ use delivery::{Deliverer, DeliverySettings};
 use janta_events::{Backoff, Runtime};
 use janta_platform::auth::TokenVerifier;
 use janta_platform::config::{Mode, SubgraphConfig};
+use janta_platform::loader::batched;
 use janta_platform::server::{subgraph_router_with_checks, with_limits};
 use janta_platform::store::Store;
 use schema::{
@@ -43,7 +42,6 @@ use schema::{
     ReadLoader,
 };
 use std::sync::Arc;
-use std::time::Duration;
 
 /// What resolvers and the event handlers share.
 pub struct NotificationsState {
@@ -57,45 +55,17 @@ pub struct NotificationsState {
     pub secrets: Arc<secrets::SecretBox>,
     /// Which addresses new webhook subscriptions may target.
     pub targets: target::TargetPolicy,
-    /// The running consumer (kept alive with the state).
-    _events: std::sync::Mutex<Option<events::EventTasks>>,
 }
 
-/// Delivery settings from the environment (`JANTA_DELIVERY_MAX_ATTEMPTS`,
-/// default 5; `JANTA_DELIVERY_BACKOFF_MS`, first retry delay, default 5000;
-/// `JANTA_DELIVERY_BACKOFF_MAX_MS`, default 900000); nonsense is a start-up error.
-pub fn settings_from_env() -> anyhow::Result<DeliverySettings> {
-    let mut settings = DeliverySettings::default();
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    if let Some(v) = var("JANTA_DELIVERY_MAX_ATTEMPTS") {
-        let n: u32 = v
-            .parse()
-            .context("JANTA_DELIVERY_MAX_ATTEMPTS must be a whole number")?;
-        anyhow::ensure!(
-            (1..=50).contains(&n),
-            "JANTA_DELIVERY_MAX_ATTEMPTS must be between 1 and 50"
-        );
-        settings.max_attempts = n;
+/// Delivery settings: defaults, with the attempts and back-off `config`
+/// holds (`delivery_max_attempts`, `delivery_backoff_ms`,
+/// `delivery_backoff_max_ms`).
+pub fn delivery_settings(config: &SubgraphConfig) -> DeliverySettings {
+    DeliverySettings {
+        max_attempts: config.delivery_max_attempts,
+        backoff: Backoff::new(config.delivery_backoff, config.delivery_backoff_max),
+        ..DeliverySettings::default()
     }
-    let millis = |name: &str| -> anyhow::Result<Option<Duration>> {
-        match var(name) {
-            None => Ok(None),
-            Some(v) => {
-                let ms: u64 = v
-                    .parse()
-                    .with_context(|| format!("{name} must be a number of milliseconds"))?;
-                anyhow::ensure!(
-                    (1..=86_400_000).contains(&ms),
-                    "{name} must be between 1 and 86400000"
-                );
-                Ok(Some(Duration::from_millis(ms)))
-            }
-        }
-    };
-    let initial = millis("JANTA_DELIVERY_BACKOFF_MS")?.unwrap_or(settings.backoff.initial);
-    let max = millis("JANTA_DELIVERY_BACKOFF_MAX_MS")?.unwrap_or(settings.backoff.max);
-    settings.backoff = Backoff::new(initial, max.max(initial));
-    Ok(settings)
 }
 
 /// The schema without data, for SDL export and composition.
@@ -121,7 +91,7 @@ pub async fn build_with(
     config: &SubgraphConfig,
     runtime: &Runtime,
 ) -> anyhow::Result<(Router, Store)> {
-    let (router, state) = build_with_settings(config, runtime, settings_from_env()?).await?;
+    let (router, state) = build_with_settings(config, runtime, delivery_settings(config)).await?;
     Ok((router, state.store.clone()))
 }
 
@@ -159,12 +129,9 @@ pub async fn build_with_settings(
         production: config.mode == Mode::Production,
         secrets: secret_box,
         targets,
-        _events: std::sync::Mutex::new(None),
     });
-    let tasks = events::start(&bus, &store, deliverer.clone()).await;
-    if let Ok(mut slot) = state._events.lock() {
-        *slot = Some(tasks);
-    }
+    let consumer = events::start(&bus, &store, deliverer.clone()).await;
+    janta_platform::tasks::background().on_shutdown(consumer.stop());
     Deliverer::spawn(&deliverer);
     let schema = with_limits(Schema::build(Query, Mutation, EmptySubscription))
         .data(state.clone())
@@ -172,10 +139,10 @@ pub async fn build_with_settings(
     let s = store.clone();
     let extend = Arc::new(move |request: async_graphql::Request| {
         request
-            .data(DataLoader::new(NotificationLoader(s.clone()), tokio::spawn))
-            .data(DataLoader::new(ReadLoader(s.clone()), tokio::spawn))
-            .data(DataLoader::new(DeliveryLoader(s.clone()), tokio::spawn))
-            .data(DataLoader::new(AttemptsLoader(s.clone()), tokio::spawn))
+            .data(batched::<NotificationLoader>(&s))
+            .data(batched::<ReadLoader>(&s))
+            .data(batched::<DeliveryLoader>(&s))
+            .data(batched::<AttemptsLoader>(&s))
     });
     let router = subgraph_router_with_checks(
         schema,

@@ -13,13 +13,13 @@ use crate::store::{
     SubscriptionFilter, SubscriptionRow,
 };
 use crate::NotificationsState;
-use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{
     Context, EmptySubscription, Enum, InputObject, Object, Result, Schema, SimpleObject, ID,
 };
 use janta_platform::audit::{self, AuditEntry};
 use janta_platform::auth::{principal, require_admin, require_any_role, Principal, Role};
 use janta_platform::ids::{new_id, parse_id};
+use janta_platform::loader::{grouped, keyed, load_one, load_or_empty, BatchLoad};
 use janta_platform::pagination::{build_connection, CountedConnection, Cursor, PageRequest};
 use janta_platform::scalars::DateTime;
 use janta_platform::store::Store;
@@ -167,11 +167,8 @@ impl Notification {
             return Ok(self.row.read_at.is_some());
         }
         let me = principal(ctx)?;
-        let loader = ctx.data_unchecked::<DataLoader<ReadLoader>>();
-        let mark = loader
-            .load_one((me.subject.clone(), self.row.id.clone()))
-            .await
-            .map_err(internal)?;
+        let key = (me.subject.clone(), self.row.id.clone());
+        let mark = load_one::<ReadLoader, _>(ctx, key).await?;
         Ok(mark.is_some())
     }
     /// When it was created.
@@ -190,42 +187,38 @@ impl Notification {
 }
 
 /// Loads notifications by ID in one statement per batch.
-pub struct NotificationLoader(pub Store);
+pub struct NotificationLoader;
 
-impl Loader<String> for NotificationLoader {
+impl BatchLoad<String> for NotificationLoader {
     type Value = NotificationRow;
-    type Error = Arc<sqlx::Error>;
 
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, NotificationRow>, Self::Error> {
-        let mut conn = self.0.pool().acquire().await.map_err(Arc::new)?;
-        let rows = store::notifications_by_ids(&mut conn, keys)
-            .await
-            .map_err(Arc::new)?;
-        Ok(rows.into_iter().map(|r| (r.id.clone(), r)).collect())
+    async fn load(
+        store: &Store,
+        keys: &[String],
+    ) -> sqlx::Result<HashMap<String, NotificationRow>> {
+        let mut conn = store.pool().acquire().await?;
+        let rows = store::notifications_by_ids(&mut conn, keys).await?;
+        Ok(keyed(rows, |r| r.id.clone()))
     }
 }
 
 /// Loads read marks by (user, notification) in one statement per user.
-pub struct ReadLoader(pub Store);
+pub struct ReadLoader;
 
-impl Loader<(String, String)> for ReadLoader {
+impl BatchLoad<(String, String)> for ReadLoader {
     type Value = String;
-    type Error = Arc<sqlx::Error>;
 
     async fn load(
-        &self,
+        store: &Store,
         keys: &[(String, String)],
-    ) -> Result<HashMap<(String, String), String>, Self::Error> {
+    ) -> sqlx::Result<HashMap<(String, String), String>> {
         let mut by_user: HashMap<&str, Vec<String>> = HashMap::new();
         for (user, id) in keys {
             by_user.entry(user).or_default().push(id.clone());
         }
         let mut out = HashMap::new();
         for (user, ids) in by_user {
-            for (id, at) in store::read_marks(&self.0, user, &ids)
-                .await
-                .map_err(Arc::new)?
-            {
+            for (id, at) in store::read_marks(store, user, &ids).await? {
                 out.insert((user.to_string(), id), at);
             }
         }
@@ -505,13 +498,8 @@ impl Delivery {
     }
     /// Every attempt, oldest first.
     async fn attempt_log(&self, ctx: &Context<'_>) -> Result<Vec<DeliveryAttempt>> {
-        let loader = ctx.data_unchecked::<DataLoader<AttemptsLoader>>();
-        let rows = loader.load_one(self.0.id.clone()).await.map_err(internal)?;
-        Ok(rows
-            .unwrap_or_default()
-            .into_iter()
-            .map(DeliveryAttempt)
-            .collect())
+        let rows = load_or_empty::<AttemptsLoader, _, _>(ctx, self.0.id.clone()).await?;
+        Ok(rows.into_iter().map(DeliveryAttempt).collect())
     }
 }
 
@@ -555,45 +543,38 @@ impl DeliveryAttempt {
     }
     /// The delivery it belongs to.
     async fn delivery(&self, ctx: &Context<'_>) -> Result<Delivery> {
-        let loader = ctx.data_unchecked::<DataLoader<DeliveryLoader>>();
-        let row = loader
-            .load_one(self.0.delivery_id.clone())
-            .await
-            .map_err(internal)?
+        let row = load_one::<DeliveryLoader, _>(ctx, self.0.delivery_id.clone())
+            .await?
             .ok_or_else(|| ApiError::not_found("delivery"))?;
         Ok(Delivery(row))
     }
 }
 
 /// Loads deliveries by ID in one statement per batch.
-pub struct DeliveryLoader(pub Store);
+pub struct DeliveryLoader;
 
-impl Loader<String> for DeliveryLoader {
+impl BatchLoad<String> for DeliveryLoader {
     type Value = DeliveryRow;
-    type Error = Arc<sqlx::Error>;
 
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, DeliveryRow>, Self::Error> {
-        let mut conn = self.0.pool().acquire().await.map_err(Arc::new)?;
-        let rows = store::deliveries_by_ids(&mut conn, keys)
-            .await
-            .map_err(Arc::new)?;
-        Ok(rows.into_iter().map(|r| (r.id.clone(), r)).collect())
+    async fn load(store: &Store, keys: &[String]) -> sqlx::Result<HashMap<String, DeliveryRow>> {
+        let mut conn = store.pool().acquire().await?;
+        let rows = store::deliveries_by_ids(&mut conn, keys).await?;
+        Ok(keyed(rows, |r| r.id.clone()))
     }
 }
 
 /// Loads the attempts of deliveries in one statement per batch.
-pub struct AttemptsLoader(pub Store);
+pub struct AttemptsLoader;
 
-impl Loader<String> for AttemptsLoader {
+impl BatchLoad<String> for AttemptsLoader {
     type Value = Vec<AttemptRow>;
-    type Error = Arc<sqlx::Error>;
 
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Vec<AttemptRow>>, Self::Error> {
-        let mut out: HashMap<String, Vec<AttemptRow>> = HashMap::new();
-        for row in store::attempts_of(&self.0, keys).await.map_err(Arc::new)? {
-            out.entry(row.delivery_id.clone()).or_default().push(row);
-        }
-        Ok(out)
+    async fn load(
+        store: &Store,
+        keys: &[String],
+    ) -> sqlx::Result<HashMap<String, Vec<AttemptRow>>> {
+        let rows = store::attempts_of(store, keys).await?;
+        Ok(grouped(rows, |r| r.delivery_id.clone()))
     }
 }
 
@@ -757,8 +738,7 @@ impl Query {
         let Ok(id) = parse_id(&id, "id") else {
             return Ok(None);
         };
-        let loader = ctx.data_unchecked::<DataLoader<NotificationLoader>>();
-        let row = loader.load_one(id).await.map_err(internal)?;
+        let row = load_one::<NotificationLoader, _>(ctx, id).await?;
         let audiences = audiences_of(viewer);
         Ok(row
             .filter(|r| audiences.contains(&r.audience))

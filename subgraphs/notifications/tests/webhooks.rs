@@ -13,7 +13,7 @@ use janta_events::types::{OrderLine, OrderPlaced};
 use janta_notifications::domain::WebhookScope;
 use janta_notifications::store::{self, NewSubscription};
 use janta_platform::auth::Role;
-use janta_platform::config::{Mode, SubgraphConfig};
+use janta_platform::config::{Mode, Secret, SubgraphConfig};
 use janta_platform::demo::{ADMIN_ID, VENDOR_KA_ID, VENDOR_MH_ID};
 use janta_testkit::{both_backends, error_code};
 use serde_json::{json, Value};
@@ -325,8 +325,8 @@ both_backends! {
 fn production(dir: &std::path::Path) -> SubgraphConfig {
     let mut config = SubgraphConfig::dev("notifications", 4000, dir);
     config.mode = Mode::Production;
-    config.smtp_url = Some("smtp://127.0.0.1:2525".into());
-    config.webhook_encryption_key = "q6m3oE0z1rJx8mYb2kqE0VwQ4y9tN7aP3cD5fG6hJ8k=".into();
+    config.smtp_url = Some(Secret::new("smtp://127.0.0.1:2525"));
+    config.webhook_encryption_key = Secret::new("q6m3oE0z1rJx8mYb2kqE0VwQ4y9tN7aP3cD5fG6hJ8k=");
     config
 }
 
@@ -347,12 +347,12 @@ async fn production_refuses_private_targets_and_the_dev_sealing_key() {
     assert!(err.contains("JANTA_WEBHOOK_ALLOW_PRIVATE_NETS"), "{err}");
 
     let mut config = production(&dir);
-    config.webhook_encryption_key = janta_platform::config::DEV_WEBHOOK_ENCRYPTION_KEY.into();
+    config.webhook_encryption_key = Secret::new(janta_platform::config::DEV_WEBHOOK_ENCRYPTION_KEY);
     let err = refusal(&config).await;
     assert!(err.contains("JANTA_WEBHOOK_ENCRYPTION_KEY"), "{err}");
 
     let mut config = production(&dir);
-    config.webhook_encryption_key = "dG9vIHNob3J0".into();
+    config.webhook_encryption_key = Secret::new("dG9vIHNob3J0");
     let err = refusal(&config).await;
     assert!(err.contains("32 bytes"), "{err}");
 }

@@ -210,7 +210,7 @@ pub async fn on_payment_failed(
 /// commits (handlers cannot act after their own commit); the sweeper covers
 /// anything this misses.
 pub fn settle_soon(state: Arc<OrdersState>, order_id: String, correlation: Option<String>) {
-    tokio::spawn(async move {
+    janta_platform::tasks::background().spawn(async move {
         for delay_ms in [20, 100, 500, 2_000] {
             tokio::time::sleep(Duration::from_millis(delay_ms)).await;
             match crate::store::pending_actions(&state.store, &order_id).await {
@@ -274,12 +274,22 @@ impl EventHandler<PaymentFailed> for PaymentHandlers {
     }
 }
 
-/// The running relay and consumer; kept for as long as the subgraph lives.
+/// The running relay and consumer, stopped when the process's background
+/// tasks shut down.
 pub struct EventTasks {
     /// Publishes this subgraph's outbox.
     pub relay: RelayHandle,
     /// Handles payments' events.
     pub consumer: ConsumerHandle,
+}
+
+impl EventTasks {
+    /// Stops the consumer, then the relay (so that what the consumer
+    /// published last still goes out), and waits for both.
+    pub async fn stop(self) {
+        self.consumer.stop().await;
+        self.relay.stop().await;
+    }
 }
 
 /// Starts the relay of the orders outbox and the consumer of payments'

@@ -13,15 +13,16 @@ pub mod saga;
 pub mod schema;
 pub mod store;
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{EmptySubscription, Schema};
 use axum::Router;
 use janta_events::Runtime;
 use janta_platform::auth::TokenVerifier;
 use janta_platform::client::ServiceClient;
-use janta_platform::config::SubgraphConfig;
+use janta_platform::config::{self, SubgraphConfig};
+use janta_platform::loader::batched;
 use janta_platform::server::{subgraph_router_with_checks, with_limits};
 use janta_platform::store::Store;
+use janta_platform::tasks::background;
 use peers::Peers;
 use schema::{HistoryLoader, LinesLoader, Mutation, OrderLoader, OrdersSchema, Query};
 use std::sync::Arc;
@@ -49,10 +50,8 @@ pub struct OrdersSettings {
 impl Default for OrdersSettings {
     fn default() -> Self {
         OrdersSettings {
-            // Shorter than catalog's 15-minute stock hold, so an unpaid order is
-            // cancelled (and its stock released) before the hold could lapse under it.
-            payment_window: Duration::from_secs(14 * 60),
-            sweep_interval: Duration::from_secs(15),
+            payment_window: config::DEFAULT_ORDER_PAYMENT_WINDOW,
+            sweep_interval: config::DEFAULT_ORDER_SWEEP_INTERVAL,
             duplicate_wait: Duration::from_secs(20),
             abandoned_checkout_after: Duration::from_secs(5 * 60),
             run_sweeper: true,
@@ -61,30 +60,14 @@ impl Default for OrdersSettings {
 }
 
 impl OrdersSettings {
-    /// Defaults, overridden by `JANTA_ORDER_PAYMENT_WINDOW_MINUTES` and
-    /// `JANTA_ORDER_SWEEP_SECONDS`.
-    pub fn from_env() -> anyhow::Result<Self> {
-        let mut settings = OrdersSettings::default();
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        if let Some(v) = var("JANTA_ORDER_PAYMENT_WINDOW_MINUTES") {
-            let minutes: u64 = v.parse().map_err(|_| {
-                anyhow::anyhow!("JANTA_ORDER_PAYMENT_WINDOW_MINUTES must be a number of minutes")
-            })?;
-            if !(1..=24 * 60).contains(&minutes) {
-                anyhow::bail!("JANTA_ORDER_PAYMENT_WINDOW_MINUTES must be between 1 and 1440");
-            }
-            settings.payment_window = Duration::from_secs(minutes * 60);
+    /// Defaults, with the payment window and sweep interval `config` holds
+    /// (`order_payment_window_minutes`, `order_sweep_seconds`).
+    pub fn from_config(config: &SubgraphConfig) -> Self {
+        OrdersSettings {
+            payment_window: config.order_payment_window,
+            sweep_interval: config.order_sweep_interval,
+            ..OrdersSettings::default()
         }
-        if let Some(v) = var("JANTA_ORDER_SWEEP_SECONDS") {
-            let seconds: u64 = v.parse().map_err(|_| {
-                anyhow::anyhow!("JANTA_ORDER_SWEEP_SECONDS must be a number of seconds")
-            })?;
-            if !(1..=3600).contains(&seconds) {
-                anyhow::bail!("JANTA_ORDER_SWEEP_SECONDS must be between 1 and 3600");
-            }
-            settings.sweep_interval = Duration::from_secs(seconds);
-        }
-        Ok(settings)
     }
 }
 
@@ -96,8 +79,6 @@ pub struct OrdersState {
     pub peers: Peers,
     /// Saga timing.
     pub settings: OrdersSettings,
-    /// The running event relay and consumer (kept alive with the state).
-    events: std::sync::Mutex<Option<events::EventTasks>>,
 }
 
 /// The schema without data, for SDL export and composition.
@@ -123,7 +104,8 @@ pub async fn build_with(
     config: &SubgraphConfig,
     runtime: &Runtime,
 ) -> anyhow::Result<(Router, Store)> {
-    let (router, state) = build_with_settings(config, runtime, OrdersSettings::from_env()?).await?;
+    let (router, state) =
+        build_with_settings(config, runtime, OrdersSettings::from_config(config)).await?;
     Ok((router, state.store.clone()))
 }
 
@@ -147,14 +129,11 @@ pub async fn build_with_settings(
         store: store.clone(),
         peers: Peers::new(ServiceClient::new(config)),
         settings,
-        events: std::sync::Mutex::new(None),
     });
     let tasks = events::start(&bus, &store, state.clone()).await;
-    if let Ok(mut slot) = state.events.lock() {
-        *slot = Some(tasks);
-    }
+    background().on_shutdown(tasks.stop());
     if run_sweeper {
-        tokio::spawn(saga::run_sweeper(state.clone()));
+        background().spawn(saga::run_sweeper(state.clone()));
     }
     let schema = with_limits(Schema::build(Query, Mutation, EmptySubscription))
         .data(state.clone())
@@ -162,18 +141,9 @@ pub async fn build_with_settings(
     let loader_store = store.clone();
     let extend = Arc::new(move |request: async_graphql::Request| {
         request
-            .data(DataLoader::new(
-                OrderLoader(loader_store.clone()),
-                tokio::spawn,
-            ))
-            .data(DataLoader::new(
-                LinesLoader(loader_store.clone()),
-                tokio::spawn,
-            ))
-            .data(DataLoader::new(
-                HistoryLoader(loader_store.clone()),
-                tokio::spawn,
-            ))
+            .data(batched::<OrderLoader>(&loader_store))
+            .data(batched::<LinesLoader>(&loader_store))
+            .data(batched::<HistoryLoader>(&loader_store))
     });
     let router = subgraph_router_with_checks(
         schema,

@@ -11,16 +11,17 @@ use crate::peers::PricedListing;
 use crate::saga::{self, PlaceOrderRequest};
 use crate::store::{self, CartLineRow, CartRow, HistoryRow, LineRow, OrderOwner, OrderRow};
 use crate::{audit, OrdersState};
-use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{
     Context, EmptySubscription, InputObject, Object, Result, Schema, SimpleObject, ID,
 };
 use janta_platform::auth::{optional_principal, principal, require_service_of, Principal, Role};
 use janta_platform::ids::parse_id;
+use janta_platform::loader::{grouped, keyed, load_one, load_or_empty, BatchLoad};
 use janta_platform::money::Money;
 use janta_platform::pagination::{build_connection, CountedConnection, Cursor, PageRequest};
 use janta_platform::scalars::{Date, DateTime};
 use janta_platform::server::CorrelationId;
+use janta_platform::store::Store;
 use janta_platform::{ApiError, ApiResult};
 use serde_json::json;
 use std::collections::HashMap;
@@ -374,12 +375,7 @@ impl Order {
 
     /// What was bought.
     async fn lines(&self, ctx: &Context<'_>) -> Result<Vec<OrderLine>> {
-        let loader = ctx.data_unchecked::<DataLoader<LinesLoader>>();
-        let rows = loader
-            .load_one(self.0.id.clone())
-            .await
-            .map_err(loader_error)?
-            .unwrap_or_default();
+        let rows = load_or_empty::<LinesLoader, _, _>(ctx, self.0.id.clone()).await?;
         Ok(rows.into_iter().map(OrderLine).collect())
     }
 
@@ -411,12 +407,7 @@ impl Order {
 
     /// Every status it has been in, oldest first, with who moved it and why.
     async fn status_history(&self, ctx: &Context<'_>) -> Result<Vec<OrderStatusChange>> {
-        let loader = ctx.data_unchecked::<DataLoader<HistoryLoader>>();
-        let rows = loader
-            .load_one(self.0.id.clone())
-            .await
-            .map_err(loader_error)?
-            .unwrap_or_default();
+        let rows = load_or_empty::<HistoryLoader, _, _>(ctx, self.0.id.clone()).await?;
         rows.into_iter()
             .map(|row| {
                 Ok(OrderStatusChange {
@@ -655,65 +646,46 @@ pub struct PlaceOrderInput {
 // ---------- loaders ----------
 
 /// Loads orders by ID in one statement per batch.
-pub struct OrderLoader(pub janta_platform::store::Store);
+pub struct OrderLoader;
 
-impl Loader<String> for OrderLoader {
+impl BatchLoad<String> for OrderLoader {
     type Value = OrderRow;
-    type Error = Arc<sqlx::Error>;
 
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, OrderRow>, Self::Error> {
-        let rows = store::orders_by_ids(&self.0, keys)
-            .await
-            .map_err(Arc::new)?;
-        Ok(rows.into_iter().map(|r| (r.id.clone(), r)).collect())
+    async fn load(store: &Store, keys: &[String]) -> sqlx::Result<HashMap<String, OrderRow>> {
+        let rows = store::orders_by_ids(store, keys).await?;
+        Ok(keyed(rows, |r| r.id.clone()))
     }
 }
 
 /// Loads the lines of many orders in one statement per batch.
-pub struct LinesLoader(pub janta_platform::store::Store);
+pub struct LinesLoader;
 
-impl Loader<String> for LinesLoader {
+impl BatchLoad<String> for LinesLoader {
     type Value = Vec<LineRow>;
-    type Error = Arc<sqlx::Error>;
 
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Vec<LineRow>>, Self::Error> {
-        let rows = store::lines_of_orders(&self.0, keys)
-            .await
-            .map_err(Arc::new)?;
-        let mut map: HashMap<String, Vec<LineRow>> = HashMap::new();
-        for row in rows {
-            map.entry(row.order_id.clone()).or_default().push(row);
-        }
-        Ok(map)
+    async fn load(store: &Store, keys: &[String]) -> sqlx::Result<HashMap<String, Vec<LineRow>>> {
+        let rows = store::lines_of_orders(store, keys).await?;
+        Ok(grouped(rows, |r| r.order_id.clone()))
     }
 }
 
 /// Loads the status history of many orders in one statement per batch.
-pub struct HistoryLoader(pub janta_platform::store::Store);
+pub struct HistoryLoader;
 
-impl Loader<String> for HistoryLoader {
+impl BatchLoad<String> for HistoryLoader {
     type Value = Vec<HistoryRow>;
-    type Error = Arc<sqlx::Error>;
 
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Vec<HistoryRow>>, Self::Error> {
-        let rows = store::history_of_orders(&self.0, keys)
-            .await
-            .map_err(Arc::new)?;
-        let mut map: HashMap<String, Vec<HistoryRow>> = HashMap::new();
-        for row in rows {
-            map.entry(row.order_id.clone()).or_default().push(row);
-        }
-        Ok(map)
+    async fn load(
+        store: &Store,
+        keys: &[String],
+    ) -> sqlx::Result<HashMap<String, Vec<HistoryRow>>> {
+        let rows = store::history_of_orders(store, keys).await?;
+        Ok(grouped(rows, |r| r.order_id.clone()))
     }
 }
 
-fn loader_error(e: Arc<sqlx::Error>) -> ApiError {
-    ApiError::Internal(anyhow::anyhow!("{e}"))
-}
-
 async fn load_order(ctx: &Context<'_>, id: &str) -> ApiResult<Option<OrderRow>> {
-    let loader = ctx.data_unchecked::<DataLoader<OrderLoader>>();
-    loader.load_one(id.to_string()).await.map_err(loader_error)
+    load_one::<OrderLoader, _>(ctx, id.to_string()).await
 }
 
 /// An order the caller may read, and the mover they act as: `NOT_FOUND`

@@ -271,7 +271,7 @@ fn complete_refunds_soon(
     if refunds.is_empty() {
         return;
     }
-    tokio::spawn(async move {
+    janta_platform::tasks::background().spawn(async move {
         let mut remaining = refunds;
         for delay_ms in [20u64, 100, 500, 2_000, 10_000] {
             tokio::time::sleep(Duration::from_millis(delay_ms)).await;
@@ -358,13 +358,22 @@ fn anyhow_of(err: ApiError) -> anyhow::Error {
     }
 }
 
-/// The running relay, consumer and refund retry loop; kept for as long as
-/// the subgraph lives.
+/// The running relay and consumer, stopped when the process's background
+/// tasks shut down.
 pub struct EventTasks {
     /// Publishes this subgraph's outbox.
     pub relay: RelayHandle,
     /// Handles orders' events.
     pub consumer: ConsumerHandle,
+}
+
+impl EventTasks {
+    /// Stops the consumer, then the relay (so that what the consumer
+    /// published last still goes out), and waits for both.
+    pub async fn stop(self) {
+        self.consumer.stop().await;
+        self.relay.stop().await;
+    }
 }
 
 /// Starts the relay of the payments outbox and the consumer of orders'

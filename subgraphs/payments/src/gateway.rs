@@ -461,7 +461,7 @@ impl SandboxGateway {
             plan
         };
         let gateway = Arc::clone(self);
-        tokio::spawn(async move {
+        janta_platform::tasks::background().spawn(async move {
             for event in plan.drain(..) {
                 let max = gateway.chaos.max_delay.as_millis() as u64;
                 let delay = if max == 0 {

@@ -16,7 +16,6 @@ pub mod service;
 pub mod store;
 pub mod webhooks;
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{EmptySubscription, Schema};
 use axum::Router;
 use gateway::{CashGateway, Chaos, Gateways, SandboxGateway};
@@ -24,8 +23,10 @@ use janta_events::Runtime;
 use janta_platform::auth::TokenVerifier;
 use janta_platform::client::ServiceClient;
 use janta_platform::config::{Mode, PaymentGateway, SubgraphConfig, DEV_WEBHOOK_SECRET};
+use janta_platform::loader::batched;
 use janta_platform::server::{subgraph_router_with_checks, with_limits};
 use janta_platform::store::Store;
+use janta_platform::tasks::background;
 use orders::OrdersClient;
 use schema::{Mutation, OrderPaymentsLoader, PaymentLoader, PaymentsSchema, Query, RefundsLoader};
 use std::sync::Arc;
@@ -39,8 +40,6 @@ pub struct PaymentsState {
     pub gateways: Gateways,
     /// Orders' service interface (the amount to charge, the buyer).
     pub orders: OrdersClient,
-    /// The running event relay and consumer (kept alive with the state).
-    events: std::sync::Mutex<Option<events::EventTasks>>,
 }
 
 /// Knobs of the payments subgraph beyond its configuration (tests tune them).
@@ -95,7 +94,7 @@ pub async fn build_with_options(
     runtime: &Runtime,
     options: PaymentsOptions,
 ) -> anyhow::Result<(Router, Arc<PaymentsState>)> {
-    if config.mode == Mode::Production && config.webhook_secret == DEV_WEBHOOK_SECRET {
+    if config.mode == Mode::Production && config.webhook_secret.expose() == DEV_WEBHOOK_SECRET {
         anyhow::bail!("production mode needs JANTA_WEBHOOK_SECRET (not the development one)");
     }
     config.check_payment_gateway()?;
@@ -109,7 +108,7 @@ pub async fn build_with_options(
     ));
     let sandbox = (config.payment_gateway == PaymentGateway::Sandbox).then(|| {
         Arc::new(SandboxGateway::new(
-            &config.webhook_secret,
+            config.webhook_secret.expose(),
             &config.public_url,
             options.chaos,
         ))
@@ -121,14 +120,11 @@ pub async fn build_with_options(
             cash: Arc::new(CashGateway),
         },
         orders: OrdersClient::new(ServiceClient::new(config)),
-        events: std::sync::Mutex::new(None),
     });
     let tasks = events::start(&bus, &store, state.clone()).await;
-    if let Ok(mut slot) = state.events.lock() {
-        *slot = Some(tasks);
-    }
+    background().on_shutdown(tasks.stop());
     if let Some(interval) = options.refund_retry_interval {
-        tokio::spawn(retry_pending_refunds(Arc::downgrade(&state), interval));
+        background().spawn(retry_pending_refunds(Arc::downgrade(&state), interval));
     }
     let schema = with_limits(Schema::build(Query, Mutation, EmptySubscription))
         .data(state.clone())
@@ -136,18 +132,9 @@ pub async fn build_with_options(
     let loader_store = store.clone();
     let extend = Arc::new(move |request: async_graphql::Request| {
         request
-            .data(DataLoader::new(
-                PaymentLoader(loader_store.clone()),
-                tokio::spawn,
-            ))
-            .data(DataLoader::new(
-                OrderPaymentsLoader(loader_store.clone()),
-                tokio::spawn,
-            ))
-            .data(DataLoader::new(
-                RefundsLoader(loader_store.clone()),
-                tokio::spawn,
-            ))
+            .data(batched::<PaymentLoader>(&loader_store))
+            .data(batched::<OrderPaymentsLoader>(&loader_store))
+            .data(batched::<RefundsLoader>(&loader_store))
     });
     let mut router = subgraph_router_with_checks(
         schema,

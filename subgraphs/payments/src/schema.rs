@@ -7,10 +7,10 @@
 use crate::domain::{self, PaymentMethod, PaymentStatus, RefundAmount, RefundStatus};
 use crate::store::{self, PaymentRow, RefundRow};
 use crate::{service, PaymentsState};
-use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{Context, EmptySubscription, Object, Result, Schema, SimpleObject, ID};
 use janta_platform::auth::{principal, Principal};
 use janta_platform::ids::parse_id;
+use janta_platform::loader::{grouped, keyed, load_one, load_or_empty, BatchLoad};
 use janta_platform::money::Money;
 use janta_platform::scalars::DateTime;
 use janta_platform::server::CorrelationId;
@@ -83,12 +83,7 @@ impl Payment {
     }
     /// Refunds on this payment, oldest first.
     async fn refunds(&self, ctx: &Context<'_>) -> Result<Vec<Refund>> {
-        let loader = ctx.data_unchecked::<DataLoader<RefundsLoader>>();
-        let rows = loader
-            .load_one(self.0.id.clone())
-            .await
-            .map_err(loader_error)?
-            .unwrap_or_default();
+        let rows = load_or_empty::<RefundsLoader, _, _>(ctx, self.0.id.clone()).await?;
         Ok(rows.into_iter().map(Refund).collect())
     }
     /// When the payment was created.
@@ -145,12 +140,7 @@ impl Order {
     /// buyer, the vendor's staff and admins.
     async fn payments(&self, ctx: &Context<'_>) -> Result<Vec<Payment>> {
         let viewer = principal(ctx)?;
-        let loader = ctx.data_unchecked::<DataLoader<OrderPaymentsLoader>>();
-        let rows = loader
-            .load_one(self.id.clone())
-            .await
-            .map_err(loader_error)?
-            .unwrap_or_default();
+        let rows = load_or_empty::<OrderPaymentsLoader, _, _>(ctx, self.id.clone()).await?;
         if rows
             .iter()
             .any(|p| !domain::can_view(viewer, &p.customer_id, &p.vendor_id))
@@ -173,73 +163,49 @@ pub struct PayOrderPayload {
 }
 
 /// Loads payments by ID in one statement per batch.
-pub struct PaymentLoader(pub Store);
+pub struct PaymentLoader;
 
-impl Loader<String> for PaymentLoader {
+impl BatchLoad<String> for PaymentLoader {
     type Value = PaymentRow;
-    type Error = Arc<sqlx::Error>;
 
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, PaymentRow>, Self::Error> {
-        let rows = store::payments_by_ids(self.0.pool(), keys)
-            .await
-            .map_err(Arc::new)?;
-        Ok(rows.into_iter().map(|r| (r.id.clone(), r)).collect())
+    async fn load(store: &Store, keys: &[String]) -> sqlx::Result<HashMap<String, PaymentRow>> {
+        let rows = store::payments_by_ids(store.pool(), keys).await?;
+        Ok(keyed(rows, |r| r.id.clone()))
     }
 }
 
 /// Loads the payments of many orders in one statement per batch.
-pub struct OrderPaymentsLoader(pub Store);
+pub struct OrderPaymentsLoader;
 
-impl Loader<String> for OrderPaymentsLoader {
+impl BatchLoad<String> for OrderPaymentsLoader {
     type Value = Vec<PaymentRow>;
-    type Error = Arc<sqlx::Error>;
 
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Vec<PaymentRow>>, Self::Error> {
-        let rows = store::payments_by_order_ids(self.0.pool(), keys)
-            .await
-            .map_err(Arc::new)?;
-        let mut by_order: HashMap<String, Vec<PaymentRow>> = HashMap::new();
-        for row in rows {
-            by_order.entry(row.order_id.clone()).or_default().push(row);
-        }
-        Ok(by_order)
+    async fn load(
+        store: &Store,
+        keys: &[String],
+    ) -> sqlx::Result<HashMap<String, Vec<PaymentRow>>> {
+        let rows = store::payments_by_order_ids(store.pool(), keys).await?;
+        Ok(grouped(rows, |r| r.order_id.clone()))
     }
 }
 
 /// Loads the refunds of many payments in one statement per batch.
-pub struct RefundsLoader(pub Store);
+pub struct RefundsLoader;
 
-impl Loader<String> for RefundsLoader {
+impl BatchLoad<String> for RefundsLoader {
     type Value = Vec<RefundRow>;
-    type Error = Arc<sqlx::Error>;
 
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Vec<RefundRow>>, Self::Error> {
-        let rows = store::refunds_by_payment_ids(self.0.pool(), keys)
-            .await
-            .map_err(Arc::new)?;
-        let mut by_payment: HashMap<String, Vec<RefundRow>> = HashMap::new();
-        for row in rows {
-            by_payment
-                .entry(row.payment_id.clone())
-                .or_default()
-                .push(row);
-        }
-        Ok(by_payment)
+    async fn load(store: &Store, keys: &[String]) -> sqlx::Result<HashMap<String, Vec<RefundRow>>> {
+        let rows = store::refunds_by_payment_ids(store.pool(), keys).await?;
+        Ok(grouped(rows, |r| r.payment_id.clone()))
     }
-}
-
-fn loader_error(e: Arc<sqlx::Error>) -> ApiError {
-    ApiError::Internal(anyhow::anyhow!("{e}"))
 }
 
 /// The payment `id` if `viewer` may see it (NOT_FOUND / FORBIDDEN otherwise).
 async fn visible_payment(ctx: &Context<'_>, viewer: &Principal, id: &str) -> ApiResult<PaymentRow> {
     let id = parse_id(id, "payment id")?;
-    let loader = ctx.data_unchecked::<DataLoader<PaymentLoader>>();
-    let row = loader
-        .load_one(id)
-        .await
-        .map_err(loader_error)?
+    let row = load_one::<PaymentLoader, _>(ctx, id)
+        .await?
         .ok_or_else(|| ApiError::not_found("payment"))?;
     if !domain::can_view(viewer, &row.customer_id, &row.vendor_id) {
         return Err(ApiError::forbidden("you cannot see this payment"));

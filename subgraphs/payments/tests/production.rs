@@ -8,7 +8,7 @@ use janta_payments::domain::PaymentMethod;
 use janta_payments::store::{self, NewPaymentRow};
 use janta_payments::{PaymentsOptions, PaymentsState};
 use janta_platform::auth::Role;
-use janta_platform::config::{Mode, PaymentGateway, SubgraphConfig};
+use janta_platform::config::{Mode, PaymentGateway, Secret, SubgraphConfig};
 use janta_platform::demo::{CUSTOMER_ID, VENDOR_KA_ID};
 use janta_testkit::{error_code, serve, Backend, Gql, TestDb, TestIssuer};
 use reqwest::StatusCode;
@@ -20,7 +20,7 @@ const CHECKOUT: &str = "sbx_left_over_checkout";
 
 fn production(config: &mut SubgraphConfig, gateway: PaymentGateway) {
     config.mode = Mode::Production;
-    config.webhook_secret = "a-production-webhook-secret-of-40-chars!".into();
+    config.webhook_secret = Secret::new("a-production-webhook-secret-of-40-chars!");
     config.payment_gateway = gateway;
 }
 

@@ -19,7 +19,6 @@ pub mod peers;
 pub mod schema;
 pub mod store;
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{EmptySubscription, Schema};
 use axum::Router;
 use documents::{DocumentStore, DocumentsHttp, FsDocumentStore, UrlSigner};
@@ -27,6 +26,7 @@ use janta_events::Runtime;
 use janta_platform::auth::TokenVerifier;
 use janta_platform::client::ServiceClient;
 use janta_platform::config::{Mode, SubgraphConfig, DEV_URL_SIGNING_SECRET};
+use janta_platform::loader::batched;
 use janta_platform::server::{subgraph_router_with_checks, with_limits};
 use janta_platform::store::Store;
 use schema::{
@@ -89,14 +89,17 @@ pub async fn build_with_documents(
     runtime: &Runtime,
     documents: Arc<dyn DocumentStore>,
 ) -> anyhow::Result<(Router, Store)> {
-    if config.mode == Mode::Production && config.url_signing_secret == DEV_URL_SIGNING_SECRET {
+    if config.mode == Mode::Production
+        && config.url_signing_secret.expose() == DEV_URL_SIGNING_SECRET
+    {
         anyhow::bail!("refusing to start in production mode with the development URL-signing secret; set JANTA_URL_SIGNING_SECRET");
     }
     let store = Store::connect(&config.database_url).await?;
     store.migrate(&store::migrations()).await?;
     let events = runtime.event_bus(config).await?;
-    events.start_relay(&store, "prescriptions");
-    let signer = Arc::new(UrlSigner::new(&config.url_signing_secret));
+    let relay = events.start_relay(&store, "prescriptions");
+    janta_platform::tasks::background().on_shutdown(relay.stop());
+    let signer = Arc::new(UrlSigner::new(config.url_signing_secret.expose()));
     let verifier = Arc::new(TokenVerifier::remote(
         &config.auth.jwks_url,
         &config.auth.issuer,
@@ -115,18 +118,9 @@ pub async fn build_with_documents(
     let loader_store = store.clone();
     let extend = Arc::new(move |request: async_graphql::Request| {
         request
-            .data(DataLoader::new(
-                PrescriptionLoader(loader_store.clone()),
-                tokio::spawn,
-            ))
-            .data(DataLoader::new(
-                LinesLoader(loader_store.clone()),
-                tokio::spawn,
-            ))
-            .data(DataLoader::new(
-                OrderPrescriptionsLoader(loader_store.clone()),
-                tokio::spawn,
-            ))
+            .data(batched::<PrescriptionLoader>(&loader_store))
+            .data(batched::<LinesLoader>(&loader_store))
+            .data(batched::<OrderPrescriptionsLoader>(&loader_store))
     });
     let http = Arc::new(DocumentsHttp {
         store: store.clone(),

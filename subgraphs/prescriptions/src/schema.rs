@@ -18,20 +18,19 @@ use crate::store::{
     self, LineRow, LoadedPrescription, OrderPrescription, PrescriptionRow, StatusFilter,
 };
 use crate::{audit, PrescriptionsState};
-use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{
     Context, EmptySubscription, Enum, InputObject, Object, Result, Schema, SimpleObject, ID,
 };
 use chrono::Utc;
 use janta_platform::auth::{principal, require_any_role, require_service_of, Principal, Role};
 use janta_platform::ids::parse_id;
+use janta_platform::loader::{grouped, keyed, load_one, load_or_empty, BatchLoad};
 use janta_platform::pagination::{build_connection, CountedConnection, Cursor, PageRequest};
 use janta_platform::scalars::{Date, DateTime};
 use janta_platform::store::Store;
 use janta_platform::{ApiError, ApiResult, ErrorCode};
 use serde_json::json;
 use std::collections::HashMap;
-use std::sync::Arc;
 
 /// The prescriptions subgraph schema.
 pub type PrescriptionsSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -219,12 +218,7 @@ impl OrderRef {
     /// quantities) and services; admins use `prescription(id, reason)`.
     async fn prescriptions(&self, ctx: &Context<'_>) -> Result<Vec<Prescription>> {
         let viewer = principal(ctx)?;
-        let loader = ctx.data_unchecked::<DataLoader<OrderPrescriptionsLoader>>();
-        let links = loader
-            .load_one(self.id.clone())
-            .await
-            .map_err(loader_error)?
-            .unwrap_or_default();
+        let links = load_or_empty::<OrderPrescriptionsLoader, _, _>(ctx, self.id.clone()).await?;
         Ok(links
             .into_iter()
             .filter(|l| domain::read_ground(viewer, &facts(&l.prescription), None).is_ok())
@@ -336,12 +330,7 @@ impl Prescription {
         if let Some(lines) = &self.1 {
             return Ok(lines.iter().cloned().map(PrescriptionLine).collect());
         }
-        let loader = ctx.data_unchecked::<DataLoader<LinesLoader>>();
-        let rows = loader
-            .load_one(self.0.id.clone())
-            .await
-            .map_err(loader_error)?
-            .unwrap_or_default();
+        let rows = load_or_empty::<LinesLoader, _, _>(ctx, self.0.id.clone()).await?;
         Ok(rows.into_iter().map(PrescriptionLine).collect())
     }
 }
@@ -618,76 +607,51 @@ impl From<OrderConsumption> for PrescriptionConsumption {
 
 /// Loads prescriptions by ID, with their lines and dispensing pharmacies,
 /// in three statements per batch.
-pub struct PrescriptionLoader(pub Store);
+pub struct PrescriptionLoader;
 
-impl Loader<String> for PrescriptionLoader {
+impl BatchLoad<String> for PrescriptionLoader {
     type Value = LoadedPrescription;
-    type Error = Arc<sqlx::Error>;
 
     async fn load(
-        &self,
+        store: &Store,
         keys: &[String],
-    ) -> Result<HashMap<String, LoadedPrescription>, Self::Error> {
-        let mut conn = self.0.pool().acquire().await.map_err(Arc::new)?;
-        let loaded = store::load_prescriptions(&mut conn, keys)
-            .await
-            .map_err(Arc::new)?;
-        Ok(loaded
-            .into_iter()
-            .map(|rx| (rx.row.id.clone(), rx))
-            .collect())
+    ) -> sqlx::Result<HashMap<String, LoadedPrescription>> {
+        let mut conn = store.pool().acquire().await?;
+        let loaded = store::load_prescriptions(&mut conn, keys).await?;
+        Ok(keyed(loaded, |rx| rx.row.id.clone()))
     }
 }
 
 /// Loads the lines of many prescriptions in one statement per batch.
-pub struct LinesLoader(pub Store);
+pub struct LinesLoader;
 
-impl Loader<String> for LinesLoader {
+impl BatchLoad<String> for LinesLoader {
     type Value = Vec<LineRow>;
-    type Error = Arc<sqlx::Error>;
 
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Vec<LineRow>>, Self::Error> {
-        let mut conn = self.0.pool().acquire().await.map_err(Arc::new)?;
-        let rows = store::lines_of(&mut conn, keys).await.map_err(Arc::new)?;
-        let mut map: HashMap<String, Vec<LineRow>> = HashMap::new();
-        for row in rows {
-            map.entry(row.prescription_id.clone())
-                .or_default()
-                .push(row);
-        }
-        Ok(map)
+    async fn load(store: &Store, keys: &[String]) -> sqlx::Result<HashMap<String, Vec<LineRow>>> {
+        let mut conn = store.pool().acquire().await?;
+        let rows = store::lines_of(&mut conn, keys).await?;
+        Ok(grouped(rows, |r| r.prescription_id.clone()))
     }
 }
 
 /// Loads the prescriptions of many orders in four statements per batch.
-pub struct OrderPrescriptionsLoader(pub Store);
+pub struct OrderPrescriptionsLoader;
 
-impl Loader<String> for OrderPrescriptionsLoader {
+impl BatchLoad<String> for OrderPrescriptionsLoader {
     type Value = Vec<OrderPrescription>;
-    type Error = Arc<sqlx::Error>;
 
     async fn load(
-        &self,
+        store: &Store,
         keys: &[String],
-    ) -> Result<HashMap<String, Vec<OrderPrescription>>, Self::Error> {
-        let rows = store::prescriptions_of_orders(&self.0, keys)
-            .await
-            .map_err(Arc::new)?;
-        let mut map: HashMap<String, Vec<OrderPrescription>> = HashMap::new();
-        for row in rows {
-            map.entry(row.order_id.clone()).or_default().push(row);
-        }
-        Ok(map)
+    ) -> sqlx::Result<HashMap<String, Vec<OrderPrescription>>> {
+        let rows = store::prescriptions_of_orders(store, keys).await?;
+        Ok(grouped(rows, |r| r.order_id.clone()))
     }
 }
 
-fn loader_error(e: Arc<sqlx::Error>) -> ApiError {
-    ApiError::Internal(anyhow::anyhow!("{e}"))
-}
-
 async fn load_prescription(ctx: &Context<'_>, id: &str) -> ApiResult<Option<LoadedPrescription>> {
-    let loader = ctx.data_unchecked::<DataLoader<PrescriptionLoader>>();
-    loader.load_one(id.to_string()).await.map_err(loader_error)
+    load_one::<PrescriptionLoader, _>(ctx, id.to_string()).await
 }
 
 /// The prescription `id`, or `NOT_FOUND`.

@@ -17,16 +17,18 @@ pub mod store;
 pub mod throttle;
 
 use anyhow::Context as _;
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
 use axum::routing::get;
 use axum::{Json, Router};
 use janta_events::Runtime;
 use janta_platform::auth::TokenSigner;
 use janta_platform::config::{Mode, SubgraphConfig};
+use janta_platform::loader::batched;
 use janta_platform::server::{subgraph_router_with_checks, with_limits};
 use janta_platform::store::Store;
-use schema::{AddressLoader, Mutation, Query, UserLoader, UsersSchema, VendorLoader};
+use schema::{
+    AddressLoader, BranchesLoader, Mutation, Query, UserLoader, UsersSchema, VendorLoader,
+};
 use sessions::Sessions;
 use std::sync::Arc;
 
@@ -99,7 +101,8 @@ pub async fn build_with(
     let store = Store::connect(&config.database_url).await?;
     store.migrate(&store::migrations()).await?;
     let events = runtime.event_bus(config).await?;
-    events.start_relay(&store, "users");
+    let relay = events.start_relay(&store, "users");
+    janta_platform::tasks::background().on_shutdown(relay.stop());
     oauth::register_service_clients(&store, config).await?;
     let signer = Arc::new(TokenSigner::from_pem(
         &load_signing_key(config)?,
@@ -121,18 +124,10 @@ pub async fn build_with(
     let loader_store = store.clone();
     let extend = Arc::new(move |request: async_graphql::Request| {
         request
-            .data(DataLoader::new(
-                UserLoader(loader_store.clone()),
-                tokio::spawn,
-            ))
-            .data(DataLoader::new(
-                VendorLoader(loader_store.clone()),
-                tokio::spawn,
-            ))
-            .data(DataLoader::new(
-                AddressLoader(loader_store.clone()),
-                tokio::spawn,
-            ))
+            .data(batched::<UserLoader>(&loader_store))
+            .data(batched::<VendorLoader>(&loader_store))
+            .data(batched::<AddressLoader>(&loader_store))
+            .data(batched::<BranchesLoader>(&loader_store))
     });
     let router = subgraph_router_with_checks(
         schema,

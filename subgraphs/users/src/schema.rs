@@ -8,7 +8,6 @@ use crate::store::{
     self, AddressFields, AddressRow, AppointmentRow, BranchRow, FamilyMemberRow, UserRow, VendorRow,
 };
 use crate::{audit, UsersState};
-use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{
     Context, EmptySubscription, Enum, InputObject, Object, Result, Schema, SimpleObject, ID,
 };
@@ -16,12 +15,13 @@ use janta_platform::auth::{
     optional_principal, principal, require_admin, require_service_of, Principal, Role,
 };
 use janta_platform::ids::parse_id;
+use janta_platform::loader::{grouped, keyed, load_many, load_one, load_or_empty, BatchLoad};
 use janta_platform::pagination::{build_connection, CountedConnection, Cursor, PageRequest};
 use janta_platform::scalars::{Date, DateTime};
 use janta_platform::server::ClientAddress;
+use janta_platform::store::Store;
 use janta_platform::{ApiError, ApiResult};
 use std::collections::HashMap;
-use std::sync::Arc;
 
 /// The users subgraph schema.
 pub type UsersSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -301,9 +301,7 @@ impl Vendor {
     }
     /// Premises the vendor sells from.
     async fn branches(&self, ctx: &Context<'_>) -> Result<Vec<Branch>> {
-        let rows = store::branches_of(&state(ctx).store, &self.0.id)
-            .await
-            .map_err(ApiError::from)?;
+        let rows = load_or_empty::<BranchesLoader, _, _>(ctx, self.0.id.clone()).await?;
         Ok(rows.into_iter().map(Branch).collect())
     }
 }
@@ -459,64 +457,61 @@ pub struct ServiceContact {
 }
 
 /// Loads users by ID in one statement per batch.
-pub struct UserLoader(pub janta_platform::store::Store);
+pub struct UserLoader;
 
-impl Loader<String> for UserLoader {
+impl BatchLoad<String> for UserLoader {
     type Value = UserRow;
-    type Error = Arc<sqlx::Error>;
 
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, UserRow>, Self::Error> {
-        let rows = store::users_by_ids(&self.0, keys).await.map_err(Arc::new)?;
-        Ok(rows.into_iter().map(|r| (r.id.clone(), r)).collect())
+    async fn load(store: &Store, keys: &[String]) -> sqlx::Result<HashMap<String, UserRow>> {
+        let rows = store::users_by_ids(store, keys).await?;
+        Ok(keyed(rows, |r| r.id.clone()))
     }
 }
 
 /// Loads vendors by ID in one statement per batch.
-pub struct VendorLoader(pub janta_platform::store::Store);
+pub struct VendorLoader;
 
-impl Loader<String> for VendorLoader {
+impl BatchLoad<String> for VendorLoader {
     type Value = VendorRow;
-    type Error = Arc<sqlx::Error>;
 
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, VendorRow>, Self::Error> {
-        let rows = store::vendors_by_ids(&self.0, keys)
-            .await
-            .map_err(Arc::new)?;
-        Ok(rows.into_iter().map(|r| (r.id.clone(), r)).collect())
+    async fn load(store: &Store, keys: &[String]) -> sqlx::Result<HashMap<String, VendorRow>> {
+        let rows = store::vendors_by_ids(store, keys).await?;
+        Ok(keyed(rows, |r| r.id.clone()))
+    }
+}
+
+/// Loads the branches of many vendors in one statement per batch.
+pub struct BranchesLoader;
+
+impl BatchLoad<String> for BranchesLoader {
+    type Value = Vec<BranchRow>;
+
+    async fn load(store: &Store, keys: &[String]) -> sqlx::Result<HashMap<String, Vec<BranchRow>>> {
+        let rows = store::branches_of(store, keys).await?;
+        Ok(grouped(rows, |r| r.vendor_id.clone()))
     }
 }
 
 /// Loads addresses by ID in one statement per batch.
-pub struct AddressLoader(pub janta_platform::store::Store);
+pub struct AddressLoader;
 
-impl Loader<String> for AddressLoader {
+impl BatchLoad<String> for AddressLoader {
     type Value = AddressRow;
-    type Error = Arc<sqlx::Error>;
 
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, AddressRow>, Self::Error> {
-        let rows = store::addresses_by_ids(&self.0, keys)
-            .await
-            .map_err(Arc::new)?;
-        Ok(rows.into_iter().map(|r| (r.id.clone(), r)).collect())
+    async fn load(store: &Store, keys: &[String]) -> sqlx::Result<HashMap<String, AddressRow>> {
+        let rows = store::addresses_by_ids(store, keys).await?;
+        Ok(keyed(rows, |r| r.id.clone()))
     }
 }
 
-fn loader_error(e: Arc<sqlx::Error>) -> ApiError {
-    ApiError::Internal(anyhow::anyhow!("{e}"))
-}
-
 async fn load_user(ctx: &Context<'_>, id: &str) -> ApiResult<Option<UserRow>> {
-    let loader = ctx.data_unchecked::<DataLoader<UserLoader>>();
-    loader.load_one(id.to_string()).await.map_err(loader_error)
+    load_one::<UserLoader, _>(ctx, id.to_string()).await
 }
 
 async fn load_vendor(ctx: &Context<'_>, id: &ID) -> ApiResult<VendorRow> {
     let id = parse_id(id, "vendor id")?;
-    let loader = ctx.data_unchecked::<DataLoader<VendorLoader>>();
-    loader
-        .load_one(id)
-        .await
-        .map_err(loader_error)?
+    load_one::<VendorLoader, _>(ctx, id)
+        .await?
         .ok_or_else(|| ApiError::not_found("vendor"))
 }
 
@@ -607,8 +602,7 @@ impl Query {
         let Ok(id) = parse_id(&id, "id") else {
             return Ok(None);
         };
-        let loader = ctx.data_unchecked::<DataLoader<AddressLoader>>();
-        let row = loader.load_one(id).await.map_err(loader_error)?;
+        let row = load_one::<AddressLoader, _>(ctx, id).await?;
         Ok(row
             .filter(|a| domain::can_view_private(viewer, &a.user_id))
             .map(Address))
@@ -626,12 +620,7 @@ impl Query {
     ) -> Result<Option<Address>> {
         require_service_of(ctx, &["orders"])?;
         let id = parse_id(&id, "id")?;
-        let loader = ctx.data_unchecked::<DataLoader<AddressLoader>>();
-        Ok(loader
-            .load_one(id)
-            .await
-            .map_err(loader_error)?
-            .map(Address))
+        Ok(load_one::<AddressLoader, _>(ctx, id).await?.map(Address))
     }
 
     /// E-mail and phone of users, for the notifications subgraph to deliver
@@ -652,8 +641,7 @@ impl Query {
             .iter()
             .map(|id| parse_id(id, "userIds"))
             .collect::<ApiResult<Vec<_>>>()?;
-        let loader = ctx.data_unchecked::<DataLoader<UserLoader>>();
-        let rows = loader.load_many(ids.clone()).await.map_err(loader_error)?;
+        let rows = load_many::<UserLoader, _>(ctx, ids.clone()).await?;
         Ok(ids
             .iter()
             .filter_map(|id| rows.get(id))

@@ -599,15 +599,12 @@ pub async fn insert_branch(
     })
 }
 
-/// A vendor's branches.
-pub async fn branches_of(store: &Store, vendor_id: &str) -> sqlx::Result<Vec<BranchRow>> {
-    sqlx::query_as(
-        "SELECT id, vendor_id, name, line1, city, state, pincode FROM vendor_branches \
-         WHERE vendor_id = $1 ORDER BY created_at, id",
-    )
-    .bind(vendor_id)
-    .fetch_all(store.pool())
-    .await
+/// The branches of many vendors in one statement (the `Vendor.branches`
+/// batch), oldest first within each vendor.
+pub async fn branches_of(store: &Store, vendor_ids: &[String]) -> sqlx::Result<Vec<BranchRow>> {
+    let sql = "SELECT id, vendor_id, name, line1, city, state, pincode FROM vendor_branches \
+               WHERE vendor_id IN ({ids}) ORDER BY vendor_id, created_at, id";
+    fetch_in(store.pool(), sql, vendor_ids).await
 }
 
 /// Stores a refresh token's hash in `family_id`.

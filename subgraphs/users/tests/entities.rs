@@ -3,7 +3,7 @@
 
 use janta_platform::auth::{Principal, Role, TokenSigner};
 use janta_platform::demo::{PHARMACIST_KA_ID, VENDOR_KA_ID};
-use janta_testkit::{config, Gql, StatementCounter, TestDb};
+use janta_testkit::{both_backends, config, Gql, StatementCounter, TestDb};
 use serde_json::json;
 use std::time::Duration;
 
@@ -49,6 +49,7 @@ async fn hundred_user_references_cost_constant_statements() {
         }))
         .collect();
     let query = "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id fullName } ... on Vendor { id name } } }";
+    let mark = counter.get();
     let before = counter.matching("from users") + counter.matching("from vendors");
     let token = pharmacist_token();
     let data = gql
@@ -58,8 +59,56 @@ async fn hundred_user_references_cost_constant_statements() {
     assert_eq!(data["_entities"].as_array().unwrap().len(), 200);
     assert!(data["_entities"][0]["fullName"].as_str().is_some());
     assert_eq!(data["_entities"][101]["name"], "Sahyadri Medicos");
-    assert!(
-        statements <= 2,
-        "200 references took {statements} statements"
+    // One statement for the users, one for the vendors: exactly as for one
+    // reference of each.
+    assert_eq!(
+        statements,
+        2,
+        "200 references took {statements} statements: {:#?}",
+        counter.statements_after(mark)
     );
+}
+
+/// Branch reads for `count` vendor references (alternating between the two
+/// demo vendors): the statements they cost and the response.
+async fn branch_statements(
+    counter: &StatementCounter,
+    gql: &Gql,
+    count: usize,
+) -> (usize, Vec<String>, serde_json::Value) {
+    let representations: Vec<_> = (0..count)
+        .map(|i| {
+            let vendor = [VENDOR_KA_ID, janta_platform::demo::VENDOR_MH_ID][i % 2];
+            json!({"__typename": "Vendor", "id": vendor})
+        })
+        .collect();
+    let query = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Vendor { id branches { id name } } } }";
+    let mark = counter.get();
+    let before = counter.request_statements();
+    let data = gql.data(None, query, json!({ "r": representations })).await;
+    let statements = counter.request_statements() - before;
+    (statements, counter.statements_after(mark), data)
+}
+
+both_backends! {
+    async fn vendor_branches_cost_the_same_for_many_vendors_as_for_one(db) {
+        let counter = StatementCounter::install();
+        let (router, store) = janta_users::build(&config("users", &db, "http://127.0.0.1:9/unused"))
+            .await
+            .unwrap();
+        janta_users::demo::seed(&store).await.unwrap();
+        let gql = Gql::new(format!("{}/graphql", janta_testkit::serve(router).await));
+        // Warm the pool so that opening a connection is not counted.
+        branch_statements(&counter, &gql, 1).await;
+        let (one, one_sql, _) = branch_statements(&counter, &gql, 1).await;
+        let (many, many_sql, data) = branch_statements(&counter, &gql, 100).await;
+        let entities = data["_entities"].as_array().unwrap();
+        assert_eq!(entities.len(), 100);
+        assert!(!entities[0]["branches"].as_array().unwrap().is_empty());
+        assert!(!entities[1]["branches"].as_array().unwrap().is_empty());
+        assert_eq!(
+            many, one,
+            "100 vendors: {many_sql:#?}\n1 vendor: {one_sql:#?}"
+        );
+    }
 }

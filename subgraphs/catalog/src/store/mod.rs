@@ -451,14 +451,18 @@ where
     sql.query_as().fetch_all(db).await
 }
 
-/// Every version of a medicine, newest first.
-pub async fn medicine_versions(store: &Store, id: &str) -> sqlx::Result<Vec<MedicineRow>> {
+/// Every version of many medicines in one statement (the
+/// `Medicine.versions` batch), newest first within each medicine.
+pub async fn medicine_versions(store: &Store, ids: &[String]) -> sqlx::Result<Vec<MedicineRow>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
     let mut sql = Sql::new();
     let columns = medicine_columns(&mut sql);
-    let id = sql.arg_text(id);
+    let list = sql.arg_list(ids);
     sql.push(&format!(
         "SELECT {columns} FROM medicines m JOIN medicine_versions v ON v.medicine_id = m.id \
-         WHERE m.id = {id} ORDER BY v.version DESC"
+         WHERE m.id IN ({list}) ORDER BY m.id, v.version DESC"
     ));
     sql.query_as().fetch_all(store.pool()).await
 }

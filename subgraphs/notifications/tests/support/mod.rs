@@ -130,7 +130,7 @@ pub async fn start(db: &TestDb, options: Options) -> Env {
     );
     cfg.peers
         .insert("users".into(), format!("{users_base}/graphql"));
-    cfg.smtp_url = options.smtp_url;
+    cfg.smtp_url = options.smtp_url.map(janta_platform::config::Secret::new);
     cfg.webhook_allow_private_nets = options.private_webhook_targets;
     let settings = DeliverySettings {
         max_attempts: options.max_attempts,

@@ -56,7 +56,7 @@ pub async fn start_with(db: &TestDb, chaos: Chaos) -> Harness {
 pub async fn start_on(db: &TestDb, chaos: Chaos, runtime: janta_events::Runtime) -> Harness {
     let issuer = TestIssuer::start().await;
     let config = janta_testkit::config("payments", db, &issuer.jwks_url);
-    let secret = config.webhook_secret.clone();
+    let secret = config.webhook_secret.expose().to_string();
     let (base, state) = serve_at_own_url(config, |config| async move {
         let options = PaymentsOptions {
             chaos,
