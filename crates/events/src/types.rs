@@ -386,11 +386,18 @@ pub struct PaymentSucceeded {
     pub order_id: String,
     /// The paying customer.
     pub customer_id: String,
-    /// Amount captured.
+    /// The vendor paid.
+    pub vendor_id: String,
+    /// Amount captured, or due on delivery when not `captured`.
     pub amount_paise: i64,
+    /// ISO 4217 currency of the amounts (`INR`).
+    pub currency: String,
     /// Method (`CARD`, `UPI`, `NETBANKING`, `COD`, …).
     pub method: String,
-    /// The gateway's reference for the capture.
+    /// `true` when the gateway captured the money; `false` for cash on
+    /// delivery, collected later.
+    pub captured: bool,
+    /// The gateway's reference for the capture; `None` when not captured.
     pub gateway_reference: Option<String>,
 }
 event!(PaymentSucceeded, "payments", "payment", payment_id);
@@ -405,8 +412,12 @@ pub struct PaymentFailed {
     pub order_id: String,
     /// The customer.
     pub customer_id: String,
+    /// The vendor that was to be paid.
+    pub vendor_id: String,
     /// Amount that was due.
     pub amount_paise: i64,
+    /// ISO 4217 currency of the amount (`INR`).
+    pub currency: String,
     /// Method tried.
     pub method: String,
     /// Why, as the gateway reported it (safe to show).
@@ -426,10 +437,18 @@ pub struct PaymentRefunded {
     pub order_id: String,
     /// The customer receiving the money.
     pub customer_id: String,
+    /// The vendor whose sale is refunded.
+    pub vendor_id: String,
     /// Amount of this refund.
     pub amount_paise: i64,
     /// Total refunded on the payment so far, this refund included.
     pub refunded_total_paise: i64,
+    /// `true` once everything captured has been refunded.
+    pub fully_refunded: bool,
+    /// ISO 4217 currency of the amounts (`INR`).
+    pub currency: String,
+    /// Method of the refunded payment.
+    pub method: String,
     /// Why.
     pub reason: String,
 }

@@ -46,8 +46,11 @@ fn succeeded(order_id: &str, amount: i64) -> PaymentSucceeded {
         payment_id: janta_platform::ids::new_id(),
         order_id: order_id.to_string(),
         customer_id: CUSTOMER_ID.to_string(),
+        vendor_id: VENDOR_KA_ID.to_string(),
         amount_paise: amount,
+        currency: "INR".to_string(),
         method: "UPI".to_string(),
+        captured: true,
         gateway_reference: Some("sandbox-1".to_string()),
     }
 }
@@ -220,7 +223,8 @@ both_backends! {
         let mut tx = s.store().begin().await.unwrap();
         let event = PaymentFailed {
             payment_id: janta_platform::ids::new_id(), order_id: failed.clone(),
-            customer_id: CUSTOMER_ID.into(), amount_paise: 6000, method: "CARD".into(),
+            customer_id: CUSTOMER_ID.into(), vendor_id: VENDOR_KA_ID.into(), amount_paise: 6000,
+            currency: "INR".into(), method: "CARD".into(),
             reason: "card declined".into(),
         };
         assert!(events::on_payment_failed(&mut tx, &event, None).await.unwrap());

@@ -24,82 +24,61 @@ use crate::service;
 use crate::store::{PaymentRow, RefundRow};
 use crate::PaymentsState;
 use async_trait::async_trait;
-use janta_events::types::{OrderCancelled, OrderPlaced, OrderStatus, OrderStatusChanged};
-use janta_events::{ConsumerHandle, EventBus, EventHandler, RelayHandle};
-use janta_platform::events::{publish, Envelope};
+use janta_events::types::{
+    OrderCancelled, OrderPlaced, OrderStatus, OrderStatusChanged, PaymentFailed, PaymentRefunded,
+    PaymentSucceeded,
+};
+use janta_events::{publish, ConsumerHandle, Envelope, EventBus, EventHandler, RelayHandle};
 use janta_platform::store::Store;
 use janta_platform::{ApiError, ApiResult};
-use serde_json::json;
 use sqlx::AnyConnection;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Aggregate type of every payments event.
-pub const AGGREGATE: &str = "payment";
-
-async fn emit(
-    conn: &mut AnyConnection,
-    event_type: &str,
-    payment_id: &str,
-    actor: &str,
-    correlation: Option<&str>,
-    payload: serde_json::Value,
-) -> ApiResult<()> {
-    let event = Envelope::new(
-        event_type,
-        AGGREGATE,
-        payment_id,
-        actor,
-        correlation,
-        payload,
-    );
-    Ok(publish(conn, &event).await?)
+/// `PaymentSucceeded` for `payment` (`captured: false` for cash on delivery).
+pub fn succeeded_event(payment: &PaymentRow, captured: bool) -> PaymentSucceeded {
+    PaymentSucceeded {
+        payment_id: payment.id.clone(),
+        order_id: payment.order_id.clone(),
+        customer_id: payment.customer_id.clone(),
+        vendor_id: payment.vendor_id.clone(),
+        amount_paise: payment.amount,
+        currency: payment.currency.clone(),
+        method: payment.method.clone(),
+        captured,
+        gateway_reference: captured.then(|| payment.gateway_payment_id.clone()),
+    }
 }
 
-/// Payload of `PaymentSucceeded` (`captured: false` for cash on delivery).
-pub fn succeeded_payload(payment: &PaymentRow, captured: bool) -> serde_json::Value {
-    json!({
-        "paymentId": payment.id,
-        "orderId": payment.order_id,
-        "customerId": payment.customer_id,
-        "vendorId": payment.vendor_id,
-        "amountPaise": payment.amount,
-        "currency": payment.currency,
-        "method": payment.method,
-        "captured": captured,
-        "gatewayReference": captured.then_some(&payment.gateway_payment_id),
-    })
+/// `PaymentFailed` for `payment`, declined for `reason`.
+pub fn failed_event(payment: &PaymentRow, reason: &str) -> PaymentFailed {
+    PaymentFailed {
+        payment_id: payment.id.clone(),
+        order_id: payment.order_id.clone(),
+        customer_id: payment.customer_id.clone(),
+        vendor_id: payment.vendor_id.clone(),
+        amount_paise: payment.amount,
+        currency: payment.currency.clone(),
+        method: payment.method.clone(),
+        reason: reason.to_string(),
+    }
 }
 
-/// Payload of `PaymentFailed`.
-pub fn failed_payload(payment: &PaymentRow, reason: &str) -> serde_json::Value {
-    json!({
-        "paymentId": payment.id,
-        "orderId": payment.order_id,
-        "customerId": payment.customer_id,
-        "vendorId": payment.vendor_id,
-        "amountPaise": payment.amount,
-        "currency": payment.currency,
-        "method": payment.method,
-        "reason": reason,
-    })
-}
-
-/// Payload of `PaymentRefunded`; `payment` is the payment after the refund.
-pub fn refunded_payload(payment: &PaymentRow, refund: &RefundRow) -> serde_json::Value {
-    json!({
-        "paymentId": payment.id,
-        "refundId": refund.id,
-        "orderId": payment.order_id,
-        "customerId": payment.customer_id,
-        "vendorId": payment.vendor_id,
-        "amountPaise": refund.amount,
-        "refundedTotalPaise": payment.refunded,
-        "fullyRefunded": payment.refunded >= payment.captured,
-        "currency": payment.currency,
-        "method": payment.method,
-        "reason": refund.reason,
-    })
+/// `PaymentRefunded` for `refund`; `payment` is the payment after the refund.
+pub fn refunded_event(payment: &PaymentRow, refund: &RefundRow) -> PaymentRefunded {
+    PaymentRefunded {
+        payment_id: payment.id.clone(),
+        refund_id: refund.id.clone(),
+        order_id: payment.order_id.clone(),
+        customer_id: payment.customer_id.clone(),
+        vendor_id: payment.vendor_id.clone(),
+        amount_paise: refund.amount,
+        refunded_total_paise: payment.refunded,
+        fully_refunded: payment.refunded >= payment.captured,
+        currency: payment.currency.clone(),
+        method: payment.method.clone(),
+        reason: refund.reason.clone(),
+    }
 }
 
 /// The order's payment is settled enough to confirm it: captured online, or
@@ -111,16 +90,9 @@ pub async fn payment_succeeded(
     actor: &str,
     correlation: Option<&str>,
 ) -> ApiResult<()> {
-    let payload = succeeded_payload(payment, captured);
-    emit(
-        conn,
-        "PaymentSucceeded",
-        &payment.id,
-        actor,
-        correlation,
-        payload,
-    )
-    .await
+    let event = succeeded_event(payment, captured);
+    publish(conn, &event, actor, correlation).await?;
+    Ok(())
 }
 
 /// The gateway declined the payment; nothing was captured.
@@ -131,16 +103,9 @@ pub async fn payment_failed(
     actor: &str,
     correlation: Option<&str>,
 ) -> ApiResult<()> {
-    let payload = failed_payload(payment, reason);
-    emit(
-        conn,
-        "PaymentFailed",
-        &payment.id,
-        actor,
-        correlation,
-        payload,
-    )
-    .await
+    let event = failed_event(payment, reason);
+    publish(conn, &event, actor, correlation).await?;
+    Ok(())
 }
 
 /// A refund completed; `payment` is the payment after it.
@@ -151,16 +116,9 @@ pub async fn payment_refunded(
     actor: &str,
     correlation: Option<&str>,
 ) -> ApiResult<()> {
-    let payload = refunded_payload(payment, refund);
-    emit(
-        conn,
-        "PaymentRefunded",
-        &payment.id,
-        actor,
-        correlation,
-        payload,
-    )
-    .await
+    let event = refunded_event(payment, refund);
+    publish(conn, &event, actor, correlation).await?;
+    Ok(())
 }
 
 // ------------------------------------------------------------ consumed
@@ -397,7 +355,7 @@ pub async fn start(bus: &EventBus, store: &Store, state: Arc<PaymentsState>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use janta_events::types::{PaymentFailed, PaymentRefunded, PaymentSucceeded};
+    use serde_json::json;
 
     fn payment() -> PaymentRow {
         PaymentRow {
@@ -420,17 +378,27 @@ mod tests {
         }
     }
 
-    /// What orders and notifications read back is what payments writes.
+    /// The typed payloads keep the wire shape payments published as untyped
+    /// JSON before, so events already in outboxes and consumers agree.
     #[test]
-    fn payloads_read_as_the_shared_event_types() {
+    fn typed_payloads_keep_the_wire_shape() {
         let p = payment();
-        let ok: PaymentSucceeded = serde_json::from_value(succeeded_payload(&p, false)).unwrap();
-        assert_eq!((ok.order_id.as_str(), ok.amount_paise), ("o1", 12_345));
-        assert_eq!(ok.method, "CASH_ON_DELIVERY");
-        assert_eq!(ok.gateway_reference, None);
-        assert_eq!(succeeded_payload(&p, false)["captured"], false);
-        let failed: PaymentFailed = serde_json::from_value(failed_payload(&p, "declined")).unwrap();
-        assert_eq!(failed.reason, "declined");
+        assert_eq!(
+            serde_json::to_value(succeeded_event(&p, false)).unwrap(),
+            json!({"paymentId": "p1", "orderId": "o1", "customerId": "c1", "vendorId": "v1",
+                   "amountPaise": 12_345, "currency": "INR", "method": "CASH_ON_DELIVERY",
+                   "captured": false, "gatewayReference": null})
+        );
+        assert_eq!(
+            succeeded_event(&p, true).gateway_reference.as_deref(),
+            Some("cod_p1")
+        );
+        assert_eq!(
+            serde_json::to_value(failed_event(&p, "declined")).unwrap(),
+            json!({"paymentId": "p1", "orderId": "o1", "customerId": "c1", "vendorId": "v1",
+                   "amountPaise": 12_345, "currency": "INR", "method": "CASH_ON_DELIVERY",
+                   "reason": "declined"})
+        );
         let refund = RefundRow {
             id: "r1".into(),
             payment_id: "p1".into(),
@@ -444,11 +412,12 @@ mod tests {
             created_at: p.created_at.clone(),
             updated_at: p.created_at.clone(),
         };
-        let refunded: PaymentRefunded =
-            serde_json::from_value(refunded_payload(&p, &refund)).unwrap();
         assert_eq!(
-            (refunded.amount_paise, refunded.refunded_total_paise),
-            (2_345, 2_345)
+            serde_json::to_value(refunded_event(&p, &refund)).unwrap(),
+            json!({"paymentId": "p1", "refundId": "r1", "orderId": "o1", "customerId": "c1",
+                   "vendorId": "v1", "amountPaise": 2_345, "refundedTotalPaise": 2_345,
+                   "fullyRefunded": false, "currency": "INR", "method": "CASH_ON_DELIVERY",
+                   "reason": "damaged"})
         );
     }
 }
