@@ -1,0 +1,254 @@
+//! `Query`: catalog reads and the entity resolvers of `Medicine`,
+//! `Listing`, `Category` and `Vendor`.
+
+use super::loaders::{load_category, load_listing, load_medicine};
+use super::state;
+use super::types::{
+    Category, Listing, ListingQuote, Medicine, MedicineSnapshot, MedicineVersion, Reservation,
+    TaxSlab, Vendor,
+};
+use crate::domain::{self, ListingAudience};
+use crate::store::search::{self, MedicineFilter};
+use crate::store::stock;
+use crate::store::{self, ListingRow, MedicineRow, ReadClock};
+use async_graphql::{Context, Object, Result, ID};
+use janta_platform::auth::{optional_principal, require_service_of};
+use janta_platform::ids::parse_id;
+use janta_platform::pagination::{build_connection, CountedConnection, Cursor, PageRequest};
+use janta_platform::{ApiError, ApiResult};
+use std::collections::HashMap;
+
+/// Read operations.
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// Medicines, relevance-ranked when `search` is given (name, generic name
+    /// and manufacturer; words match as prefixes and slight misspellings are
+    /// corrected), by name otherwise.
+    async fn medicines(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Free text, e.g. \"parace\" or \"amoxicillin 500\"")] search: Option<
+            String,
+        >,
+        #[graphql(desc = "Only this category")] category_id: Option<ID>,
+        #[graphql(desc = "Only prescription (true) or over-the-counter (false) medicines")]
+        requires_prescription: Option<bool>,
+        #[graphql(desc = "Page size (at most 100, default 20)")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last item of the previous page")] after: Option<String>,
+    ) -> Result<CountedConnection<Medicine>> {
+        let page = PageRequest::new(first, after)?;
+        if search.as_ref().is_some_and(|s| s.chars().count() > 200) {
+            return Err(ApiError::bad_input("search must have at most 200 characters").into());
+        }
+        let filter = MedicineFilter {
+            search,
+            category_id: category_id
+                .as_deref()
+                .map(|c| parse_id(c, "categoryId"))
+                .transpose()?,
+            requires_prescription,
+        };
+        let (hits, total) = search::search_medicines(&state(ctx).store, &filter, &page).await?;
+        let nodes = hits
+            .into_iter()
+            .map(|h| Medicine {
+                row: h.medicine,
+                cursor_key: h.key,
+            })
+            .collect();
+        Ok(build_connection(&page, nodes, total, |m: &Medicine| {
+            Cursor {
+                key: m.cursor_key.clone(),
+                id: m.row.id.clone(),
+            }
+        }))
+    }
+
+    /// A medicine by ID (current version).
+    async fn medicine(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Medicine ID")] id: ID,
+    ) -> Result<Medicine> {
+        let id = parse_id(&id, "id")?;
+        let row = load_medicine(ctx, &id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("medicine"))?;
+        Ok(Medicine::new(row))
+    }
+
+    /// A specific version of a medicine, e.g. the one an order bought.
+    async fn medicine_version(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Medicine ID")] id: ID,
+        #[graphql(desc = "Version number")] version: i32,
+    ) -> Result<MedicineVersion> {
+        let id = parse_id(&id, "id")?;
+        let row = store::medicine_version(&state(ctx).store, &id, i64::from(version))
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::not_found("medicine version"))?;
+        Ok(MedicineVersion(row))
+    }
+
+    /// Every category, by name.
+    async fn categories(&self, ctx: &Context<'_>) -> Result<Vec<Category>> {
+        let rows = store::all_categories(&state(ctx).store)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(rows.into_iter().map(Category).collect())
+    }
+
+    /// A category by ID.
+    async fn category(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Category ID")] id: ID,
+    ) -> Result<Category> {
+        let id = parse_id(&id, "id")?;
+        let row = load_category(ctx, &id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("category"))?;
+        Ok(Category(row))
+    }
+
+    /// A listing by ID. A listing of a pharmacy that does not sell now (not
+    /// verified, or suspended) is NOT_FOUND except for its staff and admins.
+    async fn listing(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Listing ID")] id: ID,
+    ) -> Result<Listing> {
+        let id = parse_id(&id, "id")?;
+        let audience = ListingAudience::of(optional_principal(ctx));
+        let row = load_listing(ctx, &id)
+            .await?
+            .filter(|l| audience.sees(&l.vendor_id, l.sellable == 1))
+            .ok_or_else(|| ApiError::not_found("listing"))?;
+        Ok(Listing(row))
+    }
+
+    /// GST slabs, optionally those relevant to one HSN code.
+    async fn tax_slabs(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only slabs for this HSN code (its prefixes and extensions)")]
+        hsn_code: Option<String>,
+    ) -> Result<Vec<TaxSlab>> {
+        let hsn = hsn_code
+            .as_deref()
+            .map(domain::parse_slab_hsn)
+            .transpose()?;
+        let rows = store::tax_slabs(&state(ctx).store, hsn.as_deref())
+            .await
+            .map_err(ApiError::from)?;
+        Ok(rows.into_iter().map(TaxSlab).collect())
+    }
+
+    /// An order's reservation (service principals only).
+    #[graphql(inaccessible)]
+    async fn reservation(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Order ID")] order_id: ID,
+    ) -> Result<Reservation> {
+        require_service_of(ctx, &["orders"])?;
+        let order_id = parse_id(&order_id, "orderId")?;
+        let mut conn = state(ctx)
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(ApiError::from)?;
+        let view = stock::reservation_view(&mut conn, &order_id)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::not_found("reservation for this order"))?;
+        Ok(Reservation(view))
+    }
+
+    /// Current price, MRP, stock and medicine facts of listings, for cart
+    /// pricing (service principals only). Unknown IDs are left out; listings
+    /// of pharmacies that do not sell now come with `sellable: false`.
+    #[graphql(inaccessible)]
+    async fn price_listings(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Listing IDs (at most 100)")] ids: Vec<ID>,
+    ) -> Result<Vec<ListingQuote>> {
+        require_service_of(ctx, &["orders"])?;
+        if ids.len() > 100 {
+            return Err(ApiError::bad_input("at most 100 ids").into());
+        }
+        let ids = ids
+            .iter()
+            .map(|id| parse_id(id, "ids"))
+            .collect::<ApiResult<Vec<_>>>()?;
+        let store = &state(ctx).store;
+        let listings = store::listings_by_ids(store.pool(), &ids, &ReadClock::now())
+            .await
+            .map_err(ApiError::from)?;
+        let medicine_ids: Vec<String> = listings.iter().map(|l| l.medicine_id.clone()).collect();
+        let medicines: HashMap<String, MedicineRow> =
+            store::medicines_by_ids(store.pool(), &medicine_ids)
+                .await
+                .map_err(ApiError::from)?
+                .into_iter()
+                .map(|m| (m.id.clone(), m))
+                .collect();
+        let by_id: HashMap<String, ListingRow> =
+            listings.into_iter().map(|l| (l.id.clone(), l)).collect();
+        Ok(ids
+            .iter()
+            .filter_map(|id| by_id.get(id))
+            .filter_map(|listing| {
+                let m = medicines.get(&listing.medicine_id)?;
+                Some(ListingQuote {
+                    listing: listing.clone(),
+                    medicine: MedicineSnapshot::of_medicine(m),
+                })
+            })
+            .collect())
+    }
+
+    /// Resolves `Medicine` references from other subgraphs (batched).
+    #[graphql(entity)]
+    async fn find_medicine_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Medicine>> {
+        let Ok(id) = parse_id(&id, "id") else {
+            return Ok(None);
+        };
+        Ok(load_medicine(ctx, &id).await?.map(Medicine::new))
+    }
+
+    /// Resolves `Listing` references from other subgraphs (batched), for
+    /// everyone, whether or not its vendor sells: such references come from
+    /// carts and orders that already hold the listing (`CartLine.listing`
+    /// and `OrderLine.listing` are non-null), and `sellable`/`inStock` say
+    /// it cannot be bought. New offers are only found through `medicines`,
+    /// `Medicine.listings`, `Vendor.listings` and `listing`, which hide it.
+    #[graphql(entity)]
+    async fn find_listing_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Listing>> {
+        let Ok(id) = parse_id(&id, "id") else {
+            return Ok(None);
+        };
+        Ok(load_listing(ctx, &id).await?.map(Listing))
+    }
+
+    /// Resolves `Category` references from other subgraphs (batched).
+    #[graphql(entity)]
+    async fn find_category_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Category>> {
+        let Ok(id) = parse_id(&id, "id") else {
+            return Ok(None);
+        };
+        Ok(load_category(ctx, &id).await?.map(Category))
+    }
+
+    /// Resolves `Vendor` references so the router can ask for their listings.
+    #[graphql(entity)]
+    async fn find_vendor_by_id(&self, id: ID) -> Option<Vendor> {
+        parse_id(&id, "id").ok().map(|id| Vendor { id })
+    }
+}

@@ -1,0 +1,122 @@
+//! Input objects of the mutations.
+
+use crate::domain::{DosageForm, Schedule};
+use async_graphql::{InputObject, ID};
+use janta_platform::scalars::Date;
+
+/// A new category.
+#[derive(InputObject)]
+pub struct CreateCategoryInput {
+    /// Display name (unique).
+    pub name: String,
+    /// What belongs here.
+    pub description: Option<String>,
+}
+
+/// A new medicine's master data.
+#[derive(InputObject)]
+pub struct MedicineInput {
+    /// Product name as sold, e.g. "Dolo 650 tablet".
+    pub name: String,
+    /// Salt composition, e.g. "Paracetamol".
+    pub generic_name: String,
+    /// Marketing company.
+    pub manufacturer: String,
+    /// Strength, e.g. "650 mg".
+    pub strength: String,
+    /// Dosage form.
+    pub form: DosageForm,
+    /// Pack, e.g. "strip of 15 tablets".
+    pub pack_size: String,
+    /// Drug schedule.
+    pub schedule: Schedule,
+    /// HSN code (4, 6 or 8 digits).
+    pub hsn_code: String,
+    /// Category ID.
+    pub category_id: ID,
+}
+
+/// Changes to a medicine; omitted fields stay as they are.
+#[derive(InputObject)]
+pub struct UpdateMedicineInput {
+    /// New product name.
+    pub name: Option<String>,
+    /// New salt composition.
+    pub generic_name: Option<String>,
+    /// New manufacturer.
+    pub manufacturer: Option<String>,
+    /// New strength.
+    pub strength: Option<String>,
+    /// New dosage form.
+    pub form: Option<DosageForm>,
+    /// New pack.
+    pub pack_size: Option<String>,
+    /// New schedule.
+    pub schedule: Option<Schedule>,
+    /// New HSN code.
+    pub hsn_code: Option<String>,
+    /// New category.
+    pub category_id: Option<ID>,
+}
+
+/// A vendor's offer of a medicine (the vendor comes from the token).
+#[derive(InputObject)]
+pub struct UpsertListingInput {
+    /// The medicine offered.
+    pub medicine_id: ID,
+    /// Sale price per pack, tax-inclusive, e.g. "29.50"; at most the MRP.
+    pub price: String,
+    /// MRP per pack as printed, e.g. "33.60".
+    pub mrp: String,
+    /// Offer it (default: true for new listings, unchanged for existing ones).
+    pub active: Option<bool>,
+}
+
+/// Stock received from a supplier.
+#[derive(InputObject)]
+pub struct ReceiveBatchInput {
+    /// The listing the packs belong to.
+    pub listing_id: ID,
+    /// Batch number as printed on the pack.
+    pub batch_number: String,
+    /// Expiry date; must be in the future.
+    pub expires_on: Date,
+    /// Packs received (positive).
+    pub quantity: i32,
+}
+
+/// A correction of stock on hand.
+#[derive(InputObject)]
+pub struct AdjustStockInput {
+    /// The listing.
+    pub listing_id: ID,
+    /// The batch to change; required to add stock. Without it, packs are
+    /// removed from the soonest-expiring batches.
+    pub batch_id: Option<ID>,
+    /// Packs to add (positive) or remove (negative); never zero.
+    pub delta: i32,
+    /// Why, e.g. "damaged in transit" (recorded in the ledger).
+    pub reason: String,
+}
+
+/// A GST slab to create or replace.
+#[derive(InputObject)]
+pub struct TaxSlabInput {
+    /// HSN code or prefix (2, 4, 6 or 8 digits).
+    pub hsn_code: String,
+    /// Rate as a percentage, e.g. "5" or "0".
+    pub rate: String,
+    /// First day the rate applies.
+    pub effective_from: Date,
+    /// What the slab covers.
+    pub description: String,
+}
+
+/// One line to reserve.
+#[derive(InputObject)]
+pub struct ReservationLineInput {
+    /// The listing to reserve from.
+    pub listing_id: ID,
+    /// Packs (1-1000).
+    pub quantity: i32,
+}

@@ -1,0 +1,191 @@
+//! Read operations and entity resolvers.
+
+use super::loaders::NotificationLoader;
+use super::types::{
+    inbox, preferences, with_events, Delivery, DeliveryAttempt, DeliveryStatusValue, Notification,
+    NotificationChannel, NotificationPreference, UserRef, WebhookSubscription,
+};
+use super::{partner_id_of, state};
+use crate::domain::{audiences_of, WebhookScope};
+use crate::store::{self, DeliveryFilter, SubscriptionFilter};
+use async_graphql::{Context, Object, Result, ID};
+use janta_platform::auth::{principal, require_admin};
+use janta_platform::ids::parse_id;
+use janta_platform::loader::load_one;
+use janta_platform::pagination::{build_connection, CountedConnection, Cursor, PageRequest};
+use janta_platform::ApiError;
+
+/// Read operations.
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// Your notifications, newest first: those addressed to you, to your
+    /// vendor if you are its staff.
+    async fn my_notifications(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only notifications you have not read")] unread_only: Option<bool>,
+        #[graphql(desc = "Page size (at most 100, default 20)")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last item of the previous page")] after: Option<String>,
+    ) -> Result<CountedConnection<Notification>> {
+        let me = principal(ctx)?;
+        Ok(inbox(ctx, me, unread_only.unwrap_or(false), first, after).await?)
+    }
+
+    /// How many of your notifications you have not read (for a badge).
+    async fn unread_notification_count(&self, ctx: &Context<'_>) -> Result<i64> {
+        let me = principal(ctx)?;
+        Ok(
+            store::unread_count(&state(ctx).store, &me.subject, &audiences_of(me))
+                .await
+                .map_err(ApiError::from)?,
+        )
+    }
+
+    /// Your channel choices for every kind of notification addressed to you.
+    async fn notification_preferences(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<NotificationPreference>> {
+        let me = principal(ctx)?;
+        let prefs = preferences(&state(ctx).store, &me.subject).await?;
+        Ok(prefs.into_iter().map(Into::into).collect())
+    }
+
+    /// Webhook subscriptions: a partner's own; a vendor's integrations for
+    /// its admins; every one for admins.
+    async fn webhook_subscriptions(&self, ctx: &Context<'_>) -> Result<Vec<WebhookSubscription>> {
+        let me = principal(ctx)?;
+        let filter = match WebhookScope::of(me)? {
+            WebhookScope::Platform => SubscriptionFilter::All,
+            WebhookScope::Vendor(_) => {
+                SubscriptionFilter::Vendor(me.vendor_id.as_deref().unwrap_or_default())
+            }
+            WebhookScope::Partner => SubscriptionFilter::Owner(&me.subject),
+        };
+        let st = state(ctx);
+        let rows = store::list_subscriptions(&st.store, filter)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(with_events(&st.store, rows).await?)
+    }
+
+    /// The event types a partner may subscribe to (admins, or the partner).
+    async fn webhook_event_grants(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The partner (its token subject)")] partner_id: ID,
+    ) -> Result<Vec<String>> {
+        let me = principal(ctx)?;
+        let partner = partner_id_of(&partner_id)?;
+        if !me.is_admin() && me.subject != partner {
+            return Err(ApiError::forbidden("you can only read your own grants").into());
+        }
+        let mut conn = state(ctx)
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(ApiError::from)?;
+        Ok(store::granted_event_types(&mut conn, &partner)
+            .await
+            .map_err(ApiError::from)?)
+    }
+
+    /// Every attempt at delivering a notification by e-mail or SMS, oldest
+    /// first (admins).
+    async fn delivery_attempts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Notification ID")] notification_id: ID,
+    ) -> Result<Vec<DeliveryAttempt>> {
+        require_admin(ctx)?;
+        let id = parse_id(&notification_id, "notificationId")?;
+        let st = state(ctx);
+        if !store::notification_exists(&st.store, &id)
+            .await
+            .map_err(ApiError::from)?
+        {
+            return Err(ApiError::not_found("notification").into());
+        }
+        let rows = store::attempts_of_notification(&st.store, &id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(rows.into_iter().map(DeliveryAttempt).collect())
+    }
+
+    /// The e-mail and SMS deliveries of a notification (admins).
+    async fn notification_deliveries(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Notification ID")] notification_id: ID,
+    ) -> Result<Vec<Delivery>> {
+        require_admin(ctx)?;
+        let id = parse_id(&notification_id, "notificationId")?;
+        let rows = store::deliveries_of_notification(&state(ctx).store, &id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(rows.into_iter().map(Delivery).collect())
+    }
+
+    /// Deliveries of every channel, newest first, e.g. the `DEAD` ones to
+    /// replay (admins).
+    async fn deliveries(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only deliveries in this state")] status: Option<DeliveryStatusValue>,
+        #[graphql(desc = "Only deliveries on this channel")] channel: Option<NotificationChannel>,
+        #[graphql(desc = "Only deliveries to this webhook subscription")] subscription_id: Option<
+            ID,
+        >,
+        #[graphql(desc = "Page size (at most 100, default 20)")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last item of the previous page")] after: Option<String>,
+    ) -> Result<CountedConnection<Delivery>> {
+        require_admin(ctx)?;
+        let page = PageRequest::new(first, after)?;
+        let filter = DeliveryFilter {
+            status: status.map(Into::into),
+            channel: channel.map(Into::into),
+            subscription_id: subscription_id
+                .map(|id| parse_id(&id, "subscriptionId"))
+                .transpose()?,
+        };
+        let (rows, total) = store::list_deliveries(&state(ctx).store, &filter, &page)
+            .await
+            .map_err(ApiError::from)?;
+        let nodes = rows.into_iter().map(Delivery).collect();
+        Ok(build_connection(&page, nodes, total, |d| Cursor {
+            key: d.0.created_at.clone(),
+            id: d.0.id.clone(),
+        }))
+    }
+
+    /// Resolves `Notification` references (batched); `null` for ones the
+    /// caller may not see.
+    #[graphql(entity)]
+    async fn find_notification_by_id(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> Result<Option<Notification>> {
+        let viewer = principal(ctx)?;
+        let Ok(id) = parse_id(&id, "id") else {
+            return Ok(None);
+        };
+        let row = load_one::<NotificationLoader, _>(ctx, id).await?;
+        let audiences = audiences_of(viewer);
+        Ok(row
+            .filter(|r| audiences.contains(&r.audience))
+            .map(|row| Notification {
+                row,
+                read_known: false,
+            }))
+    }
+
+    /// Resolves `User` references to add their `notifications`.
+    #[graphql(entity)]
+    async fn find_user_by_id(&self, id: ID) -> UserRef {
+        UserRef { id: id.0 }
+    }
+}

@@ -1,0 +1,70 @@
+//! The orders subgraph's GraphQL API: thin resolvers that validate input
+//! with `domain`, authorise with the platform guards, and hand the work to
+//! `saga` (checkout and the order life cycle) or `store` (reads).
+//!
+//! Entities: `Order` (ours, batched); `User` and `Vendor` (users') extended
+//! with `cart`/`orders` and `orders`; `Medicine` and `Listing` (catalog's)
+//! referenced by ID only.
+
+mod loaders;
+mod mutation;
+mod query;
+mod types;
+
+pub use loaders::{HistoryLoader, LinesLoader, OrderLoader};
+pub use mutation::Mutation;
+pub use query::Query;
+pub use types::{
+    Cart, CartLine, DeliveryAddress, Listing, Medicine, Order, OrderForPayment, OrderLine,
+    OrderLineBatch, OrderStatusChange, PlaceOrderInput, PlaceOrderPayload, User, Vendor,
+};
+
+use crate::domain::{access, Mover};
+use crate::store::OrderRow;
+use crate::OrdersState;
+use async_graphql::{Context, EmptySubscription, Schema, ID};
+use janta_platform::auth::{principal, Principal, Role};
+use janta_platform::ids::parse_id;
+use janta_platform::server::CorrelationId;
+use janta_platform::{ApiError, ApiResult};
+use loaders::load_order;
+use std::sync::Arc;
+
+/// The orders subgraph schema.
+pub type OrdersSchema = Schema<Query, Mutation, EmptySubscription>;
+
+fn state<'a>(ctx: &Context<'a>) -> &'a OrdersState {
+    ctx.data_unchecked::<Arc<OrdersState>>()
+}
+
+fn correlation<'a>(ctx: &Context<'a>) -> Option<&'a str> {
+    ctx.data_opt::<CorrelationId>().map(|c| c.0.as_str())
+}
+
+/// Buying needs a customer account (staff and partner accounts do not shop).
+fn require_customer<'a>(ctx: &Context<'a>) -> ApiResult<&'a Principal> {
+    let me = principal(ctx)?;
+    if me.has_role(Role::Customer) {
+        Ok(me)
+    } else {
+        Err(ApiError::forbidden(
+            "only customer accounts have a cart and place orders",
+        ))
+    }
+}
+
+/// An order the caller may read, and the mover they act as: `NOT_FOUND`
+/// when it does not exist, `FORBIDDEN` when it is someone else's.
+async fn readable_order(ctx: &Context<'_>, id: &ID) -> ApiResult<(OrderRow, Mover)> {
+    let viewer = principal(ctx)?;
+    let id = parse_id(id, "id")?;
+    let order = load_order(ctx, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("order"))?;
+    match access(viewer, &order.customer_id, &order.vendor_id).mover {
+        Some(mover) => Ok((order, mover)),
+        None => Err(ApiError::forbidden(
+            "only the buyer, the vendor's staff and admins can see this order",
+        )),
+    }
+}

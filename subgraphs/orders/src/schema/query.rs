@@ -1,0 +1,122 @@
+//! Read operations and entity resolvers.
+
+use super::loaders::load_order;
+use super::types::{list, load_cart, Cart, Order, OrderForPayment, User, Vendor};
+use super::{readable_order, require_customer, state};
+use crate::domain::{access, Status};
+use crate::store::OrderOwner;
+use async_graphql::{Context, Object, Result, ID};
+use janta_platform::auth::{optional_principal, principal, require_service_of};
+use janta_platform::ids::parse_id;
+use janta_platform::pagination::CountedConnection;
+use janta_platform::ApiError;
+
+/// Read operations.
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// Your shopping cart (created empty on first use).
+    async fn cart(&self, ctx: &Context<'_>) -> Result<Cart> {
+        let me = require_customer(ctx)?;
+        Ok(load_cart(state(ctx), &me.subject, None).await?)
+    }
+
+    /// An order: for its buyer, the vendor's staff and admins.
+    async fn order(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Order ID")] id: ID,
+    ) -> Result<Order> {
+        let (order, _) = readable_order(ctx, &id).await?;
+        Ok(Order(order))
+    }
+
+    /// Your orders, newest first.
+    async fn my_orders(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only orders in this status")] status: Option<Status>,
+        #[graphql(desc = "Page size (at most 100, default 20)")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last order of the previous page")] after: Option<String>,
+    ) -> Result<CountedConnection<Order>> {
+        let me = principal(ctx)?;
+        Ok(list(ctx, OrderOwner::Customer(&me.subject), status, first, after).await?)
+    }
+
+    /// Orders to a vendor, newest first: staff see their own vendor's (the
+    /// default); admins name the vendor.
+    async fn vendor_orders(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The vendor (defaults to yours; required for admins)")] vendor_id: Option<
+            ID,
+        >,
+        #[graphql(desc = "Only orders in this status")] status: Option<Status>,
+        #[graphql(desc = "Page size (at most 100, default 20)")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last order of the previous page")] after: Option<String>,
+    ) -> Result<CountedConnection<Order>> {
+        let me = principal(ctx)?;
+        let vendor = match vendor_id {
+            Some(id) => parse_id(&id, "vendorId")?,
+            None => me
+                .vendor_id
+                .clone()
+                .filter(|v| me.is_staff_of(v))
+                .ok_or_else(|| {
+                    if me.is_admin() {
+                        ApiError::bad_input("vendorId is required for admins")
+                    } else {
+                        ApiError::forbidden("only vendor staff can list a vendor's orders")
+                    }
+                })?,
+        };
+        if !me.is_staff_of(&vendor) && !me.is_admin() {
+            return Err(ApiError::forbidden("only this vendor's staff can see its orders").into());
+        }
+        Ok(list(ctx, OrderOwner::Vendor(&vendor), status, first, after).await?)
+    }
+
+    /// What payments needs to charge for an order (service principals only).
+    #[graphql(inaccessible)]
+    async fn order_for_payment(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Order ID")] id: ID,
+    ) -> Result<OrderForPayment> {
+        require_service_of(ctx, &["payments"])?;
+        let id = parse_id(&id, "id")?;
+        let order = load_order(ctx, &id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("order"))?;
+        Ok(OrderForPayment::from(&order))
+    }
+
+    /// Resolves `Order` references from other subgraphs (batched); null for
+    /// callers who may not see the order.
+    #[graphql(entity)]
+    async fn find_order_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Order>> {
+        let Some(viewer) = optional_principal(ctx) else {
+            return Ok(None);
+        };
+        let Ok(id) = parse_id(&id, "id") else {
+            return Ok(None);
+        };
+        Ok(load_order(ctx, &id)
+            .await?
+            .filter(|o| access(viewer, &o.customer_id, &o.vendor_id).read)
+            .map(Order))
+    }
+
+    /// Resolves `User` references, to add `cart` and `orders`.
+    #[graphql(entity)]
+    async fn find_user_by_id(&self, id: ID) -> User {
+        User { id: id.0 }
+    }
+
+    /// Resolves `Vendor` references, to add `orders`.
+    #[graphql(entity)]
+    async fn find_vendor_by_id(&self, id: ID) -> Vendor {
+        Vendor { id: id.0 }
+    }
+}

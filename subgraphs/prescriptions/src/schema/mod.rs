@@ -1,0 +1,147 @@
+//! The prescriptions subgraph's GraphQL API: thin resolvers that validate
+//! input with `domain`, authorise with the platform guards and the
+//! prescription access rules (`domain::read_ground`: owner, the pharmacy it
+//! was submitted to, a pharmacy dispensing against it, admins with a
+//! reason), audit document reads, and persist through `store`.
+//!
+//! Entities: `Prescription` (owned, batched). Stubs of other subgraphs'
+//! entities, referenced by ID: `User` (extended with `prescriptions`),
+//! `Order` (extended with `prescriptions`), `Medicine` and `Vendor`.
+
+mod loaders;
+mod mutation;
+mod query;
+mod types;
+
+pub use loaders::{LinesLoader, OrderPrescriptionsLoader, PrescriptionLoader};
+pub use mutation::Mutation;
+pub use query::Query;
+pub use types::*;
+
+use crate::dispensing::{self, DispenseRequest};
+use crate::domain::{self, AccessAction, AccessFacts, ReadGround};
+use crate::events::correlation;
+use crate::store::{self, LoadedPrescription, PrescriptionRow, StatusFilter};
+use crate::{audit, PrescriptionsState};
+use async_graphql::{Context, EmptySubscription, Schema, ID};
+use janta_platform::auth::Principal;
+use janta_platform::loader::load_one;
+use janta_platform::pagination::{build_connection, CountedConnection, Cursor, PageRequest};
+use janta_platform::{ApiError, ApiResult};
+use serde_json::json;
+
+/// The prescriptions subgraph schema.
+pub type PrescriptionsSchema = Schema<Query, Mutation, EmptySubscription>;
+
+fn state<'a>(ctx: &Context<'a>) -> &'a PrescriptionsState {
+    ctx.data_unchecked::<PrescriptionsState>()
+}
+
+fn facts(rx: &LoadedPrescription) -> AccessFacts<'_> {
+    AccessFacts {
+        owner_id: &rx.row.owner_id,
+        pharmacy_id: rx.row.vendor_id.as_deref(),
+        dispensing_vendors: &rx.dispensing_vendors,
+    }
+}
+
+async fn load_prescription(ctx: &Context<'_>, id: &str) -> ApiResult<Option<LoadedPrescription>> {
+    load_one::<PrescriptionLoader, _>(ctx, id.to_string()).await
+}
+
+/// The prescription `id`, or `NOT_FOUND`.
+async fn existing(ctx: &Context<'_>, id: &str) -> ApiResult<LoadedPrescription> {
+    load_prescription(ctx, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("prescription"))
+}
+
+/// Records in the audit trail that an admin read prescription `id`, and why.
+async fn audit_admin_read(
+    ctx: &Context<'_>,
+    admin: &Principal,
+    id: &str,
+    reason: Option<&str>,
+) -> ApiResult<()> {
+    let mut tx = state(ctx).store.begin().await?;
+    let after = json!({ "ground": ReadGround::Audit.as_db(), "reason": reason });
+    audit(
+        &mut tx,
+        &admin.subject,
+        "prescription",
+        id,
+        AccessAction::ReadForAudit.as_db(),
+        None,
+        Some(after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn owned_page(
+    ctx: &Context<'_>,
+    owner_id: &str,
+    status: Option<PrescriptionStatus>,
+    first: Option<i32>,
+    after: Option<String>,
+) -> ApiResult<CountedConnection<Prescription>> {
+    let page = PageRequest::new(first, after)?;
+    let filter = status.map_or(StatusFilter::Any, |s| StatusFilter::Only(s.into()));
+    let (rows, total) =
+        store::list_owned(&state(ctx).store, owner_id, filter, domain::today(), &page).await?;
+    Ok(connection(&page, rows, total))
+}
+
+fn connection(
+    page: &PageRequest,
+    rows: Vec<PrescriptionRow>,
+    total: i64,
+) -> CountedConnection<Prescription> {
+    let nodes = rows.into_iter().map(|r| Prescription(r, None)).collect();
+    build_connection(page, nodes, total, |p| Cursor {
+        key: p.0.submitted_at.clone(),
+        id: p.0.id.clone(),
+    })
+}
+
+/// `BAD_USER_INPUT` unless `family_member_id` is one of `owner_id`'s family
+/// members (asked of users, which owns them).
+async fn check_family_member(
+    ctx: &Context<'_>,
+    owner_id: &str,
+    family_member_id: &str,
+) -> ApiResult<()> {
+    let peers = &state(ctx).peers;
+    if peers
+        .is_family_member(owner_id, family_member_id, correlation(ctx))
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(ApiError::bad_input(
+            "familyMemberId is not one of your family members",
+        ))
+    }
+}
+
+/// Validates the service-facing dispensing arguments.
+fn dispense_request(
+    customer_id: &ID,
+    prescription_ids: &[ID],
+    lines: &[DispenseLineInput],
+) -> ApiResult<DispenseRequest> {
+    let ids: Vec<String> = prescription_ids.iter().map(|i| i.0.clone()).collect();
+    let raw: Vec<dispensing::RawLine> = lines
+        .iter()
+        .map(|l| {
+            (
+                l.medicine_id.0.clone(),
+                i64::from(l.quantity),
+                l.schedule == DispenseSchedule::X,
+                l.schedule != DispenseSchedule::Otc,
+            )
+        })
+        .collect();
+    DispenseRequest::parse(customer_id, &ids, &raw)
+}

@@ -1,0 +1,42 @@
+//! The users subgraph's GraphQL API: thin resolvers that validate input with
+//! `domain`, authorise with the platform guards and persist through `store`.
+//! Types live in `types`, loaders in `loaders`, the operations in `query`
+//! and `mutation`.
+
+mod loaders;
+mod mutation;
+mod query;
+mod types;
+
+use crate::UsersState;
+use async_graphql::{Context, EmptySubscription, Schema};
+use janta_platform::auth::{Principal, Role};
+use janta_platform::{ApiError, ApiResult};
+
+pub use loaders::{AddressLoader, BranchesLoader, UserLoader, VendorLoader};
+pub use mutation::Mutation;
+pub use query::Query;
+pub use types::{
+    Address, AddressInput, AuthPayload, Branch, BranchInput, CreateVendorInput, FamilyMember,
+    FamilyMemberInput, PharmacistAppointment, PharmacistAppointmentStatus, ProposePharmacistInput,
+    RegisterInput, Relation, ServiceContact, UpdateProfileInput, User, Vendor, VendorStatus,
+};
+
+/// The users subgraph schema.
+pub type UsersSchema = Schema<Query, Mutation, EmptySubscription>;
+
+fn state<'a>(ctx: &Context<'a>) -> &'a UsersState {
+    ctx.data_unchecked::<UsersState>()
+}
+
+fn require_vendor_admin_of(actor: &Principal, vendor_id: &str) -> ApiResult<()> {
+    let own_admin =
+        actor.has_role(Role::VendorAdmin) && actor.vendor_id.as_deref() == Some(vendor_id);
+    if actor.is_admin() || own_admin {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "only admins and this vendor's admins can do this",
+        ))
+    }
+}

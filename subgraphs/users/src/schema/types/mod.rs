@@ -1,0 +1,15 @@
+//! The GraphQL object, input and enum types, by topic.
+
+mod account;
+mod inputs;
+mod vendor;
+
+pub use account::{Address, AuthPayload, FamilyMember, Relation, ServiceContact, User};
+pub(in crate::schema) use inputs::ValidAddress;
+pub use inputs::{
+    AddressInput, BranchInput, CreateVendorInput, FamilyMemberInput, ProposePharmacistInput,
+    RegisterInput, UpdateProfileInput,
+};
+pub use vendor::{
+    Branch, PharmacistAppointment, PharmacistAppointmentStatus, Vendor, VendorStatus,
+};
