@@ -7,22 +7,19 @@
 //! - A users process killed with SIGKILL after committing, before it could
 //!   deliver (NATS unreachable), delivers every event once restarted.
 //! - In `janta dev` (one process, in-process bus) events leave the outbox.
-//! - Two replicas of users (one outbox, one relays) and two replicas of a
-//!   consuming subgraph (one durable NATS consumer): users registered through
-//!   the router are each handled exactly once, by both replicas between
-//!   them, with the request's `x-request-id` as correlation ID in the event
-//!   and in the handler's log lines.
+//! - Two replicas of users (one outbox, one relays) and two replicas of the
+//!   notifications subgraph (one durable NATS consumer): users registered
+//!   through the router are each welcomed exactly once, by both replicas
+//!   between them, with the request's `x-request-id` as correlation ID in the
+//!   event and in the handler's log lines.
 //!
 //! Needs PostgreSQL at `JANTA_TEST_POSTGRES_URL` and NATS with JetStream at
-//! `JANTA_NATS_URL` (default `nats://127.0.0.1:4222`). The consuming replicas
-//! are this test binary started again (`consumer_replica`, ignored when run
-//! normally): no consuming subgraph is needed for the test.
+//! `JANTA_NATS_URL` (default `nats://127.0.0.1:4222`).
 
 mod support;
 
 use janta_events::types::UserRegistered;
-use janta_events::{pending_events, processed_count, ConsumerSettings, EventBus, NatsTransport};
-use janta_platform::config::SubgraphConfig;
+use janta_events::{pending_events, processed_count, EventBus, NatsTransport};
 use janta_platform::store::{Migrations, Store};
 use janta_testkit::{Backend, Gql, TestDb};
 use serde_json::{json, Value};
@@ -33,8 +30,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const REPLICA_ENV: &str = "JANTA_TEST_CONSUMER_REPLICA";
-const READY_FILE_ENV: &str = "JANTA_TEST_CONSUMER_READY_FILE";
 const CONSUMER: &str = "welcome-probe";
 
 // ------------------------------------------------------------------ harness
@@ -390,37 +385,31 @@ async fn replicas_handle_each_event_once_across_processes() {
     )
     .await;
 
-    // Two replicas of a consuming subgraph: one durable consumer.
-    let consumer_store = Store::connect(&consumer_db.url).await.unwrap();
-    consumer_store.migrate(&platform_only()).await.unwrap();
-    sqlx::query(
-        "CREATE TABLE welcomes (event_id TEXT NOT NULL, user_id TEXT NOT NULL, \
-         replica TEXT NOT NULL, correlation_id TEXT)",
-    )
-    .execute(consumer_store.pool())
-    .await
-    .unwrap();
+    // Two replicas of a consuming subgraph, notifications (one database,
+    // one durable consumer); `janta_events=debug` makes each log the
+    // events it settles, inside a span carrying the correlation ID.
     let mut replicas = Vec::new();
-    for name in ["r1", "r2"] {
-        let ready = logs.join(format!("{name}.ready"));
-        let mut command = Command::new(std::env::current_exe().unwrap());
+    for name in ["notifications-1", "notifications-2"] {
+        let port = free_port();
+        let mut command = serve(
+            "notifications",
+            &consumer_db.url,
+            port,
+            &nats_url(),
+            &namespace,
+            &consumer_db.dir,
+        );
         command
-            .args(["consumer_replica", "--exact", "--ignored", "--nocapture"])
-            .env(REPLICA_ENV, name)
-            .env(READY_FILE_ENV, &ready)
-            .env("DATABASE_URL", &consumer_db.url)
-            .env("JANTA_NATS_URL", nats_url())
-            .env("JANTA_EVENTS_NAMESPACE", &namespace)
-            .env("RUST_LOG", "info,sqlx=warn");
-        let mut replica = Proc::spawn(&format!("consumer-{name}"), command, &logs);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !ready.exists() {
-            assert!(!replica.exited(), "replica {name} exited");
-            assert!(Instant::now() < deadline, "replica {name} did not start");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            .env("RUST_LOG", "info,sqlx=warn,janta_events=debug")
+            .env(
+                "JANTA_USERS_URL",
+                format!("http://127.0.0.1:{port_a}/graphql"),
+            );
+        let mut replica = Proc::spawn(name, command, &logs);
+        wait_status(&mut replica, &format!("http://127.0.0.1:{port}/ready"), 200).await;
         replicas.push(replica);
     }
+    let consumer_store = Store::connect(&consumer_db.url).await.unwrap();
 
     // Register users through the router, each request with its own ID.
     let gql = Gql::new(format!("http://127.0.0.1:{router_port}/graphql"));
@@ -433,45 +422,60 @@ async fn replicas_handle_each_event_once_across_processes() {
         request_ids.push(request_id);
     }
 
-    let count = || async {
-        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM welcomes")
-            .fetch_one(consumer_store.pool())
-            .await
-            .unwrap()
-    };
+    let welcomes = "SELECT event_id, audience FROM notifications WHERE kind = 'WELCOME'";
     wait_until("every registration is welcomed", 90, || async {
-        count().await >= total as i64
-    })
-    .await;
-    let rows: Vec<(String, String, String, Option<String>)> =
-        sqlx::query_as("SELECT event_id, user_id, replica, correlation_id FROM welcomes")
+        sqlx::query(welcomes)
             .fetch_all(consumer_store.pool())
             .await
-            .unwrap();
+            .unwrap()
+            .len()
+            >= total
+    })
+    .await;
+    let rows: Vec<(String, String)> = sqlx::query_as(welcomes)
+        .fetch_all(consumer_store.pool())
+        .await
+        .unwrap();
     assert_eq!(rows.len(), total, "an event was handled twice");
     let events: HashSet<&str> = rows.iter().map(|r| r.0.as_str()).collect();
     assert_eq!(events.len(), total);
-    let welcomed: HashSet<String> = rows.iter().map(|r| r.1.clone()).collect();
+    let welcomed: HashSet<String> = rows
+        .iter()
+        .map(|r| r.1.trim_start_matches("user:").to_string())
+        .collect();
     assert_eq!(welcomed, users);
-    let by_r1 = rows.iter().filter(|r| r.2 == "r1").count();
-    let by_r2 = rows.iter().filter(|r| r.2 == "r2").count();
+    let handled: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM processed_events WHERE consumer = $1 AND event_type = 'UserRegistered'",
+    )
+    .bind(janta_notifications::events::CONSUMER)
+    .fetch_one(consumer_store.pool())
+    .await
+    .unwrap();
+    assert_eq!(handled, total as i64);
+
+    // Both replicas took a share, and each handled event's log line carries
+    // the request ID that travelled router → users → event → handler.
+    let settled = |replica: &Proc| -> Vec<String> {
+        replica
+            .log_text()
+            .lines()
+            .filter(|l| l.contains("UserRegistered") && l.contains("event settled"))
+            .map(str::to_string)
+            .collect()
+    };
+    let (by_1, by_2) = (settled(&replicas[0]), settled(&replicas[1]));
     assert!(
-        by_r1 > 0 && by_r2 > 0,
-        "the replicas did not share the work: {by_r1}/{by_r2}"
+        !by_1.is_empty() && !by_2.is_empty(),
+        "the replicas did not share the work: {}/{}",
+        by_1.len(),
+        by_2.len()
     );
-    assert_eq!(
-        processed_count(&consumer_store, CONSUMER).await.unwrap(),
-        total as i64
-    );
-    // The request ID travelled router → users → event → handler (and its log).
-    let correlations: HashSet<String> = rows.iter().filter_map(|r| r.3.clone()).collect();
-    assert_eq!(correlations, request_ids.iter().cloned().collect());
-    let replica_logs: String = replicas.iter().map(Proc::log_text).collect();
+    assert_eq!(by_1.len() + by_2.len(), total, "an event was settled twice");
     for id in &request_ids {
         assert!(
-            replica_logs.lines().any(|l| l.contains("correlation_id")
-                && l.contains(id.as_str())
-                && l.contains("welcomed")),
+            by_1.iter()
+                .chain(&by_2)
+                .any(|l| l.contains("correlation_id") && l.contains(id.as_str())),
             "no handler log line carries correlation ID {id}"
         );
     }
@@ -513,52 +517,4 @@ async fn in_dev_mode_events_leave_the_outbox() {
         platform.count("users", published).await == 1
     })
     .await;
-}
-
-/// One replica of the consuming subgraph: started as a separate process by
-/// the test above (configured through the environment like a subgraph);
-/// does nothing when run otherwise.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a consumer replica process, started by replicas_handle_each_event_once_across_processes"]
-async fn consumer_replica() {
-    let Ok(replica) = std::env::var(REPLICA_ENV) else {
-        return;
-    };
-    janta_platform::telemetry::init("info");
-    let config = SubgraphConfig::load("notifications", None).expect("config");
-    let store = Store::connect(&config.database_url).await.expect("store");
-    let bus = janta_events::Runtime::standalone()
-        .event_bus(&config)
-        .await
-        .expect("bus");
-    let _consumer = bus
-        .consumer(CONSUMER, &store)
-        .with_settings(ConsumerSettings {
-            prefetch: 1,
-            ..ConsumerSettings::default()
-        })
-        .on_fn(move |conn, event: UserRegistered, envelope| {
-            let replica = replica.clone();
-            Box::pin(async move {
-                // Slow enough that the other replica gets its share.
-                tokio::time::sleep(Duration::from_millis(30)).await;
-                sqlx::query(
-                    "INSERT INTO welcomes (event_id, user_id, replica, correlation_id) \
-                     VALUES ($1, $2, $3, $4)",
-                )
-                .bind(&envelope.id)
-                .bind(&event.user_id)
-                .bind(&replica)
-                .bind(&envelope.correlation_id)
-                .execute(conn)
-                .await?;
-                tracing::info!(user_id = %event.user_id, "welcomed");
-                Ok(())
-            })
-        })
-        .start()
-        .await;
-    let ready = std::env::var(READY_FILE_ENV).expect("ready file");
-    std::fs::write(ready, "ready").expect("ready file");
-    std::future::pending::<()>().await;
 }
