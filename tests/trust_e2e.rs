@@ -256,6 +256,21 @@ async fn webhooks_cannot_point_inside_the_platform() {
     }
 }
 
+/// POSTs `body` as it is, with the given content type.
+async fn post_raw(
+    http: &reqwest::Client,
+    url: &str,
+    content_type: &str,
+    body: &'static str,
+) -> reqwest::Response {
+    http.post(url)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn every_subgraph_port_is_as_strict_as_the_router() {
     let p = Platform::start().await;
@@ -279,22 +294,16 @@ async fn every_subgraph_port_is_as_strict_as_the_router() {
             .unwrap();
         assert_eq!(get.status(), 405, "{domain}: mutation over GET");
 
-        let plain = http
-            .post(&url)
-            .header("content-type", "text/plain")
-            .body(r#"{"query":"{ __typename }"}"#)
-            .send()
-            .await
-            .unwrap();
+        let plain = post_raw(&http, &url, "text/plain", r#"{"query":"{ __typename }"}"#).await;
         assert_eq!(plain.status(), 415, "{domain}: text/plain POST");
 
-        let malformed = http
-            .post(&url)
-            .header("content-type", "application/json")
-            .body(r#"{"query": "{ __typename }""#)
-            .send()
-            .await
-            .unwrap();
+        let malformed = post_raw(
+            &http,
+            &url,
+            "application/json",
+            r#"{"query": "{ __typename }""#,
+        )
+        .await;
         assert_eq!(malformed.status(), 400, "{domain}: malformed JSON");
         let body: Value = malformed.json().await.expect("a JSON error body");
         let message = body["errors"][0]["message"].as_str().unwrap_or_default();
@@ -412,5 +421,82 @@ async fn strangers_learn_nothing_about_accounts() {
             .await,
         0,
         "nothing stored"
+    );
+}
+
+/// The roles a freshly signed-in account's token carries (`Me`).
+async fn roles_of(p: &Platform, email: &str) -> Value {
+    let token = p.login_with(email, support::TEST_PASSWORD).await;
+    p.gql.data(Some(&token), &operation("Me"), json!({})).await["me"]["roles"].clone()
+}
+
+#[tokio::test]
+async fn a_pharmacist_acts_only_after_a_platform_admin_verified_the_registration() {
+    let p = Platform::start().await;
+    p.register("new.rx@janta.test", "Nisha Pharmacist").await;
+    let vendor_ka = p.login("vendor.ka@janta.test").await;
+
+    // A vendor admin can no longer make anyone a pharmacist directly.
+    let direct = p
+        .gql
+        .send(
+            Some(&vendor_ka),
+            "mutation($v: ID!) { addVendorStaff(vendorId: $v, email: \"new.rx@janta.test\", role: PHARMACIST) { id } }",
+            json!({"v": janta_platform::demo::VENDOR_KA_ID}),
+        )
+        .await;
+    assert_eq!(code(&direct).as_deref(), Some("BAD_USER_INPUT"), "{direct}");
+
+    let proposed = p
+        .gql
+        .data(
+            Some(&vendor_ka),
+            "mutation { proposePharmacist(input: {email: \"new.rx@janta.test\", registrationNumber: \"KSPC-55012\", council: \"KA\"}) { id status } }",
+            json!({}),
+        )
+        .await;
+    let appointment = proposed["proposePharmacist"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(proposed["proposePharmacist"]["status"], "PENDING");
+    assert_eq!(roles_of(&p, "new.rx@janta.test").await, json!(["CUSTOMER"]));
+
+    // Neither the proposing pharmacy nor another one may verify it.
+    let verify = "mutation($id: ID!) { verifyPharmacist(id: $id) { status } }";
+    for vendor_admin in ["vendor.ka@janta.test", "vendor.mh@janta.test"] {
+        let token = p.login(vendor_admin).await;
+        let refused = p
+            .gql
+            .send(Some(&token), verify, json!({"id": appointment}))
+            .await;
+        assert_eq!(
+            code(&refused).as_deref(),
+            Some("FORBIDDEN"),
+            "{vendor_admin}: {refused}"
+        );
+    }
+    assert_eq!(roles_of(&p, "new.rx@janta.test").await, json!(["CUSTOMER"]));
+
+    let admin = p.login("admin@janta.test").await;
+    let verified = p
+        .gql
+        .data(Some(&admin), verify, json!({"id": appointment}))
+        .await;
+    assert_eq!(verified["verifyPharmacist"]["status"], "VERIFIED");
+    let roles = roles_of(&p, "new.rx@janta.test").await;
+    assert!(
+        roles.as_array().unwrap().contains(&json!("PHARMACIST")),
+        "verified pharmacist's token lacks the role: {roles}"
+    );
+    let verifications = format!(
+        "SELECT COUNT(*) FROM audit_log WHERE entity_type = 'pharmacist_appointment' \
+         AND action = 'verified' AND actor = '{}'",
+        janta_platform::demo::ADMIN_ID
+    );
+    assert_eq!(
+        p.count("users", &verifications).await,
+        1,
+        "the verifier is on record"
     );
 }

@@ -45,7 +45,7 @@ pub enum Kind {
     NewOrder,
     /// Vendor staff: a listing runs low on stock.
     StockLow,
-    /// Pharmacists: a prescription waits for review.
+    /// Pharmacy staff: a prescription submitted to their pharmacy waits for review.
     PrescriptionSubmitted,
     /// Vendor staff: the pharmacy's licences were verified.
     VendorVerified,

@@ -44,7 +44,7 @@ pub enum NotificationKind {
     NewOrder,
     /// Vendor staff: a listing's stock fell below its threshold.
     StockLow,
-    /// Pharmacists: a prescription waits for review.
+    /// Pharmacy staff: a prescription submitted to their pharmacy waits for review.
     PrescriptionSubmitted,
     /// Vendor staff: your pharmacy's licences were verified.
     VendorVerified,
