@@ -114,6 +114,7 @@ fn start_router(port: u16, data_dir: &Path) -> anyhow::Result<Child> {
         .stdout(log.try_clone()?)
         .stderr(log)
         .kill_on_drop(true);
+    die_with_parent(&mut command);
     for domain in DOMAINS {
         command.env(
             format!("JANTA_{}_URL", domain.to_uppercase()),
@@ -122,6 +123,26 @@ fn start_router(port: u16, data_dir: &Path) -> anyhow::Result<Child> {
     }
     Ok(command.spawn()?)
 }
+
+/// Makes the router stop when this process dies, however it dies: without
+/// it a `kill -9` of `janta dev` leaves the router holding its port. (The
+/// signal follows the thread that started the child: the main thread.)
+#[cfg(target_os = "linux")]
+fn die_with_parent(command: &mut Command) {
+    // SAFETY: prctl is async-signal-safe and touches only the child.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Elsewhere the router outlives a killed `janta dev` (stop it by hand).
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_command: &mut Command) {}
 
 async fn wait_for_router(port: u16, router: &mut Child) -> anyhow::Result<()> {
     let url = format!("http://127.0.0.1:{port}/readiness");

@@ -16,33 +16,6 @@ use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use support::{code, operation, put_pdf, Platform};
 
-async fn wait_for(
-    p: &Platform,
-    token: &str,
-    order_id: &str,
-    done: impl Fn(&Value) -> bool,
-) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let body = p
-            .gql
-            .send(
-                Some(token),
-                &operation("OrderDetail"),
-                json!({"id": order_id}),
-            )
-            .await;
-        if done(&body["data"]["order"]) {
-            return body["data"]["order"].clone();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "order never reached the expected state: {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 async fn ka_stock(p: &Platform, medicine: &str, listing: &str) -> i64 {
     let detail = p
         .gql
@@ -219,12 +192,13 @@ async fn prescription_checkout_payment_refund_failure_and_dashboard() {
     // Online payment: the sandbox confirms asynchronously through a signed webhook.
     let payment = pay(&p, &customer, &order_id, "UPI", "success").await;
     assert_eq!(payment["amount"], order["total"]);
-    let confirmed = wait_for(&p, &customer, &order_id, |o| {
-        o["status"] == "CONFIRMED"
-            && o["payments"][0]["status"] == "SUCCEEDED"
-            && o["prescriptions"][0]["id"].is_string()
-    })
-    .await;
+    let confirmed = p
+        .order_when(&customer, &order_id, |o| {
+            o["status"] == "CONFIRMED"
+                && o["payments"][0]["status"] == "SUCCEEDED"
+                && o["prescriptions"][0]["id"].is_string()
+        })
+        .await;
     assert_eq!(confirmed["prescriptions"][0]["id"], prescription.as_str());
     assert_eq!(confirmed["buyer"]["fullName"], "Chitra Customer");
     assert_eq!(confirmed["vendor"]["name"], "Janta Demo Pharmacy");
@@ -283,7 +257,9 @@ async fn prescription_checkout_payment_refund_failure_and_dashboard() {
         "reserved"
     );
     pay(&p, &customer, &second_id, "CARD", "failure").await;
-    let cancelled = wait_for(&p, &customer, &second_id, |o| o["status"] == "CANCELLED").await;
+    let cancelled = p
+        .order_when(&customer, &second_id, |o| o["status"] == "CANCELLED")
+        .await;
     assert_eq!(cancelled["payments"][0]["status"], "FAILED");
     assert_eq!(
         ka_stock(&p, PARACETAMOL_500_ID, PARACETAMOL_500_KA_LISTING_ID).await,

@@ -22,6 +22,22 @@ pub struct Platform {
     pub gql: Gql,
     /// The data directory (SQLite files, documents, logs).
     pub data_dir: PathBuf,
+    /// Extra environment of the `janta dev` process.
+    env: Vec<(String, String)>,
+}
+
+/// Starts `janta dev` on `port` with `data_dir`.
+fn launch(port: u16, data_dir: &std::path::Path, env: &[(String, String)]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_janta"))
+        .args(["dev", "--port", &port.to_string(), "--data-dir"])
+        .arg(data_dir)
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("janta starts")
 }
 
 fn ports_free(base: u16) -> bool {
@@ -44,26 +60,47 @@ fn rand_u16() -> u16 {
 impl Platform {
     /// Starts the platform and waits until the router serves queries.
     pub async fn start() -> Platform {
+        Platform::start_with(&[]).await
+    }
+
+    /// [`Platform::start`] with extra environment settings (a payment
+    /// gateway and its keys, say).
+    pub async fn start_with(env: &[(&str, &str)]) -> Platform {
         let port = pick_base_port();
         let data_dir =
             std::env::temp_dir().join(format!("janta-e2e-{}", uuid::Uuid::new_v4().simple()));
-        let child = Command::new(env!("CARGO_BIN_EXE_janta"))
-            .args(["dev", "--port", &port.to_string(), "--data-dir"])
-            .arg(&data_dir)
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("janta starts");
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let mut platform = Platform {
-            child,
+            child: launch(port, &data_dir, &env),
             port,
             gql: Gql::new(format!("http://127.0.0.1:{port}/graphql")),
             data_dir,
+            env,
         };
         platform.wait_ready().await;
         platform
+    }
+
+    /// Kills the platform with SIGKILL (no shutdown at all: a power cut),
+    /// then starts it again on the same ports and data, and waits until it
+    /// serves queries.
+    pub async fn crash_and_restart(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+        // The router follows its parent (PR_SET_PDEATHSIG); wait for its port.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !ports_free(self.port) {
+            assert!(
+                Instant::now() < deadline,
+                "ports still taken after the crash"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.child = launch(self.port, &self.data_dir, &self.env);
+        self.wait_ready().await;
     }
 
     async fn wait_ready(&mut self) {
@@ -198,6 +235,35 @@ impl Platform {
             put.text().await.unwrap()
         );
         upload
+    }
+
+    /// The order `order_id` as `token` sees it (`OrderDetail`), once `done`
+    /// holds; fails the test after 60 s.
+    pub async fn order_when(
+        &self,
+        token: &str,
+        order_id: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let body = self
+                .gql
+                .send(
+                    Some(token),
+                    &operation("OrderDetail"),
+                    json!({"id": order_id}),
+                )
+                .await;
+            if done(&body["data"]["order"]) {
+                return body["data"]["order"].clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the order never reached the expected state: {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Opens a subgraph's SQLite store read-only, to check what was written.

@@ -26,6 +26,7 @@ use crate::Envelope;
 use async_trait::async_trait;
 use futures::future::BoxFuture;
 use janta_platform::store::Store;
+use janta_platform::tasks::TaskSet;
 use sqlx::AnyConnection;
 use std::collections::{BTreeSet, HashMap};
 use std::marker::PhantomData;
@@ -79,6 +80,17 @@ pub trait EventHandler<E: Event>: Send + Sync + 'static {
         event: E,
         envelope: &Envelope,
     ) -> anyhow::Result<()>;
+
+    /// Work that must wait until the effect of [`Self::handle`] committed
+    /// (a call to another subgraph, a gateway request): the consumer runs it
+    /// right after the commit and, on error, again after its back-off, up to
+    /// [`ConsumerSettings::max_attempts`] times. It may also run for an
+    /// event handled before (after a restart or a replay), so it re-reads
+    /// the state it acts on and does only what is still owed; a sweeper
+    /// stays the safety net for work still owed when every attempt failed.
+    async fn after_commit(&self, _event: &E, _envelope: &Envelope) -> anyhow::Result<()> {
+        Ok(())
+    }
 }
 
 enum Failure {
@@ -100,6 +112,7 @@ impl Failure {
 trait ErasedHandler: Send + Sync {
     fn source(&self) -> &'static str;
     async fn handle(&self, conn: &mut AnyConnection, envelope: &Envelope) -> Result<(), Failure>;
+    async fn after_commit(&self, envelope: &Envelope) -> anyhow::Result<()>;
 }
 
 struct Typed<E, H> {
@@ -114,18 +127,27 @@ impl<E: Event, H: EventHandler<E>> ErasedHandler for Typed<E, H> {
     }
 
     async fn handle(&self, conn: &mut AnyConnection, envelope: &Envelope) -> Result<(), Failure> {
-        let event: E = serde_json::from_value(envelope.payload.clone()).map_err(|err| {
-            Failure::Permanent(anyhow::anyhow!(
-                "payload of {} (version {}) does not match the type: {err}",
-                envelope.event_type,
-                envelope.version
-            ))
-        })?;
+        let event = decode::<E>(envelope).map_err(Failure::Permanent)?;
         self.handler
             .handle(conn, event, envelope)
             .await
             .map_err(Failure::Retryable)
     }
+
+    async fn after_commit(&self, envelope: &Envelope) -> anyhow::Result<()> {
+        let event = decode::<E>(envelope)?;
+        self.handler.after_commit(&event, envelope).await
+    }
+}
+
+fn decode<E: Event>(envelope: &Envelope) -> anyhow::Result<E> {
+    serde_json::from_value(envelope.payload.clone()).map_err(|err| {
+        anyhow::anyhow!(
+            "payload of {} (version {}) does not match the type: {err}",
+            envelope.event_type,
+            envelope.version
+        )
+    })
 }
 
 /// A handler written as a closure: `|conn, event, envelope| Box::pin(async move { … })`.
@@ -155,6 +177,8 @@ struct Core {
     store: Store,
     handlers: HashMap<&'static str, Arc<dyn ErasedHandler>>,
     settings: ConsumerSettings,
+    /// Running `after_commit` work, stopped with the consumer.
+    followups: TaskSet,
 }
 
 /// A consuming subgraph's event handlers, before they start.
@@ -173,6 +197,7 @@ impl Consumer {
                 store,
                 handlers: HashMap::new(),
                 settings: ConsumerSettings::default(),
+                followups: TaskSet::default(),
             },
             transport,
         }
@@ -264,12 +289,14 @@ impl ConsumerHandle {
         &self.core.name
     }
 
-    /// Stops taking new deliveries, lets the one in hand finish, and waits.
+    /// Stops taking new deliveries, lets the one in hand finish, cancels
+    /// pending `after_commit` work (sweepers own what it leaves), and waits.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         for task in self.tasks {
             let _ = task.await;
         }
+        self.core.followups.shutdown().await;
     }
 
     /// Kills the consumer wherever it is (a crash, for tests): deliveries
@@ -303,6 +330,7 @@ impl ConsumerHandle {
         let span = event_span(&core.name, &envelope, parked.attempts as u32 + 1);
         match core.process(&envelope).instrument(span).await {
             Ok(outcome) => {
+                core.follow_up(outcome, &envelope);
                 event_store::resolve_parked(&core.store, &core.name, event_id).await?;
                 tracing::info!(consumer = %core.name, event_id, ?outcome, "parked event replayed");
                 Ok(outcome)
@@ -426,6 +454,7 @@ impl Core {
             let settled = match self.process(&envelope).await {
                 Ok(outcome) => {
                     tracing::debug!(?outcome, "event settled");
+                    self.follow_up(outcome, &envelope);
                     acker.ack().await
                 }
                 Err(Failure::Retryable(err)) if attempt < self.settings.max_attempts => {
@@ -467,6 +496,36 @@ impl Core {
         }
         .instrument(span)
         .await
+    }
+
+    /// Starts the handler's `after_commit` work for an event whose effect
+    /// just committed, retried with the consumer's back-off.
+    fn follow_up(&self, outcome: Outcome, envelope: &Envelope) {
+        if outcome != Outcome::Handled {
+            return;
+        }
+        let Some(handler) = self.handlers.get(envelope.event_type.as_str()).cloned() else {
+            return;
+        };
+        let envelope = envelope.clone();
+        let settings = self.settings.clone();
+        let work = async move {
+            let attempts = settings.max_attempts.max(1);
+            for attempt in 1..=attempts {
+                let Err(err) = handler.after_commit(&envelope).await else {
+                    return;
+                };
+                if attempt == attempts {
+                    tracing::error!(error = %format!("{err:#}"), "after-commit work gave up; a sweeper owns it now");
+                    return;
+                }
+                let delay = settings.retry_backoff.delay(attempt);
+                tracing::warn!(error = %format!("{err:#}"), retry_in_ms = delay.as_millis() as u64, "after-commit work failed; will retry");
+                tokio::time::sleep(delay).await;
+            }
+        };
+        self.followups
+            .spawn(work.instrument(tracing::Span::current()));
     }
 
     async fn process(&self, envelope: &Envelope) -> Result<Outcome, Failure> {

@@ -51,6 +51,7 @@ pub use transport::{
 };
 pub use types::Event;
 
+use janta_platform::cause::Cause;
 use janta_platform::config::{Secret, SubgraphConfig};
 use janta_platform::server::{readiness_check, ReadinessCheck};
 use janta_platform::store::Store;
@@ -58,14 +59,14 @@ use sqlx::AnyConnection;
 use std::sync::Arc;
 
 /// The envelope of a typed event: fresh ID, now, `E`'s type, version and
-/// aggregate.
-pub fn envelope<E: Event>(event: &E, actor: &str, correlation_id: Option<&str>) -> Envelope {
+/// aggregate, caused by `cause`.
+pub fn envelope<E: Event>(event: &E, cause: &Cause) -> Envelope {
     let mut envelope = Envelope::new(
         E::TYPE,
         E::AGGREGATE_TYPE,
         event.aggregate_id(),
-        actor,
-        correlation_id,
+        cause.actor(),
+        cause.correlation(),
         serde_json::Value::Null,
     );
     envelope.version = E::VERSION;
@@ -75,17 +76,15 @@ pub fn envelope<E: Event>(event: &E, actor: &str, correlation_id: Option<&str>) 
     envelope
 }
 
-/// Records the typed `event` in the outbox inside the caller's transaction
-/// (`actor`: user ID, `service:<name>` or `system`; `correlation_id`: the
-/// request's, from `janta_platform::server::CorrelationId`). Returns the
+/// Records the typed `event` in the outbox inside the caller's transaction,
+/// stamped with who caused it and the request it belongs to. Returns the
 /// envelope written.
 pub async fn publish<E: Event>(
     conn: &mut AnyConnection,
     event: &E,
-    actor: &str,
-    correlation_id: Option<&str>,
+    cause: &Cause,
 ) -> sqlx::Result<Envelope> {
-    let envelope = envelope(event, actor, correlation_id);
+    let envelope = envelope(event, cause);
     janta_platform::events::publish(conn, &envelope).await?;
     Ok(envelope)
 }

@@ -11,6 +11,7 @@ use janta_events::{
     Envelope, EventBus, EventHandler, InProcessBus, NatsTransport, Outcome, PublishError, Receipt,
     RelayHandle, RelaySettings, Subscription, Transport,
 };
+use janta_platform::cause::Cause;
 use janta_platform::store::{Migrations, Store};
 use janta_testkit::{Backend, TestDb};
 use sqlx::AnyConnection;
@@ -200,7 +201,7 @@ async fn publish_users(store: &Store, labels: &[&str]) -> Vec<Envelope> {
             user_id: janta_platform::ids::new_id(),
             full_name: label.to_string(),
         };
-        let envelope = janta_events::publish(&mut tx, &event, "system", Some("corr-test"))
+        let envelope = janta_events::publish(&mut tx, &event, &Cause::system(Some("corr-test")))
             .await
             .expect("publish");
         tx.commit().await.expect("commit");
@@ -333,9 +334,81 @@ fn labels(effects: &[Effect]) -> Vec<String> {
     effects.iter().map(|e| e.label.clone()).collect()
 }
 
+/// A handler with after-commit work: it records what the work saw and
+/// fails its first `failures` attempts.
+struct FollowUp {
+    recorder: Recorder,
+    store: Store,
+    failures: usize,
+    /// For each attempt: did the work see the handler's committed effect?
+    attempts: Arc<Mutex<Vec<bool>>>,
+}
+
+#[async_trait]
+impl EventHandler<UserRegistered> for FollowUp {
+    async fn handle(
+        &self,
+        conn: &mut AnyConnection,
+        event: UserRegistered,
+        envelope: &Envelope,
+    ) -> anyhow::Result<()> {
+        self.recorder.handle(conn, event, envelope).await
+    }
+
+    async fn after_commit(
+        &self,
+        _event: &UserRegistered,
+        envelope: &Envelope,
+    ) -> anyhow::Result<()> {
+        let committed = effects(&self.store)
+            .await
+            .iter()
+            .any(|e| e.event_id == envelope.id);
+        let attempt = {
+            let mut attempts = self.attempts.lock().unwrap();
+            attempts.push(committed);
+            attempts.len()
+        };
+        anyhow::ensure!(
+            attempt > self.failures,
+            "the peer is down (attempt {attempt})"
+        );
+        Ok(())
+    }
+}
+
 // ------------------------------------------------------------------ tests
 
 matrix! {
+    async fn after_commit_work_sees_the_commit_and_is_retried_until_it_succeeds(db, bus) {
+        let store = store(&db).await;
+        let attempts = Arc::new(Mutex::new(Vec::new()));
+        let handler = FollowUp {
+            recorder: Recorder::new("welcome", "a"),
+            store: store.clone(),
+            failures: 1,
+            attempts: attempts.clone(),
+        };
+        let consumer = bus
+            .events
+            .consumer("welcome", &store)
+            .with_settings(consumer_settings())
+            .on::<UserRegistered>(handler)
+            .start()
+            .await;
+        let relay = start_relay(&bus.events, &store);
+        publish_users(&store, &["followed"]).await;
+        wait_until("the after-commit work succeeded", || {
+            let attempts = attempts.clone();
+            async move { attempts.lock().unwrap().len() == 2 }
+        })
+        .await;
+        consumer.stop().await;
+        relay.stop().await;
+        assert_eq!(*attempts.lock().unwrap(), vec![true, true], "every attempt ran after the commit");
+        assert_eq!(labels(&effects(&store).await), vec!["followed"], "the effect itself ran once");
+    }
+
     async fn rolled_back_events_are_never_delivered(db, bus) {
         let store = store(&db).await;
         let consumer = start_consumer(&bus.events, &store, Recorder::new("welcome", "a"), consumer_settings()).await;
@@ -345,15 +418,14 @@ matrix! {
         let ghost = janta_events::publish(
             &mut tx,
             &UserRegistered { user_id: "ghost".into(), full_name: "ghost".into() },
-            "system",
-            None,
+            &Cause::system(None),
         )
         .await
         .unwrap();
         tx.rollback().await.unwrap();
         // An event nobody here handles travels too and is simply acknowledged.
         let mut tx = store.begin().await.unwrap();
-        janta_events::publish(&mut tx, &VendorVerified { vendor_id: "v1".into() }, "system", None)
+        janta_events::publish(&mut tx, &VendorVerified { vendor_id: "v1".into() }, &Cause::system(None))
             .await
             .unwrap();
         tx.commit().await.unwrap();

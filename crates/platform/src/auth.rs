@@ -316,7 +316,7 @@ impl RemoteJwks {
                     cache.keys = keys;
                     cache.fetched_at = Some(Instant::now());
                 }
-                Err(err) if cache.keys.is_empty() => return Err(ApiError::Internal(err)),
+                Err(err) if cache.keys.is_empty() => return Err(ApiError::internal(err)),
                 Err(err) => tracing::warn!(
                     error = format!("{err:#}"),
                     "JWKS refresh failed; using cached keys"

@@ -44,7 +44,7 @@ impl ServiceClient {
         self.peers
             .get(domain)
             .map(String::as_str)
-            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no URL for subgraph {domain}")))
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no URL for subgraph {domain}")))
     }
 
     async fn token(&self) -> ApiResult<String> {
@@ -84,7 +84,7 @@ impl ServiceClient {
             .await
             .context("token endpoint sent no JSON")?;
         if !status.is_success() {
-            return Err(ApiError::Internal(anyhow::anyhow!(
+            return Err(ApiError::internal(anyhow::anyhow!(
                 "token endpoint refused service client {} ({status}: {})",
                 self.client_id,
                 body["error"]
@@ -150,7 +150,7 @@ fn remote_error(domain: &str, error: &Value) -> ApiError {
         Some("PRESCRIPTION_REQUIRED") => ErrorCode::PrescriptionRequired,
         Some("PAYMENT_FAILED") => ErrorCode::PaymentFailed,
         Some("FORBIDDEN") => ErrorCode::Forbidden,
-        _ => return ApiError::Internal(anyhow::anyhow!("{domain} subgraph failed: {message}")),
+        _ => return ApiError::internal(anyhow::anyhow!("{domain} subgraph failed: {message}")),
     };
     let err = ApiError::client(code, message);
     match error["extensions"].get("details") {

@@ -51,7 +51,35 @@ pub enum PaymentGateway {
     /// delivery still works. The production default until a real gateway
     /// is configured.
     None,
+    /// Razorpay (`razorpay_key_id`, `razorpay_key_secret`, its webhook
+    /// secret in `webhook_secret`, `razorpay_base_url`).
+    Razorpay,
 }
+
+/// Razorpay's API, for `payment_gateway = "razorpay"` (payments only).
+#[derive(Debug, Clone)]
+pub struct RazorpaySettings {
+    /// The key ID (`rzp_test_…` or `rzp_live_…`), public: checkout shows it.
+    pub key_id: String,
+    /// The key secret: API authentication and checkout signatures.
+    pub key_secret: Secret,
+    /// Where the API is: `https://api.razorpay.com`, or a local fake in tests.
+    pub base_url: String,
+}
+
+/// Razorpay's API base URL.
+pub const RAZORPAY_BASE_URL: &str = "https://api.razorpay.com";
+/// The development key pair's ID (production refuses it).
+pub const DEV_RAZORPAY_KEY_ID: &str = "rzp_test_jantadevkey00";
+/// The development key pair's secret (production refuses it).
+pub const DEV_RAZORPAY_KEY_SECRET: &str = "janta-dev-razorpay-key-secret";
+/// Payments still open this long after they were created are asked about
+/// at the gateway (a lost webhook).
+pub const DEFAULT_RECONCILE_AFTER: Duration = Duration::from_secs(10 * 60);
+/// How often the reconciliation sweeper runs.
+pub const DEFAULT_RECONCILE_INTERVAL: Duration = Duration::from_secs(60);
+/// How long after delivery a customer may ask to return lines.
+pub const DEFAULT_RETURN_WINDOW_DAYS: u32 = 7;
 
 /// How subgraphs check access tokens.
 #[derive(Debug, Clone)]
@@ -120,6 +148,14 @@ pub struct SubgraphConfig {
     /// The gateway for online payments (payments only): the sandbox in dev
     /// mode, none in production unless configured (`JANTA_PAYMENT_GATEWAY`).
     pub payment_gateway: PaymentGateway,
+    /// Payments: Razorpay's API and keys (used when it is the gateway).
+    pub razorpay: RazorpaySettings,
+    /// Payments: open payments older than this are reconciled with the gateway.
+    pub reconcile_after: Duration,
+    /// Payments: how often the reconciliation sweeper runs.
+    pub reconcile_interval: Duration,
+    /// Orders: days after delivery during which lines may be returned.
+    pub return_window_days: u32,
     /// SMTP server for e-mail notifications, `smtp://[user:password@]host[:port]`
     /// (notifications only). None: dev mode writes e-mails to `outbox_dir`;
     /// production refuses to start. Holds credentials: never log it.
@@ -231,6 +267,12 @@ struct FileConfig {
     prescription_validity_days: Option<u32>,
     webhook_secret: Option<Secret>,
     payment_gateway: Option<PaymentGateway>,
+    razorpay_key_id: Option<String>,
+    razorpay_key_secret: Option<Secret>,
+    razorpay_base_url: Option<String>,
+    reconcile_after_secs: Option<u64>,
+    reconcile_interval_secs: Option<u64>,
+    return_window_days: Option<u64>,
     smtp_url: Option<Secret>,
     email_from: Option<String>,
     sms_url: Option<String>,
@@ -254,7 +296,7 @@ struct FileConfig {
 /// Keys that only one subgraph reads: a file may set them at the top level
 /// or in that subgraph's section, and another subgraph's section naming one
 /// is an error (it would silently do nothing there).
-const DOMAIN_KEYS: [(&str, &str); 22] = [
+const DOMAIN_KEYS: [(&str, &str); 28] = [
     ("signing_key_file", "users"),
     ("service_clients", "users"),
     ("service_secret_overlap_secs", "users"),
@@ -262,6 +304,12 @@ const DOMAIN_KEYS: [(&str, &str); 22] = [
     ("url_signing_secret", "prescriptions"),
     ("webhook_secret", "payments"),
     ("payment_gateway", "payments"),
+    ("razorpay_key_id", "payments"),
+    ("razorpay_key_secret", "payments"),
+    ("razorpay_base_url", "payments"),
+    ("reconcile_after_secs", "payments"),
+    ("reconcile_interval_secs", "payments"),
+    ("return_window_days", "orders"),
     ("smtp_url", "notifications"),
     ("sms_url", "notifications"),
     ("sms_api_key", "notifications"),
@@ -369,6 +417,14 @@ impl SubgraphConfig {
             prescription_validity_days: DEFAULT_PRESCRIPTION_VALIDITY_DAYS,
             webhook_secret: Secret::new(DEV_WEBHOOK_SECRET),
             payment_gateway: PaymentGateway::Sandbox,
+            razorpay: RazorpaySettings {
+                key_id: DEV_RAZORPAY_KEY_ID.to_string(),
+                key_secret: Secret::new(DEV_RAZORPAY_KEY_SECRET),
+                base_url: RAZORPAY_BASE_URL.to_string(),
+            },
+            reconcile_after: DEFAULT_RECONCILE_AFTER,
+            reconcile_interval: DEFAULT_RECONCILE_INTERVAL,
+            return_window_days: DEFAULT_RETURN_WINDOW_DAYS,
             smtp_url: None,
             email_from: DEFAULT_EMAIL_FROM.to_string(),
             sms_url: None,
@@ -433,15 +489,30 @@ impl SubgraphConfig {
             .with_context(|| format!("no URL configured for subgraph {domain}"))
     }
 
-    /// Production refuses the sandbox payment gateway: anyone holding a
-    /// checkout link could confirm an order without paying.
+    /// Production refuses the sandbox payment gateway (anyone holding a
+    /// checkout link could confirm an order without paying) and Razorpay
+    /// with the development keys or no keys.
     pub fn check_payment_gateway(&self) -> anyhow::Result<()> {
+        if self.mode != Mode::Production {
+            return Ok(());
+        }
         anyhow::ensure!(
-            !(self.mode == Mode::Production && self.payment_gateway == PaymentGateway::Sandbox),
+            self.payment_gateway != PaymentGateway::Sandbox,
             "production mode refuses the sandbox payment gateway (it confirms payments nobody \
              made): set JANTA_PAYMENT_GATEWAY (payment_gateway) to a real gateway, or to \
              \"none\" for cash on delivery only"
         );
+        if self.payment_gateway == PaymentGateway::Razorpay {
+            let keys = &self.razorpay;
+            anyhow::ensure!(
+                keys.key_id != DEV_RAZORPAY_KEY_ID
+                    && keys.key_id.starts_with("rzp_")
+                    && keys.key_secret.expose() != DEV_RAZORPAY_KEY_SECRET
+                    && !keys.key_secret.expose().is_empty(),
+                "production mode needs Razorpay keys: set JANTA_RAZORPAY_KEY_ID and \
+                 JANTA_RAZORPAY_KEY_SECRET (razorpay_key_id, razorpay_key_secret) to your account's"
+            );
+        }
         Ok(())
     }
 
@@ -565,6 +636,15 @@ impl SubgraphConfig {
             None if config.mode == Mode::Production => PaymentGateway::None,
             None => config.payment_gateway,
         };
+        if let Some(v) = merged.razorpay_key_id.clone() {
+            config.razorpay.key_id = v;
+        }
+        if let Some(v) = merged.razorpay_key_secret.clone() {
+            config.razorpay.key_secret = v;
+        }
+        if let Some(v) = &merged.razorpay_base_url {
+            config.razorpay.base_url = v.trim_end_matches('/').to_string();
+        }
         if domain == "payments" {
             config.check_payment_gateway()?;
         }
@@ -649,6 +729,8 @@ fn overlay_env(mut c: FileConfig) -> anyhow::Result<FileConfig> {
         ("JANTA_TOKEN_URL", &mut c.token_url),
         ("JANTA_EMAIL_FROM", &mut c.email_from),
         ("JANTA_SMS_URL", &mut c.sms_url),
+        ("JANTA_RAZORPAY_KEY_ID", &mut c.razorpay_key_id),
+        ("JANTA_RAZORPAY_BASE_URL", &mut c.razorpay_base_url),
     ];
     for (name, slot) in strings {
         if let Some(v) = var(name) {
@@ -661,6 +743,7 @@ fn overlay_env(mut c: FileConfig) -> anyhow::Result<FileConfig> {
         ("JANTA_WEBHOOK_SECRET", &mut c.webhook_secret),
         ("JANTA_SMTP_URL", &mut c.smtp_url),
         ("JANTA_SMS_API_KEY", &mut c.sms_api_key),
+        ("JANTA_RAZORPAY_KEY_SECRET", &mut c.razorpay_key_secret),
         (
             "JANTA_WEBHOOK_ENCRYPTION_KEY",
             &mut c.webhook_encryption_key,
@@ -682,6 +765,12 @@ fn overlay_env(mut c: FileConfig) -> anyhow::Result<FileConfig> {
             &mut c.order_payment_window_minutes,
         ),
         ("JANTA_ORDER_SWEEP_SECONDS", &mut c.order_sweep_seconds),
+        ("JANTA_RECONCILE_AFTER_SECS", &mut c.reconcile_after_secs),
+        (
+            "JANTA_RECONCILE_INTERVAL_SECS",
+            &mut c.reconcile_interval_secs,
+        ),
+        ("JANTA_RETURN_WINDOW_DAYS", &mut c.return_window_days),
         ("JANTA_DELIVERY_BACKOFF_MS", &mut c.delivery_backoff_ms),
         (
             "JANTA_DELIVERY_BACKOFF_MAX_MS",
@@ -726,7 +815,8 @@ fn overlay_env(mut c: FileConfig) -> anyhow::Result<FileConfig> {
         c.payment_gateway = Some(match v.as_str() {
             "sandbox" => PaymentGateway::Sandbox,
             "none" => PaymentGateway::None,
-            _ => anyhow::bail!("JANTA_PAYMENT_GATEWAY must be sandbox or none"),
+            "razorpay" => PaymentGateway::Razorpay,
+            _ => anyhow::bail!("JANTA_PAYMENT_GATEWAY must be sandbox, razorpay or none"),
         });
     }
     if let Some(v) = var("JANTA_DATA_DIR") {
@@ -790,6 +880,18 @@ fn apply_tuning(config: &mut SubgraphConfig, merged: &FileConfig) -> anyhow::Res
     if let Some(v) = merged.order_sweep_seconds {
         let names = "JANTA_ORDER_SWEEP_SECONDS / order_sweep_seconds";
         config.order_sweep_interval = secs(in_range(names, v, 1..=3_600)?);
+    }
+    if let Some(v) = merged.reconcile_after_secs {
+        let names = "JANTA_RECONCILE_AFTER_SECS / reconcile_after_secs";
+        config.reconcile_after = secs(in_range(names, v, 1..=7 * 86_400)?);
+    }
+    if let Some(v) = merged.reconcile_interval_secs {
+        let names = "JANTA_RECONCILE_INTERVAL_SECS / reconcile_interval_secs";
+        config.reconcile_interval = secs(in_range(names, v, 1..=3_600)?);
+    }
+    if let Some(v) = merged.return_window_days {
+        let names = "JANTA_RETURN_WINDOW_DAYS / return_window_days";
+        config.return_window_days = in_range(names, v, 0..=365)? as u32;
     }
     if let Some(v) = merged.delivery_max_attempts {
         let names = "JANTA_DELIVERY_MAX_ATTEMPTS / delivery_max_attempts";
@@ -1073,6 +1175,33 @@ mod tests {
         std::fs::write(&path, format!("{base}webhook_secret = \"{strong}\"\n")).unwrap();
         let config = SubgraphConfig::load("payments", Some(&path)).unwrap();
         assert_eq!(config.webhook_secret.expose(), strong);
+    }
+
+    #[test]
+    fn production_razorpay_needs_real_keys_and_the_payments_section_sets_them() {
+        let dir = std::env::temp_dir().join(format!("janta-cfg-rzp-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("prod.toml");
+        let strong = "0123456789abcdef0123456789abcdef-strong";
+        let base = format!(
+            "mode = \"production\"\nservice_client_secret = \"{STRONG_SERVICE_SECRET}\"\nwebhook_secret = \"{strong}\"\n[payments]\npayment_gateway = \"razorpay\"\nreconcile_after_secs = 120\n"
+        );
+        std::fs::write(&path, &base).unwrap();
+        let err = SubgraphConfig::load("payments", Some(&path)).unwrap_err();
+        assert!(format!("{err:#}").contains("Razorpay keys"), "{err:#}");
+        let keys = format!(
+            "razorpay_key_id = \"rzp_live_Abc123\"\nrazorpay_key_secret = \"{strong}\"\nrazorpay_base_url = \"http://127.0.0.1:9/\"\n"
+        );
+        std::fs::write(&path, format!("{base}{keys}")).unwrap();
+        let config = SubgraphConfig::load("payments", Some(&path)).unwrap();
+        assert_eq!(config.payment_gateway, PaymentGateway::Razorpay);
+        assert_eq!(config.razorpay.key_id, "rzp_live_Abc123");
+        assert_eq!(config.razorpay.base_url, "http://127.0.0.1:9");
+        assert_eq!(config.reconcile_after, Duration::from_secs(120));
+        assert!(
+            !format!("{config:?}").contains(strong),
+            "a secret leaked into Debug output"
+        );
     }
 
     #[test]

@@ -41,7 +41,7 @@ impl ErrorCode {
 
 /// Either a failure the client should act on, or an internal fault whose
 /// details stay in the logs.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
     /// Safe to show: a stable code, a helpful message and optional details
     /// (for example which cart lines lack a prescription).
@@ -56,7 +56,7 @@ pub enum ApiError {
     },
     /// A fault of ours (database down, bug); logged, never shown.
     #[error("internal error: {0:#}")]
-    Internal(#[from] anyhow::Error),
+    Internal(std::sync::Arc<anyhow::Error>),
 }
 
 /// Result alias used by resolvers and domain services.
@@ -112,6 +112,12 @@ impl ApiError {
         }
     }
 
+    /// A failure that is ours, not the caller's: logged with its cause,
+    /// answered as `INTERNAL`.
+    pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
+        ApiError::Internal(std::sync::Arc::new(cause.into()))
+    }
+
     /// The caller sent something invalid.
     pub fn bad_input(message: impl Into<String>) -> Self {
         Self::client(ErrorCode::BadUserInput, message)
@@ -148,7 +154,13 @@ impl ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
-        ApiError::Internal(err.into())
+        ApiError::internal(err)
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(err: anyhow::Error) -> Self {
+        ApiError::Internal(std::sync::Arc::new(err))
     }
 }
 
@@ -230,7 +242,7 @@ mod tests {
     #[test]
     fn internal_errors_hide_their_cause() {
         let err: async_graphql::Error =
-            ApiError::Internal(anyhow::anyhow!("syntax error near SELECT")).into();
+            ApiError::internal(anyhow::anyhow!("syntax error near SELECT")).into();
         assert_eq!(err.message, "internal error");
         assert!(!format!("{err:?}").contains("SELECT"));
     }

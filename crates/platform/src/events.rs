@@ -88,9 +88,9 @@ fn outbox_generation() -> &'static watch::Sender<u64> {
 }
 
 /// Tells the relays of this process that an outbox row was written (or
-/// committed). [`publish`] calls it; call it again after committing when
-/// latency matters, since a relay poked before the commit may look too early
-/// and then waits for its next poll.
+/// committed). [`publish`] calls it, and so does
+/// [`crate::store::Tx::commit`]: a relay poked before the commit may look
+/// too early, the poke after it finds the row.
 pub fn outbox_written() {
     outbox_generation().send_modify(|g| *g = g.wrapping_add(1));
 }

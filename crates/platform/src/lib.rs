@@ -6,7 +6,9 @@
 
 pub mod audit;
 pub mod auth;
+pub mod cause;
 pub mod client;
+pub mod columns;
 pub mod config;
 pub mod demo;
 pub mod error;

@@ -13,11 +13,12 @@ use crate::store::Store;
 use crate::ApiError;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use async_graphql::Context;
+use futures::future::{BoxFuture, FutureExt as _, Shared};
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::Hash;
 use std::marker::PhantomData;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How long a loader collects keys before it queries, counted from the first
@@ -43,9 +44,23 @@ pub trait BatchLoad<K>: Send + Sync + 'static {
     ) -> impl Future<Output = Result<HashMap<K, Self::Value>, sqlx::Error>> + Send;
 }
 
-/// The `Loader` that runs a [`BatchLoad`] against a store.
+/// One started batch's result, shared by every key it loads.
+type BatchResult<K, V> = Result<Arc<HashMap<K, V>>, ApiError>;
+/// A started batch, awaited by every key it loads.
+type StartedBatch<K, V> = Shared<BoxFuture<'static, BatchResult<K, V>>>;
+/// The batches started in one request, by the keys they load.
+type Started<K, V> = HashMap<K, StartedBatch<K, V>>;
+
+/// The `Loader` that runs a [`BatchLoad`] against a store. It remembers
+/// which keys a batch of this request is already loading: a key asked for
+/// again while that batch is in flight (a nested field that resolved after
+/// the batch window closed) waits for it instead of starting a second
+/// query, so a request costs the same statements however slowly its
+/// fields resolve.
 pub struct StoreLoader<B> {
     store: Store,
+    /// A `Started<K, B::Value>` once a batch ran.
+    started: Mutex<Option<Box<dyn std::any::Any + Send>>>,
     batch: PhantomData<fn() -> B>,
 }
 
@@ -55,10 +70,59 @@ where
     B: BatchLoad<K>,
 {
     type Value = B::Value;
-    type Error = Arc<sqlx::Error>;
+    type Error = ApiError;
 
     async fn load(&self, keys: &[K]) -> Result<HashMap<K, B::Value>, Self::Error> {
-        B::load(&self.store, keys).await.map_err(Arc::new)
+        let batches = self.batches_for(keys);
+        let mut values = HashMap::with_capacity(keys.len());
+        for batch in batches {
+            let loaded = batch.await?;
+            for key in keys {
+                if let Some(value) = loaded.get(key) {
+                    values.insert(key.clone(), value.clone());
+                }
+            }
+        }
+        Ok(values)
+    }
+}
+
+impl<B> StoreLoader<B> {
+    /// The batches that load `keys`: those already started for some of
+    /// them, and a new one for the rest.
+    fn batches_for<K>(&self, keys: &[K]) -> Vec<StartedBatch<K, B::Value>>
+    where
+        K: Send + Sync + Hash + Eq + Clone + 'static,
+        B: BatchLoad<K>,
+    {
+        let mut guard = self.started.lock().unwrap_or_else(|e| e.into_inner());
+        let started = guard
+            .get_or_insert_with(|| Box::new(Started::<K, B::Value>::new()))
+            .downcast_mut::<Started<K, B::Value>>()
+            .expect("a batch loads one key type");
+        let mut batches: Vec<Shared<_>> = Vec::new();
+        let mut fresh = Vec::new();
+        for key in keys {
+            match started.get(key) {
+                Some(batch) if !batches.iter().any(|b| Shared::ptr_eq(b, batch)) => {
+                    batches.push(batch.clone())
+                }
+                Some(_) => {}
+                None => fresh.push(key.clone()),
+            }
+        }
+        if !fresh.is_empty() {
+            let store = self.store.clone();
+            let batch_keys = fresh.clone();
+            let batch = async move { Ok(Arc::new(B::load(&store, &batch_keys).await?)) }
+                .boxed()
+                .shared();
+            for key in fresh {
+                started.insert(key, batch.clone());
+            }
+            batches.push(batch);
+        }
+        batches
     }
 }
 
@@ -70,15 +134,10 @@ pub type Batched<B> = DataLoader<StoreLoader<B>, HashMapCache>;
 pub fn batched<B: Send + Sync + 'static>(store: &Store) -> Batched<B> {
     let loader = StoreLoader {
         store: store.clone(),
+        started: Mutex::default(),
         batch: PhantomData,
     };
     DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default()).delay(BATCH_DELAY)
-}
-
-/// A failed batch as the API error resolvers return (an internal error: the
-/// message stays in the logs, not in the response).
-pub fn loader_error(e: Arc<sqlx::Error>) -> ApiError {
-    ApiError::Internal(anyhow::anyhow!("{e}"))
 }
 
 fn loader<'a, B: Send + Sync + 'static>(ctx: &Context<'a>) -> &'a Batched<B> {
@@ -91,7 +150,7 @@ where
     K: Send + Sync + Hash + Eq + Clone + 'static,
     B: BatchLoad<K>,
 {
-    loader::<B>(ctx).load_one(key).await.map_err(loader_error)
+    loader::<B>(ctx).load_one(key).await
 }
 
 /// The values of `keys` in batch `B` (keys without a value are left out).
@@ -103,7 +162,7 @@ where
     K: Send + Sync + Hash + Eq + Clone + 'static,
     B: BatchLoad<K>,
 {
-    loader::<B>(ctx).load_many(keys).await.map_err(loader_error)
+    loader::<B>(ctx).load_many(keys).await
 }
 
 /// The list of `key` in a batch of lists, empty when the key has none.
@@ -134,6 +193,42 @@ pub fn grouped<K: Hash + Eq, V>(rows: Vec<V>, key: impl Fn(&V) -> K) -> HashMap<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    static SLOW_QUERIES: AtomicUsize = AtomicUsize::new(0);
+
+    /// A batch whose query takes 50 ms, counting its queries.
+    struct SlowSquares;
+
+    impl BatchLoad<i64> for SlowSquares {
+        type Value = i64;
+
+        async fn load(_store: &Store, keys: &[i64]) -> Result<HashMap<i64, i64>, sqlx::Error> {
+            SLOW_QUERIES.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            Ok(keys.iter().map(|k| (*k, k * k)).collect())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_key_asked_for_while_its_batch_is_in_flight_waits_for_that_batch() {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        let loader = batched::<SlowSquares>(&store);
+        let early = loader.load_many([2, 3]);
+        let late = async {
+            // The first batch's window has closed; its query is running.
+            tokio::time::sleep(BATCH_DELAY * 4).await;
+            loader.load_one(3).await
+        };
+        let (early, late) = tokio::join!(early, late);
+        assert_eq!(early.unwrap()[&2], 4);
+        assert_eq!(late.unwrap(), Some(9));
+        assert_eq!(
+            SLOW_QUERIES.load(Ordering::SeqCst),
+            1,
+            "key 3 waited for the query already loading it"
+        );
+    }
 
     #[test]
     fn grouped_keeps_row_order_per_key() {

@@ -28,6 +28,76 @@ impl Money {
     }
 }
 
+/// An amount in paise (1/100 rupee): what stores, rules and events count
+/// in. A distinct type so that a quantity or a rate is never added to money
+/// by mistake; reads and binds as a plain integer column.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    sqlx::Type,
+)]
+#[serde(transparent)]
+#[sqlx(transparent)]
+pub struct Paise(pub i64);
+
+impl Paise {
+    /// No money.
+    pub const ZERO: Paise = Paise(0);
+
+    /// The amount as integer paise.
+    pub fn get(self) -> i64 {
+        self.0
+    }
+
+    /// `self × count` (a unit price times a quantity).
+    pub fn times(self, count: i64) -> Paise {
+        Paise(self.0 * count)
+    }
+}
+
+impl std::ops::Add for Paise {
+    type Output = Paise;
+
+    fn add(self, other: Paise) -> Paise {
+        Paise(self.0 + other.0)
+    }
+}
+
+impl std::ops::Sub for Paise {
+    type Output = Paise;
+
+    fn sub(self, other: Paise) -> Paise {
+        Paise(self.0 - other.0)
+    }
+}
+
+impl std::ops::AddAssign for Paise {
+    fn add_assign(&mut self, other: Paise) {
+        self.0 += other.0;
+    }
+}
+
+impl std::iter::Sum for Paise {
+    fn sum<I: Iterator<Item = Paise>>(iter: I) -> Paise {
+        Paise(iter.map(|p| p.0).sum())
+    }
+}
+
+impl From<Paise> for Money {
+    fn from(paise: Paise) -> Money {
+        Money::inr(paise.0)
+    }
+}
+
 /// Formats paise as a rupee decimal string ("12350" → "123.50").
 pub fn format_paise(paise: i64) -> String {
     let sign = if paise < 0 { "-" } else { "" };

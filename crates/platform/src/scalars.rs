@@ -81,6 +81,79 @@ impl Date {
     }
 }
 
+/// Stored timestamps read and bind as [`DateTime`] on both backends (TEXT in
+/// the [`to_db_time`] form), so store rows carry instants, not strings, and a
+/// malformed value fails in the store instead of in a GraphQL getter.
+mod storage {
+    use super::{from_db_time, to_db_time, Date, DateTime};
+    use chrono::NaiveDate;
+    use sqlx::any::{Any, AnyTypeInfo, AnyValueRef};
+    use sqlx::encode::IsNull;
+    use sqlx::error::BoxDynError;
+    use sqlx::{Database, Decode, Encode, Type};
+
+    type Buffer<'q> = <Any as Database>::ArgumentBuffer<'q>;
+
+    impl Type<Any> for DateTime {
+        fn type_info() -> AnyTypeInfo {
+            <String as Type<Any>>::type_info()
+        }
+
+        fn compatible(ty: &AnyTypeInfo) -> bool {
+            <String as Type<Any>>::compatible(ty)
+        }
+    }
+
+    impl<'r> Decode<'r, Any> for DateTime {
+        fn decode(value: AnyValueRef<'r>) -> Result<Self, BoxDynError> {
+            let text = <String as Decode<Any>>::decode(value)?;
+            Ok(DateTime(from_db_time(&text)?))
+        }
+    }
+
+    impl<'q> Encode<'q, Any> for DateTime {
+        fn encode_by_ref(&self, buf: &mut Buffer<'q>) -> Result<IsNull, BoxDynError> {
+            <String as Encode<'q, Any>>::encode(to_db_time(self.0), buf)
+        }
+    }
+
+    impl Type<Any> for Date {
+        fn type_info() -> AnyTypeInfo {
+            <String as Type<Any>>::type_info()
+        }
+
+        fn compatible(ty: &AnyTypeInfo) -> bool {
+            <String as Type<Any>>::compatible(ty)
+        }
+    }
+
+    impl<'r> Decode<'r, Any> for Date {
+        fn decode(value: AnyValueRef<'r>) -> Result<Self, BoxDynError> {
+            let text = <String as Decode<Any>>::decode(value)?;
+            Ok(Date(NaiveDate::parse_from_str(&text, "%Y-%m-%d")?))
+        }
+    }
+
+    impl<'q> Encode<'q, Any> for Date {
+        fn encode_by_ref(&self, buf: &mut Buffer<'q>) -> Result<IsNull, BoxDynError> {
+            <String as Encode<'q, Any>>::encode(self.to_db(), buf)
+        }
+    }
+}
+
+impl From<chrono::DateTime<Utc>> for DateTime {
+    fn from(t: chrono::DateTime<Utc>) -> Self {
+        DateTime(t)
+    }
+}
+
+impl DateTime {
+    /// Now, as stored (microsecond precision).
+    pub fn now() -> Self {
+        DateTime(Utc::now())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,6 +164,26 @@ mod tests {
         let b = to_db_time(Utc::now() + chrono::Duration::milliseconds(3));
         assert!(a < b);
         assert_eq!(to_db_time(from_db_time(&a).unwrap()), a);
+    }
+
+    #[tokio::test]
+    async fn timestamps_and_dates_round_trip_through_the_store_as_text() {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect("sqlite::memory:").await.unwrap();
+        let at = DateTime(from_db_time("2026-11-29T10:15:30.123456Z").unwrap());
+        let day = Date::from_db("2026-02-28").unwrap();
+        let (text, back, day_back): (String, DateTime, Date) = sqlx::query_as("SELECT $1, $1, $2")
+            .bind(at)
+            .bind(day)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(text, "2026-11-29T10:15:30.123456Z");
+        assert_eq!((back, day_back), (at, day));
+        let bad = sqlx::query_as::<_, (DateTime,)>("SELECT 'yesterday'")
+            .fetch_one(&pool)
+            .await;
+        assert!(bad.is_err(), "a malformed timestamp is a store error");
     }
 
     #[test]

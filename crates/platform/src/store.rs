@@ -107,11 +107,12 @@ impl Store {
     /// Starts a write transaction. On SQLite it takes the write lock up front
     /// (`BEGIN IMMEDIATE`), so concurrent writers queue instead of failing
     /// when a reader upgrades.
-    pub async fn begin(&self) -> sqlx::Result<Transaction<'static, sqlx::Any>> {
-        match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
-        }
+    pub async fn begin(&self) -> sqlx::Result<Tx> {
+        let inner = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(Tx { inner })
     }
 
     /// Readiness probe: can we run a query?
@@ -125,6 +126,42 @@ impl Store {
     /// Closes the pool, waiting for connections to return.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// A write transaction of a [`Store`]. It reads and writes as the
+/// connection it derefs to; [`Tx::commit`] also wakes this process's outbox
+/// relays, so that events written in the transaction leave at once instead
+/// of at the relay's next poll. Dropped without commit, it rolls back.
+pub struct Tx {
+    inner: Transaction<'static, sqlx::Any>,
+}
+
+impl Tx {
+    /// Commits, then tells the relays to look at the outbox.
+    pub async fn commit(self) -> sqlx::Result<()> {
+        self.inner.commit().await?;
+        crate::events::outbox_written();
+        Ok(())
+    }
+
+    /// Rolls back everything written in the transaction.
+    pub async fn rollback(self) -> sqlx::Result<()> {
+        self.inner.rollback().await
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.inner
     }
 }
 

@@ -15,6 +15,7 @@ pub use janta_platform::store::Backend;
 
 mod audit;
 mod logs;
+pub mod razorpay;
 pub use audit::graphql_http_audit;
 pub use logs::CapturedLogs;
 
@@ -189,6 +190,12 @@ pub async fn serve(app: axum::Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
+    serve_on(listener, app)
+}
+
+/// Serves `app` on `listener` (bound before the app was built, when the
+/// app needs its own URL); returns its base URL.
+pub fn serve_on(listener: tokio::net::TcpListener, app: axum::Router) -> String {
     let addr: SocketAddr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
         let app = app.into_make_service_with_connect_info::<SocketAddr>();

@@ -69,9 +69,9 @@ pub fn listing_id(n: u32, ka: bool) -> String {
 /// catalog kept vendor status still shows its listings.
 async fn seed_vendor_status(store: &Store) -> anyhow::Result<()> {
     let mut tx = store.begin().await?;
-    let at = janta_platform::scalars::now_db();
+    let at = chrono::Utc::now();
     for vendor in [VENDOR_KA_ID, VENDOR_MH_ID] {
-        store::vendors::record_verified(&mut tx, vendor, &at).await?;
+        store::vendors::record_verified(&mut tx, vendor, at).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -112,7 +112,7 @@ async fn seed_medicines(
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     for slab in &data.tax_slabs {
-        let (hsn, from) = (&slab.hsn_code, &slab.effective_from);
+        let (hsn, from) = (&slab.hsn_code, slab.effective_from);
         store::upsert_tax_slab(conn, hsn, slab.rate_bp, from, &slab.description).await?;
     }
     for medicine in &data.medicines {
@@ -151,7 +151,7 @@ async fn seed_stock(conn: &mut AnyConnection, data: &DemoData) -> anyhow::Result
             id,
             listing,
             &batch.number,
-            &expires,
+            expires,
             batch.quantity,
             ACTOR,
         )
@@ -280,15 +280,15 @@ mod tests {
             .iter()
             .find(|l| l.id == SINGLE_UNIT_LISTING_ID);
         let prices = allegra.unwrap().prices;
-        assert_eq!((prices.price, prices.mrp), (21185, 22300));
+        assert_eq!((prices.price.get(), prices.mrp.get()), (21185, 22300));
         let insulin = data
             .tax_slabs
             .iter()
             .find(|s| s.hsn_code == "300431")
             .unwrap();
         assert_eq!(
-            (insulin.rate_bp, insulin.effective_from.as_str()),
-            (500, "2017-07-01")
+            (insulin.rate_bp, insulin.effective_from.to_string()),
+            (500, "2017-07-01".to_string())
         );
         let used: std::collections::HashSet<_> = data
             .medicines

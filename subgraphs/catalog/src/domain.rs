@@ -3,9 +3,10 @@
 //! first-expiry-first-out allocation, and the search-query grammar shared by
 //! the SQLite (FTS5) and PostgreSQL (tsvector) indexes.
 
-use async_graphql::Enum;
+use async_graphql::{Enum, InputObject, ID};
 use chrono::{FixedOffset, NaiveDate, Utc};
 use janta_platform::auth::Principal;
+use janta_platform::money::Paise;
 use janta_platform::{ApiError, ApiResult};
 use std::collections::HashSet;
 
@@ -39,14 +40,11 @@ impl Schedule {
         }
     }
 
-    /// Reads the storage form; the table's CHECK constraint allows nothing else.
-    pub fn from_db(s: &str) -> Self {
-        match s {
-            "OTC" => Schedule::Otc,
-            "H1" => Schedule::H1,
-            "X" => Schedule::X,
-            _ => Schedule::H,
-        }
+    /// Reads the storage form (None for anything else).
+    pub fn parse(s: &str) -> Option<Self> {
+        [Schedule::Otc, Schedule::H, Schedule::H1, Schedule::X]
+            .into_iter()
+            .find(|v| v.as_db() == s)
     }
 
     /// Every scheduled medicine requires a prescription (domains.md).
@@ -129,12 +127,9 @@ impl DosageForm {
             .map_or("OTHER", |(_, s)| s)
     }
 
-    /// Reads the storage form; unknown values read as `OTHER`.
-    pub fn from_db(s: &str) -> Self {
-        FORMS
-            .iter()
-            .find(|(_, name)| *name == s)
-            .map_or(DosageForm::Other, |(f, _)| *f)
+    /// Reads the storage form (None for anything else).
+    pub fn parse(s: &str) -> Option<Self> {
+        FORMS.iter().find(|(_, name)| *name == s).map(|(f, _)| *f)
     }
 }
 
@@ -162,14 +157,46 @@ impl ReservationStatus {
         }
     }
 
-    /// Reads the storage form.
-    pub fn from_db(s: &str) -> Self {
-        match s {
-            "ACTIVE" => ReservationStatus::Active,
-            "COMMITTED" => ReservationStatus::Committed,
-            "RELEASED" => ReservationStatus::Released,
-            _ => ReservationStatus::Expired,
+    /// Reads the storage form (None for anything else).
+    pub fn parse(s: &str) -> Option<Self> {
+        use ReservationStatus::*;
+        [Active, Committed, Released, Expired]
+            .into_iter()
+            .find(|v| v.as_db() == s)
+    }
+}
+
+/// Why stock on hand changed.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(name = "StockMovementKind")]
+pub enum MovementKind {
+    /// A batch was received.
+    Received,
+    /// Staff corrected stock (damage, loss, count, write-off).
+    Adjusted,
+    /// An order's reservation was committed.
+    Sold,
+    /// A committed order was cancelled and its packs returned.
+    Returned,
+}
+
+impl MovementKind {
+    /// Storage form.
+    pub fn as_db(self) -> &'static str {
+        match self {
+            MovementKind::Received => "RECEIVED",
+            MovementKind::Adjusted => "ADJUSTED",
+            MovementKind::Sold => "SOLD",
+            MovementKind::Returned => "RETURNED",
         }
+    }
+
+    /// Reads the storage form (None for anything else).
+    pub fn parse(s: &str) -> Option<Self> {
+        use MovementKind::*;
+        [Received, Adjusted, Sold, Returned]
+            .into_iter()
+            .find(|v| v.as_db() == s)
     }
 }
 
@@ -310,9 +337,9 @@ pub fn format_rate(bp: i64) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Prices {
     /// What the customer pays per pack.
-    pub price: i64,
+    pub price: Paise,
     /// Maximum retail price printed on the pack.
-    pub mrp: i64,
+    pub mrp: Paise,
 }
 
 impl Prices {
@@ -328,7 +355,10 @@ impl Prices {
                 "price must not exceed the MRP (maximum retail price)",
             ));
         }
-        Ok(Prices { price, mrp })
+        Ok(Prices {
+            price: Paise(price),
+            mrp: Paise(mrp),
+        })
     }
 }
 
@@ -707,6 +737,56 @@ impl MedicineFields {
     }
 }
 
+/// Changes to a medicine; omitted fields stay as they are.
+#[derive(InputObject, Debug, Clone, Default)]
+#[graphql(name = "UpdateMedicineInput")]
+pub struct MedicinePatch {
+    /// New product name.
+    pub name: Option<String>,
+    /// New salt composition.
+    pub generic_name: Option<String>,
+    /// New manufacturer.
+    pub manufacturer: Option<String>,
+    /// New strength.
+    pub strength: Option<String>,
+    /// New dosage form.
+    pub form: Option<DosageForm>,
+    /// New pack.
+    pub pack_size: Option<String>,
+    /// New schedule.
+    pub schedule: Option<Schedule>,
+    /// New HSN code.
+    pub hsn_code: Option<String>,
+    /// New category.
+    pub category_id: Option<ID>,
+}
+
+impl MedicinePatch {
+    /// The fields of `current` with this patch applied, validated.
+    pub fn apply(&self, current: &MedicineFields) -> ApiResult<MedicineFields> {
+        MedicineFields::parse(RawMedicine {
+            name: self.name.as_deref().unwrap_or(&current.name),
+            generic_name: self
+                .generic_name
+                .as_deref()
+                .unwrap_or(&current.generic_name),
+            manufacturer: self
+                .manufacturer
+                .as_deref()
+                .unwrap_or(&current.manufacturer),
+            strength: self.strength.as_deref().unwrap_or(&current.strength),
+            form: self.form.unwrap_or(current.form),
+            pack_size: self.pack_size.as_deref().unwrap_or(&current.pack_size),
+            schedule: self.schedule.unwrap_or(current.schedule),
+            hsn_code: self.hsn_code.as_deref().unwrap_or(&current.hsn_code),
+            category_id: self
+                .category_id
+                .as_ref()
+                .map_or(&current.category_id, |c| &c.0),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -724,7 +804,7 @@ mod tests {
         assert!(!Schedule::Otc.requires_prescription());
         for s in [Schedule::H, Schedule::H1, Schedule::X] {
             assert!(s.requires_prescription());
-            assert_eq!(Schedule::from_db(s.as_db()), s);
+            assert_eq!(Schedule::parse(s.as_db()), Some(s));
         }
     }
 
@@ -773,8 +853,8 @@ mod tests {
         assert_eq!(
             Prices::parse("90.00", "100").unwrap(),
             Prices {
-                price: 9000,
-                mrp: 10000
+                price: Paise(9000),
+                mrp: Paise(10000)
             }
         );
         assert!(Prices::parse("100.01", "100").is_err());

@@ -210,8 +210,8 @@ both_backends! {
         c.gql.data(Some(&service), RESERVE, json!({"o": o, "l": line(&listing, 3)})).await;
         assert_eq!(stock(&c.gql, &listing).await, 7);
         let now = chrono::Utc::now();
-        assert!(janta_catalog::store::stock::expire_due(&c.store, now, 100).await.unwrap().is_empty(), "not due yet");
-        let expired = janta_catalog::store::stock::expire_due(&c.store, now + chrono::Duration::minutes(16), 100).await.unwrap();
+        assert!(janta_catalog::service::reservations::expire_due(&c.store, now, 100).await.unwrap().is_empty(), "not due yet");
+        let expired = janta_catalog::service::reservations::expire_due(&c.store, now + chrono::Duration::minutes(16), 100).await.unwrap();
         assert_eq!(expired, vec![o.clone()]);
         assert_eq!(stock(&c.gql, &listing).await, 10);
         assert_eq!(held(&c, &listing).await, 0);

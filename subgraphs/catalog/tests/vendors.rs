@@ -11,6 +11,7 @@ mod support;
 
 use chrono::{DateTime, Duration, Utc};
 use janta_catalog::demo::*;
+use janta_catalog::store::Flag;
 use janta_events::types::{Event, VendorReinstated, VendorSuspended, VendorVerified};
 use janta_platform::demo::{VENDOR_KA_ID, VENDOR_MH_ID};
 use janta_platform::ids::new_id;
@@ -143,7 +144,8 @@ async fn customer_sees(c: &Catalog, listing: &str) -> bool {
 
 /// Delivers `event` as having happened at `at`.
 async fn deliver_at<E: Event>(c: &Catalog, event: &E, at: DateTime<Utc>) {
-    let mut envelope = janta_events::envelope(event, "admin", None);
+    let mut envelope =
+        janta_events::envelope(event, &janta_platform::cause::Cause::new("admin", None));
     envelope.occurred_at = to_db_time(at);
     c.deliver_envelope(envelope).await;
 }
@@ -222,7 +224,7 @@ both_backends! {
         )).await;
         assert_eq!(audited, 3, "verified, suspended, reinstated");
         // The demo vendors sell: seeding recorded them as verified.
-        assert_eq!(c.scalar("SELECT COUNT(*) FROM vendor_status WHERE verified = 1 AND suspended = 0").await, 3);
+        assert_eq!(c.scalar("SELECT COUNT(*) FROM vendor_status WHERE verified = TRUE AND suspended = FALSE").await, 3);
         assert_eq!(vendor_page(&c, None, VENDOR_MH_ID).await.len(), 20, "a full first page");
     }
 
@@ -242,7 +244,7 @@ both_backends! {
         deliver_at(&c, &reinstated, at(0)).await;
         assert!(!customer_sees(&c, &listing).await, "the older reinstatement is ignored");
         // The real reinstatement sells again; the same event delivered twice changes nothing more.
-        let mut envelope = janta_events::envelope(&reinstated, "admin", None);
+        let mut envelope = janta_events::envelope(&reinstated, &janta_platform::cause::Cause::new("admin", None));
         envelope.occurred_at = to_db_time(at(3));
         c.deliver_envelope(envelope.clone()).await;
         assert!(customer_sees(&c, &listing).await);
@@ -261,9 +263,9 @@ both_backends! {
         let (never, _, hidden) = new_vendor_with_cheap_paracetamol(&c).await;
         deliver_at(&c, &VendorReinstated { vendor_id: never.clone() }, at(5)).await;
         assert!(!customer_sees(&c, &hidden).await);
-        let (verified, suspended): (i64, i64) = sqlx::query_as("SELECT verified, suspended FROM vendor_status WHERE vendor_id = $1")
+        let (verified, suspended): (Flag, Flag) = sqlx::query_as("SELECT verified, suspended FROM vendor_status WHERE vendor_id = $1")
             .bind(&never).fetch_one(c.store.pool()).await.unwrap();
-        assert_eq!((verified, suspended), (0, 0));
+        assert_eq!((verified, suspended), (Flag(false), Flag(false)));
         assert_eq!(janta_events::processed_count(&c.store, "catalog").await.unwrap(), 7, "seven events, one redelivered");
     }
 

@@ -167,6 +167,39 @@ impl Channel {
     }
 }
 
+/// How one delivery attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Accepted.
+    Delivered,
+    /// Failed in a way worth retrying.
+    RetryableFailure,
+    /// Failed in a way retrying cannot fix.
+    PermanentFailure,
+}
+
+impl Outcome {
+    /// Storage form.
+    pub fn as_db(self) -> &'static str {
+        match self {
+            Outcome::Delivered => "DELIVERED",
+            Outcome::RetryableFailure => "RETRYABLE_FAILURE",
+            Outcome::PermanentFailure => "PERMANENT_FAILURE",
+        }
+    }
+
+    /// Reads the storage form.
+    pub fn from_db(s: &str) -> Option<Self> {
+        [
+            Outcome::Delivered,
+            Outcome::RetryableFailure,
+            Outcome::PermanentFailure,
+        ]
+        .into_iter()
+        .find(|o| o.as_db() == s)
+    }
+}
+
 /// Where a delivery stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DeliveryStatus {

@@ -2,14 +2,16 @@
 //! a connection run inside the caller's transaction (the event consumer's,
 //! or a resolver's); the rest use the pool.
 
-use crate::domain::{Channel, DeliveryStatus, Kind, Preference, WebhookScope};
+use crate::domain::{Channel, DeliveryStatus, Kind, Outcome, Preference, WebhookScope};
+use chrono::{DateTime, Utc};
+use janta_platform::columns::{flag, opt_time, parsed, time};
 use janta_platform::ids::new_id;
 use janta_platform::pagination::PageRequest;
-use janta_platform::scalars::now_db;
+use janta_platform::scalars::{self, now_db, to_db_time};
 use janta_platform::store::{placeholders, Backend, Migrations, Store};
-use sqlx::any::AnyArguments;
+use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::QueryAs;
-use sqlx::{Any, AnyConnection, FromRow};
+use sqlx::{Any, AnyConnection, FromRow, Row};
 
 /// The notifications subgraph's migrations for both backends.
 pub fn migrations() -> Migrations {
@@ -23,19 +25,37 @@ pub fn migrations() -> Migrations {
 
 /// A notification as stored, with the viewer's read mark when it was
 /// loaded for a viewer.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct NotificationRow {
     pub id: String,
     pub event_id: String,
     pub event_type: String,
-    pub kind: String,
+    pub kind: Kind,
     pub audience: String,
     pub title: String,
     pub body: String,
     pub subject_type: String,
     pub subject_id: String,
-    pub created_at: String,
-    pub read_at: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+impl FromRow<'_, AnyRow> for NotificationRow {
+    fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        Ok(NotificationRow {
+            id: row.try_get("id")?,
+            event_id: row.try_get("event_id")?,
+            event_type: row.try_get("event_type")?,
+            kind: parsed(row, "kind", Kind::from_db)?,
+            audience: row.try_get("audience")?,
+            title: row.try_get("title")?,
+            body: row.try_get("body")?,
+            subject_type: row.try_get("subject_type")?,
+            subject_id: row.try_get("subject_id")?,
+            created_at: time(row, "created_at")?,
+            read_at: opt_time(row, "read_at")?,
+        })
+    }
 }
 
 const NOTIFICATION_COLUMNS: &str = "n.id, n.event_id, n.event_type, n.kind, n.audience, n.title, \
@@ -253,20 +273,15 @@ pub async fn unread_ids(
 
 // ---------------------------------------------------------------- preferences
 
-#[derive(FromRow)]
-struct PreferenceRow {
-    kind: String,
-    email_enabled: i64,
-    sms_enabled: i64,
-}
+struct PreferenceRow(Preference);
 
-impl PreferenceRow {
-    fn into_domain(self) -> Option<Preference> {
-        Some(Preference {
-            kind: Kind::from_db(&self.kind)?,
-            email: self.email_enabled != 0,
-            sms: self.sms_enabled != 0,
-        })
+impl FromRow<'_, AnyRow> for PreferenceRow {
+    fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        Ok(PreferenceRow(Preference {
+            kind: parsed(row, "kind", Kind::from_db)?,
+            email: flag(row, "email_enabled")?,
+            sms: flag(row, "sms_enabled")?,
+        }))
     }
 }
 
@@ -281,10 +296,7 @@ pub async fn preferences_of(
     .bind(user_id)
     .fetch_all(conn)
     .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(PreferenceRow::into_domain)
-        .collect())
+    Ok(rows.into_iter().map(|row| row.0).collect())
 }
 
 /// Sets one preference of `user_id`.
@@ -301,8 +313,8 @@ pub async fn upsert_preference(
     )
     .bind(user_id)
     .bind(pref.kind.as_db())
-    .bind(i64::from(pref.email))
-    .bind(i64::from(pref.sms))
+    .bind(pref.email)
+    .bind(pref.sms)
     .bind(now_db())
     .execute(conn)
     .await
@@ -312,7 +324,7 @@ pub async fn upsert_preference(
 // ---------------------------------------------------------------- webhook subscriptions
 
 /// A webhook subscription as stored; `secret` is in sealed form.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct SubscriptionRow {
     pub id: String,
     pub owner_id: String,
@@ -320,9 +332,25 @@ pub struct SubscriptionRow {
     pub vendor_id: Option<String>,
     pub url: String,
     pub secret: String,
-    pub active: i64,
-    pub created_at: String,
-    pub updated_at: String,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl FromRow<'_, AnyRow> for SubscriptionRow {
+    fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        Ok(SubscriptionRow {
+            id: row.try_get("id")?,
+            owner_id: row.try_get("owner_id")?,
+            owner_role: row.try_get("owner_role")?,
+            vendor_id: row.try_get("vendor_id")?,
+            url: row.try_get("url")?,
+            secret: row.try_get("secret")?,
+            active: flag(row, "active")?,
+            created_at: time(row, "created_at")?,
+            updated_at: time(row, "updated_at")?,
+        })
+    }
 }
 
 impl SubscriptionRow {
@@ -351,10 +379,11 @@ pub async fn insert_subscription(
     id: &str,
     s: &NewSubscription<'_>,
 ) -> sqlx::Result<SubscriptionRow> {
-    let now = now_db();
+    let at = Utc::now();
+    let now = to_db_time(at);
     sqlx::query(
         "INSERT INTO webhook_subscriptions (id, owner_id, owner_role, vendor_id, url, secret, \
-         active, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7)",
+         active, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, TRUE, $7, $7)",
     )
     .bind(id)
     .bind(s.owner_id)
@@ -381,16 +410,16 @@ pub async fn insert_subscription(
         vendor_id: s.scope.vendor_id().map(str::to_string),
         url: s.url.to_string(),
         secret: s.sealed_secret.to_string(),
-        active: 1,
-        created_at: now.clone(),
-        updated_at: now,
+        active: true,
+        created_at: at,
+        updated_at: at,
     })
 }
 
 /// Active subscriptions of `owner_id`.
 pub async fn count_active_subscriptions(store: &Store, owner_id: &str) -> sqlx::Result<i64> {
     sqlx::query_scalar(
-        "SELECT COUNT(*) FROM webhook_subscriptions WHERE owner_id = $1 AND active = 1",
+        "SELECT COUNT(*) FROM webhook_subscriptions WHERE owner_id = $1 AND active = TRUE",
     )
     .bind(owner_id)
     .fetch_one(store.pool())
@@ -460,13 +489,24 @@ pub async fn subscription_events(
 
 /// An active subscription to an event type, with what decides whether it
 /// receives a given event.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct Subscriber {
     pub id: String,
     pub owner_role: String,
     pub vendor_id: Option<String>,
     /// Whether the owner holds a partner grant for the event type.
-    pub granted: i64,
+    pub granted: bool,
+}
+
+impl FromRow<'_, AnyRow> for Subscriber {
+    fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        Ok(Subscriber {
+            id: row.try_get("id")?,
+            owner_role: row.try_get("owner_role")?,
+            vendor_id: row.try_get("vendor_id")?,
+            granted: flag(row, "granted")?,
+        })
+    }
 }
 
 impl Subscriber {
@@ -486,7 +526,7 @@ pub async fn subscribers_of(
          CASE WHEN g.event_type IS NULL THEN 0 ELSE 1 END AS granted \
          FROM webhook_subscriptions s JOIN webhook_subscription_events e ON e.subscription_id = s.id \
          LEFT JOIN webhook_event_grants g ON g.partner_id = s.owner_id AND g.event_type = e.event_type \
-         WHERE e.event_type = $1 AND s.active = 1 ORDER BY s.id",
+         WHERE e.event_type = $1 AND s.active = TRUE ORDER BY s.id",
     )
     .bind(event_type)
     .fetch_all(conn)
@@ -498,7 +538,7 @@ pub async fn subscribers_of(
 /// flight are cancelled by the worker when it next picks them up.
 pub async fn deactivate_subscription(conn: &mut AnyConnection, id: &str) -> sqlx::Result<u64> {
     let now = now_db();
-    sqlx::query("UPDATE webhook_subscriptions SET active = 0, updated_at = $2 WHERE id = $1")
+    sqlx::query("UPDATE webhook_subscriptions SET active = FALSE, updated_at = $2 WHERE id = $1")
         .bind(id)
         .bind(&now)
         .execute(&mut *conn)
@@ -515,12 +555,23 @@ pub async fn deactivate_subscription(conn: &mut AnyConnection, id: &str) -> sqlx
 }
 
 /// Where and how to deliver to one subscription (the secret still sealed).
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct TargetRow {
     pub id: String,
     pub url: String,
     pub secret: String,
-    pub active: i64,
+    pub active: bool,
+}
+
+impl FromRow<'_, AnyRow> for TargetRow {
+    fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        Ok(TargetRow {
+            id: row.try_get("id")?,
+            url: row.try_get("url")?,
+            secret: row.try_get("secret")?,
+            active: flag(row, "active")?,
+        })
+    }
 }
 
 /// The targets of subscriptions `ids`, one statement.
@@ -616,25 +667,49 @@ pub async fn revoke_event_types(
 // ---------------------------------------------------------------- deliveries
 
 /// A delivery of one event on one channel to one recipient.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct DeliveryRow {
     pub id: String,
     pub event_id: String,
     pub event_type: String,
-    pub channel: String,
+    pub channel: Channel,
     pub recipient: String,
     pub notification_id: Option<String>,
     pub subscription_id: Option<String>,
     pub payload: Option<String>,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i64,
     pub total_attempts: i64,
-    pub next_attempt_at: String,
+    pub next_attempt_at: DateTime<Utc>,
     pub last_error: Option<String>,
     pub last_response_code: Option<i64>,
-    pub created_at: String,
-    pub updated_at: String,
-    pub delivered_at: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+impl FromRow<'_, AnyRow> for DeliveryRow {
+    fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        Ok(DeliveryRow {
+            id: row.try_get("id")?,
+            event_id: row.try_get("event_id")?,
+            event_type: row.try_get("event_type")?,
+            channel: parsed(row, "channel", Channel::from_db)?,
+            recipient: row.try_get("recipient")?,
+            notification_id: row.try_get("notification_id")?,
+            subscription_id: row.try_get("subscription_id")?,
+            payload: row.try_get("payload")?,
+            status: parsed(row, "status", DeliveryStatus::from_db)?,
+            attempts: row.try_get("attempts")?,
+            total_attempts: row.try_get("total_attempts")?,
+            next_attempt_at: time(row, "next_attempt_at")?,
+            last_error: row.try_get("last_error")?,
+            last_response_code: row.try_get("last_response_code")?,
+            created_at: time(row, "created_at")?,
+            updated_at: time(row, "updated_at")?,
+            delivered_at: opt_time(row, "delivered_at")?,
+        })
+    }
 }
 
 const DELIVERY_COLUMNS: &str = "id, event_id, event_type, channel, recipient, notification_id, \
@@ -684,8 +759,8 @@ pub async fn insert_delivery(conn: &mut AnyConnection, d: &NewDelivery<'_>) -> s
 /// (`FOR UPDATE SKIP LOCKED`); SQLite has one writer.
 pub async fn claim_due(
     store: &Store,
-    now: &str,
-    lease_until: &str,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
     limit: i64,
 ) -> sqlx::Result<Vec<DeliveryRow>> {
     let lock = match store.backend() {
@@ -701,8 +776,8 @@ pub async fn claim_due(
     );
     let mut tx = store.begin().await?;
     let rows = sqlx::query_as(&sql)
-        .bind(lease_until)
-        .bind(now)
+        .bind(to_db_time(lease_until))
+        .bind(to_db_time(now))
         .bind(limit)
         .fetch_all(&mut *tx)
         .await?;
@@ -727,23 +802,25 @@ pub async fn cancel_claimed(store: &Store, id: &str) -> sqlx::Result<bool> {
 }
 
 /// When the next delivery is due (to sleep until then), if any is pending.
-pub async fn next_due(store: &Store) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'PENDING'")
-        .fetch_one(store.pool())
-        .await
+pub async fn next_due(store: &Store) -> sqlx::Result<Option<DateTime<Utc>>> {
+    let at: Option<scalars::DateTime> =
+        sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'PENDING'")
+            .fetch_one(store.pool())
+            .await?;
+    Ok(at.map(|t| t.0))
 }
 
 /// The result of one attempt, recorded with the delivery's new state.
 pub struct AttemptRecord<'a> {
     pub delivery_id: &'a str,
     pub attempt_number: i64,
-    pub started_at: &'a str,
+    pub started_at: DateTime<Utc>,
     pub duration_ms: i64,
-    pub outcome: &'a str,
+    pub outcome: Outcome,
     pub error: Option<&'a str>,
     pub response_code: Option<i64>,
     pub new_status: DeliveryStatus,
-    pub next_attempt_at: &'a str,
+    pub next_attempt_at: DateTime<Utc>,
 }
 
 /// Appends the attempt and moves the delivery on, if this worker still
@@ -758,7 +835,7 @@ pub async fn record_attempt(conn: &mut AnyConnection, a: &AttemptRecord<'_>) -> 
     )
     .bind(a.delivery_id)
     .bind(a.new_status.as_db())
-    .bind(a.next_attempt_at)
+    .bind(to_db_time(a.next_attempt_at))
     .bind(a.error)
     .bind(a.response_code)
     .bind(&now)
@@ -776,9 +853,9 @@ pub async fn record_attempt(conn: &mut AnyConnection, a: &AttemptRecord<'_>) -> 
     .bind(new_id())
     .bind(a.delivery_id)
     .bind(a.attempt_number)
-    .bind(a.started_at)
+    .bind(to_db_time(a.started_at))
     .bind(a.duration_ms)
-    .bind(a.outcome)
+    .bind(a.outcome.as_db())
     .bind(a.error)
     .bind(a.response_code)
     .execute(&mut *conn)
@@ -883,16 +960,31 @@ pub async fn list_deliveries(
 }
 
 /// One attempt at a delivery.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct AttemptRow {
     pub id: String,
     pub delivery_id: String,
     pub attempt_number: i64,
-    pub started_at: String,
+    pub started_at: DateTime<Utc>,
     pub duration_ms: i64,
-    pub outcome: String,
+    pub outcome: Outcome,
     pub error: Option<String>,
     pub response_code: Option<i64>,
+}
+
+impl FromRow<'_, AnyRow> for AttemptRow {
+    fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        Ok(AttemptRow {
+            id: row.try_get("id")?,
+            delivery_id: row.try_get("delivery_id")?,
+            attempt_number: row.try_get("attempt_number")?,
+            started_at: time(row, "started_at")?,
+            duration_ms: row.try_get("duration_ms")?,
+            outcome: parsed(row, "outcome", Outcome::from_db)?,
+            error: row.try_get("error")?,
+            response_code: row.try_get("response_code")?,
+        })
+    }
 }
 
 const ATTEMPT_COLUMNS: &str =

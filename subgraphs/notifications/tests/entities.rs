@@ -3,7 +3,7 @@
 //! references the caller may not see resolve to null.
 
 use janta_events::Runtime;
-use janta_notifications::delivery::DeliverySettings;
+use janta_notifications::service::delivery::DeliverySettings;
 use janta_platform::auth::Role;
 use janta_platform::demo::{CUSTOMER_ID, PHARMACIST_KA_ID, VENDOR_KA_ID};
 use janta_testkit::{config, Gql, StatementCounter, TestDb, TestIssuer};

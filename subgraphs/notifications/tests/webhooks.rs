@@ -298,7 +298,7 @@ both_backends! {
         let legacy_id = janta_platform::ids::new_id();
         let legacy_secret = "whsec_legacy0123456789abcdef";
         let now = janta_platform::scalars::now_db();
-        sqlx::query("INSERT INTO webhook_subscriptions (id, owner_id, url, secret, active, created_at, updated_at) VALUES ($1, $2, $3, $4, 1, $5, $5)")
+        sqlx::query("INSERT INTO webhook_subscriptions (id, owner_id, url, secret, active, created_at, updated_at) VALUES ($1, $2, $3, $4, TRUE, $5, $5)")
             .bind(&legacy_id).bind("partner-legacy").bind(&legacy_receiver.url).bind(legacy_secret).bind(&now)
             .execute(env.store.pool()).await.unwrap();
         sqlx::query("INSERT INTO webhook_subscription_events (subscription_id, event_type) VALUES ($1, 'OrderPlaced')")

@@ -156,12 +156,9 @@ impl Status {
         }
     }
 
-    /// Reads the storage form; unknown text is a bug, reported as an error.
-    pub fn from_db(s: &str) -> anyhow::Result<Self> {
-        Status::ALL
-            .into_iter()
-            .find(|st| st.as_db() == s)
-            .ok_or_else(|| anyhow::anyhow!("unknown order status {s:?} in storage"))
+    /// Reads the storage form.
+    pub fn parse(s: &str) -> Option<Self> {
+        Status::ALL.into_iter().find(|st| st.as_db() == s)
     }
 
     /// Not yet handed to delivery, so it may still be cancelled.
@@ -211,8 +208,8 @@ impl PaymentMethod {
         }
     }
 
-    /// Reads the storage form.
-    pub fn from_db(s: &str) -> Option<Self> {
+    /// Reads the storage (or wire) form.
+    pub fn parse(s: &str) -> Option<Self> {
         [
             PaymentMethod::Upi,
             PaymentMethod::Card,
@@ -226,6 +223,96 @@ impl PaymentMethod {
 
 /// Storage form of cash on delivery (orders that never expire unpaid).
 pub const CASH_ON_DELIVERY: &str = "CASH_ON_DELIVERY";
+
+/// A call an order owes catalog for its stock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StockAction {
+    /// Make the reservation permanent (the order was confirmed).
+    Commit,
+    /// Give the units back (the order was cancelled).
+    Release,
+}
+
+impl StockAction {
+    /// Storage form.
+    pub fn as_db(self) -> &'static str {
+        match self {
+            StockAction::Commit => "COMMIT",
+            StockAction::Release => "RELEASE",
+        }
+    }
+
+    /// Reads the storage form.
+    pub fn parse(s: &str) -> Option<Self> {
+        [StockAction::Commit, StockAction::Release]
+            .into_iter()
+            .find(|a| a.as_db() == s)
+    }
+}
+
+/// A call an order owes prescriptions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RxAction {
+    /// Consume the approved quantities (the order was confirmed).
+    Consume,
+    /// Give consumed quantities back (the order was cancelled).
+    Restore,
+}
+
+impl RxAction {
+    /// Storage form.
+    pub fn as_db(self) -> &'static str {
+        match self {
+            RxAction::Consume => "CONSUME",
+            RxAction::Restore => "RESTORE",
+        }
+    }
+
+    /// Reads the storage form.
+    pub fn parse(s: &str) -> Option<Self> {
+        [RxAction::Consume, RxAction::Restore]
+            .into_iter()
+            .find(|a| a.as_db() == s)
+    }
+}
+
+/// Where a claimed checkout attempt is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckoutStatus {
+    /// The saga runs (its planned orders may hold reservations).
+    InProgress,
+    /// Its orders exist.
+    Done,
+}
+
+impl CheckoutStatus {
+    /// Storage form.
+    pub fn as_db(self) -> &'static str {
+        match self {
+            CheckoutStatus::InProgress => "IN_PROGRESS",
+            CheckoutStatus::Done => "DONE",
+        }
+    }
+
+    /// Reads the storage form.
+    pub fn parse(s: &str) -> Option<Self> {
+        [CheckoutStatus::InProgress, CheckoutStatus::Done]
+            .into_iter()
+            .find(|c| c.as_db() == s)
+    }
+}
+
+/// A batch a reservation line was allocated from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AllocatedBatch {
+    /// The manufacturer's batch number.
+    pub batch_number: String,
+    /// Expiry date, "YYYY-MM-DD".
+    pub expires_on: String,
+    /// Units from this batch.
+    pub quantity: i64,
+}
 
 /// Who moves an order, which decides the moves they may make.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -427,12 +514,10 @@ impl Supply {
     }
 
     /// Reads the storage form.
-    pub fn from_db(s: &str) -> Self {
-        if s == "INTER_STATE" {
-            Supply::InterState
-        } else {
-            Supply::IntraState
-        }
+    pub fn parse(s: &str) -> Option<Self> {
+        [Supply::IntraState, Supply::InterState]
+            .into_iter()
+            .find(|x| x.as_db() == s)
     }
 }
 
@@ -661,7 +746,7 @@ mod tests {
         );
         // Every status round-trips through storage.
         for s in Status::ALL {
-            assert_eq!(Status::from_db(s.as_db()).unwrap(), s);
+            assert_eq!(Status::parse(s.as_db()), Some(s));
         }
     }
 

@@ -54,17 +54,7 @@ pub struct PricedListing {
     pub sellable: bool,
 }
 
-/// A batch a reservation line was allocated from.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AllocatedBatch {
-    /// The manufacturer's batch number.
-    pub batch_number: String,
-    /// Expiry date, "YYYY-MM-DD".
-    pub expires_on: String,
-    /// Units from this batch.
-    pub quantity: i64,
-}
+pub use crate::domain::AllocatedBatch;
 
 /// What catalog reserved for one line, with the snapshot the order keeps.
 #[derive(Debug, Clone)]
@@ -165,29 +155,29 @@ pub struct DispenseDecision {
 
 fn decode<T: DeserializeOwned>(value: &Value, what: &str) -> ApiResult<T> {
     serde_json::from_value(value.clone())
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("unexpected {what} answer: {e}")))
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("unexpected {what} answer: {e}")))
 }
 
 fn paise(value: &Value, what: &str) -> ApiResult<i64> {
     let amount = value["amount"]
         .as_str()
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("{what} has no amount")))?;
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("{what} has no amount")))?;
     janta_platform::money::parse_rupees(amount, what)
-        .map_err(|_| ApiError::Internal(anyhow::anyhow!("{what} is not a money amount")))
+        .map_err(|_| ApiError::internal(anyhow::anyhow!("{what} is not a money amount")))
 }
 
 fn schedule(value: &Value) -> ApiResult<Schedule> {
     value
         .as_str()
         .and_then(Schedule::parse)
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("unknown schedule {value}")))
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown schedule {value}")))
 }
 
 fn text(value: &Value, what: &str) -> ApiResult<String> {
     value
         .as_str()
         .map(str::to_string)
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("missing {what}")))
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("missing {what}")))
 }
 
 const PRICE_LISTINGS: &str = "query($ids: [ID!]!) { priceListings(ids: $ids) { \
@@ -267,7 +257,7 @@ impl Peers {
             .stock_calls
             .acquire()
             .await
-            .map_err(|e| ApiError::Internal(e.into()))?;
+            .map_err(ApiError::internal)?;
         self.idempotent_call("catalog", query, variables, correlation)
             .await
     }
@@ -342,21 +332,21 @@ impl Peers {
             let gst_rate = medicine["gstRateBasisPoints"]
                 .as_i64()
                 .ok_or_else(|| {
-                    ApiError::Internal(anyhow::anyhow!("no GST rate in force for HSN {hsn_code}"))
+                    ApiError::internal(anyhow::anyhow!("no GST rate in force for HSN {hsn_code}"))
                 })
-                .and_then(|bp| GstRate::from_basis_points(bp).map_err(ApiError::Internal))?;
+                .and_then(|bp| GstRate::from_basis_points(bp).map_err(ApiError::from))?;
             out.push(Allocation {
                 listing_id: text(&line["listingId"], "listing id")?,
                 vendor_id: text(&line["vendorId"], "vendor id")?,
                 quantity: line["quantity"]
                     .as_i64()
-                    .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("missing quantity")))?,
+                    .ok_or_else(|| ApiError::internal(anyhow::anyhow!("missing quantity")))?,
                 unit_price: paise(&line["unitPrice"], "unit price")?,
                 mrp: paise(&line["mrp"], "MRP")?,
                 medicine_id: text(&medicine["medicineId"], "medicine id")?,
                 medicine_version: medicine["version"]
                     .as_i64()
-                    .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("missing version")))?,
+                    .ok_or_else(|| ApiError::internal(anyhow::anyhow!("missing version")))?,
                 medicine_name: text(&medicine["name"], "medicine name")?,
                 schedule: schedule(&medicine["schedule"])?,
                 hsn_code,
@@ -436,7 +426,7 @@ impl Peers {
             .cloned()
             .unwrap_or_default();
         if answers.len() != lines.len() {
-            return Err(ApiError::Internal(anyhow::anyhow!(
+            return Err(ApiError::internal(anyhow::anyhow!(
                 "prescriptions answered {} lines for {}",
                 answers.len(),
                 lines.len()

@@ -52,7 +52,7 @@ async fn many_order_references_cost_constant_statements() {
         async move {
             let vars = json!({ "r": refs });
             counter
-                .fewest(3, || orders.data(Some(me), query, vars.clone()))
+                .fewest(6, || orders.data(Some(me), query, vars.clone()))
                 .await
         }
     };

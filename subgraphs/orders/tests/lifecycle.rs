@@ -8,7 +8,9 @@ mod common;
 
 use common::{catalog_demo, Stack, ORDER, PLACE_ORDER};
 use janta_events::types::{PaymentFailed, PaymentSucceeded};
-use janta_orders::{events, saga, OrdersSettings};
+use janta_orders::service::{self, payments};
+use janta_orders::OrdersSettings;
+use janta_platform::cause::Cause;
 use janta_platform::demo::{CUSTOMER_ADDRESS_ID, CUSTOMER_ID, VENDOR_KA_ID};
 use janta_testkit::{both_backends, error_code};
 use serde_json::{json, Value};
@@ -59,11 +61,14 @@ fn succeeded(order_id: &str, amount: i64) -> PaymentSucceeded {
 /// then the owed calls).
 async fn pay(s: &Stack, order_id: &str, amount: i64) -> bool {
     let mut tx = s.store().begin().await.unwrap();
-    let confirmed = events::on_payment_succeeded(&mut tx, &succeeded(order_id, amount), None)
+    let cause = Cause::new("service:payments", None);
+    let confirmed = payments::payment_succeeded_in(&mut tx, &succeeded(order_id, amount), &cause)
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    saga::run_followups(&s.state, order_id, None).await.unwrap();
+    service::run_followups(&s.state, order_id, &cause)
+        .await
+        .unwrap();
     confirmed
 }
 
@@ -227,9 +232,10 @@ both_backends! {
             currency: "INR".into(), method: "CARD".into(),
             reason: "card declined".into(),
         };
-        assert!(events::on_payment_failed(&mut tx, &event, None).await.unwrap());
+        let cause = Cause::new("service:payments", None);
+        assert!(payments::payment_failed_in(&mut tx, &event, &cause).await.unwrap());
         tx.commit().await.unwrap();
-        saga::run_followups(&s.state, &failed, None).await.unwrap();
+        service::run_followups(&s.state, &failed, &cause).await.unwrap();
         let order = status(&s, &failed).await;
         assert_eq!(order["status"], "CANCELLED");
         assert_eq!(order["cancellationReason"], "payment failed: card declined");
@@ -238,20 +244,50 @@ both_backends! {
         let (unpaid, _) = place_one(&s, "unpaid-1").await;
         assert_eq!(s.reserved(&ka).await, 2);
         tokio::time::sleep(Duration::from_millis(1200)).await;
-        let report = saga::sweep_once(&s.state).await.unwrap();
+        let report = service::sweep_once(&s.state).await.unwrap();
         assert_eq!(report.expired, 1);
         let order = status(&s, &unpaid).await;
         assert_eq!(order["status"], "CANCELLED");
         assert_eq!(order["statusHistory"][1]["actor"], "system");
         assert_eq!(s.reserved(&ka).await, 0);
         assert_eq!(s.reservation_status(&unpaid).await.as_deref(), Some("RELEASED"));
-        assert_eq!(saga::sweep_once(&s.state).await.unwrap(), saga::SweepReport::default());
+        assert_eq!(service::sweep_once(&s.state).await.unwrap(), service::SweepReport::default());
 
         // A payment captured after expiry confirms nothing; payments is told
         // again that the order is cancelled (and refunds).
         assert!(!pay(&s, &unpaid, 6000).await);
         assert_eq!(status(&s, &unpaid).await["status"], "CANCELLED");
         assert_eq!(s.count("SELECT COUNT(*) FROM outbox WHERE event_type = 'OrderCancelled'").await, 3);
+    }
+
+    async fn racing_followup_workers_commit_and_release_stock_once(db) {
+        let s = Stack::start(db).await;
+        let (id, ka) = place_one(&s, "race-followups-1").await;
+        let on_hand_before = s.on_hand(&ka).await;
+        let cause = Cause::new("service:payments", None);
+        // PaymentSucceeded delivered twice: confirmed once.
+        for expected in [true, false] {
+            let mut tx = s.store().begin().await.unwrap();
+            let event = succeeded(&id, 6000);
+            assert_eq!(payments::payment_succeeded_in(&mut tx, &event, &cause).await.unwrap(), expected);
+            tx.commit().await.unwrap();
+        }
+        // The consumer's after-commit retries, a redelivery and the sweeper
+        // all run the owed calls at the same moment: one lease holder makes them.
+        let runs = futures::future::join_all((0..8).map(|_| service::run_followups(&s.state, &id, &cause))).await;
+        assert!(runs.iter().all(Result::is_ok), "{runs:?}");
+        service::sweep_once(&s.state).await.unwrap();
+        assert_eq!(s.reservation_status(&id).await.as_deref(), Some("COMMITTED"));
+        assert_eq!(s.on_hand(&ka).await, on_hand_before - 2, "sold once");
+        assert_eq!(s.count("SELECT COUNT(*) FROM outbox WHERE event_type = 'OrderConfirmed'").await, 1);
+        // The same for a cancellation: released once.
+        let body = s.orders.data(Some(&s.customer()), CANCEL, json!({"id": id, "reason": "ordered twice"})).await;
+        assert_eq!(body["cancelOrder"]["status"], "CANCELLED");
+        let runs = futures::future::join_all((0..8).map(|_| service::run_followups(&s.state, &id, &cause))).await;
+        assert!(runs.iter().all(Result::is_ok), "{runs:?}");
+        assert_eq!(s.on_hand(&ka).await, on_hand_before, "given back once");
+        assert_eq!(s.reservation_status(&id).await.as_deref(), Some("RELEASED"));
+        assert_eq!(s.count("SELECT COUNT(*) FROM orders WHERE stock_action IS NOT NULL OR rx_action IS NOT NULL").await, 0);
     }
 
     async fn cash_on_delivery_confirms_at_checkout(db) {
@@ -267,7 +303,7 @@ both_backends! {
         let id = order["id"].as_str().unwrap();
         assert_eq!(s.reservation_status(id).await.as_deref(), Some("COMMITTED"));
         // Cash-on-delivery orders never expire unpaid.
-        assert_eq!(saga::sweep_once(&s.state).await.unwrap().expired, 0);
+        assert_eq!(service::sweep_once(&s.state).await.unwrap().expired, 0);
     }
 }
 

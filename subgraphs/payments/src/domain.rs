@@ -45,6 +45,11 @@ impl PaymentStatus {
         }
     }
 
+    /// Reads the storage spelling; `None` for anything else.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::from_db(s).ok()
+    }
+
     /// Reads the storage spelling.
     pub fn from_db(s: &str) -> anyhow::Result<Self> {
         Ok(match s {
@@ -96,6 +101,11 @@ impl PaymentMethod {
         }
     }
 
+    /// Reads the storage spelling; `None` for anything else.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::from_db(s).ok()
+    }
+
     /// Reads the storage spelling.
     pub fn from_db(s: &str) -> anyhow::Result<Self> {
         Ok(match s {
@@ -143,6 +153,11 @@ impl RefundStatus {
             RefundStatus::Succeeded => "SUCCEEDED",
             RefundStatus::Failed => "FAILED",
         }
+    }
+
+    /// Reads the storage spelling; `None` for anything else.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::from_db(s).ok()
     }
 
     /// Reads the storage spelling.
@@ -371,7 +386,7 @@ pub fn check_payable(p: &Principal, order: &OrderFacts) -> ApiResult<()> {
         )));
     }
     if order.currency != janta_platform::money::INR {
-        return Err(ApiError::Internal(anyhow::anyhow!(
+        return Err(ApiError::internal(anyhow::anyhow!(
             "order {} is in unsupported currency {}",
             order.id,
             order.currency

@@ -44,7 +44,7 @@ impl OrdersClient {
             return Err(ApiError::not_found("order"));
         }
         parse_order(order)
-            .map_err(|e| ApiError::Internal(e.context("orders sent an unreadable orderForPayment")))
+            .map_err(|e| ApiError::internal(e.context("orders sent an unreadable orderForPayment")))
     }
 }
 

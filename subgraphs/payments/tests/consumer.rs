@@ -51,9 +51,13 @@ async fn orders_outbox(dir: &std::path::Path) -> Store {
 
 async fn publish_as_orders<E: janta_events::Event>(store: &Store, event: &E) -> Envelope {
     let mut tx = store.begin().await.unwrap();
-    let envelope = janta_events::publish(&mut tx, event, "service:orders", Some("corr-1"))
-        .await
-        .unwrap();
+    let envelope = janta_events::publish(
+        &mut tx,
+        event,
+        &janta_platform::cause::Cause::new("service:orders", Some("corr-1")),
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     janta_events::outbox_written();
     envelope
@@ -128,6 +132,6 @@ both_backends! {
         })
         .await;
         let cod = h.wait_for_status(&cod.id, "SUCCEEDED").await;
-        assert_eq!(cod.captured, 12_000);
+        assert_eq!(cod.captured.get(), 12_000);
     }
 }

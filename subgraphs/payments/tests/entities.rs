@@ -34,7 +34,7 @@ async fn hundreds_of_references_cost_constant_statements() {
         async move {
             let vars = json!({ "r": refs });
             counter
-                .fewest(3, || gql.data(Some(token), query, vars.clone()))
+                .fewest(6, || gql.data(Some(token), query, vars.clone()))
                 .await
         }
     };

@@ -46,7 +46,7 @@ async fn store_sandbox_checkout(state: &PaymentsState) {
             gateway: "sandbox",
             gateway_payment_id: CHECKOUT,
             checkout_url: None,
-            amount: 10_000,
+            amount: janta_platform::money::Paise(10_000),
             currency: "INR",
         },
     )

@@ -8,7 +8,8 @@ mod common;
 use common::{start, Harness};
 use janta_events::types::{OrderCancelled, OrderStatus, OrderStatusChanged};
 use janta_payments::domain::PaymentMethod;
-use janta_payments::events;
+use janta_payments::service::orders;
+use janta_platform::cause::Cause;
 use janta_platform::demo::*;
 use janta_testkit::{both_backends, error_code};
 use serde_json::{json, Value};
@@ -69,7 +70,7 @@ both_backends! {
         let none_left = refund(&h, &h.admin(), &payment.id, "0.01").await;
         assert_eq!(error_code(&none_left).as_deref(), Some("BAD_USER_INPUT"));
         let after = h.reload(&payment.id).await;
-        assert_eq!((after.captured, after.refunded), (10_000, 10_000));
+        assert_eq!((after.captured.get(), after.refunded.get()), (10_000, 10_000));
         assert_eq!(h.outbox("PaymentRefunded").await, 2);
         assert_eq!(
             h.count("SELECT COUNT(*) FROM audit_log WHERE action IN ('refund_requested', 'refunded')").await,
@@ -95,7 +96,7 @@ both_backends! {
         let early = refund(&h, &h.vendor_admin(), &open.id, "1").await;
         assert_eq!(error_code(&early).as_deref(), Some("CONFLICT"), "{early}");
         assert_eq!(h.count("SELECT COUNT(*) FROM refunds").await, 0);
-        assert_eq!(h.reload(&payment.id).await.refunded, 0);
+        assert_eq!(h.reload(&payment.id).await.refunded.get(), 0);
     }
 
     async fn only_the_vendors_admin_or_an_admin_may_refund(db) {
@@ -125,8 +126,8 @@ both_backends! {
         assert_eq!(codes.iter().filter(|c| c.is_none()).count(), 1, "{a} {b}");
         assert!(codes.contains(&Some("BAD_USER_INPUT".to_string())), "{a} {b}");
         let after = h.reload(&payment.id).await;
-        assert_eq!(after.refunded, 6_000);
-        assert_eq!(after.status, "PARTIALLY_REFUNDED");
+        assert_eq!(after.refunded.get(), 6_000);
+        assert_eq!(after.status.as_db(), "PARTIALLY_REFUNDED");
         // Many at once: 10 × 30.00 on 100.00 → exactly three succeed.
         let payment = h.captured_payment(10_000).await;
         let token = h.vendor_admin();
@@ -134,7 +135,7 @@ both_backends! {
         let ok = all.iter().filter(|b| error_code(b).is_none()).count();
         assert_eq!(ok, 3, "{all:?}");
         let after = h.reload(&payment.id).await;
-        assert_eq!(after.refunded, 9_000);
+        assert_eq!(after.refunded.get(), 9_000);
         assert_eq!(h.count(&format!(
             "SELECT COUNT(*) FROM refunds WHERE payment_id = '{}' AND status = 'SUCCEEDED'", payment.id)).await, 3);
     }
@@ -147,7 +148,7 @@ both_backends! {
         let sends = (0..5).map(|_| h.gql.send(Some(&token), REFUND, vars.clone()));
         let bodies = futures::future::join_all(sends).await;
         assert!(bodies.iter().all(|b| error_code(b).is_none()), "{bodies:?}");
-        assert_eq!(h.reload(&payment.id).await.refunded, 2_500);
+        assert_eq!(h.reload(&payment.id).await.refunded.get(), 2_500);
         let other_amount = h.gql.send(Some(&h.vendor_admin()), REFUND,
             json!({ "paymentId": payment.id, "amount": "26", "reason": "late delivery", "key": "refund-req-0001" })).await;
         assert_eq!(error_code(&other_amount).as_deref(), Some("CONFLICT"));
@@ -162,11 +163,11 @@ both_backends! {
         // An open payment of another cancelled order fails instead.
         let open = h.payment(PaymentMethod::Upi, 3_000).await;
         let event = cancelled(&payment.order_id);
-        events::on_order_cancelled(&h.state, &event, None).await.unwrap();
-        events::on_order_cancelled(&h.state, &event, None).await.unwrap();
-        events::on_order_cancelled(&h.state, &cancelled(&open.order_id), None).await.unwrap();
+        orders::order_cancelled(&h.state, &event, &Cause::system(None)).await.unwrap();
+        orders::order_cancelled(&h.state, &event, &Cause::system(None)).await.unwrap();
+        orders::order_cancelled(&h.state, &cancelled(&open.order_id), &Cause::system(None)).await.unwrap();
         let after = h.reload(&payment.id).await;
-        assert_eq!((after.status.as_str(), after.refunded), ("REFUNDED", 20_000));
+        assert_eq!((after.status.as_db(), after.refunded.get()), ("REFUNDED", 20_000));
         let refunds: Vec<(i64, String, String)> = sqlx::query_as(
             "SELECT amount, status, reason FROM refunds WHERE payment_id = $1 ORDER BY created_at")
             .bind(&payment.id).fetch_all(h.state.store.pool()).await.unwrap();
@@ -175,7 +176,7 @@ both_backends! {
         assert_eq!(refunds[1].2, "order cancelled: customer changed their mind");
         assert_eq!(h.outbox("PaymentRefunded").await, 2);
         let open = h.reload(&open.id).await;
-        assert_eq!(open.status, "FAILED");
+        assert_eq!(open.status.as_db(), "FAILED");
         assert_eq!(open.failure_reason.as_deref(), Some("order cancelled"));
         assert_eq!(h.outbox("PaymentFailed").await, 0);
         // Its checkout can no longer be completed.
@@ -183,14 +184,43 @@ both_backends! {
         assert_eq!(status.as_u16(), 409);
     }
 
+    async fn racing_after_commit_workers_refund_a_cancelled_order_once(db) {
+        let h = start(&db).await;
+        let payment = h.captured_payment(30_000).await;
+        let event = cancelled(&payment.order_id);
+        let cause = Cause::system(None);
+        // The consumer's transaction reserves the refund, delivered twice.
+        for _ in 0..2 {
+            let mut tx = h.state.store.begin().await.unwrap();
+            orders::order_cancelled_in(&mut tx, &event, &cause).await.unwrap();
+            tx.commit().await.unwrap();
+        }
+        assert_eq!(h.reload(&payment.id).await.refunded.get(), 30_000, "reserved once");
+        // Its after-commit work runs again and again, all at once (retries,
+        // a redelivery, a restart): the gateway's answer settles it once.
+        let runs = futures::future::join_all(
+            (0..10).map(|_| orders::complete_cancellation_refunds(&h.state, &payment.order_id, &cause)),
+        )
+        .await;
+        assert!(runs.iter().all(Result::is_ok), "{runs:?}");
+        let after = h.reload(&payment.id).await;
+        assert_eq!((after.status.as_db(), after.refunded.get()), ("REFUNDED", 30_000));
+        assert_eq!(h.count("SELECT COUNT(*) FROM refunds").await, 1);
+        assert_eq!(h.count("SELECT COUNT(*) FROM refunds WHERE status = 'SUCCEEDED'").await, 1);
+        assert_eq!(h.outbox("PaymentRefunded").await, 1);
+        // Nothing is left for a later run or the sweeper.
+        orders::complete_cancellation_refunds(&h.state, &payment.order_id, &cause).await.unwrap();
+        assert_eq!(h.outbox("PaymentRefunded").await, 1);
+    }
+
     async fn a_capture_reported_after_cancellation_is_reversed_not_applied(db) {
         let h = start(&db).await;
         let payment = h.payment(PaymentMethod::Card, 8_000).await;
-        events::on_order_cancelled(&h.state, &cancelled(&payment.order_id), None).await.unwrap();
+        orders::order_cancelled(&h.state, &cancelled(&payment.order_id), &Cause::system(None)).await.unwrap();
         let late = h.event(&payment, "payment.succeeded");
         assert_eq!(h.webhook(&late).await, 200);
         let after = h.reload(&payment.id).await;
-        assert_eq!((after.status.as_str(), after.captured), ("FAILED", 0));
+        assert_eq!((after.status.as_db(), after.captured.get()), ("FAILED", 0));
         assert_eq!(h.outbox("PaymentSucceeded").await, 0);
         let (outcome,): (String,) = sqlx::query_as("SELECT outcome FROM webhook_events WHERE event_id = $1")
             .bind(&late.id).fetch_one(h.state.store.pool()).await.unwrap();
@@ -201,24 +231,24 @@ both_backends! {
     async fn cash_on_delivery_is_collected_when_the_order_is_delivered(db) {
         let h = start(&db).await;
         let cod = h.payment(PaymentMethod::CashOnDelivery, 45_000).await;
-        assert_eq!((cod.status.as_str(), cod.captured), ("PENDING", 0));
+        assert_eq!((cod.status.as_db(), cod.captured.get()), ("PENDING", 0));
         assert_eq!(cod.checkout_url, None);
-        events::on_order_status_changed(&h.state, &delivered(&cod.order_id, OrderStatus::Packed), None).await.unwrap();
-        assert_eq!(h.reload(&cod.id).await.status, "PENDING");
+        orders::order_status_changed(&h.state, &delivered(&cod.order_id, OrderStatus::Packed), &Cause::system(None)).await.unwrap();
+        assert_eq!(h.reload(&cod.id).await.status.as_db(), "PENDING");
         let event = delivered(&cod.order_id, OrderStatus::Delivered);
-        events::on_order_status_changed(&h.state, &event, None).await.unwrap();
-        events::on_order_status_changed(&h.state, &event, None).await.unwrap();
+        orders::order_status_changed(&h.state, &event, &Cause::system(None)).await.unwrap();
+        orders::order_status_changed(&h.state, &event, &Cause::system(None)).await.unwrap();
         let after = h.reload(&cod.id).await;
-        assert_eq!((after.status.as_str(), after.captured), ("SUCCEEDED", 45_000));
+        assert_eq!((after.status.as_db(), after.captured.get()), ("SUCCEEDED", 45_000));
         assert_eq!(h.count("SELECT COUNT(*) FROM audit_log WHERE action = 'cash_collected'").await, 1);
         // Collected cash can be refunded (paid out by the vendor).
         let body = refund(&h, &h.vendor_admin(), &cod.id, "450").await;
         assert_eq!(body["data"]["refundPayment"]["status"], "REFUNDED", "{body}");
         // A cash promise of a cancelled order lapses.
         let lapsed = h.payment(PaymentMethod::CashOnDelivery, 1_000).await;
-        events::on_order_cancelled(&h.state, &cancelled(&lapsed.order_id), None).await.unwrap();
-        assert_eq!(h.reload(&lapsed.id).await.status, "FAILED");
-        events::on_order_status_changed(&h.state, &delivered(&lapsed.order_id, OrderStatus::Delivered), None).await.unwrap();
-        assert_eq!(h.reload(&lapsed.id).await.status, "FAILED");
+        orders::order_cancelled(&h.state, &cancelled(&lapsed.order_id), &Cause::system(None)).await.unwrap();
+        assert_eq!(h.reload(&lapsed.id).await.status.as_db(), "FAILED");
+        orders::order_status_changed(&h.state, &delivered(&lapsed.order_id, OrderStatus::Delivered), &Cause::system(None)).await.unwrap();
+        assert_eq!(h.reload(&lapsed.id).await.status.as_db(), "FAILED");
     }
 }

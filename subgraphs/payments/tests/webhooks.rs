@@ -26,7 +26,7 @@ both_backends! {
         assert_eq!(h.raw_webhook(body.clone(), Some(wrong_key)).await, 401);
         let good = signature_header(h.secret.as_bytes(), now, &body);
         let mut tampered = body.clone();
-        let amount = format!("{}", payment.amount);
+        let amount = format!("{}", payment.amount.get());
         let pos = String::from_utf8_lossy(&tampered).find(&amount).unwrap();
         tampered[pos] = b'9';
         assert_eq!(h.raw_webhook(tampered, Some(good.clone())).await, 401);
@@ -40,11 +40,11 @@ both_backends! {
         assert_eq!(h.raw_webhook(b"{not json".to_vec(), None).await, 400);
         // Nothing was recorded or changed.
         assert_eq!(h.count("SELECT COUNT(*) FROM webhook_events").await, 0);
-        assert_eq!(h.reload(&payment.id).await.status, "CREATED");
+        assert_eq!(h.reload(&payment.id).await.status.as_db(), "CREATED");
         assert_eq!(h.outbox("PaymentSucceeded").await, 0);
         // The genuine request still works afterwards.
         assert_eq!(h.raw_webhook(body, Some(good)).await, 200);
-        assert_eq!(h.reload(&payment.id).await.status, "SUCCEEDED");
+        assert_eq!(h.reload(&payment.id).await.status.as_db(), "SUCCEEDED");
     }
 
     async fn the_same_webhook_twenty_times_concurrently_captures_once(db) {
@@ -55,8 +55,8 @@ both_backends! {
         let statuses = futures::future::join_all(sends).await;
         assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
         let after = h.reload(&payment.id).await;
-        assert_eq!(after.status, "SUCCEEDED");
-        assert_eq!(after.captured, 123_456);
+        assert_eq!(after.status.as_db(), "SUCCEEDED");
+        assert_eq!(after.captured.get(), 123_456);
         assert_eq!(h.outbox("PaymentSucceeded").await, 1);
         assert_eq!(h.count("SELECT COUNT(*) FROM webhook_events").await, 1);
         assert_eq!(
@@ -71,7 +71,7 @@ both_backends! {
         let events: Vec<_> = (0..20).map(|_| h.event(&payment, "payment.succeeded")).collect();
         let statuses = futures::future::join_all(events.iter().map(|e| h.webhook(e))).await;
         assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
-        assert_eq!(h.reload(&payment.id).await.captured, 9_999);
+        assert_eq!(h.reload(&payment.id).await.captured.get(), 9_999);
         assert_eq!(h.outbox("PaymentSucceeded").await, 1);
         assert_eq!(h.count("SELECT COUNT(*) FROM webhook_events").await, 20);
         assert_eq!(
@@ -85,11 +85,11 @@ both_backends! {
         let payment = h.payment(PaymentMethod::Netbanking, 40_000).await;
         let processing = h.event(&payment, "payment.processing");
         assert_eq!(h.webhook(&processing).await, 200);
-        assert_eq!(h.reload(&payment.id).await.status, "PENDING");
+        assert_eq!(h.reload(&payment.id).await.status.as_db(), "PENDING");
         let failed = h.event(&payment, "payment.failed");
         assert_eq!(h.webhook(&failed).await, 200);
         let after_failure = h.reload(&payment.id).await;
-        assert_eq!(after_failure.status, "FAILED");
+        assert_eq!(after_failure.status.as_db(), "FAILED");
         assert_eq!(after_failure.failure_reason.as_deref(), Some("card declined"));
         // Replays of both, and a replay of the failure's ID claiming success.
         assert_eq!(h.webhook(&processing).await, 200);
@@ -109,8 +109,8 @@ both_backends! {
         let late = h.event(&payment, "payment.failed");
         assert_eq!(h.webhook(&late).await, 200);
         let after = h.reload(&payment.id).await;
-        assert_eq!(after.status, "SUCCEEDED");
-        assert_eq!(after.captured, 25_000);
+        assert_eq!(after.status.as_db(), "SUCCEEDED");
+        assert_eq!(after.captured.get(), 25_000);
         assert_eq!(after.failure_reason, None);
         let (outcome,): (String,) = sqlx::query_as("SELECT outcome FROM webhook_events WHERE event_id = $1")
             .bind(&late.id)
@@ -127,7 +127,7 @@ both_backends! {
         let payment = h.captured_payment(7_500).await;
         let stale = h.event(&payment, "payment.processing");
         assert_eq!(h.webhook(&stale).await, 200);
-        assert_eq!(h.reload(&payment.id).await.status, "SUCCEEDED");
+        assert_eq!(h.reload(&payment.id).await.status.as_db(), "SUCCEEDED");
     }
 
     async fn webhooks_for_unknown_payments_or_other_amounts_change_nothing(db) {
@@ -136,7 +136,7 @@ both_backends! {
         let mut other_amount = h.event(&payment, "payment.succeeded");
         other_amount.data.amount = Some(1);
         assert_eq!(h.webhook(&other_amount).await, 200);
-        assert_eq!(h.reload(&payment.id).await.status, "CREATED");
+        assert_eq!(h.reload(&payment.id).await.status.as_db(), "CREATED");
         let mut unknown = h.event(&payment, "payment.succeeded");
         unknown.data.payment_id = "sbx_pay_unknown".into();
         assert_eq!(h.webhook(&unknown).await, 200);
@@ -173,7 +173,7 @@ both_backends! {
         assert_eq!(post(url.clone(), "failure").await, 409, "a checkout is submitted once");
         assert_eq!(post(declined.checkout_url.clone().unwrap(), "failure").await, 202);
         let paid = h.wait_for_status(&paid.id, "SUCCEEDED").await;
-        assert_eq!(paid.captured, 31_400);
+        assert_eq!(paid.captured.get(), 31_400);
         h.wait_for_status(&declined.id, "FAILED").await;
         // Let the duplicate and the stale event arrive, then count.
         for _ in 0..100 {
@@ -186,7 +186,7 @@ both_backends! {
         assert_eq!(h.count("SELECT COUNT(*) FROM webhook_events").await, 4);
         assert_eq!(h.outbox("PaymentSucceeded").await, 1);
         assert_eq!(h.outbox("PaymentFailed").await, 1);
-        assert_eq!(h.reload(&paid.id).await.status, "SUCCEEDED");
+        assert_eq!(h.reload(&paid.id).await.status.as_db(), "SUCCEEDED");
         // A completed checkout cannot be completed again.
         assert_eq!(post(url, "success").await, 409);
         assert_eq!(h.http.get(format!("{}/sandbox/checkout/sbx_pay_nope", h.base)).send().await.unwrap().status().as_u16(), 404);

@@ -10,8 +10,9 @@
 //! claims its one use and is audited under the person it was issued to, so
 //! a forwarded link opens nothing once used or expired.
 
-use crate::domain::{self, AccessAction, DocumentKind, DocumentProblem, MAX_DOCUMENT_BYTES};
-use crate::store::{self, ClaimOutcome, LinkClaim};
+use crate::domain::{self, DocumentKind, DocumentProblem, MAX_DOCUMENT_BYTES};
+use crate::service::documents::{self as service, ClaimOutcome, UploadedDocument};
+use crate::store::LinkClaim;
 use async_trait::async_trait;
 use axum::body::Body;
 use axum::extract::{Path, Query, Request, State};
@@ -24,6 +25,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use futures::StreamExt;
 use hmac::{Hmac, Mac};
+use janta_platform::config::{Mode, SubgraphConfig, DEV_URL_SIGNING_SECRET};
 use janta_platform::store::Store;
 use serde::Deserialize;
 use serde_json::json;
@@ -43,6 +45,11 @@ pub trait DocumentStore: Send + Sync + 'static {
     async fn get(&self, key: &str) -> anyhow::Result<Option<Vec<u8>>>;
     /// Removes `key` (absent is fine).
     async fn delete(&self, key: &str) -> anyhow::Result<()>;
+}
+
+/// Where documents live by default: `{data_dir}/prescriptions/documents`.
+pub fn documents_dir(config: &SubgraphConfig) -> PathBuf {
+    config.data_dir.join("prescriptions").join("documents")
 }
 
 /// Documents as files in one directory (`{data_dir}/prescriptions/documents`).
@@ -127,6 +134,16 @@ const UPLOAD_PURPOSE: &str = "prescriptions.upload";
 const DOCUMENT_PURPOSE: &str = "prescriptions.document";
 
 impl UrlSigner {
+    /// The signer of `config`'s URL-signing secret; the development secret
+    /// is refused in production mode.
+    pub fn from_config(config: &SubgraphConfig) -> anyhow::Result<Self> {
+        let secret = config.url_signing_secret.expose();
+        if config.mode == Mode::Production && secret == DEV_URL_SIGNING_SECRET {
+            anyhow::bail!("refusing to start in production mode with the development URL-signing secret; set JANTA_URL_SIGNING_SECRET");
+        }
+        Ok(UrlSigner::new(secret))
+    }
+
     /// A signer keyed with the configured URL-signing secret.
     pub fn new(secret: &str) -> Self {
         UrlSigner {
@@ -395,7 +412,7 @@ async fn put_upload(
     if let Err(e) = http.signer.check_upload_token(&id, &token, now.timestamp()) {
         return link_refused(e, "upload");
     }
-    match store::claim_upload(&http.store, &id, now).await {
+    match service::claim_upload(&http.store, &id, now).await {
         Ok(ClaimOutcome::Claimed) => {}
         Ok(ClaimOutcome::NotFound) => {
             return error(StatusCode::NOT_FOUND, "NOT_FOUND", "no such upload")
@@ -419,7 +436,7 @@ async fn put_upload(
     }
     let outcome = receive(&http, &id, &headers, body).await;
     if outcome.is_err() {
-        if let Err(e) = store::release_upload(&http.store, &id).await {
+        if let Err(e) = service::release_upload(&http.store, &id).await {
             tracing::error!(error = %e, "could not release an upload claim");
         }
     }
@@ -457,10 +474,10 @@ async fn receive(
     let sha256 = hex::encode(Sha256::digest(&bytes));
     let key = format!("{id}.{}", kind.extension());
     http.documents.put(&key, &bytes).await.map_err(internal)?;
-    let stored = store::complete_upload(
+    let stored = service::complete_upload(
         &http.store,
         id,
-        &store::UploadedDocument {
+        &UploadedDocument {
             content_type: kind.content_type(),
             size_bytes: bytes.len() as i64,
             sha256: &sha256,
@@ -519,7 +536,7 @@ async fn get_document(
     {
         return link_refused(e, "document");
     }
-    let document = match store::document_of(&http.store, &id).await {
+    let document = match service::document_of(&http.store, &id).await {
         Ok(Some(d)) => d,
         Ok(None) => return error(StatusCode::NOT_FOUND, "NOT_FOUND", "no such document"),
         Err(e) => return internal(e.into()),
@@ -567,38 +584,15 @@ async fn get_document(
     response
 }
 
-/// Claims the single use of document link `link` and audits the download
-/// under the person the link was issued to, in one transaction.
+/// Uses document link `link` once (audited under whom it was issued to),
+/// or the response that refuses it.
 async fn use_link(
     store: &Store,
     prescription_id: &str,
     link: &str,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), Response> {
-    let result = async {
-        let mut tx = store.begin().await?;
-        let claim = store::claim_document_link(&mut tx, link, prescription_id, now).await?;
-        if let LinkClaim::Claimed(issued) = &claim {
-            crate::audit(
-                &mut tx,
-                &issued.actor,
-                "prescription",
-                prescription_id,
-                AccessAction::DocumentDownloaded.as_db(),
-                None,
-                Some(json!({
-                    "linkId": link,
-                    "ground": issued.ground,
-                    "reason": issued.reason,
-                })),
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        anyhow::Ok(claim)
-    }
-    .await;
-    match result {
+    match service::use_document_link(store, prescription_id, link, now).await {
         Ok(LinkClaim::Claimed(_)) => Ok(()),
         Ok(LinkClaim::NotFound) => Err(link_refused(LinkError::Forged, "document")),
         Ok(LinkClaim::Expired) => Err(link_refused(LinkError::Expired, "document")),
@@ -607,7 +601,7 @@ async fn use_link(
             "LINK_USED",
             "this document link was already used; ask for a new one",
         )),
-        Err(e) => Err(internal(e)),
+        Err(e) => Err(internal(anyhow::anyhow!("{e}"))),
     }
 }
 

@@ -311,23 +311,75 @@ impl Status {
         }
     }
 
-    /// Reads the storage form; unknown values fail closed as `Rejected`.
-    pub fn from_db(s: &str) -> Self {
-        match s {
-            "SUBMITTED" => Status::Submitted,
-            "APPROVED" => Status::Approved,
-            "EXPIRED" => Status::Expired,
-            _ => Status::Rejected,
-        }
+    /// Reads the storage form (None for anything else).
+    pub fn parse(s: &str) -> Option<Self> {
+        use Status::*;
+        [Submitted, Approved, Rejected, Expired]
+            .into_iter()
+            .find(|v| v.as_db() == s)
     }
 
     /// The status as of `today`: an approved prescription past its
     /// `valid_until` is expired (computed on read, nothing to sweep).
-    pub fn effective(stored: &str, valid_until: Option<NaiveDate>, today: NaiveDate) -> Self {
-        match Status::from_db(stored) {
+    pub fn effective(stored: Status, valid_until: Option<NaiveDate>, today: NaiveDate) -> Self {
+        match stored {
             Status::Approved if valid_until.is_none_or(|v| v < today) => Status::Expired,
             other => other,
         }
+    }
+}
+
+/// Where an upload slot stands: PENDING until a PUT claims it (RECEIVING),
+/// UPLOADED once the file is stored, USED once submitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadStatus {
+    Pending,
+    Receiving,
+    Uploaded,
+    Used,
+}
+
+impl UploadStatus {
+    /// Storage form.
+    pub fn as_db(self) -> &'static str {
+        match self {
+            UploadStatus::Pending => "PENDING",
+            UploadStatus::Receiving => "RECEIVING",
+            UploadStatus::Uploaded => "UPLOADED",
+            UploadStatus::Used => "USED",
+        }
+    }
+
+    /// Reads the storage form (None for anything else).
+    pub fn parse(s: &str) -> Option<Self> {
+        use UploadStatus::*;
+        [Pending, Receiving, Uploaded, Used]
+            .into_iter()
+            .find(|v| v.as_db() == s)
+    }
+}
+
+/// Whether an order's prescriptions are consumed or were given back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DispenseStatus {
+    Consumed,
+    Restored,
+}
+
+impl DispenseStatus {
+    /// Storage form.
+    pub fn as_db(self) -> &'static str {
+        match self {
+            DispenseStatus::Consumed => "CONSUMED",
+            DispenseStatus::Restored => "RESTORED",
+        }
+    }
+
+    /// Reads the storage form (None for anything else).
+    pub fn parse(s: &str) -> Option<Self> {
+        [DispenseStatus::Consumed, DispenseStatus::Restored]
+            .into_iter()
+            .find(|v| v.as_db() == s)
     }
 }
 
@@ -515,7 +567,7 @@ impl ReadGround {
     }
 
     /// The ground stored as `raw`, if it is one.
-    pub fn from_db(raw: &str) -> Option<Self> {
+    pub fn parse(raw: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|g| g.as_db() == raw)
     }
 }
@@ -999,15 +1051,15 @@ mod tests {
         let today = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
         let yesterday = today - Duration::days(1);
         assert_eq!(
-            Status::effective("APPROVED", Some(today), today),
+            Status::effective(Status::Approved, Some(today), today),
             Status::Approved
         );
         assert_eq!(
-            Status::effective("APPROVED", Some(yesterday), today),
+            Status::effective(Status::Approved, Some(yesterday), today),
             Status::Expired
         );
         assert_eq!(
-            Status::effective("REJECTED", Some(yesterday), today),
+            Status::effective(Status::Rejected, Some(yesterday), today),
             Status::Rejected
         );
         assert!(check_reviewable(Status::Submitted).is_ok());
@@ -1143,12 +1195,12 @@ mod tests {
     #[test]
     fn stored_names_round_trip() {
         for ground in ReadGround::ALL {
-            assert_eq!(ReadGround::from_db(ground.as_db()), Some(ground));
+            assert_eq!(ReadGround::parse(ground.as_db()), Some(ground));
         }
         for action in AccessAction::ALL {
             assert_eq!(AccessAction::from_db(action.as_db()), Some(action));
         }
-        assert_eq!(ReadGround::from_db("SERVICE"), None);
+        assert_eq!(ReadGround::parse("SERVICE"), None);
         assert_eq!(AccessAction::from_db("submitted"), None);
     }
 

@@ -1,38 +1,31 @@
 //! Prescriptions subgraph: customers upload prescription documents through
-//! one-time signed URLs and submit them to one pharmacy; that pharmacy's
-//! pharmacists review them (approve with lines and validity, or reject with
-//! a reason); the orders subgraph asks whether an order is covered and
-//! consumes approved quantities, never beyond what was approved. Only the
-//! owner, the pharmacy it was submitted to, a pharmacy dispensing against it
-//! and (with a reason) platform admins read a prescription; every document
-//! read is audited.
-//!
-//! Besides `/graphql` it serves two plain-HTTP routes (see [`documents`]):
-//! `PUT /uploads/{id}` and `GET /documents/{id}`, both signed.
+//! one-time signed URLs and submit them to one pharmacy, whose pharmacists
+//! approve (lines, validity) or reject them; orders asks whether an order is
+//! covered and consumes approved quantities, never beyond what was approved.
+//! Only the owner, that pharmacy, a pharmacy dispensing against it and
+//! (with a reason) admins read a prescription; document reads are audited.
+//! Besides `/graphql` it serves two signed plain-HTTP routes ([`documents`]).
 
 pub mod demo;
-pub mod dispensing;
 pub mod documents;
 pub mod domain;
 pub mod events;
 pub mod peers;
 pub mod schema;
+pub mod service;
 pub mod store;
 
-use async_graphql::{EmptySubscription, Schema};
 use axum::Router;
+pub use documents::documents_dir;
 use documents::{DocumentStore, DocumentsHttp, FsDocumentStore, UrlSigner};
 use janta_events::Runtime;
-use janta_platform::auth::TokenVerifier;
-use janta_platform::client::ServiceClient;
-use janta_platform::config::{Mode, SubgraphConfig, DEV_URL_SIGNING_SECRET};
+use janta_kit::{schema_builder, Kit};
+use janta_platform::config::SubgraphConfig;
 use janta_platform::loader::batched;
-use janta_platform::server::{subgraph_router_with_checks, with_limits};
 use janta_platform::store::Store;
 use schema::{
     LinesLoader, Mutation, OrderPrescriptionsLoader, PrescriptionLoader, PrescriptionsSchema, Query,
 };
-use std::path::PathBuf;
 use std::sync::Arc;
 
 /// What resolvers share.
@@ -51,7 +44,7 @@ pub struct PrescriptionsState {
 
 /// The schema without data, for SDL export and composition.
 pub fn schema() -> PrescriptionsSchema {
-    with_limits(Schema::build(Query, Mutation, EmptySubscription)).finish()
+    schema_builder(Query, Mutation).finish()
 }
 
 /// This subgraph's Federation v2 SDL.
@@ -59,21 +52,13 @@ pub fn sdl() -> String {
     janta_platform::sdl::federation_sdl(&schema())
 }
 
-/// Where documents live by default: `{data_dir}/prescriptions/documents`.
-pub fn documents_dir(config: &SubgraphConfig) -> PathBuf {
-    config.data_dir.join("prescriptions").join("documents")
-}
-
-/// Connects, migrates and builds the HTTP app of the prescriptions
-/// subgraph alone in its process ([`Runtime::standalone`]: without a NATS
-/// URL its events wait in the outbox), documents on the local filesystem.
+/// The prescriptions subgraph alone in its process
+/// ([`Runtime::standalone`]), documents on the local filesystem.
 pub async fn build(config: &SubgraphConfig) -> anyhow::Result<(Router, Store)> {
     build_with(config, &Runtime::standalone()).await
 }
 
-/// Like [`build`], relaying its outbox on the event bus of `runtime` (the
-/// process's in-process bus, or NATS when configured). Prescriptions
-/// consumes no events.
+/// Like [`build`], on the event bus of `runtime` (it consumes no events).
 pub async fn build_with(
     config: &SubgraphConfig,
     runtime: &Runtime,
@@ -82,62 +67,33 @@ pub async fn build_with(
     build_with_documents(config, runtime, documents).await
 }
 
-/// Like [`build_with`], with documents in the given store (an object store,
-/// a test double).
+/// Like [`build_with`], with documents in the given store (e.g. a test double).
 pub async fn build_with_documents(
     config: &SubgraphConfig,
     runtime: &Runtime,
     documents: Arc<dyn DocumentStore>,
 ) -> anyhow::Result<(Router, Store)> {
-    if config.mode == Mode::Production
-        && config.url_signing_secret.expose() == DEV_URL_SIGNING_SECRET
-    {
-        anyhow::bail!("refusing to start in production mode with the development URL-signing secret; set JANTA_URL_SIGNING_SECRET");
-    }
-    let store = Store::connect(&config.database_url).await?;
-    store.migrate(&store::migrations()).await?;
-    let events = runtime.event_bus(config).await?;
-    let relay = events.start_relay(&store, "prescriptions");
-    janta_platform::tasks::background().on_shutdown(relay.stop());
-    let signer = Arc::new(UrlSigner::new(config.url_signing_secret.expose()));
-    let verifier = Arc::new(TokenVerifier::remote(
-        &config.auth.jwks_url,
-        &config.auth.issuer,
-        &config.auth.audience,
-    ));
+    let signer = Arc::new(UrlSigner::from_config(config)?);
+    let kit = Kit::start("prescriptions", config, runtime, store::migrations()).await?;
+    let store = kit.store().clone();
     let state = PrescriptionsState {
         store: store.clone(),
         signer: signer.clone(),
         public_url: config.public_url.trim_end_matches('/').to_string(),
         validity_days: config.prescription_validity_days,
-        peers: peers::Peers::new(ServiceClient::new(config)),
+        peers: peers::Peers::new(kit.service_client()),
     };
-    let schema = with_limits(Schema::build(Query, Mutation, EmptySubscription))
-        .data(state)
-        .finish();
-    let loader_store = store.clone();
-    let extend = Arc::new(move |request: async_graphql::Request| {
+    let schema = schema_builder(Query, Mutation).data(state).finish();
+    let router = kit.router(schema, kit.remote_verifier(), |request, store| {
         request
-            .data(batched::<PrescriptionLoader>(&loader_store))
-            .data(batched::<LinesLoader>(&loader_store))
-            .data(batched::<OrderPrescriptionsLoader>(&loader_store))
+            .data(batched::<PrescriptionLoader>(store))
+            .data(batched::<LinesLoader>(store))
+            .data(batched::<OrderPrescriptionsLoader>(store))
     });
-    let http = Arc::new(DocumentsHttp {
+    let http = DocumentsHttp {
         store: store.clone(),
         documents,
         signer,
-    });
-    let router = subgraph_router_with_checks(
-        schema,
-        verifier,
-        store.clone(),
-        extend,
-        vec![events.readiness_check()],
-        config.trusted_proxies.clone(),
-    )
-    .merge(documents::routes(http));
-    Ok((router, store))
+    };
+    Ok((router.merge(documents::routes(Arc::new(http))), store))
 }
-
-/// Appends to this subgraph's audit trail inside the caller's transaction.
-pub(crate) use janta_platform::audit::append as audit;

@@ -41,7 +41,7 @@ impl Peers {
             )
             .await?;
         data["familyMemberOfForService"].as_bool().ok_or_else(|| {
-            ApiError::Internal(anyhow::anyhow!(
+            ApiError::internal(anyhow::anyhow!(
                 "users answered familyMemberOfForService without a boolean"
             ))
         })

@@ -4,13 +4,14 @@
 //! max_quantity - consumed >= $q`), so concurrent orders can never consume
 //! more than a pharmacist approved.
 
-use crate::domain::{ApprovedLine, Status};
+use crate::domain::{ApprovedLine, DispenseStatus, ReadGround, Status, UploadStatus};
 use chrono::{DateTime, NaiveDate, Utc};
 use janta_platform::ids::new_id;
 use janta_platform::pagination::PageRequest;
-use janta_platform::scalars::{now_db, to_db_time};
+use janta_platform::scalars::{to_db_time, Date, DateTime as At};
 use janta_platform::store::{placeholders, Migrations, Store};
-use sqlx::{AnyConnection, FromRow};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, FromRow, Row};
 
 /// The prescriptions subgraph's migrations for both backends.
 pub fn migrations() -> Migrations {
@@ -21,8 +22,24 @@ pub fn migrations() -> Migrations {
 }
 
 fn date_db(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
+    Date(d).to_db()
 }
+
+/// Reads an enum's storage text in rows (`#[sqlx(try_from = "String")]`):
+/// an unknown value is a decode error of the store.
+macro_rules! stored_as_text {
+    ($($enum:ty),+) => {$(
+        impl TryFrom<String> for $enum {
+            type Error = String;
+
+            fn try_from(text: String) -> Result<Self, String> {
+                <$enum>::parse(&text).ok_or_else(|| format!("unknown {} {text:?}", stringify!($enum)))
+            }
+        }
+    )+};
+}
+
+stored_as_text!(Status, UploadStatus, DispenseStatus, ReadGround);
 
 // ---------- uploads ----------
 
@@ -31,9 +48,9 @@ fn date_db(d: NaiveDate) -> String {
 pub struct UploadRow {
     pub id: String,
     pub owner_id: String,
-    /// PENDING, RECEIVING, UPLOADED or USED.
-    pub status: String,
-    pub expires_at: String,
+    #[sqlx(try_from = "String")]
+    pub status: UploadStatus,
+    pub expires_at: At,
     pub content_type: Option<String>,
     pub size_bytes: Option<i64>,
     pub sha256: Option<String>,
@@ -73,7 +90,7 @@ pub async fn insert_upload(
     .bind(&id)
     .bind(owner_id)
     .bind(to_db_time(expires_at))
-    .bind(now_db())
+    .bind(At::now())
     .execute(conn)
     .await?;
     Ok(id)
@@ -125,10 +142,10 @@ pub async fn claim_upload(
     let mut conn = store.pool().acquire().await?;
     Ok(match upload_by_id(&mut conn, id).await? {
         None => ClaimOutcome::NotFound,
-        Some(row) => match row.status.as_str() {
-            "PENDING" => ClaimOutcome::Expired,
-            "RECEIVING" => ClaimOutcome::InProgress,
-            _ => ClaimOutcome::AlreadyUsed,
+        Some(row) => match row.status {
+            UploadStatus::Pending => ClaimOutcome::Expired,
+            UploadStatus::Receiving => ClaimOutcome::InProgress,
+            UploadStatus::Uploaded | UploadStatus::Used => ClaimOutcome::AlreadyUsed,
         },
     })
 }
@@ -167,7 +184,7 @@ pub async fn complete_upload(
     .bind(doc.size_bytes)
     .bind(doc.sha256)
     .bind(doc.storage_key)
-    .bind(now_db())
+    .bind(At::now())
     .execute(store.pool())
     .await?;
     Ok(done.rows_affected() == 1)
@@ -182,7 +199,7 @@ pub async fn use_upload(conn: &mut AnyConnection, id: &str, owner_id: &str) -> s
     )
     .bind(id)
     .bind(owner_id)
-    .bind(now_db())
+    .bind(At::now())
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -200,16 +217,17 @@ pub struct PrescriptionRow {
     pub family_member_id: Option<String>,
     pub doctor_name: String,
     pub doctor_registration_number: Option<String>,
-    pub issued_on: String,
+    pub issued_on: Date,
     /// Stored status; see [`PrescriptionRow::status`] for the effective one.
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: Status,
     pub document_key: String,
     pub document_content_type: String,
     pub document_size_bytes: i64,
     pub document_sha256: String,
-    pub submitted_at: String,
-    pub valid_until: Option<String>,
-    pub reviewed_at: Option<String>,
+    pub submitted_at: At,
+    pub valid_until: Option<Date>,
+    pub reviewed_at: Option<At>,
     pub reviewer_id: Option<String>,
     pub reviewer_vendor_id: Option<String>,
     pub review_notes: Option<String>,
@@ -220,19 +238,12 @@ pub struct PrescriptionRow {
 impl PrescriptionRow {
     /// `valid_until` as a date.
     pub fn valid_until_date(&self) -> Option<NaiveDate> {
-        self.valid_until
-            .as_deref()
-            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-    }
-
-    /// `issued_on` as a date.
-    pub fn issued_on_date(&self) -> anyhow::Result<NaiveDate> {
-        Ok(NaiveDate::parse_from_str(&self.issued_on, "%Y-%m-%d")?)
+        self.valid_until.map(|d| d.0)
     }
 
     /// The status as of `today` (approved past validity reads as expired).
     pub fn status(&self, today: NaiveDate) -> Status {
-        Status::effective(&self.status, self.valid_until_date(), today)
+        Status::effective(self.status, self.valid_until_date(), today)
     }
 }
 
@@ -253,39 +264,38 @@ pub struct NewPrescription<'a> {
     pub vendor_id: Option<&'a str>,
 }
 
-/// Inserts a SUBMITTED prescription with the upload's document facts.
-pub async fn insert_prescription(
-    conn: &mut AnyConnection,
-    new: NewPrescription<'_>,
-) -> anyhow::Result<PrescriptionRow> {
-    let id = new_id();
-    let upload = new.upload;
-    let missing = || anyhow::anyhow!("uploaded document {} lacks its facts", upload.id);
-    sqlx::query(
-        "INSERT INTO prescriptions (id, owner_id, upload_id, patient_name, family_member_id, doctor_name, \
-         doctor_registration_number, issued_on, status, document_key, document_content_type, \
-         document_size_bytes, document_sha256, submitted_at, vendor_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'SUBMITTED', $9, $10, $11, $12, $13, $14)",
-    )
-    .bind(&id)
-    .bind(new.owner_id)
-    .bind(&upload.id)
-    .bind(new.patient_name)
-    .bind(new.family_member_id)
-    .bind(new.doctor_name)
-    .bind(new.doctor_registration_number)
-    .bind(date_db(new.issued_on))
-    .bind(upload.storage_key.as_deref().ok_or_else(missing)?)
-    .bind(upload.content_type.as_deref().ok_or_else(missing)?)
-    .bind(upload.size_bytes.ok_or_else(missing)?)
-    .bind(upload.sha256.as_deref().ok_or_else(missing)?)
-    .bind(now_db())
-    .bind(new.vendor_id)
-    .execute(&mut *conn)
-    .await?;
-    prescription_by_id(conn, &id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("prescription {id} vanished after insert"))
+impl NewPrescription<'_> {
+    /// Inserts it as SUBMITTED with the upload's document facts.
+    pub async fn insert(&self, conn: &mut AnyConnection) -> anyhow::Result<PrescriptionRow> {
+        let id = new_id();
+        let upload = self.upload;
+        let missing = || anyhow::anyhow!("uploaded document {} lacks its facts", upload.id);
+        sqlx::query(
+            "INSERT INTO prescriptions (id, owner_id, upload_id, patient_name, family_member_id, doctor_name, \
+             doctor_registration_number, issued_on, status, document_key, document_content_type, \
+             document_size_bytes, document_sha256, submitted_at, vendor_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'SUBMITTED', $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(&id)
+        .bind(self.owner_id)
+        .bind(&upload.id)
+        .bind(self.patient_name)
+        .bind(self.family_member_id)
+        .bind(self.doctor_name)
+        .bind(self.doctor_registration_number)
+        .bind(Date(self.issued_on))
+        .bind(upload.storage_key.as_deref().ok_or_else(missing)?)
+        .bind(upload.content_type.as_deref().ok_or_else(missing)?)
+        .bind(upload.size_bytes.ok_or_else(missing)?)
+        .bind(upload.sha256.as_deref().ok_or_else(missing)?)
+        .bind(At::now())
+        .bind(self.vendor_id)
+        .execute(&mut *conn)
+        .await?;
+        prescription_by_id(conn, &id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("prescription {id} vanished after insert"))
+    }
 }
 
 /// One prescription.
@@ -481,11 +491,11 @@ pub async fn record_review(
     )
     .bind(id)
     .bind(review.status.as_db())
-    .bind(review.valid_until.map(date_db))
+    .bind(review.valid_until.map(Date))
     .bind(review.notes)
     .bind(review.reviewer_id)
     .bind(review.reviewer_vendor_id)
-    .bind(now_db())
+    .bind(At::now())
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -660,7 +670,7 @@ pub async fn prescriptions_of_orders(
 pub struct NewDocumentLink<'a> {
     pub prescription_id: &'a str,
     pub actor: &'a str,
-    pub ground: &'a str,
+    pub ground: ReadGround,
     pub reason: Option<&'a str>,
     pub expires_at: DateTime<Utc>,
 }
@@ -680,21 +690,23 @@ pub async fn insert_document_link(
     .bind(&id)
     .bind(link.prescription_id)
     .bind(link.actor)
-    .bind(link.ground)
+    .bind(link.ground.as_db())
     .bind(link.reason)
-    .bind(now_db())
-    .bind(to_db_time(link.expires_at))
+    .bind(At::now())
+    .bind(At(link.expires_at))
     .execute(conn)
     .await?;
     Ok(id)
 }
 
 /// Who a claimed document link was issued to.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromRow)]
 pub struct DocumentLinkRow {
     pub actor: String,
-    pub ground: String,
+    #[sqlx(try_from = "String")]
+    pub ground: ReadGround,
     pub reason: Option<String>,
+    pub used_at: Option<At>,
 }
 
 /// What happened when a download tried to use a document link.
@@ -727,7 +739,7 @@ pub async fn claim_document_link(
     .bind(to_db_time(now))
     .execute(&mut *conn)
     .await?;
-    let row: Option<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
+    let row: Option<DocumentLinkRow> = sqlx::query_as(
         "SELECT actor, ground, reason, used_at FROM prescription_document_links \
          WHERE id = $1 AND prescription_id = $2",
     )
@@ -737,13 +749,9 @@ pub async fn claim_document_link(
     .await?;
     Ok(match (claimed.rows_affected(), row) {
         (_, None) => LinkClaim::NotFound,
-        (1, Some((actor, ground, reason, _))) => LinkClaim::Claimed(DocumentLinkRow {
-            actor,
-            ground,
-            reason,
-        }),
-        (_, Some((_, _, _, Some(_)))) => LinkClaim::Used,
-        (_, Some((_, _, _, None))) => LinkClaim::Expired,
+        (1, Some(link)) => LinkClaim::Claimed(link),
+        (_, Some(link)) if link.used_at.is_some() => LinkClaim::Used,
+        (_, Some(_)) => LinkClaim::Expired,
     })
 }
 
@@ -754,7 +762,7 @@ pub struct AccessRow {
     pub action: String,
     /// The entry's details (ground, reason, link).
     pub after_json: Option<String>,
-    pub at: String,
+    pub at: At,
 }
 
 /// The newest `limit` reads of prescription `id` among `actions` (from the
@@ -786,14 +794,14 @@ pub struct DispenseOrderRow {
     pub order_id: String,
     pub customer_id: Option<String>,
     pub vendor_id: Option<String>,
-    /// CONSUMED or RESTORED.
-    pub status: String,
-    pub consumed_at: Option<String>,
-    pub restored_at: Option<String>,
+    #[sqlx(try_from = "String")]
+    pub status: DispenseStatus,
+    pub consumed_at: Option<At>,
+    pub restored_at: Option<At>,
 }
 
 /// One consumed quantity of one line by one order.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct ConsumptionRow {
     pub id: String,
     pub order_id: String,
@@ -801,7 +809,27 @@ pub struct ConsumptionRow {
     pub line_id: String,
     pub medicine_id: String,
     pub quantity: i64,
-    pub whole_prescription: i64,
+    /// A schedule-X medicine spent the whole prescription on this order.
+    pub whole_prescription: bool,
+}
+
+impl FromRow<'_, AnyRow> for ConsumptionRow {
+    fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        // A flag: `boolean` on PostgreSQL, 0/1 on SQLite.
+        let whole = match row.try_get::<bool, _>("whole_prescription") {
+            Ok(flag) => flag,
+            Err(_) => row.try_get::<i64, _>("whole_prescription")? != 0,
+        };
+        Ok(ConsumptionRow {
+            id: row.try_get("id")?,
+            order_id: row.try_get("order_id")?,
+            prescription_id: row.try_get("prescription_id")?,
+            line_id: row.try_get("line_id")?,
+            medicine_id: row.try_get("medicine_id")?,
+            quantity: row.try_get("quantity")?,
+            whole_prescription: whole,
+        })
+    }
 }
 
 /// Claims `order_id` for consumption; false if the order already has a
@@ -821,7 +849,7 @@ pub async fn claim_order(
     .bind(customer_id)
     .bind(vendor_id)
     .bind(actor)
-    .bind(now_db())
+    .bind(At::now())
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -840,7 +868,7 @@ pub async fn claim_restored(
     )
     .bind(order_id)
     .bind(actor)
-    .bind(now_db())
+    .bind(At::now())
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -867,7 +895,7 @@ pub async fn mark_restored(conn: &mut AnyConnection, order_id: &str) -> sqlx::Re
          WHERE order_id = $1 AND status = 'CONSUMED'",
     )
     .bind(order_id)
-    .bind(now_db())
+    .bind(At::now())
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -958,8 +986,8 @@ pub async fn insert_consumption(
     .bind(c.line_id)
     .bind(c.medicine_id)
     .bind(c.quantity)
-    .bind(i64::from(c.whole_prescription))
-    .bind(now_db())
+    .bind(c.whole_prescription)
+    .bind(At::now())
     .execute(conn)
     .await
     .map(|_| ())

@@ -236,14 +236,11 @@ both_backends! {
         // Two downloads of one link at once: exactly one gets the document.
         let link = env.gql.data(Some(&owner), DOC_URL, json!({"id": rx})).await;
         let url = env.local(link["prescriptionDocumentUrl"]["url"].as_str().unwrap());
-        let racers: Vec<_> = (0..4).map(|_| {
+        let racers = (0..4).map(|_| {
             let (http, url) = (env.http.clone(), url.clone());
-            tokio::spawn(async move { http.get(&url).send().await.unwrap().status().as_u16() })
-        }).collect();
-        let mut statuses = Vec::new();
-        for racer in racers {
-            statuses.push(racer.await.unwrap());
-        }
+            async move { http.get(&url).send().await.unwrap().status().as_u16() }
+        });
+        let mut statuses = futures::future::join_all(racers).await;
         statuses.sort();
         assert_eq!(statuses, vec![200, 410, 410, 410]);
         assert_eq!(env.count("SELECT COUNT(*) FROM audit_log WHERE action = 'document_link_issued'").await, 6);

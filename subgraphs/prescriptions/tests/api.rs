@@ -504,11 +504,10 @@ both_backends! {
             let gql = env.gql.clone();
             let vars = json!({"o": new_id(), "c": customer_id, "p": [rx], "l": [line(&a, 1, "H")]});
             let token = service.clone();
-            tokio::spawn(async move { gql.send(Some(&token), CONSUME, vars).await })
+            async move { gql.send(Some(&token), CONSUME, vars).await }
         });
         let mut succeeded = 0;
-        for attempt in attempts.collect::<Vec<_>>() {
-            let body = attempt.await.unwrap();
+        for body in futures::future::join_all(attempts).await {
             match error_code(&body).as_deref() {
                 None => succeeded += 1,
                 Some("PRESCRIPTION_REQUIRED") => {}
@@ -522,15 +521,15 @@ both_backends! {
         // Two orders of 3 on a line of 5: exactly one wins.
         let b = new_id();
         let rx2 = env.approved(&customer, &[(&b, 5)]).await;
-        let pair: Vec<_> = (0..2).map(|_| {
+        let pair = (0..2).map(|_| {
             let gql = env.gql.clone();
             let vars = json!({"o": new_id(), "c": customer_id, "p": [rx2], "l": [line(&b, 3, "H")]});
             let token = service.clone();
-            tokio::spawn(async move { gql.send(Some(&token), CONSUME, vars).await })
-        }).collect();
+            async move { gql.send(Some(&token), CONSUME, vars).await }
+        });
         let mut wins = 0;
-        for p in pair {
-            if error_code(&p.await.unwrap()).is_none() {
+        for body in futures::future::join_all(pair).await {
+            if error_code(&body).is_none() {
                 wins += 1;
             }
         }
@@ -543,14 +542,13 @@ both_backends! {
         let c = new_id();
         let rx3 = env.approved(&customer, &[(&c, 10)]).await;
         let order = new_id();
-        let same: Vec<_> = (0..8).map(|_| {
+        let same = (0..8).map(|_| {
             let gql = env.gql.clone();
             let vars = json!({"o": order, "c": customer_id, "p": [rx3], "l": [line(&c, 2, "H")]});
             let token = service.clone();
-            tokio::spawn(async move { gql.send(Some(&token), CONSUME, vars).await })
-        }).collect();
-        for s in same {
-            let body = s.await.unwrap();
+            async move { gql.send(Some(&token), CONSUME, vars).await }
+        });
+        for body in futures::future::join_all(same).await {
             assert!(error_code(&body).is_none(), "{body}");
         }
         let (consumed,): (i64,) = sqlx::query_as("SELECT consumed FROM prescription_lines WHERE prescription_id = $1")

@@ -1,16 +1,19 @@
 //! Demo data for dev mode: an admin, two vendors (KA and MH) with a vendor
 //! admin and a pharmacist each (appointments verified by the admin), and a
-//! customer with a Bengaluru address. Seeded once (it checks for the admin
+//! customer with a Bengaluru address. The records are data, in
+//! `subgraphs/users/demo/accounts.toml` (embedded in the binary), read at
+//! seed time with their fixed IDs. Seeded once (it checks for the admin
 //! first); production never calls it.
 
 use crate::domain::{AppointmentStatus, Password};
-use crate::store::{self, NewAppointment};
+use crate::store::{self, seed, AddressFields, NewAppointment, NewUser, NewVendor};
 use janta_platform::auth::Role;
 use janta_platform::demo::*;
-use janta_platform::scalars::now_db;
 use janta_platform::store::Store;
+use serde::Deserialize;
 
-/// The demo logins printed by the launcher: (e-mail, what it is).
+/// The demo logins printed by the launcher: (e-mail, what it is). A test
+/// checks that they are the accounts of the data file.
 pub const DEMO_LOGINS: [(&str, &str); 6] = [
     ("admin@janta.test", "platform admin"),
     ("customer@janta.test", "customer, Bengaluru (KA)"),
@@ -32,146 +35,157 @@ pub const DEMO_LOGINS: [(&str, &str); 6] = [
     ),
 ];
 
-/// The demo pharmacists' appointments: (user, vendor, council, registration number).
-const DEMO_PHARMACISTS: [(&str, &str, &str, &str); 2] = [
-    (PHARMACIST_KA_ID, VENDOR_KA_ID, "KA", "KSPC/2019/04127"),
-    (PHARMACIST_MH_ID, VENDOR_MH_ID, "MH", "MSPC/2017/118842"),
-];
+/// The data file, compiled into the binary.
+const ACCOUNTS: &str = include_str!("../demo/accounts.toml");
+
+/// Everything in the data file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoData {
+    vendors: Vec<DemoVendor>,
+    users: Vec<DemoUser>,
+    addresses: Vec<DemoAddress>,
+    pharmacists: Vec<DemoPharmacist>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoVendor {
+    id: String,
+    name: String,
+    legal_name: String,
+    gstin: String,
+    drug_licence_number: String,
+    state: String,
+    branch: DemoBranch,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoBranch {
+    line1: String,
+    city: String,
+    pincode: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoUser {
+    id: String,
+    email: String,
+    full_name: String,
+    roles: Vec<Role>,
+    vendor: Option<String>,
+    /// What [`DEMO_LOGINS`] says of the account (checked by a test).
+    #[cfg_attr(not(test), allow(dead_code))]
+    login: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoAddress {
+    id: String,
+    user: String,
+    label: Option<String>,
+    line1: String,
+    line2: Option<String>,
+    city: String,
+    state: String,
+    pincode: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoPharmacist {
+    user: String,
+    vendor: String,
+    council: String,
+    registration_number: String,
+}
+
+fn demo_data() -> anyhow::Result<DemoData> {
+    toml::from_str(ACCOUNTS).map_err(|e| anyhow::anyhow!("demo/accounts.toml: {e}"))
+}
 
 /// Seeds the demo data if it is not there yet. Returns whether it seeded.
 pub async fn seed(store: &Store) -> anyhow::Result<bool> {
-    let existing: Option<(String,)> = sqlx::query_as("SELECT id FROM users WHERE id = $1")
-        .bind(ADMIN_ID)
-        .fetch_optional(store.pool())
-        .await?;
-    if existing.is_some() {
+    let data = demo_data()?;
+    if seed::has_user(store, ADMIN_ID).await? {
         // Demo data seeded before pharmacists needed a verified appointment.
-        appoint_demo_pharmacists(store).await?;
+        appoint_demo_pharmacists(store, &data.pharmacists).await?;
         return Ok(false);
     }
     let hash = Password::parse(DEMO_PASSWORD)
         .map_err(|e| anyhow::anyhow!("{e}"))?
         .hash()?;
-    let now = now_db();
     let mut tx = store.begin().await?;
-    let vendors = [
-        (
-            VENDOR_KA_ID,
-            "Janta Demo Pharmacy",
-            "Janta Demo Pharmacy Pvt Ltd",
-            "29AAACJ1234A1Z5",
-            "KA-BLR-20B-000123",
-            "KA",
-            "12 MG Road",
-            "Bengaluru",
-            "560001",
-        ),
-        (
-            VENDOR_MH_ID,
-            "Sahyadri Medicos",
-            "Sahyadri Medicos LLP",
-            "27AAFCS5678B1Z3",
-            "MH-PUN-21B-004567",
-            "MH",
-            "45 FC Road",
-            "Pune",
-            "411004",
-        ),
-    ];
-    for (id, name, legal, gstin, licence, state, line1, city, pincode) in vendors {
-        sqlx::query(
-            "INSERT INTO vendors (id, name, legal_name, gstin, drug_licence_number, state, verified_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
-        )
-        .bind(id).bind(name).bind(legal).bind(gstin).bind(licence).bind(state).bind(&now)
-        .execute(&mut *tx).await?;
-        sqlx::query(
-            "INSERT INTO vendor_branches (id, vendor_id, name, line1, city, state, pincode, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(janta_platform::ids::new_id()).bind(id).bind(format!("{name} — {city}"))
-        .bind(line1).bind(city).bind(state).bind(pincode).bind(&now)
-        .execute(&mut *tx).await?;
+    for v in &data.vendors {
+        let vendor = NewVendor {
+            name: &v.name,
+            legal_name: &v.legal_name,
+            gstin: &v.gstin,
+            drug_licence_number: &v.drug_licence_number,
+            state: &v.state,
+        };
+        let b = &v.branch;
+        let branch = AddressFields {
+            label: None,
+            line1: &b.line1,
+            line2: None,
+            city: &b.city,
+            state: &v.state,
+            pincode: &b.pincode,
+        };
+        seed::verified_vendor(&mut tx, &v.id, &vendor, &branch).await?;
     }
-    let users = [
-        (
-            ADMIN_ID,
-            "admin@janta.test",
-            "Asha Admin",
-            vec![Role::Admin],
-            None,
-        ),
-        (
-            CUSTOMER_ID,
-            "customer@janta.test",
-            "Chitra Customer",
-            vec![Role::Customer],
-            None,
-        ),
-        (
-            VENDOR_KA_ADMIN_ID,
-            "vendor.ka@janta.test",
-            "Kiran Kulkarni",
-            vec![Role::VendorAdmin],
-            Some(VENDOR_KA_ID),
-        ),
-        (
-            PHARMACIST_KA_ID,
-            "pharmacist.ka@janta.test",
-            "Dr. Kavya Rao",
-            vec![],
-            None,
-        ),
-        (
-            VENDOR_MH_ADMIN_ID,
-            "vendor.mh@janta.test",
-            "Mahesh Patil",
-            vec![Role::VendorAdmin],
-            Some(VENDOR_MH_ID),
-        ),
-        (
-            PHARMACIST_MH_ID,
-            "pharmacist.mh@janta.test",
-            "Dr. Meera Joshi",
-            vec![],
-            None,
-        ),
-    ];
-    for (id, email, name, roles, vendor) in users {
-        sqlx::query(
-            "INSERT INTO users (id, email, full_name, password_hash, roles, vendor_id, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
-        )
-        .bind(id).bind(email).bind(name).bind(&hash).bind(crate::store::roles_to_db(&roles)).bind(vendor).bind(&now)
-        .execute(&mut *tx).await?;
+    for u in &data.users {
+        let user = NewUser {
+            email: &u.email,
+            phone: None,
+            full_name: &u.full_name,
+            password_hash: &hash,
+            roles: &u.roles,
+            vendor_id: u.vendor.as_deref(),
+        };
+        seed::user(&mut tx, &u.id, &user).await?;
     }
-    sqlx::query(
-        "INSERT INTO addresses (id, user_id, label, line1, line2, city, state, pincode, is_default, created_at) \
-         VALUES ($1, $2, 'Home', '221 Indiranagar 100 Feet Road', 'HAL 2nd Stage', 'Bengaluru', 'KA', '560038', $3, $4)",
-    )
-    .bind(CUSTOMER_ADDRESS_ID).bind(CUSTOMER_ID).bind(1_i64).bind(&now)
-    .execute(&mut *tx).await?;
+    let mut has_default = std::collections::HashSet::new();
+    for a in &data.addresses {
+        let fields = AddressFields {
+            label: a.label.as_deref(),
+            line1: &a.line1,
+            line2: a.line2.as_deref(),
+            city: &a.city,
+            state: &a.state,
+            pincode: &a.pincode,
+        };
+        let is_default = has_default.insert(a.user.as_str());
+        seed::address(&mut tx, &a.id, &a.user, &fields, is_default).await?;
+    }
     tx.commit().await?;
-    appoint_demo_pharmacists(store).await?;
+    appoint_demo_pharmacists(store, &data.pharmacists).await?;
     Ok(true)
 }
 
 /// Gives each demo pharmacist an appointment verified by the demo admin,
 /// unless they already have a live one: PHARMACIST comes only from there.
-async fn appoint_demo_pharmacists(store: &Store) -> anyhow::Result<()> {
+async fn appoint_demo_pharmacists(
+    store: &Store,
+    pharmacists: &[DemoPharmacist],
+) -> anyhow::Result<()> {
     let mut tx = store.begin().await?;
-    for (user_id, vendor_id, council, registration_number) in DEMO_PHARMACISTS {
-        if store::live_appointment_of(&mut tx, user_id)
+    for p in pharmacists {
+        if store::live_appointment_of(&mut tx, &p.user)
             .await?
             .is_some()
         {
             continue;
         }
         let appointment = NewAppointment {
-            vendor_id,
-            user_id,
-            council,
-            registration_number,
+            vendor_id: &p.vendor,
+            user_id: &p.user,
+            council: &p.council,
+            registration_number: &p.registration_number,
             proposed_by: ADMIN_ID,
             status: AppointmentStatus::Verified,
             decided_by: Some(ADMIN_ID),
@@ -182,4 +196,48 @@ async fn appoint_demo_pharmacists(store: &Store) -> anyhow::Result<()> {
     }
     tx.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_data_file_keeps_the_fixed_ids_and_the_printed_logins() {
+        let data = demo_data().unwrap();
+        let vendors: Vec<&str> = data.vendors.iter().map(|v| v.id.as_str()).collect();
+        assert_eq!(vendors, [VENDOR_KA_ID, VENDOR_MH_ID]);
+        let users: Vec<&str> = data.users.iter().map(|u| u.id.as_str()).collect();
+        assert_eq!(
+            users,
+            [
+                ADMIN_ID,
+                CUSTOMER_ID,
+                VENDOR_KA_ADMIN_ID,
+                PHARMACIST_KA_ID,
+                VENDOR_MH_ADMIN_ID,
+                PHARMACIST_MH_ID
+            ]
+        );
+        let logins: Vec<(&str, &str)> = data
+            .users
+            .iter()
+            .map(|u| (u.email.as_str(), u.login.as_str()))
+            .collect();
+        assert_eq!(logins, DEMO_LOGINS);
+        assert_eq!(data.addresses[0].id, CUSTOMER_ADDRESS_ID);
+        assert_eq!(data.addresses[0].user, CUSTOMER_ID);
+        let appointed: Vec<(&str, &str)> = data
+            .pharmacists
+            .iter()
+            .map(|p| (p.user.as_str(), p.vendor.as_str()))
+            .collect();
+        assert_eq!(
+            appointed,
+            [
+                (PHARMACIST_KA_ID, VENDOR_KA_ID),
+                (PHARMACIST_MH_ID, VENDOR_MH_ID)
+            ]
+        );
+    }
 }

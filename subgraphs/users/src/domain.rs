@@ -358,6 +358,47 @@ impl AppointmentStatus {
     }
 }
 
+/// How a dependent is related to the customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relation {
+    /// Husband or wife.
+    Spouse,
+    /// Son or daughter.
+    Child,
+    /// Mother or father.
+    Parent,
+    /// Brother or sister.
+    Sibling,
+    /// Anyone else in the customer's care.
+    Other,
+}
+
+impl Relation {
+    const ALL: [Relation; 5] = [
+        Relation::Spouse,
+        Relation::Child,
+        Relation::Parent,
+        Relation::Sibling,
+        Relation::Other,
+    ];
+
+    /// Storage form.
+    pub fn as_db(self) -> &'static str {
+        match self {
+            Relation::Spouse => "SPOUSE",
+            Relation::Child => "CHILD",
+            Relation::Parent => "PARENT",
+            Relation::Sibling => "SIBLING",
+            Relation::Other => "OTHER",
+        }
+    }
+
+    /// Reads the storage form.
+    pub fn from_db(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_db() == s)
+    }
+}
+
 /// A pharmacist's registration with a State Pharmacy Council (Pharmacy Act,
 /// 1948): the council's state and the number it issued.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,17 +3,10 @@
 //! obtain access tokens: each Janta service as its own client today,
 //! partner apps later. A client authenticates with HTTP Basic or with
 //! `client_id`/`client_secret` form fields (§2.3.1); errors follow §5.2.
-//! Whom a token speaks for and its scopes are fixed by the client's row,
-//! never by the request (which may only narrow the scopes); failed attempts
-//! are throttled per client and per address ([`crate::throttle`]). Service
-//! clients are registered from configuration at start-up
-//! ([`register_service_clients`]).
+//! This module is the HTTP side only: the grant itself is
+//! [`crate::service::clients::grant`].
 
-use crate::domain::clients::{self, service_client_scopes};
-use crate::domain::hash_secret;
-use crate::domain::throttle::client_key;
-use crate::store::clients::{self as sql, Registration, ServiceClientFields};
-use crate::throttle::Attempt;
+use crate::service::clients::{self, Refusal, TokenRequest};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -21,9 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Json, Router};
 use base64::Engine as _;
-use chrono::Utc;
 use janta_platform::auth::TokenSigner;
-use janta_platform::config::SubgraphConfig;
 use janta_platform::server::{ClientAddress, TrustedProxies};
 use janta_platform::store::Store;
 use janta_platform::{ApiError, ErrorCode};
@@ -93,73 +84,52 @@ impl TokenEndpoint {
         body: &[u8],
         address: ClientAddress,
     ) -> Result<Granted, OAuthError> {
-        let request = TokenRequest::parse(headers, body)?;
-        let attempt = Attempt::begin(&self.store, &client_key(&request.client_id), address).await?;
-        let client = sql::client_by_id(&self.store, &request.client_id)
-            .await?
-            .filter(|c| clients::authenticates(c, &request.client_secret, Utc::now()))
-            .ok_or(OAuthError::InvalidClient)?;
-        let mut tx = self.store.begin().await.map_err(ApiError::from)?;
-        attempt.succeeded(&mut tx).await.map_err(ApiError::from)?;
-        tx.commit().await.map_err(ApiError::from)?;
-        let scopes = clients::grant_scopes(&client, request.scope.as_deref())
-            .map_err(|refused| OAuthError::InvalidScope(refused.0))?;
-        let ttl = client.kind.token_ttl();
-        let principal = clients::principal(&client, scopes.clone());
-        let (access_token, _) = self.signer.sign(&principal, ttl).map_err(ApiError::from)?;
-        tracing::info!(client_id = %client.id, "access token issued");
+        let request = parse_request(headers, body)?;
+        let granted = clients::grant(&self.store, &self.signer, &request, address).await?;
         Ok(Granted {
-            access_token,
+            access_token: granted.access_token,
             token_type: "Bearer",
-            expires_in: ttl.as_secs(),
-            scope: scopes.join(" "),
+            expires_in: granted.expires_in.as_secs(),
+            scope: granted.scopes.join(" "),
         })
     }
 }
 
 /// A well-formed client-credentials request.
-struct TokenRequest {
-    client_id: String,
-    client_secret: String,
-    scope: Option<String>,
-}
-
-impl TokenRequest {
-    fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Self, OAuthError> {
-        let form = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|m| {
-                m.trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            });
-        if !form {
-            return Err(invalid_request(
-                "send the parameters as application/x-www-form-urlencoded",
-            ));
-        }
-        let mut params = BTreeMap::new();
-        for (name, value) in form_urlencoded::parse(body) {
-            if params
-                .insert(name.to_string(), value.into_owned())
-                .is_some()
-            {
-                return Err(invalid_request(format!("parameter {name} is repeated")));
-            }
-        }
-        match params.get("grant_type").map(String::as_str) {
-            None => return Err(invalid_request("grant_type is missing")),
-            Some("client_credentials") => {}
-            Some(_) => return Err(OAuthError::UnsupportedGrantType),
-        }
-        let (client_id, client_secret) = credentials(headers, &params)?;
-        Ok(TokenRequest {
-            client_id,
-            client_secret,
-            scope: params.remove("scope"),
-        })
+fn parse_request(headers: &HeaderMap, body: &[u8]) -> Result<TokenRequest, OAuthError> {
+    let form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| {
+            m.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !form {
+        return Err(invalid_request(
+            "send the parameters as application/x-www-form-urlencoded",
+        ));
     }
+    let mut params = BTreeMap::new();
+    for (name, value) in form_urlencoded::parse(body) {
+        if params
+            .insert(name.to_string(), value.into_owned())
+            .is_some()
+        {
+            return Err(invalid_request(format!("parameter {name} is repeated")));
+        }
+    }
+    match params.get("grant_type").map(String::as_str) {
+        None => return Err(invalid_request("grant_type is missing")),
+        Some("client_credentials") => {}
+        Some(_) => return Err(OAuthError::UnsupportedGrantType),
+    }
+    let (client_id, client_secret) = credentials(headers, &params)?;
+    Ok(TokenRequest {
+        client_id,
+        client_secret,
+        scope: params.remove("scope"),
+    })
 }
 
 /// The client's ID and secret, from HTTP Basic or from the form, never both.
@@ -223,6 +193,16 @@ enum OAuthError {
 
 fn invalid_request(message: impl Into<String>) -> OAuthError {
     OAuthError::InvalidRequest(message.into())
+}
+
+impl From<Refusal> for OAuthError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::InvalidClient => OAuthError::InvalidClient,
+            Refusal::InvalidScope(message) => OAuthError::InvalidScope(message),
+            Refusal::Failed(err) => err.into(),
+        }
+    }
 }
 
 impl From<ApiError> for OAuthError {
@@ -292,49 +272,4 @@ fn no_store(mut response: Response) -> Response {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     response
-}
-
-/// Registers the service clients of users' configuration
-/// (`service_clients`) in `oauth_clients`: new ones are created; a changed
-/// secret becomes current while the old one keeps working for
-/// `service_secret_overlap`, so subgraphs can restart one at a time; each
-/// change is audited.
-pub async fn register_service_clients(
-    store: &Store,
-    config: &SubgraphConfig,
-) -> anyhow::Result<()> {
-    let overlap_ends = Utc::now() + chrono::Duration::from_std(config.service_secret_overlap)?;
-    for (service, secret) in &config.service_clients {
-        let scopes = service_client_scopes(service).join(" ");
-        let fields = ServiceClientFields {
-            client_id: service,
-            scopes: &scopes,
-            secret_hash: &hash_secret(secret.expose()),
-            previous_valid_until: overlap_ends,
-        };
-        let mut tx = store.begin().await?;
-        let action = match sql::register_service_client(&mut tx, &fields).await? {
-            Registration::Created => Some("service_client_registered"),
-            Registration::Rotated => Some("service_client_secret_rotated"),
-            Registration::Unchanged => None,
-        };
-        if let Some(action) = action {
-            let after = json!({ "kind": "SERVICE", "scopes": scopes });
-            crate::audit(
-                &mut tx,
-                "system",
-                "oauth_client",
-                service,
-                action,
-                None,
-                Some(after),
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        if let Some(action) = action {
-            tracing::info!(client_id = %service, action, "service client configured");
-        }
-    }
-    Ok(())
 }

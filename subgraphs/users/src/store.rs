@@ -1,17 +1,21 @@
 //! All SQL of the users subgraph, in one place. Functions that take a
 //! connection run inside the caller's transaction; the rest use the pool.
 
-use crate::domain::AppointmentStatus;
+use crate::domain::{AppointmentStatus, Relation};
+use chrono::{DateTime, NaiveDate, Utc};
 use janta_platform::auth::Role;
+use janta_platform::columns::{flag, opt_date, opt_time, parsed, time};
 use janta_platform::error::is_unique_violation;
 use janta_platform::ids::new_id;
 use janta_platform::pagination::PageRequest;
 use janta_platform::scalars::{now_db, to_db_time};
 use janta_platform::store::{fetch_in, Migrations, Store};
 use janta_platform::{ApiError, ApiResult};
-use sqlx::{AnyConnection, FromRow};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, FromRow, Row};
 
 pub mod clients;
+pub mod seed;
 pub mod throttle;
 
 /// The users subgraph's migrations for both backends.
@@ -24,21 +28,21 @@ pub fn migrations() -> Migrations {
 
 /// A user account as stored, with the grants that come from elsewhere
 /// (a verified pharmacist appointment) already applied.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct UserRow {
     pub id: String,
     pub email: String,
     pub phone: Option<String>,
     pub full_name: String,
     pub password_hash: String,
-    /// The directly granted roles, comma-separated (never PHARMACIST).
-    pub roles: String,
+    /// The directly granted roles (never PHARMACIST).
+    pub granted_roles: Vec<Role>,
     /// The vendor the user works for: of their VENDOR_ADMIN grant, else of
     /// their verified pharmacist appointment.
     pub vendor_id: Option<String>,
     /// The vendor of the user's verified pharmacist appointment, if any.
     pub pharmacy_id: Option<String>,
-    pub created_at: String,
+    pub created_at: DateTime<Utc>,
 }
 
 impl UserRow {
@@ -46,15 +50,31 @@ impl UserRow {
     /// platform admin verified an appointment (never from `roles` alone).
     pub fn roles(&self) -> Vec<Role> {
         let mut roles: Vec<Role> = self
-            .roles
-            .split(',')
-            .filter_map(|r| serde_json::from_value(serde_json::Value::String(r.to_string())).ok())
+            .granted_roles
+            .iter()
+            .copied()
             .filter(|r| *r != Role::Pharmacist)
             .collect();
         if self.pharmacy_id.is_some() {
             roles.push(Role::Pharmacist);
         }
         roles
+    }
+}
+
+impl FromRow<'_, AnyRow> for UserRow {
+    fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        Ok(UserRow {
+            id: row.try_get("id")?,
+            email: row.try_get("email")?,
+            phone: row.try_get("phone")?,
+            full_name: row.try_get("full_name")?,
+            password_hash: row.try_get("password_hash")?,
+            granted_roles: parsed(row, "roles", roles_from_db)?,
+            vendor_id: row.try_get("vendor_id")?,
+            pharmacy_id: row.try_get("pharmacy_id")?,
+            created_at: time(row, "created_at")?,
+        })
     }
 }
 
@@ -70,8 +90,16 @@ pub fn roles_to_db(roles: &[Role]) -> String {
         .join(",")
 }
 
+/// Reads a stored role list; `None` if it names a role this code does not know.
+fn roles_from_db(text: &str) -> Option<Vec<Role>> {
+    text.split(',')
+        .filter(|r| !r.is_empty())
+        .map(|r| serde_json::from_value(serde_json::Value::String(r.to_string())).ok())
+        .collect()
+}
+
 /// A delivery address as stored.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct AddressRow {
     pub id: String,
     pub user_id: String,
@@ -81,22 +109,57 @@ pub struct AddressRow {
     pub city: String,
     pub state: String,
     pub pincode: String,
-    /// 1 for the default address (booleans are 0/1 integers on both backends).
-    pub is_default: i64,
+    /// Whether this is the user's default address.
+    pub is_default: bool,
+}
+
+impl FromRow<'_, AnyRow> for AddressRow {
+    fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        Ok(AddressRow {
+            id: row.try_get("id")?,
+            user_id: row.try_get("user_id")?,
+            label: row.try_get("label")?,
+            line1: row.try_get("line1")?,
+            line2: row.try_get("line2")?,
+            city: row.try_get("city")?,
+            state: row.try_get("state")?,
+            pincode: row.try_get("pincode")?,
+            is_default: flag(row, "is_default")?,
+        })
+    }
 }
 
 /// A dependent a customer buys for.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct FamilyMemberRow {
     pub id: String,
     pub user_id: String,
     pub full_name: String,
-    pub relation: String,
-    pub date_of_birth: Option<String>,
+    pub relation: Relation,
+    pub date_of_birth: Option<NaiveDate>,
+}
+
+impl FromRow<'_, AnyRow> for FamilyMemberRow {
+    fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        Ok(FamilyMemberRow {
+            id: row.try_get("id")?,
+            user_id: row.try_get("user_id")?,
+            full_name: row.try_get("full_name")?,
+            relation: parsed(row, "relation", Relation::from_db)?,
+            date_of_birth: opt_date(row, "date_of_birth")?,
+        })
+    }
+}
+
+/// The fields of a new dependent.
+pub struct NewFamilyMember<'a> {
+    pub full_name: &'a str,
+    pub relation: Relation,
+    pub date_of_birth: Option<NaiveDate>,
 }
 
 /// A pharmacy business.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct VendorRow {
     pub id: String,
     pub name: String,
@@ -104,12 +167,29 @@ pub struct VendorRow {
     pub gstin: String,
     pub drug_licence_number: String,
     pub state: String,
-    pub verified_at: Option<String>,
-    pub created_at: String,
+    pub verified_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
     /// When an admin suspended it; `None` while it may sell.
-    pub suspended_at: Option<String>,
+    pub suspended_at: Option<DateTime<Utc>>,
     /// The admin's reason for the suspension.
     pub suspension_reason: Option<String>,
+}
+
+impl FromRow<'_, AnyRow> for VendorRow {
+    fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        Ok(VendorRow {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            legal_name: row.try_get("legal_name")?,
+            gstin: row.try_get("gstin")?,
+            drug_licence_number: row.try_get("drug_licence_number")?,
+            state: row.try_get("state")?,
+            verified_at: opt_time(row, "verified_at")?,
+            created_at: time(row, "created_at")?,
+            suspended_at: opt_time(row, "suspended_at")?,
+            suspension_reason: row.try_get("suspension_reason")?,
+        })
+    }
 }
 
 /// A vendor's premises (where stock sits and orders ship from).
@@ -125,14 +205,27 @@ pub struct BranchRow {
 }
 
 /// A refresh token as stored (hash only).
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct RefreshTokenRow {
     pub id: String,
     pub family_id: String,
     pub user_id: String,
-    pub expires_at: String,
-    pub used_at: Option<String>,
-    pub revoked_at: Option<String>,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl FromRow<'_, AnyRow> for RefreshTokenRow {
+    fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        Ok(RefreshTokenRow {
+            id: row.try_get("id")?,
+            family_id: row.try_get("family_id")?,
+            user_id: row.try_get("user_id")?,
+            expires_at: time(row, "expires_at")?,
+            used_at: opt_time(row, "used_at")?,
+            revoked_at: opt_time(row, "revoked_at")?,
+        })
+    }
 }
 
 /// The fields of a new account.
@@ -163,25 +256,33 @@ pub async fn insert_user(
     user: NewUser<'_>,
 ) -> sqlx::Result<Option<UserRow>> {
     let id = new_id();
-    let now = now_db();
+    if !write_user(conn, &id, &user).await? {
+        return Ok(None);
+    }
+    user_by_id(conn, &id).await
+}
+
+/// Writes the account `id`; false when the e-mail already has one.
+pub(crate) async fn write_user(
+    conn: &mut AnyConnection,
+    id: &str,
+    user: &NewUser<'_>,
+) -> sqlx::Result<bool> {
     let done = sqlx::query(
         "INSERT INTO users (id, email, phone, full_name, password_hash, roles, vendor_id, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (email) DO NOTHING",
     )
-    .bind(&id)
+    .bind(id)
     .bind(user.email)
     .bind(user.phone)
     .bind(user.full_name)
     .bind(user.password_hash)
     .bind(roles_to_db(user.roles))
     .bind(user.vendor_id)
-    .bind(&now)
-    .execute(&mut *conn)
+    .bind(now_db())
+    .execute(conn)
     .await?;
-    if done.rows_affected() == 0 {
-        return Ok(None);
-    }
-    user_by_id(conn, &id).await
+    Ok(done.rows_affected() == 1)
 }
 
 /// One user by ID.
@@ -282,11 +383,24 @@ pub async fn insert_address(
         clear_default(conn, user_id).await?;
     }
     let id = new_id();
+    write_address(conn, &id, user_id, fields, is_default).await?;
+    Ok(address_by_id(conn, &id).await?.expect("row just inserted"))
+}
+
+/// Writes the address `id` of `user_id` as given (no default bookkeeping:
+/// [`insert_address`] keeps one default per user).
+pub async fn write_address(
+    conn: &mut AnyConnection,
+    id: &str,
+    user_id: &str,
+    fields: &AddressFields<'_>,
+    is_default: bool,
+) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO addresses (id, user_id, label, line1, line2, city, state, pincode, is_default, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
-    .bind(&id)
+    .bind(id)
     .bind(user_id)
     .bind(fields.label)
     .bind(fields.line1)
@@ -294,11 +408,11 @@ pub async fn insert_address(
     .bind(fields.city)
     .bind(fields.state)
     .bind(fields.pincode)
-    .bind(i64::from(is_default))
+    .bind(is_default)
     .bind(now_db())
-    .execute(&mut *conn)
-    .await?;
-    Ok(address_by_id(conn, &id).await?.expect("row just inserted"))
+    .execute(conn)
+    .await
+    .map(|_| ())
 }
 
 /// Rewrites an address's fields.
@@ -325,8 +439,8 @@ pub async fn update_address(
 async fn clear_default(conn: &mut AnyConnection, user_id: &str) -> sqlx::Result<()> {
     sqlx::query("UPDATE addresses SET is_default = $2 WHERE user_id = $1 AND is_default = $3")
         .bind(user_id)
-        .bind(0_i64)
-        .bind(1_i64)
+        .bind(false)
+        .bind(true)
         .execute(conn)
         .await
         .map(|_| ())
@@ -342,7 +456,7 @@ pub async fn set_default_address(
     sqlx::query("UPDATE addresses SET is_default = $3 WHERE id = $1 AND user_id = $2")
         .bind(id)
         .bind(user_id)
-        .bind(1_i64)
+        .bind(true)
         .execute(conn)
         .await
         .map(|_| ())
@@ -383,13 +497,11 @@ pub async fn addresses_of(store: &Store, user_id: &str) -> sqlx::Result<Vec<Addr
     .await
 }
 
-/// Adds a dependent.
+/// Adds a dependent of `user_id`.
 pub async fn insert_family_member(
     conn: &mut AnyConnection,
     user_id: &str,
-    full_name: &str,
-    relation: &str,
-    date_of_birth: Option<&str>,
+    member: NewFamilyMember<'_>,
 ) -> sqlx::Result<FamilyMemberRow> {
     let id = new_id();
     sqlx::query(
@@ -398,18 +510,22 @@ pub async fn insert_family_member(
     )
     .bind(&id)
     .bind(user_id)
-    .bind(full_name)
-    .bind(relation)
-    .bind(date_of_birth)
+    .bind(member.full_name)
+    .bind(member.relation.as_db())
+    .bind(
+        member
+            .date_of_birth
+            .map(|d| d.format("%Y-%m-%d").to_string()),
+    )
     .bind(now_db())
     .execute(conn)
     .await?;
     Ok(FamilyMemberRow {
         id,
         user_id: user_id.to_string(),
-        full_name: full_name.to_string(),
-        relation: relation.to_string(),
-        date_of_birth: date_of_birth.map(str::to_string),
+        full_name: member.full_name.to_string(),
+        relation: member.relation,
+        date_of_birth: member.date_of_birth,
     })
 }
 
@@ -458,20 +574,7 @@ pub struct NewVendor<'a> {
 /// Registers a vendor; a duplicate GSTIN or licence is `CONFLICT`.
 pub async fn insert_vendor(conn: &mut AnyConnection, v: NewVendor<'_>) -> ApiResult<VendorRow> {
     let id = new_id();
-    let result = sqlx::query(
-        "INSERT INTO vendors (id, name, legal_name, gstin, drug_licence_number, state, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(&id)
-    .bind(v.name)
-    .bind(v.legal_name)
-    .bind(v.gstin)
-    .bind(v.drug_licence_number)
-    .bind(v.state)
-    .bind(now_db())
-    .execute(&mut *conn)
-    .await;
-    match result {
+    match write_vendor(conn, &id, &v, false).await {
         Err(e) if is_unique_violation(&e, "vendors", "gstin") => Err(ApiError::conflict(
             "a vendor with this GSTIN already exists",
         )),
@@ -481,6 +584,31 @@ pub async fn insert_vendor(conn: &mut AnyConnection, v: NewVendor<'_>) -> ApiRes
         Err(e) => Err(e.into()),
         Ok(_) => Ok(vendor_by_id(conn, &id).await?.expect("row just inserted")),
     }
+}
+
+/// Writes the vendor `id`, already verified if `verified`.
+pub(crate) async fn write_vendor(
+    conn: &mut AnyConnection,
+    id: &str,
+    v: &NewVendor<'_>,
+    verified: bool,
+) -> sqlx::Result<()> {
+    let now = now_db();
+    sqlx::query(
+        "INSERT INTO vendors (id, name, legal_name, gstin, drug_licence_number, state, verified_at, \
+         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(id)
+    .bind(v.name)
+    .bind(v.legal_name)
+    .bind(v.gstin)
+    .bind(v.drug_licence_number)
+    .bind(v.state)
+    .bind(verified.then(|| now.clone()))
+    .bind(&now)
+    .execute(conn)
+    .await
+    .map(|_| ())
 }
 
 /// One vendor by ID.
@@ -668,7 +796,7 @@ pub async fn revoke_family(conn: &mut AnyConnection, family_id: &str) -> sqlx::R
 }
 
 /// A pharmacist appointment as stored.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct AppointmentRow {
     pub id: String,
     pub vendor_id: String,
@@ -676,15 +804,32 @@ pub struct AppointmentRow {
     /// State code of the State Pharmacy Council, e.g. "KA".
     pub council: String,
     pub registration_number: String,
-    /// `PENDING`, `VERIFIED`, `REJECTED` or `REVOKED`.
-    pub status: String,
+    pub status: AppointmentStatus,
     pub proposed_by: String,
-    pub proposed_at: String,
+    pub proposed_at: DateTime<Utc>,
     /// The admin who verified, rejected or revoked it.
     pub decided_by: Option<String>,
-    pub decided_at: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
     /// Why it was rejected or revoked.
     pub decision_reason: Option<String>,
+}
+
+impl FromRow<'_, AnyRow> for AppointmentRow {
+    fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        Ok(AppointmentRow {
+            id: row.try_get("id")?,
+            vendor_id: row.try_get("vendor_id")?,
+            user_id: row.try_get("user_id")?,
+            council: row.try_get("council")?,
+            registration_number: row.try_get("registration_number")?,
+            status: parsed(row, "status", AppointmentStatus::from_db)?,
+            proposed_by: row.try_get("proposed_by")?,
+            proposed_at: time(row, "proposed_at")?,
+            decided_by: row.try_get("decided_by")?,
+            decided_at: opt_time(row, "decided_at")?,
+            decision_reason: row.try_get("decision_reason")?,
+        })
+    }
 }
 
 const APPOINTMENT_COLUMNS: &str = "id, vendor_id, user_id, council, registration_number, status, \

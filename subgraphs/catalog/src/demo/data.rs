@@ -63,8 +63,7 @@ pub(super) struct TaxSlab {
     pub hsn_code: String,
     /// Basis points (500 = 5 %).
     pub rate_bp: i64,
-    /// "YYYY-MM-DD".
-    pub effective_from: String,
+    pub effective_from: NaiveDate,
     pub description: String,
 }
 
@@ -100,13 +99,12 @@ pub(super) enum Expiry {
 }
 
 impl Expiry {
-    /// The expiry date ("YYYY-MM-DD") for a seed run on `today`.
-    pub fn date(self, today: NaiveDate) -> String {
-        let date = match self {
+    /// The expiry date for a seed run on `today`.
+    pub fn date(self, today: NaiveDate) -> NaiveDate {
+        match self {
             Expiry::On(date) => date,
             Expiry::DaysAfterSeeding(days) => today + chrono::Days::new(days),
-        };
-        date.format("%Y-%m-%d").to_string()
+        }
     }
 }
 
@@ -228,14 +226,14 @@ fn parse_tax_slabs(text: &str) -> anyhow::Result<Vec<TaxSlab>> {
     rows.into_iter()
         .map(|(line, row)| {
             let invalid = |e: ApiError| line.error(e);
-            NaiveDate::parse_from_str(&row.effective_from, "%Y-%m-%d")
+            let effective_from = NaiveDate::parse_from_str(&row.effective_from, "%Y-%m-%d")
                 .map_err(|_| line.error("effective_from must be YYYY-MM-DD"))?;
             Ok(TaxSlab {
                 hsn_code: domain::parse_slab_hsn(&row.hsn_code).map_err(invalid)?,
                 rate_bp: domain::parse_gst_rate(&row.rate).map_err(invalid)?,
                 description: domain::parse_text(&row.description, "description", 2, 300)
                     .map_err(invalid)?,
-                effective_from: row.effective_from,
+                effective_from,
             })
         })
         .collect()
@@ -256,17 +254,14 @@ struct MedicineRecord {
     category_id: String,
 }
 
-/// Reads an enum's API name strictly (the domain's `from_db` maps unknown text to a default).
+/// Reads an enum's API name strictly.
 fn api_name<T: Copy>(
     line: Line,
     raw: &str,
     what: &str,
-    from: fn(&str) -> T,
-    to: fn(T) -> &'static str,
+    from: fn(&str) -> Option<T>,
 ) -> anyhow::Result<T> {
-    let value = from(raw);
-    line.check(to(value) == raw, format!("unknown {what} {raw:?}"))?;
-    Ok(value)
+    from(raw).ok_or_else(|| line.error(format!("unknown {what} {raw:?}")))
 }
 
 fn parse_medicines(text: &str, categories: &HashSet<&str>) -> anyhow::Result<Vec<Medicine>> {
@@ -281,21 +276,9 @@ fn parse_medicines(text: &str, categories: &HashSet<&str>) -> anyhow::Result<Vec
             generic_name: &row.generic_name,
             manufacturer: &row.manufacturer,
             strength: &row.strength,
-            form: api_name(
-                *line,
-                &row.form,
-                "form",
-                DosageForm::from_db,
-                DosageForm::as_db,
-            )?,
+            form: api_name(*line, &row.form, "form", DosageForm::parse)?,
             pack_size: &row.pack_size,
-            schedule: api_name(
-                *line,
-                &row.schedule,
-                "schedule",
-                Schedule::from_db,
-                Schedule::as_db,
-            )?,
+            schedule: api_name(*line, &row.schedule, "schedule", Schedule::parse)?,
             hsn_code: &row.hsn_code,
             category_id: &row.category_id,
         };

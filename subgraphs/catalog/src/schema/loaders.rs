@@ -1,22 +1,118 @@
-//! Batch loaders: one statement per batch, never one per row.
+//! Batch loaders: one statement per batch, never one per row; and
+//! [`Siblings`], which keeps the nested lists of rows resolved together in
+//! one batch each.
 
 use crate::domain::ListingAudience;
 use crate::store::{self, CategoryRow, ListingRow, MedicineRow, ReadClock};
 use async_graphql::Context;
-use janta_platform::loader::{grouped, keyed, load_one, BatchLoad};
+use janta_platform::loader::{grouped, keyed, load_many, load_one, BatchLoad};
 use janta_platform::store::Store;
-use janta_platform::ApiResult;
+use janta_platform::{ApiError, ApiResult};
+use std::any::Any;
 use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::{Arc, Mutex};
+use tokio::sync::OnceCell;
+
+type Slot = Arc<OnceCell<Arc<dyn Any + Send + Sync>>>;
+
+/// Rows resolved together (the medicines of one entity batch, one page,
+/// or one batch of alternatives). The first of them to resolve a nested
+/// list loads it for all of them in one batch, and the others share that
+/// result: a loader's batch window alone splits a batch in two whenever
+/// resolving the rows outlasts it (a busy machine, a debug build).
+pub struct Siblings<M> {
+    members: Vec<M>,
+    slots: Mutex<HashMap<String, Slot>>,
+}
+
+impl<M: Send + Sync> Siblings<M> {
+    /// The group of `members`.
+    pub fn of(members: Vec<M>) -> Arc<Self> {
+        Arc::new(Siblings {
+            members,
+            slots: Mutex::default(),
+        })
+    }
+
+    /// Batch `B` for every member (keyed by `key`), loaded once for the
+    /// group under the name `slot`.
+    pub async fn load<B, K>(
+        &self,
+        ctx: &Context<'_>,
+        slot: String,
+        key: impl Fn(&M) -> K,
+    ) -> ApiResult<Arc<HashMap<K, B::Value>>>
+    where
+        K: Send + Sync + Hash + Eq + Clone + 'static,
+        B: BatchLoad<K>,
+    {
+        let cell = {
+            let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+            slots.entry(slot).or_default().clone()
+        };
+        let loaded = cell
+            .get_or_try_init(|| async {
+                let keys: Vec<K> = self.members.iter().map(&key).collect();
+                let map = load_many::<B, K>(ctx, keys).await?;
+                Ok::<_, ApiError>(Arc::new(map) as Arc<dyn Any + Send + Sync>)
+            })
+            .await?;
+        Arc::clone(loaded)
+            .downcast::<HashMap<K, B::Value>>()
+            .map_err(|_| ApiError::internal(anyhow::anyhow!("a sibling slot changed its type")))
+    }
+}
+
+/// A row with the rows it was loaded with.
+pub struct Loaded<M> {
+    pub row: M,
+    pub siblings: Arc<Siblings<M>>,
+}
+
+impl<M: Clone> Clone for Loaded<M> {
+    fn clone(&self) -> Self {
+        Loaded {
+            row: self.row.clone(),
+            siblings: self.siblings.clone(),
+        }
+    }
+}
+
+/// A medicine with its siblings.
+pub type LoadedMedicine = Loaded<MedicineRow>;
+
+/// A listing with its siblings.
+pub type LoadedListing = Loaded<ListingRow>;
+
+/// `rows`, each knowing the others as its siblings.
+pub fn with_siblings<M: Clone + Send + Sync>(rows: Vec<M>) -> Vec<Loaded<M>> {
+    let siblings = Siblings::of(rows.clone());
+    rows.into_iter()
+        .map(|row| Loaded {
+            row,
+            siblings: siblings.clone(),
+        })
+        .collect()
+}
+
+/// A row resolved alone.
+pub fn alone<M: Clone + Send + Sync>(row: M) -> Loaded<M> {
+    Loaded {
+        siblings: Siblings::of(vec![row.clone()]),
+        row,
+    }
+}
 
 /// Loads the current version of medicines by ID, one statement per batch.
 pub struct MedicineLoader;
 
 impl BatchLoad<String> for MedicineLoader {
-    type Value = MedicineRow;
+    type Value = LoadedMedicine;
 
-    async fn load(store: &Store, keys: &[String]) -> sqlx::Result<HashMap<String, MedicineRow>> {
+    async fn load(store: &Store, keys: &[String]) -> sqlx::Result<HashMap<String, LoadedMedicine>> {
         let rows = store::medicines_by_ids(store.pool(), keys).await?;
-        Ok(keyed(rows, |r| r.id.clone()))
+        Ok(keyed(with_siblings(rows), |m| m.row.id.clone()))
     }
 }
 
@@ -39,11 +135,11 @@ impl BatchLoad<String> for VersionsLoader {
 pub struct ListingLoader;
 
 impl BatchLoad<String> for ListingLoader {
-    type Value = ListingRow;
+    type Value = LoadedListing;
 
-    async fn load(store: &Store, keys: &[String]) -> sqlx::Result<HashMap<String, ListingRow>> {
+    async fn load(store: &Store, keys: &[String]) -> sqlx::Result<HashMap<String, LoadedListing>> {
         let rows = store::listings_by_ids(store.pool(), keys, &ReadClock::now()).await?;
-        Ok(keyed(rows, |r| r.id.clone()))
+        Ok(keyed(with_siblings(rows), |l| l.row.id.clone()))
     }
 }
 
@@ -59,20 +155,25 @@ impl BatchLoad<String> for CategoryLoader {
     }
 }
 
-/// Loads the ranked alternatives of medicines, one statement per batch.
+/// Loads the ranked alternatives of medicines, one statement per batch
+/// (the alternatives of a batch are siblings).
 pub struct AlternativesLoader;
 
 impl BatchLoad<String> for AlternativesLoader {
-    type Value = Vec<MedicineRow>;
+    type Value = Vec<LoadedMedicine>;
 
     async fn load(
         store: &Store,
         keys: &[String],
-    ) -> sqlx::Result<HashMap<String, Vec<MedicineRow>>> {
+    ) -> sqlx::Result<HashMap<String, Vec<LoadedMedicine>>> {
         let rows = store::alternatives_of(store, keys).await?;
-        let mut map: HashMap<String, Vec<MedicineRow>> = HashMap::new();
-        for row in rows {
-            map.entry(row.of_medicine).or_default().push(row.medicine);
+        let (parents, medicines): (Vec<String>, Vec<MedicineRow>) = rows
+            .into_iter()
+            .map(|r| (r.of_medicine, r.medicine))
+            .unzip();
+        let mut map: HashMap<String, Vec<LoadedMedicine>> = HashMap::new();
+        for (parent, medicine) in parents.into_iter().zip(with_siblings(medicines)) {
+            map.entry(parent).or_default().push(medicine);
         }
         Ok(map)
     }
@@ -130,11 +231,14 @@ impl BatchLoad<TopListingsKey> for TopListingsLoader {
     }
 }
 
-pub(super) async fn load_medicine(ctx: &Context<'_>, id: &str) -> ApiResult<Option<MedicineRow>> {
+pub(super) async fn load_medicine(
+    ctx: &Context<'_>,
+    id: &str,
+) -> ApiResult<Option<LoadedMedicine>> {
     load_one::<MedicineLoader, _>(ctx, id.to_string()).await
 }
 
-pub(super) async fn load_listing(ctx: &Context<'_>, id: &str) -> ApiResult<Option<ListingRow>> {
+pub(super) async fn load_listing(ctx: &Context<'_>, id: &str) -> ApiResult<Option<LoadedListing>> {
     load_one::<ListingLoader, _>(ctx, id.to_string()).await
 }
 

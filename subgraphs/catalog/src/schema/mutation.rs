@@ -1,25 +1,32 @@
 //! `Mutation`: catalog writes (master data, listings, stock, GST slabs) and
-//! the stock reservations of the checkout saga.
+//! the stock reservations of the checkout saga. Each resolver parses its
+//! arguments, authorises, and calls one use case of [`crate::service`].
 
+use super::state;
 use super::types::{
     AdjustStockInput, Category, CreateCategoryInput, Listing, Medicine, MedicineInput,
     ReceiveBatchInput, Reservation, ReservationLineInput, TaxSlab, TaxSlabInput,
-    UpdateMedicineInput, UpsertListingInput,
+    UpsertListingInput,
 };
-use super::{cause, own_listing, state, text_opt};
-use crate::audit;
-use crate::domain::{self, LineRequest, MedicineFields, Prices, RawMedicine};
-use crate::events;
-use crate::store::stock::{self, ReserveOutcome, ReserveRequest, Settled};
-use crate::store::{self, ListingRow, ReadClock, TaxSlabRow};
-use async_graphql::{Context, Object, Result, ID};
+use crate::domain::{self, LineRequest, MedicineFields, MedicinePatch, Prices, RawMedicine};
+use crate::service::listings::{self, Adjustment, Receipt};
+use crate::service::master::{self, NewSlab};
+use crate::service::reservations;
+use async_graphql::{Context, Object, ID};
 use janta_platform::auth::{require_admin, require_service_of, require_vendor_staff};
+use janta_platform::cause::Cause;
 use janta_platform::ids::parse_id;
 use janta_platform::{ApiError, ApiResult};
-use serde_json::json;
 
 /// Write operations.
 pub struct Mutation;
+
+/// An optional free text: blank is none, otherwise 1 to `max` characters.
+fn text_opt(raw: Option<&str>, field: &str, max: usize) -> ApiResult<Option<String>> {
+    raw.filter(|t| !t.trim().is_empty())
+        .map(|t| domain::parse_text(t, field, 1, max))
+        .transpose()
+}
 
 #[Object]
 impl Mutation {
@@ -28,23 +35,13 @@ impl Mutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The category")] input: CreateCategoryInput,
-    ) -> Result<Category> {
-        let admin = require_admin(ctx)?;
+    ) -> ApiResult<Category> {
+        require_admin(ctx)?;
         let name = domain::parse_text(&input.name, "name", 2, 60)?;
         let description = text_opt(input.description.as_deref(), "description", 300)?;
-        let mut tx = state(ctx).store.begin().await.map_err(ApiError::from)?;
-        let row = store::insert_category(&mut tx, None, &name, description.as_deref()).await?;
-        audit(
-            &mut tx,
-            &admin.subject,
-            "category",
-            &row.id,
-            "created",
-            None,
-            Some(json!({ "name": row.name, "description": row.description })),
-        )
-        .await?;
-        tx.commit().await.map_err(ApiError::from)?;
+        let cause = Cause::of_request(ctx);
+        let row = master::create_category(&state(ctx).store, &name, description.as_deref(), &cause)
+            .await?;
         Ok(Category(row))
     }
 
@@ -53,8 +50,8 @@ impl Mutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Its master data")] input: MedicineInput,
-    ) -> Result<Medicine> {
-        let admin = require_admin(ctx)?;
+    ) -> ApiResult<Medicine> {
+        require_admin(ctx)?;
         let fields = MedicineFields::parse(RawMedicine {
             name: &input.name,
             generic_name: &input.generic_name,
@@ -66,29 +63,8 @@ impl Mutation {
             hsn_code: &input.hsn_code,
             category_id: &input.category_id,
         })?;
-        let st = state(ctx);
-        let mut tx = st.store.begin().await.map_err(ApiError::from)?;
-        if !store::category_exists(&mut tx, &fields.category_id)
-            .await
-            .map_err(ApiError::from)?
-        {
-            return Err(ApiError::not_found("category").into());
-        }
-        let row =
-            store::insert_medicine(&mut tx, st.store.backend(), None, &fields, &admin.subject)
-                .await
-                .map_err(ApiError::from)?;
-        audit(
-            &mut tx,
-            &admin.subject,
-            "medicine",
-            &row.id,
-            "created",
-            None,
-            Some(row.to_json()),
-        )
-        .await?;
-        tx.commit().await.map_err(ApiError::from)?;
+        let cause = Cause::of_request(ctx);
+        let row = master::create_medicine(&state(ctx).store, &fields, &cause).await?;
         Ok(Medicine::new(row))
     }
 
@@ -99,69 +75,15 @@ impl Mutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Medicine ID")] id: ID,
-        #[graphql(desc = "The fields to change")] input: UpdateMedicineInput,
+        #[graphql(desc = "The fields to change")] input: MedicinePatch,
         #[graphql(desc = "Fail with CONFLICT unless this is still the current version")]
         expected_version: Option<i32>,
-    ) -> Result<Medicine> {
-        let admin = require_admin(ctx)?;
+    ) -> ApiResult<Medicine> {
+        require_admin(ctx)?;
         let id = parse_id(&id, "id")?;
-        let st = state(ctx);
-        let mut tx = st.store.begin().await.map_err(ApiError::from)?;
-        let current = store::medicine_by_id(&mut tx, &id)
-            .await
-            .map_err(ApiError::from)?
-            .ok_or_else(|| ApiError::not_found("medicine"))?;
-        if expected_version.is_some_and(|v| i64::from(v) != current.version) {
-            return Err(ApiError::conflict(format!(
-                "the medicine is at version {}, not {}",
-                current.version,
-                expected_version.unwrap_or_default()
-            ))
-            .into());
-        }
-        let old = current.fields();
-        let category = input.category_id.as_ref().map(|c| c.to_string());
-        let fields = MedicineFields::parse(RawMedicine {
-            name: input.name.as_deref().unwrap_or(&old.name),
-            generic_name: input.generic_name.as_deref().unwrap_or(&old.generic_name),
-            manufacturer: input.manufacturer.as_deref().unwrap_or(&old.manufacturer),
-            strength: input.strength.as_deref().unwrap_or(&old.strength),
-            form: input.form.unwrap_or(old.form),
-            pack_size: input.pack_size.as_deref().unwrap_or(&old.pack_size),
-            schedule: input.schedule.unwrap_or(old.schedule),
-            hsn_code: input.hsn_code.as_deref().unwrap_or(&old.hsn_code),
-            category_id: category.as_deref().unwrap_or(&old.category_id),
-        })?;
-        if fields == old {
-            return Ok(Medicine::new(current));
-        }
-        if fields.category_id != old.category_id
-            && !store::category_exists(&mut tx, &fields.category_id)
-                .await
-                .map_err(ApiError::from)?
-        {
-            return Err(ApiError::not_found("category").into());
-        }
-        let row = store::update_medicine(
-            &mut tx,
-            st.store.backend(),
-            &id,
-            current.version,
-            &fields,
-            &admin.subject,
-        )
-        .await?;
-        audit(
-            &mut tx,
-            &admin.subject,
-            "medicine",
-            &id,
-            "new_version",
-            Some(current.to_json()),
-            Some(row.to_json()),
-        )
-        .await?;
-        tx.commit().await.map_err(ApiError::from)?;
+        let expected = expected_version.map(i64::from);
+        let cause = Cause::of_request(ctx);
+        let row = master::update_medicine(&state(ctx).store, &id, &input, expected, &cause).await?;
         Ok(Medicine::new(row))
     }
 
@@ -174,59 +96,27 @@ impl Mutation {
         #[graphql(desc = "Alternative medicine IDs, best first (at most 20)")] alternative_ids: Vec<
             ID,
         >,
-    ) -> Result<Medicine> {
-        let admin = require_admin(ctx)?;
+    ) -> ApiResult<Medicine> {
+        require_admin(ctx)?;
         let id = parse_id(&medicine_id, "medicineId")?;
         if alternative_ids.len() > 20 {
-            return Err(ApiError::bad_input("at most 20 alternatives").into());
+            return Err(ApiError::bad_input("at most 20 alternatives"));
         }
         let alternatives = alternative_ids
             .iter()
             .map(|a| parse_id(a, "alternativeIds"))
             .collect::<ApiResult<Vec<_>>>()?;
         if alternatives.contains(&id) {
-            return Err(ApiError::bad_input("a medicine is not its own alternative").into());
+            return Err(ApiError::bad_input("a medicine is not its own alternative"));
         }
         let mut unique = alternatives.clone();
         unique.sort();
         unique.dedup();
         if unique.len() != alternatives.len() {
-            return Err(ApiError::bad_input("alternativeIds has duplicates").into());
+            return Err(ApiError::bad_input("alternativeIds has duplicates"));
         }
-        let mut tx = state(ctx).store.begin().await.map_err(ApiError::from)?;
-        let row = store::medicine_by_id(&mut tx, &id)
-            .await
-            .map_err(ApiError::from)?
-            .ok_or_else(|| ApiError::not_found("medicine"))?;
-        let existing = store::existing_medicine_ids(&mut tx, &alternatives)
-            .await
-            .map_err(ApiError::from)?;
-        let missing: Vec<&String> = alternatives
-            .iter()
-            .filter(|a| !existing.contains(a))
-            .collect();
-        if !missing.is_empty() {
-            return Err(ApiError::not_found("medicine")
-                .with_details(json!({ "medicineIds": missing }))
-                .into());
-        }
-        let before = store::alternative_ids(&mut tx, &id)
-            .await
-            .map_err(ApiError::from)?;
-        store::set_alternatives(&mut tx, &id, &alternatives, &admin.subject)
-            .await
-            .map_err(ApiError::from)?;
-        audit(
-            &mut tx,
-            &admin.subject,
-            "medicine",
-            &id,
-            "alternatives_set",
-            Some(json!({ "alternatives": before })),
-            Some(json!({ "alternatives": alternatives })),
-        )
-        .await?;
-        tx.commit().await.map_err(ApiError::from)?;
+        let cause = Cause::of_request(ctx);
+        let row = master::set_alternatives(&state(ctx).store, &id, &alternatives, &cause).await?;
         Ok(Medicine::new(row))
     }
 
@@ -235,38 +125,17 @@ impl Mutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The slab")] input: TaxSlabInput,
-    ) -> Result<TaxSlab> {
-        let admin = require_admin(ctx)?;
-        let hsn = domain::parse_slab_hsn(&input.hsn_code)?;
-        let rate = domain::parse_gst_rate(&input.rate)?;
-        let description = domain::parse_text(&input.description, "description", 2, 300)?;
-        let mut tx = state(ctx).store.begin().await.map_err(ApiError::from)?;
-        let (before, after) = store::upsert_tax_slab(
-            &mut tx,
-            &hsn,
-            rate,
-            &input.effective_from.to_db(),
-            &description,
-        )
-        .await
-        .map_err(ApiError::from)?;
-        let as_json = |s: &TaxSlabRow| json!({ "hsnCode": s.hsn_code, "rateBp": s.rate_bp, "effectiveFrom": s.effective_from, "description": s.description });
-        audit(
-            &mut tx,
-            &admin.subject,
-            "tax_slab",
-            &after.id,
-            if before.is_some() {
-                "updated"
-            } else {
-                "created"
-            },
-            before.as_ref().map(as_json),
-            Some(as_json(&after)),
-        )
-        .await?;
-        tx.commit().await.map_err(ApiError::from)?;
-        Ok(TaxSlab(after))
+    ) -> ApiResult<TaxSlab> {
+        require_admin(ctx)?;
+        let slab = NewSlab {
+            hsn_code: domain::parse_slab_hsn(&input.hsn_code)?,
+            rate_bp: domain::parse_gst_rate(&input.rate)?,
+            effective_from: input.effective_from.0,
+            description: domain::parse_text(&input.description, "description", 2, 300)?,
+        };
+        let cause = Cause::of_request(ctx);
+        let row = master::upsert_tax_slab(&state(ctx).store, &slab, &cause).await?;
+        Ok(TaxSlab(row))
     }
 
     /// Offers a medicine, or changes the offer's price, MRP or availability
@@ -275,56 +144,16 @@ impl Mutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The offer")] input: UpsertListingInput,
-    ) -> Result<Listing> {
-        let (staff, vendor_id) = require_vendor_staff(ctx)?;
+    ) -> ApiResult<Listing> {
+        let (_, vendor_id) = require_vendor_staff(ctx)?;
         let medicine_id = parse_id(&input.medicine_id, "medicineId")?;
         let prices = Prices::parse(&input.price, &input.mrp)?;
-        let clock = ReadClock::now();
-        let mut tx = state(ctx).store.begin().await.map_err(ApiError::from)?;
-        store::medicine_by_id(&mut tx, &medicine_id)
-            .await
-            .map_err(ApiError::from)?
-            .ok_or_else(|| ApiError::not_found("medicine"))?;
-        let (before, after) = store::upsert_listing(
-            &mut tx,
-            None,
-            vendor_id,
-            &medicine_id,
-            prices,
-            input.active,
-            &clock,
-        )
-        .await
-        .map_err(ApiError::from)?;
-        let action = if before.is_some() {
-            "updated"
-        } else {
-            "created"
-        };
-        audit(
-            &mut tx,
-            &staff.subject,
-            "listing",
-            &after.id,
-            action,
-            before.as_ref().map(ListingRow::to_json),
-            Some(after.to_json()),
-        )
-        .await?;
-        let repriced = before
-            .as_ref()
-            .is_none_or(|b| b.price_paise != after.price_paise || b.mrp_paise != after.mrp_paise);
-        if repriced {
-            events::listing_price_changed(
-                &mut tx,
-                cause(ctx, &staff.subject),
-                before.as_ref(),
-                &after,
-            )
-            .await?;
-        }
-        tx.commit().await.map_err(ApiError::from)?;
-        Ok(Listing(after))
+        let cause = Cause::of_request(ctx);
+        let store = &state(ctx).store;
+        let row =
+            listings::upsert_listing(store, vendor_id, &medicine_id, prices, input.active, &cause)
+                .await?;
+        Ok(Listing::new(row))
     }
 
     /// Records packs received for one of your listings (vendor staff): a new
@@ -333,36 +162,18 @@ impl Mutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The receipt")] input: ReceiveBatchInput,
-    ) -> Result<Listing> {
-        let (staff, vendor_id) = require_vendor_staff(ctx)?;
-        let listing_id = parse_id(&input.listing_id, "listingId")?;
-        let batch_number = domain::parse_batch_number(&input.batch_number)?;
-        let quantity =
-            domain::parse_quantity(input.quantity, "quantity", domain::MAX_STOCK_CHANGE)?;
-        domain::check_receivable_expiry(input.expires_on.0, domain::today())?;
-        let clock = ReadClock::now();
-        let mut tx = state(ctx).store.begin().await.map_err(ApiError::from)?;
-        let before = own_listing(&mut tx, vendor_id, &listing_id, &clock).await?;
-        let batch = stock::receive_batch(
-            &mut tx,
-            None,
-            &listing_id,
-            &batch_number,
-            &input.expires_on.to_db(),
-            quantity,
-            &staff.subject,
-        )
-        .await?;
-        let after = store::listing_by_id(&mut tx, &listing_id, &clock)
-            .await
-            .map_err(ApiError::from)?
-            .ok_or_else(|| ApiError::not_found("listing"))?;
-        audit(&mut tx, &staff.subject, "listing", &listing_id, "batch_received",
-              Some(json!({ "stock": before.stock })),
-              Some(json!({ "stock": after.stock, "batchId": batch.id, "batchNumber": batch.batch_number,
-                           "expiresOn": batch.expires_on, "received": quantity }))).await?;
-        tx.commit().await.map_err(ApiError::from)?;
-        Ok(Listing(after))
+    ) -> ApiResult<Listing> {
+        let (_, vendor_id) = require_vendor_staff(ctx)?;
+        let receipt = Receipt {
+            listing_id: parse_id(&input.listing_id, "listingId")?,
+            batch_number: domain::parse_batch_number(&input.batch_number)?,
+            quantity: domain::parse_quantity(input.quantity, "quantity", domain::MAX_STOCK_CHANGE)?,
+            expires_on: input.expires_on.0,
+        };
+        domain::check_receivable_expiry(receipt.expires_on, domain::today())?;
+        let cause = Cause::of_request(ctx);
+        let row = listings::receive_batch(&state(ctx).store, vendor_id, &receipt, &cause).await?;
+        Ok(Listing::new(row))
     }
 
     /// Corrects stock on hand of one of your listings with a reason (vendor
@@ -371,45 +182,24 @@ impl Mutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The correction")] input: AdjustStockInput,
-    ) -> Result<Listing> {
-        let (staff, vendor_id) = require_vendor_staff(ctx)?;
-        let listing_id = parse_id(&input.listing_id, "listingId")?;
-        let batch_id = input
-            .batch_id
-            .as_deref()
-            .map(|b| parse_id(b, "batchId"))
-            .transpose()?;
-        let delta = domain::parse_delta(input.delta)?;
-        let reason = domain::parse_text(&input.reason, "reason", 3, 200)?;
-        let clock = ReadClock::now();
+    ) -> ApiResult<Listing> {
+        let (_, vendor_id) = require_vendor_staff(ctx)?;
+        let adjustment = Adjustment {
+            listing_id: parse_id(&input.listing_id, "listingId")?,
+            batch_id: input
+                .batch_id
+                .as_deref()
+                .map(|b| parse_id(b, "batchId"))
+                .transpose()?,
+            delta: domain::parse_delta(input.delta)?,
+            reason: domain::parse_text(&input.reason, "reason", 3, 200)?,
+        };
         let st = state(ctx);
-        let mut tx = st.store.begin().await.map_err(ApiError::from)?;
-        let listing = own_listing(&mut tx, vendor_id, &listing_id, &clock).await?;
-        let (plan, change) = stock::adjust_stock(
-            &mut tx,
-            st.store.backend(),
-            &listing,
-            batch_id.as_deref(),
-            delta,
-            &reason,
-            &staff.subject,
-            &clock.today,
-        )
-        .await?;
         let threshold = st.settings.stock_low_threshold;
-        if domain::crossed_below(change.before, change.after, threshold) {
-            events::stock_low(&mut tx, cause(ctx, &staff.subject), &change, threshold).await?;
-        }
-        audit(&mut tx, &staff.subject, "listing", &listing_id, "stock_adjusted",
-              Some(json!({ "stock": change.before })),
-              Some(json!({ "stock": change.after, "reason": reason,
-                           "batches": plan.iter().map(|(b, d)| json!({"batchId": b, "delta": d})).collect::<Vec<_>>() }))).await?;
-        let after = store::listing_by_id(&mut tx, &listing_id, &clock)
-            .await
-            .map_err(ApiError::from)?
-            .ok_or_else(|| ApiError::not_found("listing"))?;
-        tx.commit().await.map_err(ApiError::from)?;
-        Ok(Listing(after))
+        let cause = Cause::of_request(ctx);
+        let row =
+            listings::adjust_stock(&st.store, vendor_id, &adjustment, threshold, &cause).await?;
+        Ok(Listing::new(row))
     }
 
     /// Holds stock for an order (service principals only), first expiry
@@ -428,8 +218,8 @@ impl Mutation {
         #[graphql(desc = "Listings and quantities, each listing once")] lines: Vec<
             ReservationLineInput,
         >,
-    ) -> Result<Reservation> {
-        let service = require_service_of(ctx, &["orders"])?;
+    ) -> ApiResult<Reservation> {
+        require_service_of(ctx, &["orders"])?;
         let order_id = parse_id(&order_id, "orderId")?;
         let lines = lines
             .iter()
@@ -446,50 +236,10 @@ impl Mutation {
             .collect::<ApiResult<Vec<_>>>()?;
         domain::check_reservation_lines(&lines)?;
         let st = state(ctx);
-        let now = chrono::Utc::now();
-        if let Err(err) = stock::expire_due(&st.store, now, 100).await {
-            tracing::warn!(error = %err, "lazy reservation expiry failed");
-        }
-        let ttl = chrono::Duration::from_std(st.settings.reservation_ttl)
-            .map_err(|e| ApiError::Internal(e.into()))?;
-        let mut tx = st.store.begin().await.map_err(ApiError::from)?;
-        let outcome = stock::reserve(
-            &mut tx,
-            st.store.backend(),
-            ReserveRequest {
-                order_id: &order_id,
-                lines: &lines,
-                actor: &service.subject,
-                now,
-                today: domain::today(),
-                ttl,
-            },
-        )
-        .await?;
-        match outcome {
-            ReserveOutcome::Existing(view) => Ok(Reservation(view)),
-            ReserveOutcome::Reserved { view, changes } => {
-                let threshold = st.settings.stock_low_threshold;
-                for change in &changes {
-                    if domain::crossed_below(change.before, change.after, threshold) {
-                        events::stock_low(&mut tx, cause(ctx, &service.subject), change, threshold)
-                            .await?;
-                    }
-                }
-                audit(
-                    &mut tx,
-                    &service.subject,
-                    "reservation",
-                    &order_id,
-                    "reserved",
-                    None,
-                    Some(view.to_json()),
-                )
-                .await?;
-                tx.commit().await.map_err(ApiError::from)?;
-                Ok(Reservation(view))
-            }
-        }
+        let cause = Cause::of_request(ctx);
+        let view =
+            reservations::reserve(&st.store, &st.settings, &order_id, &lines, &cause).await?;
+        Ok(Reservation(view))
     }
 
     /// Turns an order's reservation into a sale once it is paid (service
@@ -500,50 +250,12 @@ impl Mutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The order")] order_id: ID,
-    ) -> Result<Reservation> {
-        let service = require_service_of(ctx, &["orders"])?;
+    ) -> ApiResult<Reservation> {
+        require_service_of(ctx, &["orders"])?;
         let order_id = parse_id(&order_id, "orderId")?;
-        let st = state(ctx);
-        let mut tx = st.store.begin().await.map_err(ApiError::from)?;
-        match stock::commit(
-            &mut tx,
-            st.store.backend(),
-            &order_id,
-            &service.subject,
-            chrono::Utc::now(),
-        )
-        .await?
-        {
-            Settled::AlreadyDone(view) => Ok(Reservation(view)),
-            Settled::Done(view) => {
-                audit(
-                    &mut tx,
-                    &service.subject,
-                    "reservation",
-                    &order_id,
-                    "committed",
-                    Some(json!({ "status": "ACTIVE" })),
-                    Some(view.to_json()),
-                )
-                .await?;
-                tx.commit().await.map_err(ApiError::from)?;
-                Ok(Reservation(view))
-            }
-            Settled::ExpiredNow(view) => {
-                audit(
-                    &mut tx,
-                    "system",
-                    "reservation",
-                    &order_id,
-                    "expired",
-                    Some(json!({ "status": "ACTIVE" })),
-                    Some(view.to_json()),
-                )
-                .await?;
-                tx.commit().await.map_err(ApiError::from)?;
-                Err(ApiError::conflict("the reservation expired; reserve the stock again").into())
-            }
-        }
+        let cause = Cause::of_request(ctx);
+        let view = reservations::commit(&state(ctx).store, &order_id, &cause).await?;
+        Ok(Reservation(view))
     }
 
     /// Gives an order's stock back (service principals only): held packs are
@@ -555,27 +267,11 @@ impl Mutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The order")] order_id: ID,
-    ) -> Result<Reservation> {
-        let service = require_service_of(ctx, &["orders"])?;
+    ) -> ApiResult<Reservation> {
+        require_service_of(ctx, &["orders"])?;
         let order_id = parse_id(&order_id, "orderId")?;
-        let st = state(ctx);
-        let mut tx = st.store.begin().await.map_err(ApiError::from)?;
-        match stock::release(&mut tx, st.store.backend(), &order_id, &service.subject).await? {
-            Settled::AlreadyDone(view) => Ok(Reservation(view)),
-            Settled::Done(view) | Settled::ExpiredNow(view) => {
-                audit(
-                    &mut tx,
-                    &service.subject,
-                    "reservation",
-                    &order_id,
-                    "released",
-                    None,
-                    Some(view.to_json()),
-                )
-                .await?;
-                tx.commit().await.map_err(ApiError::from)?;
-                Ok(Reservation(view))
-            }
-        }
+        let cause = Cause::of_request(ctx);
+        let view = reservations::release(&state(ctx).store, &order_id, &cause).await?;
+        Ok(Reservation(view))
     }
 }

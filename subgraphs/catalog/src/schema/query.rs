@@ -1,7 +1,7 @@
 //! `Query`: catalog reads and the entity resolvers of `Medicine`,
 //! `Listing`, `Category` and `Vendor`.
 
-use super::loaders::{load_category, load_listing, load_medicine};
+use super::loaders::{load_category, load_listing, load_medicine, with_siblings};
 use super::state;
 use super::types::{
     Category, Listing, ListingQuote, Medicine, MedicineSnapshot, MedicineVersion, Reservation,
@@ -11,7 +11,7 @@ use crate::domain::{self, ListingAudience};
 use crate::store::search::{self, MedicineFilter};
 use crate::store::stock;
 use crate::store::{self, ListingRow, MedicineRow, ReadClock};
-use async_graphql::{Context, Object, Result, ID};
+use async_graphql::{Context, Object, ID};
 use janta_platform::auth::{optional_principal, require_service_of};
 use janta_platform::ids::parse_id;
 use janta_platform::pagination::{build_connection, CountedConnection, Cursor, PageRequest};
@@ -37,10 +37,12 @@ impl Query {
         requires_prescription: Option<bool>,
         #[graphql(desc = "Page size (at most 100, default 20)")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last item of the previous page")] after: Option<String>,
-    ) -> Result<CountedConnection<Medicine>> {
+    ) -> ApiResult<CountedConnection<Medicine>> {
         let page = PageRequest::new(first, after)?;
         if search.as_ref().is_some_and(|s| s.chars().count() > 200) {
-            return Err(ApiError::bad_input("search must have at most 200 characters").into());
+            return Err(ApiError::bad_input(
+                "search must have at most 200 characters",
+            ));
         }
         let filter = MedicineFilter {
             search,
@@ -51,12 +53,12 @@ impl Query {
             requires_prescription,
         };
         let (hits, total) = search::search_medicines(&state(ctx).store, &filter, &page).await?;
-        let nodes = hits
+        let (keys, rows): (Vec<String>, Vec<_>) =
+            hits.into_iter().map(|h| (h.key, h.medicine)).unzip();
+        let nodes = with_siblings(rows)
             .into_iter()
-            .map(|h| Medicine {
-                row: h.medicine,
-                cursor_key: h.key,
-            })
+            .zip(keys)
+            .map(|(loaded, key)| Medicine::on_page(loaded, key))
             .collect();
         Ok(build_connection(&page, nodes, total, |m: &Medicine| {
             Cursor {
@@ -71,12 +73,12 @@ impl Query {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Medicine ID")] id: ID,
-    ) -> Result<Medicine> {
+    ) -> ApiResult<Medicine> {
         let id = parse_id(&id, "id")?;
-        let row = load_medicine(ctx, &id)
+        let loaded = load_medicine(ctx, &id)
             .await?
             .ok_or_else(|| ApiError::not_found("medicine"))?;
-        Ok(Medicine::new(row))
+        Ok(Medicine::from(loaded))
     }
 
     /// A specific version of a medicine, e.g. the one an order bought.
@@ -85,20 +87,17 @@ impl Query {
         ctx: &Context<'_>,
         #[graphql(desc = "Medicine ID")] id: ID,
         #[graphql(desc = "Version number")] version: i32,
-    ) -> Result<MedicineVersion> {
+    ) -> ApiResult<MedicineVersion> {
         let id = parse_id(&id, "id")?;
         let row = store::medicine_version(&state(ctx).store, &id, i64::from(version))
-            .await
-            .map_err(ApiError::from)?
+            .await?
             .ok_or_else(|| ApiError::not_found("medicine version"))?;
         Ok(MedicineVersion(row))
     }
 
     /// Every category, by name.
-    async fn categories(&self, ctx: &Context<'_>) -> Result<Vec<Category>> {
-        let rows = store::all_categories(&state(ctx).store)
-            .await
-            .map_err(ApiError::from)?;
+    async fn categories(&self, ctx: &Context<'_>) -> ApiResult<Vec<Category>> {
+        let rows = store::all_categories(&state(ctx).store).await?;
         Ok(rows.into_iter().map(Category).collect())
     }
 
@@ -107,7 +106,7 @@ impl Query {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Category ID")] id: ID,
-    ) -> Result<Category> {
+    ) -> ApiResult<Category> {
         let id = parse_id(&id, "id")?;
         let row = load_category(ctx, &id)
             .await?
@@ -121,14 +120,14 @@ impl Query {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Listing ID")] id: ID,
-    ) -> Result<Listing> {
+    ) -> ApiResult<Listing> {
         let id = parse_id(&id, "id")?;
         let audience = ListingAudience::of(optional_principal(ctx));
-        let row = load_listing(ctx, &id)
+        let loaded = load_listing(ctx, &id)
             .await?
-            .filter(|l| audience.sees(&l.vendor_id, l.sellable == 1))
+            .filter(|l| audience.sees(&l.row.vendor_id, l.row.sellable))
             .ok_or_else(|| ApiError::not_found("listing"))?;
-        Ok(Listing(row))
+        Ok(Listing::from(loaded))
     }
 
     /// GST slabs, optionally those relevant to one HSN code.
@@ -137,14 +136,12 @@ impl Query {
         ctx: &Context<'_>,
         #[graphql(desc = "Only slabs for this HSN code (its prefixes and extensions)")]
         hsn_code: Option<String>,
-    ) -> Result<Vec<TaxSlab>> {
+    ) -> ApiResult<Vec<TaxSlab>> {
         let hsn = hsn_code
             .as_deref()
             .map(domain::parse_slab_hsn)
             .transpose()?;
-        let rows = store::tax_slabs(&state(ctx).store, hsn.as_deref())
-            .await
-            .map_err(ApiError::from)?;
+        let rows = store::tax_slabs(&state(ctx).store, hsn.as_deref()).await?;
         Ok(rows.into_iter().map(TaxSlab).collect())
     }
 
@@ -154,18 +151,12 @@ impl Query {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Order ID")] order_id: ID,
-    ) -> Result<Reservation> {
+    ) -> ApiResult<Reservation> {
         require_service_of(ctx, &["orders"])?;
         let order_id = parse_id(&order_id, "orderId")?;
-        let mut conn = state(ctx)
-            .store
-            .pool()
-            .acquire()
-            .await
-            .map_err(ApiError::from)?;
+        let mut conn = state(ctx).store.pool().acquire().await?;
         let view = stock::reservation_view(&mut conn, &order_id)
-            .await
-            .map_err(ApiError::from)?
+            .await?
             .ok_or_else(|| ApiError::not_found("reservation for this order"))?;
         Ok(Reservation(view))
     }
@@ -178,24 +169,21 @@ impl Query {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Listing IDs (at most 100)")] ids: Vec<ID>,
-    ) -> Result<Vec<ListingQuote>> {
+    ) -> ApiResult<Vec<ListingQuote>> {
         require_service_of(ctx, &["orders"])?;
         if ids.len() > 100 {
-            return Err(ApiError::bad_input("at most 100 ids").into());
+            return Err(ApiError::bad_input("at most 100 ids"));
         }
         let ids = ids
             .iter()
             .map(|id| parse_id(id, "ids"))
             .collect::<ApiResult<Vec<_>>>()?;
         let store = &state(ctx).store;
-        let listings = store::listings_by_ids(store.pool(), &ids, &ReadClock::now())
-            .await
-            .map_err(ApiError::from)?;
+        let listings = store::listings_by_ids(store.pool(), &ids, &ReadClock::now()).await?;
         let medicine_ids: Vec<String> = listings.iter().map(|l| l.medicine_id.clone()).collect();
         let medicines: HashMap<String, MedicineRow> =
             store::medicines_by_ids(store.pool(), &medicine_ids)
-                .await
-                .map_err(ApiError::from)?
+                .await?
                 .into_iter()
                 .map(|m| (m.id.clone(), m))
                 .collect();
@@ -216,11 +204,11 @@ impl Query {
 
     /// Resolves `Medicine` references from other subgraphs (batched).
     #[graphql(entity)]
-    async fn find_medicine_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Medicine>> {
+    async fn find_medicine_by_id(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Medicine>> {
         let Ok(id) = parse_id(&id, "id") else {
             return Ok(None);
         };
-        Ok(load_medicine(ctx, &id).await?.map(Medicine::new))
+        Ok(load_medicine(ctx, &id).await?.map(Medicine::from))
     }
 
     /// Resolves `Listing` references from other subgraphs (batched), for
@@ -230,16 +218,16 @@ impl Query {
     /// it cannot be bought. New offers are only found through `medicines`,
     /// `Medicine.listings`, `Vendor.listings` and `listing`, which hide it.
     #[graphql(entity)]
-    async fn find_listing_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Listing>> {
+    async fn find_listing_by_id(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Listing>> {
         let Ok(id) = parse_id(&id, "id") else {
             return Ok(None);
         };
-        Ok(load_listing(ctx, &id).await?.map(Listing))
+        Ok(load_listing(ctx, &id).await?.map(Listing::from))
     }
 
     /// Resolves `Category` references from other subgraphs (batched).
     #[graphql(entity)]
-    async fn find_category_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Category>> {
+    async fn find_category_by_id(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Category>> {
         let Ok(id) = parse_id(&id, "id") else {
             return Ok(None);
         };

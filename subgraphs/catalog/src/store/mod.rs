@@ -4,15 +4,20 @@
 //! Functions that take a connection run inside the caller's transaction;
 //! those that take the store use the pool.
 
+mod column;
 pub mod search;
 pub mod stock;
 pub mod vendors;
 
-use crate::domain::{self, ListingAudience, MedicineFields, Prices};
+pub use janta_platform::columns::Flag;
+
+use crate::domain::{self, DosageForm, ListingAudience, MedicineFields, Prices, Schedule};
+use chrono::{NaiveDate, Utc};
 use janta_platform::error::is_unique_violation;
 use janta_platform::ids::new_id;
+use janta_platform::money::Paise;
 use janta_platform::pagination::PageRequest;
-use janta_platform::scalars::now_db;
+use janta_platform::scalars::{to_db_time, Date, DateTime};
 use janta_platform::store::{placeholders, Backend, Migrations, Store};
 use janta_platform::{ApiError, ApiResult};
 use sqlx::any::{AnyArguments, AnyRow};
@@ -32,6 +37,7 @@ pub fn migrations() -> Migrations {
 enum Arg {
     Text(String),
     Int(i64),
+    Bool(bool),
 }
 
 /// A statement assembled piece by piece: each `arg_*` call appends a bind
@@ -63,6 +69,11 @@ impl Sql {
         format!("${}", self.args.len())
     }
 
+    pub(crate) fn arg_bool(&mut self, value: bool) -> String {
+        self.args.push(Arg::Bool(value));
+        format!("${}", self.args.len())
+    }
+
     pub(crate) fn arg_list(&mut self, values: &[String]) -> String {
         let first = self.args.len() + 1;
         self.args.extend(values.iter().cloned().map(Arg::Text));
@@ -78,6 +89,7 @@ impl Sql {
             query = match arg {
                 Arg::Text(v) => query.bind(v.as_str()),
                 Arg::Int(v) => query.bind(*v),
+                Arg::Bool(v) => query.bind(*v),
             };
         }
         query
@@ -89,6 +101,7 @@ impl Sql {
             query = match arg {
                 Arg::Text(v) => query.bind(v.as_str()),
                 Arg::Int(v) => query.bind(*v),
+                Arg::Bool(v) => query.bind(*v),
             };
         }
         query
@@ -101,7 +114,7 @@ pub struct CategoryRow {
     pub id: String,
     pub name: String,
     pub description: Option<String>,
-    pub created_at: String,
+    pub created_at: DateTime,
 }
 
 /// One version of a medicine (the current one, unless read from history).
@@ -114,16 +127,16 @@ pub struct MedicineRow {
     pub generic_name: String,
     pub manufacturer: String,
     pub strength: String,
-    pub form: String,
+    pub form: DosageForm,
     pub pack_size: String,
-    pub schedule: String,
+    pub schedule: Schedule,
     pub hsn_code: String,
     pub category_id: String,
     pub created_by: String,
     /// When this version was published.
-    pub version_created_at: String,
+    pub version_created_at: DateTime,
     /// When the medicine was first created.
-    pub created_at: String,
+    pub created_at: DateTime,
     /// GST rate in force today for its HSN code, in basis points (None: no slab).
     pub gst_rate_bp: Option<i64>,
 }
@@ -136,9 +149,9 @@ impl MedicineRow {
             generic_name: self.generic_name.clone(),
             manufacturer: self.manufacturer.clone(),
             strength: self.strength.clone(),
-            form: domain::DosageForm::from_db(&self.form),
+            form: self.form,
             pack_size: self.pack_size.clone(),
-            schedule: domain::Schedule::from_db(&self.schedule),
+            schedule: self.schedule,
             hsn_code: self.hsn_code.clone(),
             category_id: self.category_id.clone(),
         }
@@ -148,8 +161,8 @@ impl MedicineRow {
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
             "version": self.version, "name": self.name, "genericName": self.generic_name,
-            "manufacturer": self.manufacturer, "strength": self.strength, "form": self.form,
-            "packSize": self.pack_size, "schedule": self.schedule, "hsnCode": self.hsn_code,
+            "manufacturer": self.manufacturer, "strength": self.strength, "form": self.form.as_db(),
+            "packSize": self.pack_size, "schedule": self.schedule.as_db(), "hsnCode": self.hsn_code,
             "categoryId": self.category_id,
         })
     }
@@ -159,7 +172,7 @@ impl MedicineRow {
 /// including the GST rate in force today (longest matching HSN prefix, then
 /// the latest slab already effective), so no separate lookup is needed.
 pub(crate) fn medicine_columns(sql: &mut Sql) -> String {
-    let today = sql.arg_text(domain::today().format("%Y-%m-%d").to_string());
+    let today = sql.arg_text(Date(domain::today()).to_db());
     format!(
         "m.id, v.version, v.previous_version, v.name, v.generic_name, v.manufacturer, v.strength, \
          v.form, v.pack_size, v.schedule, v.hsn_code, v.category_id, v.created_by, \
@@ -182,10 +195,20 @@ pub struct TaxSlabRow {
     pub id: String,
     pub hsn_code: String,
     pub rate_bp: i64,
-    pub effective_from: String,
+    pub effective_from: Date,
     pub description: String,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
+}
+
+impl TaxSlabRow {
+    /// Audit form.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "hsnCode": self.hsn_code, "rateBp": self.rate_bp,
+            "effectiveFrom": self.effective_from.to_db(), "description": self.description,
+        })
+    }
 }
 
 /// A vendor's listing with its sellable stock, computed at read time.
@@ -194,17 +217,19 @@ pub struct ListingRow {
     pub id: String,
     pub vendor_id: String,
     pub medicine_id: String,
-    pub price_paise: i64,
-    pub mrp_paise: i64,
-    /// 1 while the vendor offers it (booleans are 0/1 integers on both backends).
-    pub active: i64,
+    pub price_paise: Paise,
+    pub mrp_paise: Paise,
+    /// While the vendor offers it.
+    #[sqlx(try_from = "Flag")]
+    pub active: bool,
     pub version: i64,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
     /// Units in unexpired batches not held by active reservations.
     pub stock: i64,
-    /// 1 while its vendor may sell (verified, not suspended; see [`vendors`]).
-    pub sellable: i64,
+    /// While its vendor may sell (verified, not suspended; see [`vendors`]).
+    #[sqlx(try_from = "Flag")]
+    pub sellable: bool,
 }
 
 impl ListingRow {
@@ -212,7 +237,7 @@ impl ListingRow {
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
             "vendorId": self.vendor_id, "medicineId": self.medicine_id,
-            "pricePaise": self.price_paise, "mrpPaise": self.mrp_paise, "active": self.active == 1,
+            "pricePaise": self.price_paise, "mrpPaise": self.mrp_paise, "active": self.active,
         })
     }
 }
@@ -221,10 +246,10 @@ impl ListingRow {
 /// batches that have not expired, plus units still held by reservations
 /// that are past their expiry but not swept yet (they are free again, so
 /// reads never wait for the sweeper).
-pub(crate) fn stock_expr(sql: &mut Sql, alias: &str, today: &str, now: &str) -> String {
-    let t1 = sql.arg_text(today);
-    let n = sql.arg_text(now);
-    let t2 = sql.arg_text(today);
+pub(crate) fn stock_expr(sql: &mut Sql, alias: &str, clock: &ReadClock) -> String {
+    let t1 = sql.arg_text(clock.today_db());
+    let n = sql.arg_text(to_db_time(clock.now));
+    let t2 = sql.arg_text(clock.today_db());
     format!(
         "((SELECT CAST(COALESCE(SUM(b.quantity - b.reserved), 0) AS BIGINT) FROM batches b \
            WHERE b.listing_id = {alias}.id AND b.expires_on > {t1}) + \
@@ -237,8 +262,8 @@ pub(crate) fn stock_expr(sql: &mut Sql, alias: &str, today: &str, now: &str) -> 
 
 /// `SELECT` of [`ListingRow`]s from listings `l` joined to their vendor's
 /// status `vs`; the caller appends `WHERE …`.
-fn listing_select(sql: &mut Sql, today: &str, now: &str) {
-    let stock = stock_expr(sql, "l", today, now);
+fn listing_select(sql: &mut Sql, clock: &ReadClock) {
+    let stock = stock_expr(sql, "l", clock);
     sql.push(&format!(
         "SELECT l.id, l.vendor_id, l.medicine_id, l.price_paise, l.mrp_paise, l.active, l.version, \
          l.created_at, l.updated_at, {stock} AS stock, {SELLABLE_COLUMN} FROM listings l {JOIN_STATUS}"
@@ -248,19 +273,24 @@ fn listing_select(sql: &mut Sql, today: &str, now: &str) {
 /// The moment reads are evaluated at: today's date in India (expiry) and now (reservations).
 #[derive(Debug, Clone)]
 pub struct ReadClock {
-    /// "YYYY-MM-DD".
-    pub today: String,
-    /// Stored timestamp form.
-    pub now: String,
+    /// Today in India.
+    pub today: NaiveDate,
+    /// Now.
+    pub now: chrono::DateTime<Utc>,
 }
 
 impl ReadClock {
     /// The current moment.
     pub fn now() -> Self {
         ReadClock {
-            today: domain::today().format("%Y-%m-%d").to_string(),
-            now: now_db(),
+            today: domain::today(),
+            now: Utc::now(),
         }
+    }
+
+    /// Today in storage form ("YYYY-MM-DD").
+    pub fn today_db(&self) -> String {
+        Date(self.today).to_db()
     }
 }
 
@@ -277,7 +307,7 @@ pub async fn insert_category(
         id: id.map_or_else(new_id, str::to_string),
         name: name.to_string(),
         description: description.map(str::to_string),
-        created_at: now_db(),
+        created_at: DateTime::now(),
     };
     let result = sqlx::query(
         "INSERT INTO categories (id, name, description, created_at) VALUES ($1, $2, $3, $4)",
@@ -285,7 +315,7 @@ pub async fn insert_category(
     .bind(&row.id)
     .bind(&row.name)
     .bind(&row.description)
-    .bind(&row.created_at)
+    .bind(row.created_at)
     .execute(conn)
     .await;
     match result {
@@ -328,37 +358,42 @@ pub async fn category_exists(conn: &mut AnyConnection, id: &str) -> sqlx::Result
 
 // ---------- medicines ----------
 
-async fn insert_version(
-    conn: &mut AnyConnection,
-    id: &str,
+/// One version of a medicine to record.
+struct NewVersion<'a> {
+    medicine_id: &'a str,
     version: i64,
     previous: Option<i64>,
-    f: &MedicineFields,
-    actor: &str,
-    at: &str,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO medicine_versions (medicine_id, version, previous_version, name, generic_name, \
-         manufacturer, strength, form, pack_size, schedule, hsn_code, category_id, created_by, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-    )
-    .bind(id)
-    .bind(version)
-    .bind(previous)
-    .bind(&f.name)
-    .bind(&f.generic_name)
-    .bind(&f.manufacturer)
-    .bind(&f.strength)
-    .bind(f.form.as_db())
-    .bind(&f.pack_size)
-    .bind(f.schedule.as_db())
-    .bind(&f.hsn_code)
-    .bind(&f.category_id)
-    .bind(actor)
-    .bind(at)
-    .execute(conn)
-    .await
-    .map(|_| ())
+    fields: &'a MedicineFields,
+    actor: &'a str,
+    at: DateTime,
+}
+
+impl NewVersion<'_> {
+    async fn insert(&self, conn: &mut AnyConnection) -> sqlx::Result<()> {
+        let f = self.fields;
+        sqlx::query(
+            "INSERT INTO medicine_versions (medicine_id, version, previous_version, name, generic_name, \
+             manufacturer, strength, form, pack_size, schedule, hsn_code, category_id, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(self.medicine_id)
+        .bind(self.version)
+        .bind(self.previous)
+        .bind(&f.name)
+        .bind(&f.generic_name)
+        .bind(&f.manufacturer)
+        .bind(&f.strength)
+        .bind(f.form)
+        .bind(&f.pack_size)
+        .bind(f.schedule)
+        .bind(&f.hsn_code)
+        .bind(&f.category_id)
+        .bind(self.actor)
+        .bind(self.at)
+        .execute(conn)
+        .await
+        .map(|_| ())
+    }
 }
 
 /// Creates a medicine at version 1 and indexes it for search. `id` is for
@@ -371,16 +406,24 @@ pub async fn insert_medicine(
     actor: &str,
 ) -> sqlx::Result<MedicineRow> {
     let id = id.map_or_else(new_id, str::to_string);
-    let now = now_db();
+    let now = DateTime::now();
     sqlx::query(
         "INSERT INTO medicines (id, current_version, created_at, updated_at) VALUES ($1, $2, $3, $3)",
     )
     .bind(&id)
     .bind(1_i64)
-    .bind(&now)
+    .bind(now)
     .execute(&mut *conn)
     .await?;
-    insert_version(conn, &id, 1, None, fields, actor, &now).await?;
+    let version = NewVersion {
+        medicine_id: &id,
+        version: 1,
+        previous: None,
+        fields,
+        actor,
+        at: now,
+    };
+    version.insert(conn).await?;
     search::index_medicine(conn, backend, &id, fields).await?;
     medicine_by_id(conn, &id)
         .await?
@@ -397,7 +440,7 @@ pub async fn update_medicine(
     fields: &MedicineFields,
     actor: &str,
 ) -> ApiResult<MedicineRow> {
-    let now = now_db();
+    let now = DateTime::now();
     let next = from_version + 1;
     let moved = sqlx::query(
         "UPDATE medicines SET current_version = $3, updated_at = $4 WHERE id = $1 AND current_version = $2",
@@ -405,7 +448,7 @@ pub async fn update_medicine(
     .bind(id)
     .bind(from_version)
     .bind(next)
-    .bind(&now)
+    .bind(now)
     .execute(&mut *conn)
     .await?;
     if moved.rows_affected() != 1 {
@@ -413,7 +456,15 @@ pub async fn update_medicine(
             "the medicine was changed meanwhile; reload it and try again",
         ));
     }
-    insert_version(conn, id, next, Some(from_version), fields, actor, &now).await?;
+    let version = NewVersion {
+        medicine_id: id,
+        version: next,
+        previous: Some(from_version),
+        fields,
+        actor,
+        at: now,
+    };
+    version.insert(conn).await?;
     search::index_medicine(conn, backend, id, fields).await?;
     medicine_by_id(conn, id)
         .await?
@@ -547,7 +598,7 @@ pub async fn set_alternatives(
         .bind(id)
         .execute(&mut *conn)
         .await?;
-    let now = now_db();
+    let now = DateTime::now();
     for (rank, alternative) in alternatives.iter().enumerate() {
         sqlx::query(
             "INSERT INTO medicine_alternatives (medicine_id, alternative_id, ranking, approved_by, created_at) \
@@ -557,7 +608,7 @@ pub async fn set_alternatives(
         .bind(alternative)
         .bind(rank as i64 + 1)
         .bind(actor)
-        .bind(&now)
+        .bind(now)
         .execute(&mut *conn)
         .await?;
     }
@@ -575,24 +626,25 @@ pub async fn upsert_tax_slab(
     conn: &mut AnyConnection,
     hsn_code: &str,
     rate_bp: i64,
-    effective_from: &str,
+    effective_from: chrono::NaiveDate,
     description: &str,
 ) -> sqlx::Result<(Option<TaxSlabRow>, TaxSlabRow)> {
+    let effective_from = effective_from.format("%Y-%m-%d").to_string();
     let select =
         format!("SELECT {SLAB_COLUMNS} FROM tax_slabs WHERE hsn_code = $1 AND effective_from = $2");
     let before: Option<TaxSlabRow> = sqlx::query_as(&select)
         .bind(hsn_code)
-        .bind(effective_from)
+        .bind(&effective_from)
         .fetch_optional(&mut *conn)
         .await?;
-    let now = now_db();
+    let now = DateTime::now();
     match &before {
         Some(row) => {
             sqlx::query("UPDATE tax_slabs SET rate_bp = $2, description = $3, updated_at = $4 WHERE id = $1")
                 .bind(&row.id)
                 .bind(rate_bp)
                 .bind(description)
-                .bind(&now)
+                .bind(now)
                 .execute(&mut *conn)
                 .await?;
         }
@@ -604,16 +656,16 @@ pub async fn upsert_tax_slab(
             .bind(new_id())
             .bind(hsn_code)
             .bind(rate_bp)
-            .bind(effective_from)
+            .bind(&effective_from)
             .bind(description)
-            .bind(&now)
+            .bind(now)
             .execute(&mut *conn)
             .await?;
         }
     }
     let after = sqlx::query_as(&select)
         .bind(hsn_code)
-        .bind(effective_from)
+        .bind(&effective_from)
         .fetch_one(&mut *conn)
         .await?;
     Ok((before, after))
@@ -651,7 +703,7 @@ where
         return Ok(vec![]);
     }
     let mut sql = Sql::new();
-    listing_select(&mut sql, &clock.today, &clock.now);
+    listing_select(&mut sql, clock);
     let list = sql.arg_list(ids);
     sql.push(&format!(" WHERE l.id IN ({list})"));
     sql.query_as().fetch_all(db).await
@@ -702,11 +754,11 @@ pub async fn top_listings_of_medicines(
     sql.push("SELECT id, vendor_id, medicine_id, price_paise, mrp_paise, active, version, created_at, updated_at, \
               stock, sellable FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.medicine_id \
               ORDER BY CASE WHEN s.stock > 0 AND s.sellable = 1 THEN 0 ELSE 1 END, s.price_paise, s.id) AS rn FROM (");
-    listing_select(&mut sql, &clock.today, &clock.now);
+    listing_select(&mut sql, clock);
     let list = sql.arg_list(medicine_ids);
-    let one = sql.arg_int(1);
+    let active = sql.arg_bool(true);
     sql.push(&format!(
-        " WHERE l.medicine_id IN ({list}) AND l.active = {one}"
+        " WHERE l.medicine_id IN ({list}) AND l.active = {active}"
     ));
     push_visible_to(&mut sql, audience);
     let limit = sql.arg_int(limit);
@@ -730,12 +782,12 @@ pub async fn vendor_listings(
         let vendor = sql.arg_text(vendor_id);
         sql.push(&format!(" WHERE l.vendor_id = {vendor}"));
         if !include_hidden {
-            let one = sql.arg_int(1);
-            sql.push(&format!(" AND l.active = {one} AND {SELLABLE}"));
+            let active = sql.arg_bool(true);
+            sql.push(&format!(" AND l.active = {active} AND {SELLABLE}"));
         }
     };
     let mut sql = Sql::new();
-    listing_select(&mut sql, &clock.today, &clock.now);
+    listing_select(&mut sql, clock);
     filter(&mut sql);
     if let Some(after) = &page.after {
         let id = sql.arg_text(after.id.clone());
@@ -759,7 +811,7 @@ pub async fn listing_of(
     clock: &ReadClock,
 ) -> sqlx::Result<Option<ListingRow>> {
     let mut sql = Sql::new();
-    listing_select(&mut sql, &clock.today, &clock.now);
+    listing_select(&mut sql, clock);
     let vendor = sql.arg_text(vendor_id);
     let medicine = sql.arg_text(medicine_id);
     sql.push(&format!(
@@ -779,7 +831,7 @@ pub async fn upsert_listing(
     active: Option<bool>,
     clock: &ReadClock,
 ) -> sqlx::Result<(Option<ListingRow>, ListingRow)> {
-    let now = now_db();
+    let now = DateTime::now();
     let mut before = listing_of(conn, vendor_id, medicine_id, clock).await?;
     if before.is_none() {
         let inserted = sqlx::query(
@@ -791,9 +843,9 @@ pub async fn upsert_listing(
         .bind(medicine_id)
         .bind(prices.price)
         .bind(prices.mrp)
-        .bind(i64::from(active.unwrap_or(true)))
+        .bind(active.unwrap_or(true))
         .bind(1_i64)
-        .bind(&now)
+        .bind(now)
         .execute(&mut *conn)
         .await?;
         if inserted.rows_affected() == 1 {
@@ -813,8 +865,8 @@ pub async fn upsert_listing(
     .bind(&before.id)
     .bind(prices.price)
     .bind(prices.mrp)
-    .bind(active.map_or(before.active, i64::from))
-    .bind(&now)
+    .bind(active.unwrap_or(before.active))
+    .bind(now)
     .execute(&mut *conn)
     .await?;
     let after = listing_by_id(conn, &before.id, clock)

@@ -7,13 +7,15 @@
 //! LOCKED`, so concurrent operations queue instead of deadlocking; on SQLite
 //! the write transaction (`BEGIN IMMEDIATE`) serialises writers.
 
-use super::{listings_by_ids, medicines_by_ids, ListingRow, ReadClock, Sql};
-use crate::domain::{self, AvailableBatch, LineRequest, ReservationStatus};
+use super::{listings_by_ids, medicines_by_ids, ListingRow, MedicineRow, ReadClock, Sql};
+use crate::domain::{self, AvailableBatch, LineRequest, MovementKind, ReservationStatus, Schedule};
 use chrono::{DateTime, NaiveDate, Utc};
 use janta_platform::error::is_unique_violation;
 use janta_platform::ids::new_id;
+use janta_platform::money::Paise;
 use janta_platform::pagination::PageRequest;
-use janta_platform::scalars::{now_db, to_db_time};
+use janta_platform::scalars::to_db_time;
+use janta_platform::scalars::{Date, DateTime as At};
 use janta_platform::store::{Backend, Store};
 use janta_platform::{ApiError, ApiResult, ErrorCode};
 use serde_json::json;
@@ -26,18 +28,18 @@ pub struct BatchRow {
     pub id: String,
     pub listing_id: String,
     pub batch_number: String,
-    /// "YYYY-MM-DD".
-    pub expires_on: String,
+    pub expires_on: Date,
     /// Units on hand (sold units have left).
     pub quantity: i64,
     /// Units on hand held by active reservations.
     pub reserved: i64,
-    pub received_at: String,
+    pub received_at: At,
 }
 
 impl BatchRow {
-    fn sellable(&self, today: &str) -> bool {
-        self.expires_on.as_str() > today
+    /// Whether its units may be sold on `today` (it expires after today).
+    pub fn sellable(&self, today: NaiveDate) -> bool {
+        domain::is_sellable(self.expires_on.0, today)
     }
 
     fn unreserved(&self) -> i64 {
@@ -52,24 +54,23 @@ pub struct MovementRow {
     pub listing_id: String,
     pub batch_id: Option<String>,
     pub delta: i64,
-    /// RECEIVED, ADJUSTED, SOLD or RETURNED.
-    pub kind: String,
+    pub kind: MovementKind,
     pub reason: Option<String>,
     /// The order a sale or return belongs to.
     pub reference: Option<String>,
     pub actor: String,
-    pub at: String,
+    pub at: At,
 }
 
 /// A reservation header.
 #[derive(Debug, Clone, FromRow)]
 pub struct ReservationRow {
     pub order_id: String,
-    pub status: String,
-    pub expires_at: String,
+    pub status: ReservationStatus,
+    pub expires_at: At,
     pub actor: String,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: At,
+    pub updated_at: At,
 }
 
 /// A reserved line with the snapshot an order keeps.
@@ -80,13 +81,13 @@ pub struct ReservationItemRow {
     pub listing_id: String,
     pub vendor_id: String,
     pub quantity: i64,
-    pub unit_price_paise: i64,
-    pub mrp_paise: i64,
+    pub unit_price_paise: Paise,
+    pub mrp_paise: Paise,
     pub medicine_id: String,
     pub medicine_version: i64,
     pub medicine_name: String,
     pub generic_name: String,
-    pub schedule: String,
+    pub schedule: Schedule,
     pub hsn_code: String,
     pub gst_rate_bp: Option<i64>,
 }
@@ -98,7 +99,7 @@ pub struct AllocationRow {
     pub listing_id: String,
     pub batch_id: String,
     pub batch_number: String,
-    pub expires_on: String,
+    pub expires_on: Date,
     pub quantity: i64,
 }
 
@@ -113,14 +114,14 @@ pub struct ReservationView {
 impl ReservationView {
     /// Status as an enum.
     pub fn status(&self) -> ReservationStatus {
-        ReservationStatus::from_db(&self.reservation.status)
+        self.reservation.status
     }
 
     /// Audit form.
     pub fn to_json(&self) -> serde_json::Value {
         json!({
-            "status": self.reservation.status,
-            "expiresAt": self.reservation.expires_at,
+            "status": self.reservation.status.as_db(),
+            "expiresAt": to_db_time(self.reservation.expires_at.0),
             "lines": self.items.iter().map(|i| json!({"listingId": i.listing_id, "quantity": i.quantity})).collect::<Vec<_>>(),
             "batches": self.allocations.iter().map(|a| json!({"batchId": a.batch_id, "quantity": a.quantity})).collect::<Vec<_>>(),
         })
@@ -186,33 +187,37 @@ async fn lock_batches(
     sql.query_as().fetch_all(conn).await
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn record_movement(
-    conn: &mut AnyConnection,
-    listing_id: &str,
-    batch_id: Option<&str>,
+/// One entry of the stock ledger to append.
+struct Movement<'a> {
+    listing_id: &'a str,
+    batch_id: &'a str,
     delta: i64,
-    kind: &str,
-    reason: Option<&str>,
-    reference: Option<&str>,
-    actor: &str,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO stock_movements (id, listing_id, batch_id, delta, kind, reason, reference, actor, at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(new_id())
-    .bind(listing_id)
-    .bind(batch_id)
-    .bind(delta)
-    .bind(kind)
-    .bind(reason)
-    .bind(reference)
-    .bind(actor)
-    .bind(now_db())
-    .execute(conn)
-    .await
-    .map(|_| ())
+    kind: MovementKind,
+    reason: Option<&'a str>,
+    /// The order of a sale or return.
+    reference: Option<&'a str>,
+    actor: &'a str,
+}
+
+impl Movement<'_> {
+    async fn insert(&self, conn: &mut AnyConnection) -> sqlx::Result<()> {
+        sqlx::query(
+            "INSERT INTO stock_movements (id, listing_id, batch_id, delta, kind, reason, reference, actor, at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(new_id())
+        .bind(self.listing_id)
+        .bind(self.batch_id)
+        .bind(self.delta)
+        .bind(self.kind)
+        .bind(self.reason)
+        .bind(self.reference)
+        .bind(self.actor)
+        .bind(At::now())
+        .execute(conn)
+        .await
+        .map(|_| ())
+    }
 }
 
 /// Records received stock: a new batch, or more units of a batch already
@@ -222,10 +227,11 @@ pub async fn receive_batch(
     id: Option<&str>,
     listing_id: &str,
     batch_number: &str,
-    expires_on: &str,
+    expires_on: NaiveDate,
     quantity: i64,
     actor: &str,
 ) -> ApiResult<BatchRow> {
+    let expires_on = Date(expires_on);
     let select =
         format!("SELECT {BATCH_COLUMNS} FROM batches WHERE listing_id = $1 AND batch_number = $2");
     let existing: Option<BatchRow> = sqlx::query_as(&select)
@@ -245,7 +251,7 @@ pub async fn receive_batch(
         Some(b) => {
             return Err(ApiError::conflict(format!(
                 "batch {batch_number} is already recorded with expiry {}",
-                b.expires_on
+                b.expires_on.to_db()
             )))
         }
         None => {
@@ -260,7 +266,7 @@ pub async fn receive_batch(
             .bind(expires_on)
             .bind(quantity)
             .bind(0_i64)
-            .bind(now_db())
+            .bind(At::now())
             .execute(&mut *conn)
             .await;
             match result {
@@ -274,17 +280,16 @@ pub async fn receive_batch(
             }
         }
     };
-    record_movement(
-        conn,
+    let movement = Movement {
         listing_id,
-        Some(&batch_id),
-        quantity,
-        "RECEIVED",
-        None,
-        None,
+        batch_id: &batch_id,
+        delta: quantity,
+        kind: MovementKind::Received,
+        reason: None,
+        reference: None,
         actor,
-    )
-    .await?;
+    };
+    movement.insert(conn).await?;
     let batch = sqlx::query_as(&format!(
         "SELECT {BATCH_COLUMNS} FROM batches WHERE id = $1"
     ))
@@ -294,7 +299,7 @@ pub async fn receive_batch(
     Ok(batch)
 }
 
-fn sellable_stock(batches: &[BatchRow], listing_id: &str, today: &str) -> i64 {
+fn sellable_stock(batches: &[BatchRow], listing_id: &str, today: NaiveDate) -> i64 {
     batches
         .iter()
         .filter(|b| b.listing_id == listing_id && b.sellable(today))
@@ -316,7 +321,7 @@ pub async fn adjust_stock(
     delta: i64,
     reason: &str,
     actor: &str,
-    today: &str,
+    today: NaiveDate,
 ) -> ApiResult<(Vec<(String, i64)>, StockChange)> {
     let batches = lock_batches(conn, backend, std::slice::from_ref(&listing.id)).await?;
     let before = sellable_stock(&batches, &listing.id, today);
@@ -379,17 +384,16 @@ pub async fn adjust_stock(
         if done.rows_affected() != 1 {
             return Err(ApiError::conflict("stock changed meanwhile; try again"));
         }
-        record_movement(
-            conn,
-            &listing.id,
-            Some(id),
-            *change,
-            "ADJUSTED",
-            Some(reason),
-            None,
+        let movement = Movement {
+            listing_id: &listing.id,
+            batch_id: id,
+            delta: *change,
+            kind: MovementKind::Adjusted,
+            reason: Some(reason),
+            reference: None,
             actor,
-        )
-        .await?;
+        };
+        movement.insert(conn).await?;
     }
     let after = before
         + plan
@@ -509,7 +513,7 @@ fn refuse_unsellable(
     let refused: Vec<&ListingRow> = lines
         .iter()
         .filter_map(|l| listings.get(&l.listing_id))
-        .filter(|l| l.sellable != 1)
+        .filter(|l| !l.sellable)
         .collect();
     if refused.is_empty() {
         return Ok(());
@@ -536,17 +540,17 @@ pub async fn reserve(
     backend: Backend,
     req: ReserveRequest<'_>,
 ) -> ApiResult<ReserveOutcome> {
-    let now = to_db_time(req.now);
-    let expires_at = to_db_time(req.now + req.ttl);
+    let now = At(req.now);
+    let expires_at = At(req.now + req.ttl);
     let claimed = sqlx::query(
         "INSERT INTO reservations (order_id, status, expires_at, actor, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (order_id) DO NOTHING",
     )
     .bind(req.order_id)
-    .bind(ReservationStatus::Active.as_db())
-    .bind(&expires_at)
+    .bind(ReservationStatus::Active)
+    .bind(expires_at)
     .bind(req.actor)
-    .bind(&now)
+    .bind(now)
     .execute(&mut *conn)
     .await?;
     if claimed.rows_affected() == 0 {
@@ -561,10 +565,10 @@ pub async fn reserve(
         return Ok(ReserveOutcome::Existing(existing));
     }
 
-    let today = req.today.format("%Y-%m-%d").to_string();
+    let today = req.today;
     let clock = ReadClock {
-        today: today.clone(),
-        now: now.clone(),
+        today,
+        now: req.now,
     };
     let mut listing_ids: Vec<String> = req.lines.iter().map(|l| l.listing_id.clone()).collect();
     listing_ids.sort();
@@ -589,12 +593,11 @@ pub async fn reserve(
         ids.dedup();
         ids
     };
-    let medicines: HashMap<String, super::MedicineRow> =
-        medicines_by_ids(&mut *conn, &medicine_ids)
-            .await?
-            .into_iter()
-            .map(|m| (m.id.clone(), m))
-            .collect();
+    let medicines: HashMap<String, MedicineRow> = medicines_by_ids(&mut *conn, &medicine_ids)
+        .await?
+        .into_iter()
+        .map(|m| (m.id.clone(), m))
+        .collect();
     let batches = lock_batches(conn, backend, &listing_ids).await?;
     let mut shortages = Vec::new();
     let mut holds: Vec<(usize, &BatchRow, i64)> = Vec::new();
@@ -602,17 +605,17 @@ pub async fn reserve(
         let listing = &listings[&line.listing_id];
         let candidates: Vec<&BatchRow> = batches
             .iter()
-            .filter(|b| b.listing_id == line.listing_id && b.sellable(&today))
+            .filter(|b| b.listing_id == line.listing_id && b.sellable(today))
             .collect();
         let available: Vec<AvailableBatch> = candidates
             .iter()
             .map(|b| AvailableBatch {
                 batch_id: b.id.clone(),
-                expires_on: b.expires_on.clone(),
+                expires_on: b.expires_on.to_db(),
                 available: b.unreserved(),
             })
             .collect();
-        let allocation = if listing.active == 1 {
+        let allocation = if listing.active {
             domain::allocate_fefo(&available, line.quantity)
         } else {
             Err(0)
@@ -655,28 +658,15 @@ pub async fn reserve(
         let listing = &listings[&line.listing_id];
         let medicine = medicines
             .get(&listing.medicine_id)
-            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("listing without medicine")))?;
-        sqlx::query(
-            "INSERT INTO reservation_items (order_id, line_no, listing_id, vendor_id, quantity, unit_price_paise, \
-             mrp_paise, medicine_id, medicine_version, medicine_name, generic_name, schedule, hsn_code, gst_rate_bp) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
-        .bind(req.order_id)
-        .bind(line_no as i64 + 1)
-        .bind(&listing.id)
-        .bind(&listing.vendor_id)
-        .bind(line.quantity)
-        .bind(listing.price_paise)
-        .bind(listing.mrp_paise)
-        .bind(&medicine.id)
-        .bind(medicine.version)
-        .bind(&medicine.name)
-        .bind(&medicine.generic_name)
-        .bind(&medicine.schedule)
-        .bind(&medicine.hsn_code)
-        .bind(medicine.gst_rate_bp)
-        .execute(&mut *conn)
-        .await?;
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("listing without medicine")))?;
+        let reserved = ReservedLine {
+            order_id: req.order_id,
+            line_no: line_no as i64 + 1,
+            quantity: line.quantity,
+            listing,
+            medicine,
+        };
+        reserved.insert(conn).await?;
         for (_, batch, quantity) in holds.iter().filter(|h| h.0 == line_no) {
             sqlx::query(
                 "INSERT INTO reservation_allocations (order_id, listing_id, batch_id, batch_number, expires_on, quantity) \
@@ -686,12 +676,12 @@ pub async fn reserve(
             .bind(&listing.id)
             .bind(&batch.id)
             .bind(&batch.batch_number)
-            .bind(&batch.expires_on)
+            .bind(batch.expires_on)
             .bind(*quantity)
             .execute(&mut *conn)
             .await?;
         }
-        let before = sellable_stock(&batches, &listing.id, &today);
+        let before = sellable_stock(&batches, &listing.id, today);
         changes.push(StockChange {
             listing_id: listing.id.clone(),
             vendor_id: listing.vendor_id.clone(),
@@ -702,8 +692,46 @@ pub async fn reserve(
     }
     let view = reservation_view(conn, req.order_id)
         .await?
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("reservation vanished")))?;
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("reservation vanished")))?;
     Ok(ReserveOutcome::Reserved { view, changes })
+}
+
+/// A reserved line to store, with the snapshot of its listing and medicine
+/// that the order keeps.
+struct ReservedLine<'a> {
+    order_id: &'a str,
+    line_no: i64,
+    quantity: i64,
+    listing: &'a ListingRow,
+    medicine: &'a MedicineRow,
+}
+
+impl ReservedLine<'_> {
+    async fn insert(&self, conn: &mut AnyConnection) -> sqlx::Result<()> {
+        let (listing, medicine) = (self.listing, self.medicine);
+        sqlx::query(
+            "INSERT INTO reservation_items (order_id, line_no, listing_id, vendor_id, quantity, unit_price_paise, \
+             mrp_paise, medicine_id, medicine_version, medicine_name, generic_name, schedule, hsn_code, gst_rate_bp) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(self.order_id)
+        .bind(self.line_no)
+        .bind(&listing.id)
+        .bind(&listing.vendor_id)
+        .bind(self.quantity)
+        .bind(listing.price_paise)
+        .bind(listing.mrp_paise)
+        .bind(&medicine.id)
+        .bind(medicine.version)
+        .bind(&medicine.name)
+        .bind(&medicine.generic_name)
+        .bind(medicine.schedule)
+        .bind(&medicine.hsn_code)
+        .bind(medicine.gst_rate_bp)
+        .execute(conn)
+        .await
+        .map(|_| ())
+    }
 }
 
 /// The result of committing or releasing a reservation.
@@ -749,9 +777,9 @@ async fn set_status(
         "UPDATE reservations SET status = $3, updated_at = $4 WHERE order_id = $1 AND status = $2",
     )
     .bind(order_id)
-    .bind(from.as_db())
-    .bind(to.as_db())
-    .bind(now_db())
+    .bind(from)
+    .bind(to)
+    .bind(At::now())
     .execute(conn)
     .await?;
     if done.rows_affected() != 1 {
@@ -784,7 +812,7 @@ async fn free_holds(conn: &mut AnyConnection, allocations: &[AllocationRow]) -> 
         .execute(&mut *conn)
         .await?;
         if done.rows_affected() != 1 {
-            return Err(ApiError::Internal(anyhow::anyhow!(
+            return Err(ApiError::internal(anyhow::anyhow!(
                 "batch {batch_id} holds fewer units than its reservations"
             )));
         }
@@ -808,12 +836,12 @@ pub async fn commit(
         ReservationStatus::Released | ReservationStatus::Expired => {
             return Err(ApiError::conflict(format!(
                 "the reservation was {}; reserve the stock again",
-                view.reservation.status.to_lowercase()
+                view.reservation.status.as_db().to_lowercase()
             )))
         }
         ReservationStatus::Active => {}
     }
-    if view.reservation.expires_at <= to_db_time(now) {
+    if view.reservation.expires_at.0 <= now {
         set_status(
             conn,
             order_id,
@@ -842,21 +870,20 @@ pub async fn commit(
         .execute(&mut *conn)
         .await?;
         if done.rows_affected() != 1 {
-            return Err(ApiError::Internal(anyhow::anyhow!(
+            return Err(ApiError::internal(anyhow::anyhow!(
                 "batch {batch_id} holds fewer units than its reservations"
             )));
         }
-        record_movement(
-            conn,
+        let movement = Movement {
             listing_id,
-            Some(batch_id),
-            -quantity,
-            "SOLD",
-            None,
-            Some(order_id),
+            batch_id,
+            delta: -quantity,
+            kind: MovementKind::Sold,
+            reason: None,
+            reference: Some(order_id),
             actor,
-        )
-        .await?;
+        };
+        movement.insert(conn).await?;
     }
     let view = reservation_view(conn, order_id).await?.unwrap_or(view);
     Ok(Settled::Done(view))
@@ -901,17 +928,16 @@ pub async fn release(
                     .bind(quantity)
                     .execute(&mut *conn)
                     .await?;
-                record_movement(
-                    conn,
+                let movement = Movement {
                     listing_id,
-                    Some(batch_id),
-                    quantity,
-                    "RETURNED",
-                    Some("order cancelled"),
-                    Some(order_id),
+                    batch_id,
+                    delta: quantity,
+                    kind: MovementKind::Returned,
+                    reason: Some("order cancelled"),
+                    reference: Some(order_id),
                     actor,
-                )
-                .await?;
+                };
+                movement.insert(conn).await?;
             }
             let view = reservation_view(conn, order_id).await?.unwrap_or(view);
             Ok(Settled::Done(view))
@@ -919,38 +945,44 @@ pub async fn release(
     }
 }
 
-/// Expires reservations whose time ran out (at most `limit`), freeing their
-/// units, in its own transaction. Run by the sweeper and, lazily, before
-/// each reservation. Returns the orders expired.
-pub async fn expire_due(store: &Store, now: DateTime<Utc>, limit: i64) -> ApiResult<Vec<String>> {
-    let now_text = to_db_time(now);
-    let any_due: Option<(String,)> = sqlx::query_as(
+/// Whether some active reservation ran out by `now` (a cheap check before
+/// taking the write lock to expire them).
+pub async fn any_due(store: &Store, now: DateTime<Utc>) -> sqlx::Result<bool> {
+    let due: Option<(String,)> = sqlx::query_as(
         "SELECT order_id FROM reservations WHERE status = $1 AND expires_at <= $2 LIMIT 1",
     )
-    .bind(ReservationStatus::Active.as_db())
-    .bind(&now_text)
+    .bind(ReservationStatus::Active)
+    .bind(At(now))
     .fetch_optional(store.pool())
     .await?;
-    if any_due.is_none() {
-        return Ok(vec![]);
-    }
-    let mut tx = store.begin().await?;
+    Ok(due.is_some())
+}
+
+/// Expires reservations whose time ran out by `now` (at most `limit`;
+/// on PostgreSQL skipping those another transaction holds), freeing their
+/// units, in the caller's transaction. Returns the orders expired.
+pub async fn expire_due(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> ApiResult<Vec<String>> {
     let mut sql = Sql::new();
     let status = sql.arg_text(ReservationStatus::Active.as_db());
-    let at = sql.arg_text(now_text.clone());
+    let at = sql.arg_text(to_db_time(now));
     let limit = sql.arg_int(limit);
     sql.push(&format!(
         "SELECT order_id FROM reservations WHERE status = {status} AND expires_at <= {at} \
          ORDER BY order_id LIMIT {limit}"
     ));
-    if store.backend() == Backend::Postgres {
+    if backend == Backend::Postgres {
         sql.push(" FOR UPDATE SKIP LOCKED");
     }
-    let due: Vec<(String,)> = sql.query_as().fetch_all(&mut *tx).await?;
+    let due: Vec<(String,)> = sql.query_as().fetch_all(&mut *conn).await?;
     let mut expired = Vec::new();
     for (order_id,) in due {
         set_status(
-            &mut tx,
+            conn,
             &order_id,
             ReservationStatus::Active,
             ReservationStatus::Expired,
@@ -967,20 +999,7 @@ pub async fn expire_due(store: &Store, now: DateTime<Utc>, limit: i64) -> ApiRes
         "SELECT order_id, listing_id, batch_id, batch_number, expires_on, quantity \
          FROM reservation_allocations WHERE order_id IN ({list})"
     ));
-    let allocations: Vec<AllocationRow> = sql.query_as().fetch_all(&mut *tx).await?;
-    free_holds(&mut tx, &allocations).await?;
-    for order_id in &expired {
-        crate::audit(
-            &mut tx,
-            "system",
-            "reservation",
-            order_id,
-            "expired",
-            Some(json!({ "status": "ACTIVE" })),
-            Some(json!({ "status": "EXPIRED" })),
-        )
-        .await?;
-    }
-    tx.commit().await?;
+    let allocations: Vec<AllocationRow> = sql.query_as().fetch_all(&mut *conn).await?;
+    free_holds(conn, &allocations).await?;
     Ok(expired)
 }

@@ -9,40 +9,45 @@
 //! verification is permanent (a later reinstatement never verifies), and
 //! of suspension and reinstatement the later one wins, suspension on a tie.
 
-use janta_platform::scalars::now_db;
+use super::Flag;
+use chrono::Utc;
+use janta_platform::scalars::{to_db_time, DateTime};
 use sqlx::{AnyConnection, FromRow};
 
 /// Joins listings `l` to their vendor's status `vs` (absent: not sellable).
 pub(crate) const JOIN_STATUS: &str = "LEFT JOIN vendor_status vs ON vs.vendor_id = l.vendor_id";
 
 /// True when the vendor of the row joined by [`JOIN_STATUS`] may sell.
-pub(crate) const SELLABLE: &str = "(vs.verified = 1 AND vs.suspended = 0)";
+pub(crate) const SELLABLE: &str = "(vs.verified = TRUE AND vs.suspended = FALSE)";
 
 /// [`SELLABLE`] as a 0/1 column for [`super::ListingRow::sellable`].
 pub(crate) const SELLABLE_COLUMN: &str =
-    "CAST(CASE WHEN vs.verified = 1 AND vs.suspended = 0 THEN 1 ELSE 0 END AS BIGINT) AS sellable";
+    "CAST(CASE WHEN vs.verified = TRUE AND vs.suspended = FALSE THEN 1 ELSE 0 END AS BIGINT) AS sellable";
 
 /// A vendor's selling status as catalog knows it.
 #[derive(Debug, Clone, FromRow)]
 pub struct VendorStatusRow {
     pub vendor_id: String,
-    /// 1 once a `VendorVerified` was seen.
-    pub verified: i64,
-    /// 1 while the latest suspension is not followed by a reinstatement.
-    pub suspended: i64,
+    /// Once a `VendorVerified` was seen.
+    #[sqlx(try_from = "Flag")]
+    pub verified: bool,
+    /// While the latest suspension is not followed by a reinstatement.
+    #[sqlx(try_from = "Flag")]
+    pub suspended: bool,
     /// When users verified it.
-    pub verified_at: Option<String>,
+    pub verified_at: Option<DateTime>,
     /// When the suspension applied last was made or lifted.
-    pub suspension_changed_at: Option<String>,
-    pub updated_at: String,
+    pub suspension_changed_at: Option<DateTime>,
+    pub updated_at: DateTime,
 }
 
 impl VendorStatusRow {
     /// Audit form.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
-            "verified": self.verified == 1, "suspended": self.suspended == 1,
-            "verifiedAt": self.verified_at, "suspensionChangedAt": self.suspension_changed_at,
+            "verified": self.verified, "suspended": self.suspended,
+            "verifiedAt": self.verified_at.map(|t| to_db_time(t.0)),
+            "suspensionChangedAt": self.suspension_changed_at.map(|t| to_db_time(t.0)),
         })
     }
 }
@@ -66,17 +71,17 @@ pub async fn vendor_status(
 pub async fn record_verified(
     conn: &mut AnyConnection,
     vendor_id: &str,
-    at: &str,
+    at: chrono::DateTime<Utc>,
 ) -> sqlx::Result<bool> {
     let done = sqlx::query(
         "INSERT INTO vendor_status (vendor_id, verified, suspended, verified_at, suspension_changed_at, updated_at) \
-         VALUES ($1, 1, 0, $2, NULL, $3) \
-         ON CONFLICT (vendor_id) DO UPDATE SET verified = 1, verified_at = excluded.verified_at, \
-         updated_at = excluded.updated_at WHERE vendor_status.verified = 0",
+         VALUES ($1, TRUE, FALSE, $2, NULL, $3) \
+         ON CONFLICT (vendor_id) DO UPDATE SET verified = TRUE, verified_at = excluded.verified_at, \
+         updated_at = excluded.updated_at WHERE vendor_status.verified = FALSE",
     )
     .bind(vendor_id)
-    .bind(at)
-    .bind(now_db())
+    .bind(DateTime(at))
+    .bind(DateTime::now())
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -89,21 +94,21 @@ pub async fn record_suspension(
     conn: &mut AnyConnection,
     vendor_id: &str,
     suspended: bool,
-    at: &str,
+    at: chrono::DateTime<Utc>,
 ) -> sqlx::Result<bool> {
     let newer = if suspended { "<=" } else { "<" };
     let done = sqlx::query(&format!(
         "INSERT INTO vendor_status (vendor_id, verified, suspended, verified_at, suspension_changed_at, updated_at) \
-         VALUES ($1, 0, $2, NULL, $3, $4) \
+         VALUES ($1, FALSE, $2, NULL, $3, $4) \
          ON CONFLICT (vendor_id) DO UPDATE SET suspended = excluded.suspended, \
          suspension_changed_at = excluded.suspension_changed_at, updated_at = excluded.updated_at \
          WHERE vendor_status.suspension_changed_at IS NULL \
          OR vendor_status.suspension_changed_at {newer} excluded.suspension_changed_at"
     ))
     .bind(vendor_id)
-    .bind(i64::from(suspended))
-    .bind(at)
-    .bind(now_db())
+    .bind(suspended)
+    .bind(DateTime(at))
+    .bind(DateTime::now())
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -69,8 +69,11 @@ impl Catalog {
 
     /// Delivers a users event stamped now (see [`Catalog::deliver_envelope`]).
     pub async fn deliver<E: Event>(&self, event: &E) {
-        self.deliver_envelope(janta_events::envelope(event, ADMIN_ID, None))
-            .await;
+        self.deliver_envelope(janta_events::envelope(
+            event,
+            &janta_platform::cause::Cause::new(ADMIN_ID, None),
+        ))
+        .await;
     }
 
     /// Tells catalog that users verified `vendor_id`, so its listings sell.

@@ -2,7 +2,7 @@
 //! notifications and deliveries do not query once per item.
 
 use crate::store::{self, AttemptRow, DeliveryRow, NotificationRow};
-use janta_platform::loader::{grouped, keyed, BatchLoad};
+use janta_platform::loader::{batched, grouped, keyed, BatchLoad};
 use janta_platform::store::Store;
 use std::collections::HashMap;
 
@@ -72,4 +72,13 @@ impl BatchLoad<String> for AttemptsLoader {
         let rows = store::attempts_of(store, keys).await?;
         Ok(grouped(rows, |r| r.delivery_id.clone()))
     }
+}
+
+/// Adds this subgraph's loaders, fresh, to one request.
+pub fn with_loaders(request: async_graphql::Request, store: &Store) -> async_graphql::Request {
+    request
+        .data(batched::<NotificationLoader>(store))
+        .data(batched::<ReadLoader>(store))
+        .data(batched::<DeliveryLoader>(store))
+        .data(batched::<AttemptsLoader>(store))
 }

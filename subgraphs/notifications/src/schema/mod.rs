@@ -1,9 +1,10 @@
 //! The notifications subgraph's GraphQL API: thin resolvers that authorise
-//! with the platform guards, validate with `domain` and persist through
-//! `store`. Who sees what: a notification is addressed to a person or to a
-//! vendor (all its staff); `myNotifications`
-//! (and `User.notifications` for oneself) lists every notification the
-//! caller's token entitles them to, and read marks are per person.
+//! with the platform guards, validate with `domain`, read through `store`
+//! and change things through one use case of `service` each. Who sees
+//! what: a notification is addressed to a person or to a vendor (all its
+//! staff); `myNotifications` (and `User.notifications` for oneself) lists
+//! every notification the caller's token entitles them to, and read marks
+//! are per person.
 //!
 //! Layout: `query` and `mutation` hold the root operations, `types` the
 //! object, input and enum types with their field resolvers, `loaders` the
@@ -14,7 +15,7 @@ mod mutation;
 mod query;
 mod types;
 
-pub use loaders::{AttemptsLoader, DeliveryLoader, NotificationLoader, ReadLoader};
+pub use loaders::{with_loaders, AttemptsLoader, DeliveryLoader, NotificationLoader, ReadLoader};
 pub use mutation::Mutation;
 pub use query::Query;
 pub use types::{
@@ -25,7 +26,6 @@ pub use types::{
 
 use crate::NotificationsState;
 use async_graphql::{Context, EmptySubscription, Schema, ID};
-use janta_platform::scalars::DateTime;
 use janta_platform::{ApiError, ApiResult};
 use std::sync::Arc;
 
@@ -35,18 +35,10 @@ pub type NotificationsSchema = Schema<Query, Mutation, EmptySubscription>;
 /// Most IDs one `markNotificationsRead` takes.
 pub const MAX_MARK_READ: usize = 100;
 /// Most active webhook subscriptions per owner.
-pub const MAX_SUBSCRIPTIONS: i64 = 20;
+pub use crate::service::webhooks::MAX_SUBSCRIPTIONS;
 
 fn state<'a>(ctx: &Context<'a>) -> &'a NotificationsState {
     ctx.data_unchecked::<Arc<NotificationsState>>()
-}
-
-fn internal(e: impl std::fmt::Display) -> ApiError {
-    ApiError::Internal(anyhow::anyhow!("{e}"))
-}
-
-fn db_time(s: &str) -> ApiResult<DateTime> {
-    Ok(DateTime::from_db(s)?)
 }
 
 /// A partner named in a grant: its token subject, as given.

@@ -2,18 +2,19 @@
 
 use super::loaders::NotificationLoader;
 use super::types::{
-    inbox, preferences, with_events, Delivery, DeliveryAttempt, DeliveryStatusValue, Notification,
+    inbox, with_events, Delivery, DeliveryAttempt, DeliveryStatusValue, Notification,
     NotificationChannel, NotificationPreference, UserRef, WebhookSubscription,
 };
 use super::{partner_id_of, state};
 use crate::domain::{audiences_of, WebhookScope};
 use crate::store::{self, DeliveryFilter, SubscriptionFilter};
-use async_graphql::{Context, Object, Result, ID};
+use async_graphql::{Context, Object, ID};
 use janta_platform::auth::{principal, require_admin};
 use janta_platform::ids::parse_id;
 use janta_platform::loader::load_one;
 use janta_platform::pagination::{build_connection, CountedConnection, Cursor, PageRequest};
-use janta_platform::ApiError;
+use janta_platform::scalars::to_db_time;
+use janta_platform::{ApiError, ApiResult};
 
 /// Read operations.
 pub struct Query;
@@ -28,34 +29,33 @@ impl Query {
         #[graphql(desc = "Only notifications you have not read")] unread_only: Option<bool>,
         #[graphql(desc = "Page size (at most 100, default 20)")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last item of the previous page")] after: Option<String>,
-    ) -> Result<CountedConnection<Notification>> {
+    ) -> ApiResult<CountedConnection<Notification>> {
         let me = principal(ctx)?;
         Ok(inbox(ctx, me, unread_only.unwrap_or(false), first, after).await?)
     }
 
     /// How many of your notifications you have not read (for a badge).
-    async fn unread_notification_count(&self, ctx: &Context<'_>) -> Result<i64> {
+    async fn unread_notification_count(&self, ctx: &Context<'_>) -> ApiResult<i64> {
         let me = principal(ctx)?;
-        Ok(
-            store::unread_count(&state(ctx).store, &me.subject, &audiences_of(me))
-                .await
-                .map_err(ApiError::from)?,
-        )
+        Ok(store::unread_count(&state(ctx).store, &me.subject, &audiences_of(me)).await?)
     }
 
     /// Your channel choices for every kind of notification addressed to you.
     async fn notification_preferences(
         &self,
         ctx: &Context<'_>,
-    ) -> Result<Vec<NotificationPreference>> {
+    ) -> ApiResult<Vec<NotificationPreference>> {
         let me = principal(ctx)?;
-        let prefs = preferences(&state(ctx).store, &me.subject).await?;
+        let prefs = crate::service::inbox::preferences(&state(ctx).store, &me.subject).await?;
         Ok(prefs.into_iter().map(Into::into).collect())
     }
 
     /// Webhook subscriptions: a partner's own; a vendor's integrations for
     /// its admins; every one for admins.
-    async fn webhook_subscriptions(&self, ctx: &Context<'_>) -> Result<Vec<WebhookSubscription>> {
+    async fn webhook_subscriptions(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<WebhookSubscription>> {
         let me = principal(ctx)?;
         let filter = match WebhookScope::of(me)? {
             WebhookScope::Platform => SubscriptionFilter::All,
@@ -65,9 +65,7 @@ impl Query {
             WebhookScope::Partner => SubscriptionFilter::Owner(&me.subject),
         };
         let st = state(ctx);
-        let rows = store::list_subscriptions(&st.store, filter)
-            .await
-            .map_err(ApiError::from)?;
+        let rows = store::list_subscriptions(&st.store, filter).await?;
         Ok(with_events(&st.store, rows).await?)
     }
 
@@ -76,21 +74,14 @@ impl Query {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The partner (its token subject)")] partner_id: ID,
-    ) -> Result<Vec<String>> {
+    ) -> ApiResult<Vec<String>> {
         let me = principal(ctx)?;
         let partner = partner_id_of(&partner_id)?;
         if !me.is_admin() && me.subject != partner {
-            return Err(ApiError::forbidden("you can only read your own grants").into());
+            return Err(ApiError::forbidden("you can only read your own grants"));
         }
-        let mut conn = state(ctx)
-            .store
-            .pool()
-            .acquire()
-            .await
-            .map_err(ApiError::from)?;
-        Ok(store::granted_event_types(&mut conn, &partner)
-            .await
-            .map_err(ApiError::from)?)
+        let mut conn = state(ctx).store.pool().acquire().await?;
+        Ok(store::granted_event_types(&mut conn, &partner).await?)
     }
 
     /// Every attempt at delivering a notification by e-mail or SMS, oldest
@@ -99,19 +90,14 @@ impl Query {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Notification ID")] notification_id: ID,
-    ) -> Result<Vec<DeliveryAttempt>> {
+    ) -> ApiResult<Vec<DeliveryAttempt>> {
         require_admin(ctx)?;
         let id = parse_id(&notification_id, "notificationId")?;
         let st = state(ctx);
-        if !store::notification_exists(&st.store, &id)
-            .await
-            .map_err(ApiError::from)?
-        {
-            return Err(ApiError::not_found("notification").into());
+        if !store::notification_exists(&st.store, &id).await? {
+            return Err(ApiError::not_found("notification"));
         }
-        let rows = store::attempts_of_notification(&st.store, &id)
-            .await
-            .map_err(ApiError::from)?;
+        let rows = store::attempts_of_notification(&st.store, &id).await?;
         Ok(rows.into_iter().map(DeliveryAttempt).collect())
     }
 
@@ -120,12 +106,10 @@ impl Query {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Notification ID")] notification_id: ID,
-    ) -> Result<Vec<Delivery>> {
+    ) -> ApiResult<Vec<Delivery>> {
         require_admin(ctx)?;
         let id = parse_id(&notification_id, "notificationId")?;
-        let rows = store::deliveries_of_notification(&state(ctx).store, &id)
-            .await
-            .map_err(ApiError::from)?;
+        let rows = store::deliveries_of_notification(&state(ctx).store, &id).await?;
         Ok(rows.into_iter().map(Delivery).collect())
     }
 
@@ -141,7 +125,7 @@ impl Query {
         >,
         #[graphql(desc = "Page size (at most 100, default 20)")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last item of the previous page")] after: Option<String>,
-    ) -> Result<CountedConnection<Delivery>> {
+    ) -> ApiResult<CountedConnection<Delivery>> {
         require_admin(ctx)?;
         let page = PageRequest::new(first, after)?;
         let filter = DeliveryFilter {
@@ -151,12 +135,10 @@ impl Query {
                 .map(|id| parse_id(&id, "subscriptionId"))
                 .transpose()?,
         };
-        let (rows, total) = store::list_deliveries(&state(ctx).store, &filter, &page)
-            .await
-            .map_err(ApiError::from)?;
+        let (rows, total) = store::list_deliveries(&state(ctx).store, &filter, &page).await?;
         let nodes = rows.into_iter().map(Delivery).collect();
         Ok(build_connection(&page, nodes, total, |d| Cursor {
-            key: d.0.created_at.clone(),
+            key: to_db_time(d.0.created_at),
             id: d.0.id.clone(),
         }))
     }
@@ -168,7 +150,7 @@ impl Query {
         &self,
         ctx: &Context<'_>,
         id: ID,
-    ) -> Result<Option<Notification>> {
+    ) -> ApiResult<Option<Notification>> {
         let viewer = principal(ctx)?;
         let Ok(id) = parse_id(&id, "id") else {
             return Ok(None);

@@ -2,14 +2,14 @@
 //! their field resolvers.
 
 use super::loaders::{AttemptsLoader, DeliveryLoader, ReadLoader};
-use super::{db_time, internal, state};
-use crate::domain::{self, audiences_of, Channel, DeliveryStatus, Kind, Preference};
+use super::state;
+use crate::domain::{self, audiences_of, DeliveryStatus, Preference};
 use crate::store::{self, AttemptRow, DeliveryRow, InboxQuery, NotificationRow, SubscriptionRow};
-use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject, ID};
+use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, ID};
 use janta_platform::auth::{principal, Principal};
 use janta_platform::loader::{load_one, load_or_empty};
 use janta_platform::pagination::{build_connection, CountedConnection, Cursor, PageRequest};
-use janta_platform::scalars::DateTime;
+use janta_platform::scalars::{to_db_time, DateTime};
 use janta_platform::store::Store;
 use janta_platform::{ApiError, ApiResult};
 use std::collections::HashMap;
@@ -86,6 +86,7 @@ pub enum DeliveryStatusValue {
 
 /// How one attempt ended.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "domain::Outcome")]
 pub enum AttemptOutcome {
     /// Accepted.
     Delivered,
@@ -114,10 +115,8 @@ impl Notification {
         ID(self.row.id.clone())
     }
     /// What it is about.
-    async fn kind(&self) -> Result<NotificationKind> {
-        Ok(Kind::from_db(&self.row.kind)
-            .ok_or_else(|| internal("unknown notification kind"))?
-            .into())
+    async fn kind(&self) -> NotificationKind {
+        self.row.kind.into()
     }
     /// Short headline.
     async fn title(&self) -> &str {
@@ -128,7 +127,7 @@ impl Notification {
         &self.row.body
     }
     /// Whether you have marked it read.
-    async fn read(&self, ctx: &Context<'_>) -> Result<bool> {
+    async fn read(&self, ctx: &Context<'_>) -> ApiResult<bool> {
         if self.read_known {
             return Ok(self.row.read_at.is_some());
         }
@@ -138,8 +137,8 @@ impl Notification {
         Ok(mark.is_some())
     }
     /// When it was created.
-    async fn created_at(&self) -> Result<DateTime> {
-        Ok(db_time(&self.row.created_at)?)
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.row.created_at)
     }
     /// Kind of thing it is about: `order`, `payment`, `prescription`,
     /// `listing`, `user` or `vendor`.
@@ -175,7 +174,7 @@ pub(super) async fn inbox(
         })
         .collect();
     Ok(build_connection(&page, nodes, total, |n| Cursor {
-        key: n.row.created_at.clone(),
+        key: to_db_time(n.row.created_at),
         id: n.row.id.clone(),
     }))
 }
@@ -201,10 +200,12 @@ impl UserRef {
         #[graphql(desc = "Page size (at most 100, default 20)")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last item of the previous page")] after: Option<String>,
         #[graphql(desc = "Only notifications you have not read")] unread_only: Option<bool>,
-    ) -> Result<CountedConnection<Notification>> {
+    ) -> ApiResult<CountedConnection<Notification>> {
         let viewer = principal(ctx)?;
         if viewer.subject != self.id {
-            return Err(ApiError::forbidden("you can only read your own notifications").into());
+            return Err(ApiError::forbidden(
+                "you can only read your own notifications",
+            ));
         }
         Ok(inbox(ctx, viewer, unread_only.unwrap_or(false), first, after).await?)
     }
@@ -247,22 +248,6 @@ pub struct NotificationPreferenceInput {
     pub sms: Option<bool>,
 }
 
-pub(super) async fn preferences(store: &Store, user_id: &str) -> ApiResult<Vec<Preference>> {
-    let mut conn = store.pool().acquire().await?;
-    let stored = store::preferences_of(&mut conn, user_id).await?;
-    Ok(Kind::ALL
-        .into_iter()
-        .filter(|k| k.is_personal())
-        .map(|k| {
-            stored
-                .iter()
-                .copied()
-                .find(|p| p.kind == k)
-                .unwrap_or_else(|| k.default_preference())
-        })
-        .collect())
-}
-
 // ---------------------------------------------------------------- webhooks
 
 /// A subscription to platform events, delivered as signed POSTs.
@@ -299,7 +284,7 @@ impl WebhookSubscription {
     }
     /// Whether events are still delivered.
     async fn active(&self) -> bool {
-        self.row.active != 0
+        self.row.active
     }
     /// Who created it (user or partner client ID).
     async fn owner_id(&self) -> ID {
@@ -310,8 +295,8 @@ impl WebhookSubscription {
         self.row.vendor_id.clone().map(ID)
     }
     /// When it was created.
-    async fn created_at(&self) -> Result<DateTime> {
-        Ok(db_time(&self.row.created_at)?)
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.row.created_at)
     }
 }
 
@@ -355,16 +340,12 @@ impl Delivery {
         ID(self.0.id.clone())
     }
     /// The channel.
-    async fn channel(&self) -> Result<NotificationChannel> {
-        Ok(Channel::from_db(&self.0.channel)
-            .ok_or_else(|| internal("unknown channel"))?
-            .into())
+    async fn channel(&self) -> NotificationChannel {
+        self.0.channel.into()
     }
     /// Where it stands.
-    async fn status(&self) -> Result<DeliveryStatusValue> {
-        Ok(DeliveryStatus::from_db(&self.0.status)
-            .ok_or_else(|| internal("unknown delivery status"))?
-            .into())
+    async fn status(&self) -> DeliveryStatusValue {
+        self.0.status.into()
     }
     /// The event delivered.
     async fn event_id(&self) -> ID {
@@ -395,11 +376,8 @@ impl Delivery {
         self.0.total_attempts
     }
     /// When the next attempt is due (pending deliveries only).
-    async fn next_attempt_at(&self) -> Result<Option<DateTime>> {
-        if self.0.status != DeliveryStatus::Pending.as_db() {
-            return Ok(None);
-        }
-        Ok(Some(db_time(&self.0.next_attempt_at)?))
+    async fn next_attempt_at(&self) -> Option<DateTime> {
+        (self.0.status == DeliveryStatus::Pending).then_some(DateTime(self.0.next_attempt_at))
     }
     /// The last failure, with personal data redacted.
     async fn last_error(&self) -> Option<&str> {
@@ -410,20 +388,15 @@ impl Delivery {
         self.0.last_response_code
     }
     /// When it was created.
-    async fn created_at(&self) -> Result<DateTime> {
-        Ok(db_time(&self.0.created_at)?)
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.0.created_at)
     }
     /// When it was accepted.
-    async fn delivered_at(&self) -> Result<Option<DateTime>> {
-        self.0
-            .delivered_at
-            .as_deref()
-            .map(db_time)
-            .transpose()
-            .map_err(Into::into)
+    async fn delivered_at(&self) -> Option<DateTime> {
+        self.0.delivered_at.map(DateTime)
     }
     /// Every attempt, oldest first.
-    async fn attempt_log(&self, ctx: &Context<'_>) -> Result<Vec<DeliveryAttempt>> {
+    async fn attempt_log(&self, ctx: &Context<'_>) -> ApiResult<Vec<DeliveryAttempt>> {
         let rows = load_or_empty::<AttemptsLoader, _, _>(ctx, self.0.id.clone()).await?;
         Ok(rows.into_iter().map(DeliveryAttempt).collect())
     }
@@ -444,8 +417,8 @@ impl DeliveryAttempt {
         self.0.attempt_number
     }
     /// When it started.
-    async fn started_at(&self) -> Result<DateTime> {
-        Ok(db_time(&self.0.started_at)?)
+    async fn started_at(&self) -> DateTime {
+        DateTime(self.0.started_at)
     }
     /// How long it took, in milliseconds.
     async fn duration_ms(&self) -> i64 {
@@ -453,11 +426,7 @@ impl DeliveryAttempt {
     }
     /// How it ended.
     async fn outcome(&self) -> AttemptOutcome {
-        match self.0.outcome.as_str() {
-            "DELIVERED" => AttemptOutcome::Delivered,
-            "RETRYABLE_FAILURE" => AttemptOutcome::RetryableFailure,
-            _ => AttemptOutcome::PermanentFailure,
-        }
+        self.0.outcome.into()
     }
     /// What went wrong, with personal data redacted.
     async fn error(&self) -> Option<&str> {
@@ -468,7 +437,7 @@ impl DeliveryAttempt {
         self.0.response_code
     }
     /// The delivery it belongs to.
-    async fn delivery(&self, ctx: &Context<'_>) -> Result<Delivery> {
+    async fn delivery(&self, ctx: &Context<'_>) -> ApiResult<Delivery> {
         let row = load_one::<DeliveryLoader, _>(ctx, self.0.delivery_id.clone())
             .await?
             .ok_or_else(|| ApiError::not_found("delivery"))?;

@@ -8,7 +8,7 @@
 
 use janta_events::types::Event;
 use janta_events::{Envelope, EventBus, InProcessBus, RelayHandle, Runtime};
-use janta_notifications::delivery::DeliverySettings;
+use janta_notifications::service::delivery::DeliverySettings;
 use janta_notifications::NotificationsState;
 use janta_platform::auth::{Principal, Role, TokenSigner};
 use janta_platform::config::SubgraphConfig;
@@ -17,11 +17,11 @@ use janta_testkit::{config, Backend, Gql, TestDb};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::future::Future;
+use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 /// How long any awaited condition may take before the test fails.
 pub const DEADLINE: Duration = Duration::from_secs(20);
@@ -217,11 +217,11 @@ impl Env {
     pub async fn publish<E: Event>(&self, event: &E) -> Envelope {
         let store = self.publisher(E::SOURCE).await;
         let mut tx = store.begin().await.expect("begin");
-        let envelope = janta_events::publish(&mut tx, event, "system", Some("test"))
+        let cause = janta_platform::cause::Cause::system(Some("test"));
+        let envelope = janta_events::publish(&mut tx, event, &cause)
             .await
             .expect("publish");
         tx.commit().await.expect("commit");
-        janta_events::outbox_written();
         envelope
     }
 
@@ -340,7 +340,9 @@ impl Env {
 
 /// A minimal SMTP server on a local port: greets, accepts EHLO, answers
 /// `MAIL FROM` with a reply the test chooses (`250 OK`, `451 …`, `554 …`),
-/// accepts the rest, and keeps the messages it received.
+/// accepts the rest, and keeps the messages it received. It runs on plain
+/// threads with blocking sockets (one per connection), outside the test's
+/// runtime, until the test process ends.
 pub struct SmtpServer {
     /// `smtp://127.0.0.1:<port>`.
     pub url: String,
@@ -354,16 +356,17 @@ pub struct SmtpServer {
 impl SmtpServer {
     /// Starts a server answering `MAIL FROM` with `reply`.
     pub async fn start(reply: &str) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("smtp://{}", listener.local_addr().unwrap());
         let sessions = Arc::new(AtomicUsize::new(0));
         let messages = Arc::new(Mutex::new(Vec::new()));
         let reply = Arc::new(Mutex::new(reply.to_string()));
         let (s, m, r) = (sessions.clone(), messages.clone(), reply.clone());
-        tokio::spawn(async move {
-            while let Ok((socket, _)) = listener.accept().await {
+        std::thread::spawn(move || {
+            for socket in listener.incoming().map_while(Result::ok) {
                 s.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(session(socket, m.clone(), r.clone()));
+                let (m, r) = (m.clone(), r.clone());
+                std::thread::spawn(move || session(socket, &m, &r));
             }
         });
         SmtpServer {
@@ -385,41 +388,32 @@ impl SmtpServer {
     }
 }
 
-async fn session(
-    socket: tokio::net::TcpStream,
-    messages: Arc<Mutex<Vec<String>>>,
-    reply: Arc<Mutex<String>>,
-) {
-    let (read, mut write) = socket.into_split();
-    let mut lines = BufReader::new(read).lines();
-    if write
-        .write_all(b"220 test.local ESMTP ready\r\n")
-        .await
-        .is_err()
-    {
+/// One SMTP conversation, until QUIT or the client hangs up.
+fn session(socket: std::net::TcpStream, messages: &Mutex<Vec<String>>, reply: &Mutex<String>) {
+    let Ok(mut write) = socket.try_clone() else {
+        return;
+    };
+    let mut lines = BufReader::new(socket).lines();
+    if write.write_all(b"220 test.local ESMTP ready\r\n").is_err() {
         return;
     }
-    while let Ok(Some(line)) = lines.next_line().await {
+    while let Some(Ok(line)) = lines.next() {
         let upper = line.to_ascii_uppercase();
         let answer = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
             "250 test.local\r\n".to_string()
         } else if upper.starts_with("MAIL FROM") {
             format!("{}\r\n", reply.lock().unwrap())
-        } else if upper.starts_with("RCPT TO")
-            || upper.starts_with("RSET")
-            || upper.starts_with("NOOP")
+        } else if ["RCPT TO", "RSET", "NOOP"]
+            .iter()
+            .any(|c| upper.starts_with(c))
         {
             "250 OK\r\n".to_string()
         } else if upper.starts_with("DATA") {
-            if write
-                .write_all(b"354 end with <CRLF>.<CRLF>\r\n")
-                .await
-                .is_err()
-            {
+            if write.write_all(b"354 end with <CRLF>.<CRLF>\r\n").is_err() {
                 return;
             }
             let mut message = String::new();
-            while let Ok(Some(data)) = lines.next_line().await {
+            while let Some(Ok(data)) = lines.next() {
                 if data == "." {
                     break;
                 }
@@ -429,12 +423,12 @@ async fn session(
             messages.lock().unwrap().push(message);
             "250 2.0.0 queued\r\n".to_string()
         } else if upper.starts_with("QUIT") {
-            let _ = write.write_all(b"221 bye\r\n").await;
+            let _ = write.write_all(b"221 bye\r\n");
             return;
         } else {
             "500 unknown command\r\n".to_string()
         };
-        if write.write_all(answer.as_bytes()).await.is_err() {
+        if write.write_all(answer.as_bytes()).is_err() {
             return;
         }
     }

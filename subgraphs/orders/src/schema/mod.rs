@@ -1,6 +1,7 @@
 //! The orders subgraph's GraphQL API: thin resolvers that validate input
 //! with `domain`, authorise with the platform guards, and hand the work to
-//! `saga` (checkout and the order life cycle) or `store` (reads).
+//! `service` (checkout, the cart and the order life cycle) or `store`
+//! (reads).
 //!
 //! Entities: `Order` (ours, batched); `User` and `Vendor` (users') extended
 //! with `cart`/`orders` and `orders`; `Medicine` and `Listing` (catalog's)
@@ -25,7 +26,6 @@ use crate::OrdersState;
 use async_graphql::{Context, EmptySubscription, Schema, ID};
 use janta_platform::auth::{principal, Principal, Role};
 use janta_platform::ids::parse_id;
-use janta_platform::server::CorrelationId;
 use janta_platform::{ApiError, ApiResult};
 use loaders::load_order;
 use std::sync::Arc;
@@ -35,10 +35,6 @@ pub type OrdersSchema = Schema<Query, Mutation, EmptySubscription>;
 
 fn state<'a>(ctx: &Context<'a>) -> &'a OrdersState {
     ctx.data_unchecked::<Arc<OrdersState>>()
-}
-
-fn correlation<'a>(ctx: &Context<'a>) -> Option<&'a str> {
-    ctx.data_opt::<CorrelationId>().map(|c| c.0.as_str())
 }
 
 /// Buying needs a customer account (staff and partner accounts do not shop).
@@ -66,5 +62,30 @@ async fn readable_order(ctx: &Context<'_>, id: &ID) -> ApiResult<(OrderRow, Move
         None => Err(ApiError::forbidden(
             "only the buyer, the vendor's staff and admins can see this order",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sdl_declares_the_entities_it_owns_and_references() {
+        let sdl = crate::sdl();
+        for expected in [
+            "type Order @key(fields: \"id\")",
+            "type User @key(fields: \"id\")",
+            "type Vendor @key(fields: \"id\")",
+            "type Medicine @key(fields: \"id\", resolvable: false)",
+            "type Listing @key(fields: \"id\", resolvable: false)",
+            "type Money @shareable",
+        ] {
+            assert!(sdl.contains(expected), "missing {expected:?} in\n{sdl}");
+        }
+        assert!(
+            !sdl.contains("price:"),
+            "orders must not take prices from clients"
+        );
+        if std::env::var("PRINT_SDL").is_ok() {
+            println!("{sdl}");
+        }
     }
 }

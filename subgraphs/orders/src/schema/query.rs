@@ -5,11 +5,11 @@ use super::types::{list, load_cart, Cart, Order, OrderForPayment, User, Vendor};
 use super::{readable_order, require_customer, state};
 use crate::domain::{access, Status};
 use crate::store::OrderOwner;
-use async_graphql::{Context, Object, Result, ID};
+use async_graphql::{Context, Object, ID};
 use janta_platform::auth::{optional_principal, principal, require_service_of};
 use janta_platform::ids::parse_id;
 use janta_platform::pagination::CountedConnection;
-use janta_platform::ApiError;
+use janta_platform::{ApiError, ApiResult};
 
 /// Read operations.
 pub struct Query;
@@ -17,9 +17,9 @@ pub struct Query;
 #[Object]
 impl Query {
     /// Your shopping cart (created empty on first use).
-    async fn cart(&self, ctx: &Context<'_>) -> Result<Cart> {
+    async fn cart(&self, ctx: &Context<'_>) -> ApiResult<Cart> {
         let me = require_customer(ctx)?;
-        Ok(load_cart(state(ctx), &me.subject, None).await?)
+        load_cart(state(ctx), &me.subject).await
     }
 
     /// An order: for its buyer, the vendor's staff and admins.
@@ -27,7 +27,7 @@ impl Query {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Order ID")] id: ID,
-    ) -> Result<Order> {
+    ) -> ApiResult<Order> {
         let (order, _) = readable_order(ctx, &id).await?;
         Ok(Order(order))
     }
@@ -39,9 +39,9 @@ impl Query {
         #[graphql(desc = "Only orders in this status")] status: Option<Status>,
         #[graphql(desc = "Page size (at most 100, default 20)")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last order of the previous page")] after: Option<String>,
-    ) -> Result<CountedConnection<Order>> {
+    ) -> ApiResult<CountedConnection<Order>> {
         let me = principal(ctx)?;
-        Ok(list(ctx, OrderOwner::Customer(&me.subject), status, first, after).await?)
+        list(ctx, OrderOwner::Customer(&me.subject), status, first, after).await
     }
 
     /// Orders to a vendor, newest first: staff see their own vendor's (the
@@ -55,7 +55,7 @@ impl Query {
         #[graphql(desc = "Only orders in this status")] status: Option<Status>,
         #[graphql(desc = "Page size (at most 100, default 20)")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last order of the previous page")] after: Option<String>,
-    ) -> Result<CountedConnection<Order>> {
+    ) -> ApiResult<CountedConnection<Order>> {
         let me = principal(ctx)?;
         let vendor = match vendor_id {
             Some(id) => parse_id(&id, "vendorId")?,
@@ -72,9 +72,11 @@ impl Query {
                 })?,
         };
         if !me.is_staff_of(&vendor) && !me.is_admin() {
-            return Err(ApiError::forbidden("only this vendor's staff can see its orders").into());
+            return Err(ApiError::forbidden(
+                "only this vendor's staff can see its orders",
+            ));
         }
-        Ok(list(ctx, OrderOwner::Vendor(&vendor), status, first, after).await?)
+        list(ctx, OrderOwner::Vendor(&vendor), status, first, after).await
     }
 
     /// What payments needs to charge for an order (service principals only).
@@ -83,7 +85,7 @@ impl Query {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Order ID")] id: ID,
-    ) -> Result<OrderForPayment> {
+    ) -> ApiResult<OrderForPayment> {
         require_service_of(ctx, &["payments"])?;
         let id = parse_id(&id, "id")?;
         let order = load_order(ctx, &id)
@@ -95,7 +97,7 @@ impl Query {
     /// Resolves `Order` references from other subgraphs (batched); null for
     /// callers who may not see the order.
     #[graphql(entity)]
-    async fn find_order_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Order>> {
+    async fn find_order_by_id(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Order>> {
         let Some(viewer) = optional_principal(ctx) else {
             return Ok(None);
         };

@@ -135,7 +135,8 @@ impl Stack {
     /// Publishes a users event (stamped now) on the bus and waits until
     /// catalog's consumer settled it.
     pub async fn deliver_users_event<E: Event>(&self, event: &E) {
-        let envelope = janta_events::envelope(event, ADMIN_ID, None);
+        let envelope =
+            janta_events::envelope(event, &janta_platform::cause::Cause::new(ADMIN_ID, None));
         let receipt = self
             .bus
             .publish("users", &[envelope])

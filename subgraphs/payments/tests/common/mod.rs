@@ -37,9 +37,7 @@ where
     let base = format!("http://{}", listener.local_addr().unwrap());
     config.public_url = base.clone();
     let (router, extra) = build(config).await;
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
+    janta_testkit::serve_on(listener, router);
     (base, extra)
 }
 
@@ -141,7 +139,7 @@ impl Harness {
                 gateway: gateway.name(),
                 gateway_payment_id: &created.gateway_payment_id,
                 checkout_url: created.checkout_url.as_deref(),
-                amount,
+                amount: janta_platform::money::Paise(amount),
                 currency: "INR",
             },
         )
@@ -165,7 +163,7 @@ impl Harness {
         let event = self.event(&payment, "payment.succeeded");
         assert_eq!(self.webhook(&event).await, 200);
         let payment = self.reload(&payment.id).await;
-        assert_eq!(payment.status, "SUCCEEDED");
+        assert_eq!(payment.status.as_db(), "SUCCEEDED");
         payment
     }
 
@@ -176,7 +174,7 @@ impl Harness {
             SandboxEventData {
                 payment_id: payment.gateway_payment_id.clone(),
                 reference: Some(payment.id.clone()),
-                amount: Some(payment.amount),
+                amount: Some(payment.amount.get()),
                 currency: Some("INR".into()),
                 failure_reason: event_type
                     .ends_with("failed")
@@ -231,7 +229,7 @@ impl Harness {
     pub async fn wait_for_status(&self, id: &str, status: &str) -> PaymentRow {
         for _ in 0..200 {
             let payment = self.reload(id).await;
-            if payment.status == status {
+            if payment.status.as_db() == status {
                 return payment;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;

@@ -2,7 +2,8 @@
 //! input with `domain`, authorise with the platform guards and the
 //! prescription access rules (`domain::read_ground`: owner, the pharmacy it
 //! was submitted to, a pharmacy dispensing against it, admins with a
-//! reason), audit document reads, and persist through `store`.
+//! reason), and call one use case of `service` (reads go to `store` and
+//! the batch loaders).
 //!
 //! Entities: `Prescription` (owned, batched). Stubs of other subgraphs'
 //! entities, referenced by ID: `User` (extended with `prescriptions`),
@@ -18,17 +19,14 @@ pub use mutation::Mutation;
 pub use query::Query;
 pub use types::*;
 
-use crate::dispensing::{self, DispenseRequest};
-use crate::domain::{self, AccessAction, AccessFacts, ReadGround};
-use crate::events::correlation;
+use crate::domain::{self, AccessFacts};
+use crate::service::dispensing::{self, DispenseRequest};
 use crate::store::{self, LoadedPrescription, PrescriptionRow, StatusFilter};
-use crate::{audit, PrescriptionsState};
+use crate::PrescriptionsState;
 use async_graphql::{Context, EmptySubscription, Schema, ID};
-use janta_platform::auth::Principal;
 use janta_platform::loader::load_one;
 use janta_platform::pagination::{build_connection, CountedConnection, Cursor, PageRequest};
 use janta_platform::{ApiError, ApiResult};
-use serde_json::json;
 
 /// The prescriptions subgraph schema.
 pub type PrescriptionsSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -56,29 +54,6 @@ async fn existing(ctx: &Context<'_>, id: &str) -> ApiResult<LoadedPrescription> 
         .ok_or_else(|| ApiError::not_found("prescription"))
 }
 
-/// Records in the audit trail that an admin read prescription `id`, and why.
-async fn audit_admin_read(
-    ctx: &Context<'_>,
-    admin: &Principal,
-    id: &str,
-    reason: Option<&str>,
-) -> ApiResult<()> {
-    let mut tx = state(ctx).store.begin().await?;
-    let after = json!({ "ground": ReadGround::Audit.as_db(), "reason": reason });
-    audit(
-        &mut tx,
-        &admin.subject,
-        "prescription",
-        id,
-        AccessAction::ReadForAudit.as_db(),
-        None,
-        Some(after),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
-}
-
 async fn owned_page(
     ctx: &Context<'_>,
     owner_id: &str,
@@ -100,29 +75,9 @@ fn connection(
 ) -> CountedConnection<Prescription> {
     let nodes = rows.into_iter().map(|r| Prescription(r, None)).collect();
     build_connection(page, nodes, total, |p| Cursor {
-        key: p.0.submitted_at.clone(),
+        key: janta_platform::scalars::to_db_time(p.0.submitted_at.0),
         id: p.0.id.clone(),
     })
-}
-
-/// `BAD_USER_INPUT` unless `family_member_id` is one of `owner_id`'s family
-/// members (asked of users, which owns them).
-async fn check_family_member(
-    ctx: &Context<'_>,
-    owner_id: &str,
-    family_member_id: &str,
-) -> ApiResult<()> {
-    let peers = &state(ctx).peers;
-    if peers
-        .is_family_member(owner_id, family_member_id, correlation(ctx))
-        .await?
-    {
-        Ok(())
-    } else {
-        Err(ApiError::bad_input(
-            "familyMemberId is not one of your family members",
-        ))
-    }
 }
 
 /// Validates the service-facing dispensing arguments.

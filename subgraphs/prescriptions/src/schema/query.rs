@@ -1,22 +1,20 @@
 //! Read operations and entity resolvers.
 
 use super::{
-    audit_admin_read, connection, dispense_request, existing, facts, load_prescription, owned_page,
-    state, DispenseAuthorization, DispenseLineDecision, DispenseLineInput, DocumentUrl, OrderRef,
+    connection, dispense_request, existing, facts, load_prescription, owned_page, state,
+    DispenseAuthorization, DispenseLineDecision, DispenseLineInput, DocumentUrl, OrderRef,
     Prescription, PrescriptionAccess, PrescriptionStatus, UserRef,
 };
-use crate::audit;
-use crate::dispensing;
-use crate::domain::{self, AccessAction, ReadGround, DOCUMENT_URL_TTL_SECONDS};
+use crate::domain::{self, AccessAction, ReadGround};
+use crate::service::{dispensing, documents};
 use crate::store;
-use async_graphql::{Context, Object, Result, ID};
-use chrono::Utc;
+use async_graphql::{Context, Object, ID};
 use janta_platform::auth::{principal, require_service_of};
+use janta_platform::cause::Cause;
 use janta_platform::ids::parse_id;
 use janta_platform::pagination::{CountedConnection, PageRequest};
 use janta_platform::scalars::DateTime;
-use janta_platform::ApiError;
-use serde_json::json;
+use janta_platform::ApiResult;
 
 /// Read operations.
 pub struct Query;
@@ -34,14 +32,15 @@ impl Query {
             desc = "Why you read it: required for platform admins (10 to 500 characters), recorded in the audit trail"
         )]
         reason: Option<String>,
-    ) -> Result<Prescription> {
+    ) -> ApiResult<Prescription> {
         let viewer = principal(ctx)?;
         let reason = domain::parse_reason(reason.as_deref())?;
         let id = parse_id(&id, "id")?;
         let rx = existing(ctx, &id).await?;
         let ground = domain::read_ground(viewer, &facts(&rx), reason.as_deref())?;
         if ground == ReadGround::Audit {
-            audit_admin_read(ctx, viewer, &id, reason.as_deref()).await?;
+            let cause = Cause::of_request(ctx);
+            documents::record_admin_read(&state(ctx).store, &id, reason.as_deref(), &cause).await?;
         }
         Ok(rx.into())
     }
@@ -53,7 +52,7 @@ impl Query {
         #[graphql(desc = "Only prescriptions in this status")] status: Option<PrescriptionStatus>,
         #[graphql(desc = "Page size (at most 100, default 20)")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last item of the previous page")] after: Option<String>,
-    ) -> Result<CountedConnection<Prescription>> {
+    ) -> ApiResult<CountedConnection<Prescription>> {
         let me = principal(ctx)?;
         Ok(owned_page(ctx, &me.subject, status, first, after).await?)
     }
@@ -65,13 +64,12 @@ impl Query {
         ctx: &Context<'_>,
         #[graphql(desc = "Page size (at most 100, default 20)")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last item of the previous page")] after: Option<String>,
-    ) -> Result<CountedConnection<Prescription>> {
+    ) -> ApiResult<CountedConnection<Prescription>> {
         let me = principal(ctx)?;
         let vendor_id = domain::reviewer_vendor(me)?;
         let page = PageRequest::new(first, after)?;
-        let (rows, total) = store::list_queue(&state(ctx).store, &me.subject, vendor_id, &page)
-            .await
-            .map_err(ApiError::from)?;
+        let (rows, total) =
+            store::list_queue(&state(ctx).store, &me.subject, vendor_id, &page).await?;
         Ok(connection(&page, rows, total))
     }
 
@@ -87,52 +85,19 @@ impl Query {
             desc = "Why you open it: required for platform admins (10 to 500 characters), recorded in the audit trail"
         )]
         reason: Option<String>,
-    ) -> Result<DocumentUrl> {
+    ) -> ApiResult<DocumentUrl> {
         let viewer = principal(ctx)?;
         let reason = domain::parse_reason(reason.as_deref())?;
         let id = parse_id(&id, "id")?;
         let rx = existing(ctx, &id).await?;
         let ground = domain::read_ground(viewer, &facts(&rx), reason.as_deref())?;
-        let st = state(ctx);
-        let expires = Utc::now().timestamp() + DOCUMENT_URL_TTL_SECONDS;
-        let expires_at = chrono::DateTime::from_timestamp(expires, 0)
-            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("expiry out of range")))?;
-        let mut tx = st.store.begin().await.map_err(ApiError::from)?;
-        let link = store::insert_document_link(
-            &mut tx,
-            &store::NewDocumentLink {
-                prescription_id: &id,
-                actor: &viewer.subject,
-                ground: ground.as_db(),
-                reason: reason.as_deref(),
-                expires_at,
-            },
-        )
-        .await
-        .map_err(ApiError::from)?;
-        audit(
-            &mut tx,
-            &viewer.subject,
-            "prescription",
-            &id,
-            AccessAction::DocumentLinkIssued.as_db(),
-            None,
-            Some(json!({
-                "ground": ground.as_db(),
-                "reason": reason,
-                "linkId": link,
-                "expiresAt": expires_at.to_rfc3339(),
-            })),
-        )
-        .await?;
-        tx.commit().await.map_err(ApiError::from)?;
-        let sig = st.signer.document_sig(&id, &link, expires);
+        let cause = Cause::of_request(ctx);
+        let link =
+            documents::issue_document_link(state(ctx), &id, ground, reason.as_deref(), &cause)
+                .await?;
         Ok(DocumentUrl {
-            url: format!(
-                "{}/documents/{id}?link={link}&expires={expires}&sig={sig}",
-                st.public_url
-            ),
-            expires_at: DateTime(expires_at),
+            url: link.url,
+            expires_at: DateTime(link.expires_at),
             content_type: rx.row.document_content_type,
         })
     }
@@ -145,16 +110,14 @@ impl Query {
         #[graphql(desc = "Prescription ID")] prescription_id: ID,
         #[graphql(desc = "How many of the newest entries (at most 500, default 100)")]
         limit: Option<i32>,
-    ) -> Result<Vec<PrescriptionAccess>> {
+    ) -> ApiResult<Vec<PrescriptionAccess>> {
         let viewer = principal(ctx)?;
         let id = parse_id(&prescription_id, "prescriptionId")?;
         let limit = domain::access_log_limit(limit)?;
         let rx = existing(ctx, &id).await?;
         domain::check_access_log_reader(viewer, &rx.row.owner_id)?;
         let actions = AccessAction::ALL.map(AccessAction::as_db);
-        let rows = store::access_log(&state(ctx).store, &id, &actions, limit)
-            .await
-            .map_err(ApiError::from)?;
+        let rows = store::access_log(&state(ctx).store, &id, &actions, limit).await?;
         let mut entries = Vec::with_capacity(rows.len());
         for row in rows {
             entries.extend(PrescriptionAccess::from_row(row)?);
@@ -173,7 +136,7 @@ impl Query {
         #[graphql(desc = "Prescriptions the customer offered for this order")]
         prescription_ids: Vec<ID>,
         #[graphql(desc = "The order's lines")] lines: Vec<DispenseLineInput>,
-    ) -> Result<DispenseAuthorization> {
+    ) -> ApiResult<DispenseAuthorization> {
         require_service_of(ctx, &["orders"])?;
         let request = dispense_request(&customer_id, &prescription_ids, &lines)?;
         let decisions = dispensing::authorize(&state(ctx).store, &request).await?;
@@ -192,7 +155,7 @@ impl Query {
         &self,
         ctx: &Context<'_>,
         id: ID,
-    ) -> Result<Option<Prescription>> {
+    ) -> ApiResult<Option<Prescription>> {
         let viewer = principal(ctx)?;
         let Ok(id) = parse_id(&id, "id") else {
             return Ok(None);

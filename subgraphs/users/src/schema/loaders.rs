@@ -3,7 +3,7 @@
 use crate::store::{self, AddressRow, BranchRow, UserRow, VendorRow};
 use async_graphql::{Context, ID};
 use janta_platform::ids::parse_id;
-use janta_platform::loader::{grouped, keyed, load_one, BatchLoad};
+use janta_platform::loader::{batched, grouped, keyed, load_one, BatchLoad};
 use janta_platform::store::Store;
 use janta_platform::{ApiError, ApiResult};
 use std::collections::HashMap;
@@ -68,4 +68,13 @@ pub(in crate::schema) async fn load_vendor(ctx: &Context<'_>, id: &ID) -> ApiRes
     load_one::<VendorLoader, _>(ctx, id)
         .await?
         .ok_or_else(|| ApiError::not_found("vendor"))
+}
+
+/// Adds this subgraph's loaders, fresh, to one request.
+pub fn with_loaders(request: async_graphql::Request, store: &Store) -> async_graphql::Request {
+    request
+        .data(batched::<UserLoader>(store))
+        .data(batched::<VendorLoader>(store))
+        .data(batched::<AddressLoader>(store))
+        .data(batched::<BranchesLoader>(store))
 }

@@ -1,5 +1,6 @@
 //! The users subgraph's GraphQL API: thin resolvers that validate input with
-//! `domain`, authorise with the platform guards and persist through `store`.
+//! `domain`, authorise with the platform guards, read through `store` and
+//! change things through one use case of `service` each.
 //! Types live in `types`, loaders in `loaders`, the operations in `query`
 //! and `mutation`.
 
@@ -13,7 +14,7 @@ use async_graphql::{Context, EmptySubscription, Schema};
 use janta_platform::auth::{Principal, Role};
 use janta_platform::{ApiError, ApiResult};
 
-pub use loaders::{AddressLoader, BranchesLoader, UserLoader, VendorLoader};
+pub use loaders::{with_loaders, AddressLoader, BranchesLoader, UserLoader, VendorLoader};
 pub use mutation::Mutation;
 pub use query::Query;
 pub use types::{

@@ -1,18 +1,19 @@
-//! Write operations.
+//! Write operations: each parses its input, authorises, and calls one use
+//! case of [`crate::service`].
 
-use crate::audit;
 use crate::domain::{self, Email, Password, PharmacistRegistration, Phone};
-use crate::registration::Registration;
 use crate::schema::types::ValidAddress;
 use crate::schema::{
     require_vendor_admin_of, state, Address, AddressInput, AuthPayload, Branch, BranchInput,
     CreateVendorInput, FamilyMember, FamilyMemberInput, PharmacistAppointment,
     ProposePharmacistInput, RegisterInput, UpdateProfileInput, User, Vendor,
 };
-use crate::staff::{self, Decision};
-use crate::store::{self, UserRow};
-use async_graphql::{Context, Object, Result, ID};
-use janta_platform::auth::{principal, require_admin, Principal, Role};
+use crate::service::registration::{self, Registration};
+use crate::service::staff::{self, Decision};
+use crate::service::{accounts, vendors, Cause};
+use crate::store;
+use async_graphql::{Context, Object, ID};
+use janta_platform::auth::{principal, require_admin, Role};
 use janta_platform::ids::parse_id;
 use janta_platform::scalars::Date;
 use janta_platform::server::ClientAddress;
@@ -26,23 +27,17 @@ impl Mutation {
     /// Creates a customer account and signs it in. An e-mail that already
     /// has an account gets the same kind of answer (its owner is told by
     /// e-mail instead), so registration does not reveal who has an account.
-    async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<AuthPayload> {
-        let email = Email::parse(&input.email)?;
-        let password = Password::parse(&input.password)?;
-        let full_name = domain::parse_person_name(&input.full_name, "fullName")?;
-        let phone = input.phone.as_deref().map(Phone::parse).transpose()?;
-        // Hashing is deliberately slow: keep it off the async workers.
-        let password_hash = tokio::task::spawn_blocking(move || password.hash())
-            .await
-            .map_err(|e| ApiError::Internal(e.into()))?
-            .map_err(ApiError::from)?;
+    async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> ApiResult<AuthPayload> {
         let registration = Registration {
-            email,
-            phone,
-            full_name,
-            password_hash,
+            email: Email::parse(&input.email)?,
+            password: Password::parse(&input.password)?,
+            full_name: domain::parse_person_name(&input.full_name, "fullName")?,
+            phone: input.phone.as_deref().map(Phone::parse).transpose()?,
         };
-        Ok(crate::registration::register(ctx, state(ctx), registration).await?)
+        let st = state(ctx);
+        let cause = Cause::of_request(ctx);
+        let session = registration::register(&st.store, &st.sessions, registration, &cause).await?;
+        Ok(session.into())
     }
 
     /// Signs in with e-mail and password. Failures do not reveal whether the
@@ -55,33 +50,42 @@ impl Mutation {
         ctx: &Context<'_>,
         email: String,
         password: String,
-    ) -> Result<AuthPayload> {
+    ) -> ApiResult<AuthPayload> {
         let st = state(ctx);
         let client = ctx
             .data_opt::<ClientAddress>()
             .copied()
             .unwrap_or(ClientAddress(None));
-        Ok(st
+        let session = st
             .sessions
             .login(&st.store, &email, &password, client)
-            .await?)
+            .await?;
+        Ok(session.into())
     }
 
     /// Exchanges a refresh token for new tokens. Each refresh token works once;
     /// presenting a used one revokes every token of that sign-in.
-    async fn refresh_token(&self, ctx: &Context<'_>, refresh_token: String) -> Result<AuthPayload> {
+    async fn refresh_token(
+        &self,
+        ctx: &Context<'_>,
+        refresh_token: String,
+    ) -> ApiResult<AuthPayload> {
         let st = state(ctx);
-        Ok(st.sessions.refresh(&st.store, &refresh_token).await?)
+        Ok(st.sessions.refresh(&st.store, &refresh_token).await?.into())
     }
 
     /// Signs out: revokes the refresh token and its whole family.
-    async fn logout(&self, ctx: &Context<'_>, refresh_token: String) -> Result<bool> {
+    async fn logout(&self, ctx: &Context<'_>, refresh_token: String) -> ApiResult<bool> {
         let st = state(ctx);
-        Ok(st.sessions.logout(&st.store, &refresh_token).await?)
+        st.sessions.logout(&st.store, &refresh_token).await
     }
 
     /// Changes your name or phone number.
-    async fn update_profile(&self, ctx: &Context<'_>, input: UpdateProfileInput) -> Result<User> {
+    async fn update_profile(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateProfileInput,
+    ) -> ApiResult<User> {
         let me = principal(ctx)?;
         let name = input
             .full_name
@@ -89,49 +93,24 @@ impl Mutation {
             .map(|n| domain::parse_person_name(n, "fullName"))
             .transpose()?;
         let phone = input.phone.as_deref().map(Phone::parse).transpose()?;
-        let mut tx = state(ctx).store.begin().await.map_err(ApiError::from)?;
-        store::update_profile(
-            &mut tx,
-            &me.subject,
-            name.as_deref(),
-            phone.as_ref().map(Phone::as_str),
-        )
-        .await
-        .map_err(ApiError::from)?;
-        let row = store::user_by_id(&mut tx, &me.subject)
-            .await
-            .map_err(ApiError::from)?
-            .ok_or_else(|| ApiError::not_found("user"))?;
-        audit(&mut tx, &me.subject, "user", &me.subject, "profile_updated", None,
-              Some(serde_json::json!({ "fullNameChanged": name.is_some(), "phoneChanged": phone.is_some() }))).await?;
-        tx.commit().await.map_err(ApiError::from)?;
+        let phone = phone.as_ref().map(Phone::as_str);
+        let row = accounts::update_profile(&state(ctx).store, &me.subject, name.as_deref(), phone)
+            .await?;
         Ok(User::own_account(row))
     }
 
     /// Saves a delivery address; the first one becomes the default.
-    async fn add_address(&self, ctx: &Context<'_>, input: AddressInput) -> Result<Address> {
+    async fn add_address(&self, ctx: &Context<'_>, input: AddressInput) -> ApiResult<Address> {
         let me = principal(ctx)?;
         let valid = ValidAddress::parse(&input)?;
-        let mut tx = state(ctx).store.begin().await.map_err(ApiError::from)?;
-        let row = store::insert_address(
-            &mut tx,
+        let make_default = input.is_default.unwrap_or(false);
+        let row = accounts::add_address(
+            &state(ctx).store,
             &me.subject,
             &valid.fields(),
-            input.is_default.unwrap_or(false),
-        )
-        .await
-        .map_err(ApiError::from)?;
-        audit(
-            &mut tx,
-            &me.subject,
-            "address",
-            &row.id,
-            "added",
-            None,
-            None,
+            make_default,
         )
         .await?;
-        tx.commit().await.map_err(ApiError::from)?;
         Ok(Address(row))
     }
 
@@ -141,63 +120,31 @@ impl Mutation {
         ctx: &Context<'_>,
         id: ID,
         input: AddressInput,
-    ) -> Result<Address> {
+    ) -> ApiResult<Address> {
         let me = principal(ctx)?;
         let valid = ValidAddress::parse(&input)?;
-        let mut tx = state(ctx).store.begin().await.map_err(ApiError::from)?;
-        let id = own_address(&mut tx, me, &id).await?;
-        store::update_address(&mut tx, &id, &valid.fields())
-            .await
-            .map_err(ApiError::from)?;
-        if input.is_default == Some(true) {
-            store::set_default_address(&mut tx, &me.subject, &id)
-                .await
-                .map_err(ApiError::from)?;
-        }
-        audit(&mut tx, &me.subject, "address", &id, "updated", None, None).await?;
-        let row = store::address_by_id(&mut tx, &id)
-            .await
-            .map_err(ApiError::from)?;
-        tx.commit().await.map_err(ApiError::from)?;
-        Ok(Address(row.ok_or_else(|| ApiError::not_found("address"))?))
+        let id = parse_id(&id, "id")?;
+        let make_default = input.is_default == Some(true);
+        let db = &state(ctx).store;
+        let row =
+            accounts::update_address(db, &me.subject, &id, &valid.fields(), make_default).await?;
+        Ok(Address(row))
     }
 
     /// Deletes one of your addresses (past orders keep their copy).
-    async fn remove_address(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+    async fn remove_address(&self, ctx: &Context<'_>, id: ID) -> ApiResult<bool> {
         let me = principal(ctx)?;
-        let mut tx = state(ctx).store.begin().await.map_err(ApiError::from)?;
-        let id = own_address(&mut tx, me, &id).await?;
-        store::delete_address(&mut tx, &id)
-            .await
-            .map_err(ApiError::from)?;
-        audit(&mut tx, &me.subject, "address", &id, "removed", None, None).await?;
-        tx.commit().await.map_err(ApiError::from)?;
+        let id = parse_id(&id, "id")?;
+        accounts::remove_address(&state(ctx).store, &me.subject, &id).await?;
         Ok(true)
     }
 
     /// Makes one of your addresses the default.
-    async fn set_default_address(&self, ctx: &Context<'_>, id: ID) -> Result<Address> {
+    async fn set_default_address(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Address> {
         let me = principal(ctx)?;
-        let mut tx = state(ctx).store.begin().await.map_err(ApiError::from)?;
-        let id = own_address(&mut tx, me, &id).await?;
-        store::set_default_address(&mut tx, &me.subject, &id)
-            .await
-            .map_err(ApiError::from)?;
-        audit(
-            &mut tx,
-            &me.subject,
-            "address",
-            &id,
-            "made_default",
-            None,
-            None,
-        )
-        .await?;
-        let row = store::address_by_id(&mut tx, &id)
-            .await
-            .map_err(ApiError::from)?;
-        tx.commit().await.map_err(ApiError::from)?;
-        Ok(Address(row.ok_or_else(|| ApiError::not_found("address"))?))
+        let id = parse_id(&id, "id")?;
+        let row = accounts::set_default_address(&state(ctx).store, &me.subject, &id).await?;
+        Ok(Address(row))
     }
 
     /// Adds a dependent you buy medicines for.
@@ -205,70 +152,38 @@ impl Mutation {
         &self,
         ctx: &Context<'_>,
         input: FamilyMemberInput,
-    ) -> Result<FamilyMember> {
+    ) -> ApiResult<FamilyMember> {
         let me = principal(ctx)?;
         let name = domain::parse_person_name(&input.full_name, "fullName")?;
         if input
             .date_of_birth
             .is_some_and(|d| d.0 > chrono::Utc::now().date_naive())
         {
-            return Err(ApiError::bad_input("dateOfBirth cannot be in the future").into());
+            return Err(ApiError::bad_input("dateOfBirth cannot be in the future"));
         }
-        let dob = input.date_of_birth.map(Date::to_db);
-        let mut tx = state(ctx).store.begin().await.map_err(ApiError::from)?;
-        let row = store::insert_family_member(
-            &mut tx,
-            &me.subject,
-            &name,
-            input.relation.as_db(),
-            dob.as_deref(),
-        )
-        .await
-        .map_err(ApiError::from)?;
-        audit(
-            &mut tx,
-            &me.subject,
-            "family_member",
-            &row.id,
-            "added",
-            None,
-            None,
-        )
-        .await?;
-        tx.commit().await.map_err(ApiError::from)?;
+        let member = store::NewFamilyMember {
+            full_name: &name,
+            relation: input.relation.into(),
+            date_of_birth: input.date_of_birth.map(|d: Date| d.0),
+        };
+        let row = accounts::add_family_member(&state(ctx).store, &me.subject, member).await?;
         Ok(FamilyMember(row))
     }
 
     /// Removes one of your dependents.
-    async fn remove_family_member(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+    async fn remove_family_member(&self, ctx: &Context<'_>, id: ID) -> ApiResult<bool> {
         let me = principal(ctx)?;
         let id = parse_id(&id, "id")?;
-        let mut tx = state(ctx).store.begin().await.map_err(ApiError::from)?;
-        let row = store::family_member_by_id(&mut tx, &id)
-            .await
-            .map_err(ApiError::from)?;
-        if row.is_none_or(|m| m.user_id != me.subject) {
-            return Err(ApiError::not_found("family member").into());
-        }
-        store::delete_family_member(&mut tx, &id)
-            .await
-            .map_err(ApiError::from)?;
-        audit(
-            &mut tx,
-            &me.subject,
-            "family_member",
-            &id,
-            "removed",
-            None,
-            None,
-        )
-        .await?;
-        tx.commit().await.map_err(ApiError::from)?;
+        accounts::remove_family_member(&state(ctx).store, &me.subject, &id).await?;
         Ok(true)
     }
 
     /// Registers a pharmacy (admin). It sells only once verified.
-    async fn create_vendor(&self, ctx: &Context<'_>, input: CreateVendorInput) -> Result<Vendor> {
+    async fn create_vendor(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateVendorInput,
+    ) -> ApiResult<Vendor> {
         let admin = require_admin(ctx)?;
         let name = domain::parse_text(&input.name, "name", 2, 120)?;
         let legal_name = domain::parse_text(&input.legal_name, "legalName", 2, 200)?;
@@ -285,65 +200,25 @@ impl Mutation {
             is_default: None,
         })?;
         let branch_name = domain::parse_text(&input.branch.name, "branch.name", 2, 120)?;
-        let mut tx = state(ctx).store.begin().await.map_err(ApiError::from)?;
-        let vendor = store::insert_vendor(
-            &mut tx,
-            store::NewVendor {
-                name: &name,
-                legal_name: &legal_name,
-                gstin: &gstin,
-                drug_licence_number: &licence,
-                state: &vendor_state,
-            },
-        )
-        .await?;
-        store::insert_branch(&mut tx, &vendor.id, &branch_name, &branch.fields())
-            .await
-            .map_err(ApiError::from)?;
-        audit(
-            &mut tx,
-            &admin.subject,
-            "vendor",
-            &vendor.id,
-            "created",
-            None,
-            Some(serde_json::json!({ "name": name, "gstin": gstin, "state": vendor_state })),
-        )
-        .await?;
-        tx.commit().await.map_err(ApiError::from)?;
-        Ok(Vendor(vendor))
+        let vendor = store::NewVendor {
+            name: &name,
+            legal_name: &legal_name,
+            gstin: &gstin,
+            drug_licence_number: &licence,
+            state: &vendor_state,
+        };
+        let db = &state(ctx).store;
+        let row = vendors::create_vendor(db, admin, vendor, &branch_name, &branch.fields()).await?;
+        Ok(Vendor(row))
     }
 
     /// Marks a vendor's licences as checked (admin).
-    async fn verify_vendor(&self, ctx: &Context<'_>, id: ID) -> Result<Vendor> {
-        let admin = require_admin(ctx)?;
+    async fn verify_vendor(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Vendor> {
+        require_admin(ctx)?;
         let id = parse_id(&id, "id")?;
-        let mut tx = state(ctx).store.begin().await.map_err(ApiError::from)?;
-        store::vendor_by_id(&mut tx, &id)
-            .await
-            .map_err(ApiError::from)?
-            .ok_or_else(|| ApiError::not_found("vendor"))?;
-        if store::verify_vendor(&mut tx, &id)
-            .await
-            .map_err(ApiError::from)?
-        {
-            audit(
-                &mut tx,
-                &admin.subject,
-                "vendor",
-                &id,
-                "verified",
-                None,
-                None,
-            )
-            .await?;
-            crate::events::vendor_verified(&mut tx, &id, ctx).await?;
-        }
-        let row = store::vendor_by_id(&mut tx, &id)
-            .await
-            .map_err(ApiError::from)?;
-        tx.commit().await.map_err(ApiError::from)?;
-        Ok(Vendor(row.ok_or_else(|| ApiError::not_found("vendor"))?))
+        let cause = Cause::of_request(ctx);
+        let row = vendors::verify_vendor(&state(ctx).store, &id, &cause).await?;
+        Ok(Vendor(row))
     }
 
     /// Adds a branch to a vendor (admin, or that vendor's admin).
@@ -352,7 +227,7 @@ impl Mutation {
         ctx: &Context<'_>,
         vendor_id: ID,
         input: BranchInput,
-    ) -> Result<Branch> {
+    ) -> ApiResult<Branch> {
         let actor = principal(ctx)?;
         let vendor_id = parse_id(&vendor_id, "vendorId")?;
         require_vendor_admin_of(actor, &vendor_id)?;
@@ -366,21 +241,8 @@ impl Mutation {
             pincode: input.pincode,
             is_default: None,
         })?;
-        let mut tx = state(ctx).store.begin().await.map_err(ApiError::from)?;
-        let row = store::insert_branch(&mut tx, &vendor_id, &name, &address.fields())
-            .await
-            .map_err(ApiError::from)?;
-        audit(
-            &mut tx,
-            &actor.subject,
-            "vendor_branch",
-            &row.id,
-            "added",
-            None,
-            None,
-        )
-        .await?;
-        tx.commit().await.map_err(ApiError::from)?;
+        let db = &state(ctx).store;
+        let row = vendors::add_branch(db, actor, &vendor_id, &name, &address.fields()).await?;
         Ok(Branch(row))
     }
 
@@ -392,48 +254,15 @@ impl Mutation {
         vendor_id: ID,
         email: String,
         role: Role,
-    ) -> Result<User> {
+    ) -> ApiResult<User> {
         let actor = principal(ctx)?;
         let vendor_id = parse_id(&vendor_id, "vendorId")?;
         require_vendor_admin_of(actor, &vendor_id)?;
         domain::check_staff_role(role)?;
         let email = Email::parse(&email)?;
-        let st = state(ctx);
-        let user = store::user_by_email(&st.store, email.as_str())
-            .await
-            .map_err(ApiError::from)?
-            .ok_or_else(|| ApiError::not_found("user with this email"))?;
-        if user.vendor_id.as_deref().is_some_and(|v| v != vendor_id) {
-            return Err(ApiError::conflict("this user already works for another vendor").into());
-        }
-        let mut roles = user.roles();
-        if !roles.contains(&role) {
-            roles.push(role);
-        }
-        let mut tx = st.store.begin().await.map_err(ApiError::from)?;
-        store::vendor_by_id(&mut tx, &vendor_id)
-            .await
-            .map_err(ApiError::from)?
-            .ok_or_else(|| ApiError::not_found("vendor"))?;
-        store::set_roles(&mut tx, &user.id, &roles, Some(&vendor_id))
-            .await
-            .map_err(ApiError::from)?;
-        let after = store::user_by_id(&mut tx, &user.id)
-            .await
-            .map_err(ApiError::from)?
-            .ok_or_else(|| ApiError::not_found("user"))?;
-        audit(
-            &mut tx,
-            &actor.subject,
-            "user",
-            &user.id,
-            "staff_added",
-            Some(json_of_user(&user)),
-            Some(json_of_user(&after)),
-        )
-        .await?;
-        tx.commit().await.map_err(ApiError::from)?;
-        Ok(User::for_viewer(after, Some(actor)))
+        let db = &state(ctx).store;
+        let row = staff::add_vendor_staff(db, actor, &vendor_id, &email, role).await?;
+        Ok(User::for_viewer(row, Some(actor)))
     }
 
     /// Replaces a user's roles (admin). PHARMACIST can be kept or removed
@@ -444,47 +273,11 @@ impl Mutation {
         ctx: &Context<'_>,
         user_id: ID,
         roles: Vec<Role>,
-    ) -> Result<User> {
+    ) -> ApiResult<User> {
         let admin = require_admin(ctx)?;
         let user_id = parse_id(&user_id, "userId")?;
-        domain::check_assignable(&roles)?;
-        let mut tx = state(ctx).store.begin().await.map_err(ApiError::from)?;
-        let before = store::user_by_id(&mut tx, &user_id)
-            .await
-            .map_err(ApiError::from)?
-            .ok_or_else(|| ApiError::not_found("user"))?;
-        let pharmacist = before.pharmacy_id.is_some();
-        domain::check_pharmacist_kept(&roles, pharmacist)?;
-        let vendor_admin = roles.contains(&Role::VendorAdmin);
-        let vendor_id = before.vendor_id.clone().filter(|_| vendor_admin);
-        if vendor_admin && vendor_id.is_none() {
-            return Err(ApiError::bad_input(
-                "attach the user to a vendor with addVendorStaff first",
-            )
-            .into());
-        }
-        if pharmacist && !roles.contains(&Role::Pharmacist) {
-            crate::staff::revoke_pharmacist(&mut tx, admin, &user_id).await?;
-        }
-        store::set_roles(&mut tx, &user_id, &roles, vendor_id.as_deref())
-            .await
-            .map_err(ApiError::from)?;
-        let after = store::user_by_id(&mut tx, &user_id)
-            .await
-            .map_err(ApiError::from)?
-            .ok_or_else(|| ApiError::not_found("user"))?;
-        audit(
-            &mut tx,
-            &admin.subject,
-            "user",
-            &user_id,
-            "roles_set",
-            Some(json_of_user(&before)),
-            Some(json_of_user(&after)),
-        )
-        .await?;
-        tx.commit().await.map_err(ApiError::from)?;
-        Ok(User::for_viewer(after, Some(admin)))
+        let row = staff::set_user_roles(&state(ctx).store, admin, &user_id, &roles).await?;
+        Ok(User::for_viewer(row, Some(admin)))
     }
 
     /// Proposes an existing account as pharmacist of a vendor, with their
@@ -494,12 +287,12 @@ impl Mutation {
         &self,
         ctx: &Context<'_>,
         input: ProposePharmacistInput,
-    ) -> Result<PharmacistAppointment> {
+    ) -> ApiResult<PharmacistAppointment> {
         let actor = principal(ctx)?;
         let vendor_id = match &input.vendor_id {
             Some(id) => parse_id(id, "vendorId")?,
             None if actor.is_admin() => {
-                return Err(ApiError::bad_input("vendorId: which pharmacy?").into())
+                return Err(ApiError::bad_input("vendorId: which pharmacy?"))
             }
             None => actor.vendor_id.clone().unwrap_or_default(),
         };
@@ -507,18 +300,22 @@ impl Mutation {
         let email = Email::parse(&input.email)?;
         let registration =
             PharmacistRegistration::parse(&input.council, &input.registration_number)?;
-        let row =
-            staff::propose_pharmacist(state(ctx), actor, &vendor_id, &email, &registration).await?;
+        let db = &state(ctx).store;
+        let row = staff::propose_pharmacist(db, actor, &vendor_id, &email, &registration).await?;
         Ok(PharmacistAppointment(row))
     }
 
     /// Verifies a proposed pharmacist after checking the council's register
     /// (platform admin; recorded as the verifier). From now on the person's
     /// tokens carry PHARMACIST for that vendor.
-    async fn verify_pharmacist(&self, ctx: &Context<'_>, id: ID) -> Result<PharmacistAppointment> {
+    async fn verify_pharmacist(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> ApiResult<PharmacistAppointment> {
         let admin = require_admin(ctx)?;
         let id = parse_id(&id, "id")?;
-        let row = staff::decide_pharmacist(state(ctx), admin, &id, Decision::Verify).await?;
+        let row = staff::decide_pharmacist(&state(ctx).store, admin, &id, Decision::Verify).await?;
         Ok(PharmacistAppointment(row))
     }
 
@@ -528,42 +325,32 @@ impl Mutation {
         ctx: &Context<'_>,
         id: ID,
         reason: String,
-    ) -> Result<PharmacistAppointment> {
+    ) -> ApiResult<PharmacistAppointment> {
         let admin = require_admin(ctx)?;
         let id = parse_id(&id, "id")?;
         let reason = domain::parse_text(&reason, "reason", 3, 500)?;
         let decision = Decision::Reject(reason);
-        let row = staff::decide_pharmacist(state(ctx), admin, &id, decision).await?;
+        let row = staff::decide_pharmacist(&state(ctx).store, admin, &id, decision).await?;
         Ok(PharmacistAppointment(row))
     }
 
     /// Suspends a vendor (admin): its listings stop selling until it is
     /// reinstated. Publishes `VendorSuspended`.
-    async fn suspend_vendor(&self, ctx: &Context<'_>, id: ID, reason: String) -> Result<Vendor> {
-        let admin = require_admin(ctx)?;
+    async fn suspend_vendor(&self, ctx: &Context<'_>, id: ID, reason: String) -> ApiResult<Vendor> {
+        require_admin(ctx)?;
         let id = parse_id(&id, "id")?;
         let reason = domain::parse_text(&reason, "reason", 3, 500)?;
-        let row = staff::set_suspension(ctx, state(ctx), admin, &id, Some(&reason)).await?;
+        let cause = Cause::of_request(ctx);
+        let row = vendors::set_suspension(&state(ctx).store, &id, Some(&reason), &cause).await?;
         Ok(Vendor(row))
     }
 
     /// Lifts a vendor's suspension (admin). Publishes `VendorReinstated`.
-    async fn reinstate_vendor(&self, ctx: &Context<'_>, id: ID) -> Result<Vendor> {
-        let admin = require_admin(ctx)?;
+    async fn reinstate_vendor(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Vendor> {
+        require_admin(ctx)?;
         let id = parse_id(&id, "id")?;
-        let row = staff::set_suspension(ctx, state(ctx), admin, &id, None).await?;
+        let cause = Cause::of_request(ctx);
+        let row = vendors::set_suspension(&state(ctx).store, &id, None, &cause).await?;
         Ok(Vendor(row))
-    }
-}
-
-fn json_of_user(row: &UserRow) -> serde_json::Value {
-    serde_json::json!({ "roles": row.roles(), "vendorId": row.vendor_id })
-}
-
-async fn own_address(conn: &mut sqlx::AnyConnection, me: &Principal, id: &ID) -> ApiResult<String> {
-    let id = parse_id(id, "id")?;
-    match store::address_by_id(conn, &id).await? {
-        Some(row) if row.user_id == me.subject => Ok(id),
-        _ => Err(ApiError::not_found("address")),
     }
 }

@@ -8,11 +8,12 @@ use crate::schema::{
     ServiceContact, User, Vendor,
 };
 use crate::store;
-use async_graphql::{Context, Object, Result, ID};
+use async_graphql::{Context, Object, ID};
 use janta_platform::auth::{optional_principal, principal, require_service_of};
 use janta_platform::ids::parse_id;
 use janta_platform::loader::{load_many, load_one};
 use janta_platform::pagination::{build_connection, CountedConnection, Cursor, PageRequest};
+use janta_platform::scalars::to_db_time;
 use janta_platform::{ApiError, ApiResult};
 
 /// Read operations.
@@ -21,7 +22,7 @@ pub struct Query;
 #[Object]
 impl Query {
     /// The signed-in user.
-    async fn me(&self, ctx: &Context<'_>) -> Result<User> {
+    async fn me(&self, ctx: &Context<'_>) -> ApiResult<User> {
         let me = principal(ctx)?;
         let row = load_user(ctx, &me.subject)
             .await?
@@ -30,11 +31,15 @@ impl Query {
     }
 
     /// A user by ID: yourself, or anyone for admins.
-    async fn user(&self, ctx: &Context<'_>, #[graphql(desc = "User ID")] id: ID) -> Result<User> {
+    async fn user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "User ID")] id: ID,
+    ) -> ApiResult<User> {
         let viewer = principal(ctx)?;
         let id = parse_id(&id, "id")?;
         if !domain::can_view_private(viewer, &id) {
-            return Err(ApiError::forbidden("you can only read your own account").into());
+            return Err(ApiError::forbidden("you can only read your own account"));
         }
         let row = load_user(ctx, &id)
             .await?
@@ -47,7 +52,7 @@ impl Query {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Vendor ID")] id: ID,
-    ) -> Result<Vendor> {
+    ) -> ApiResult<Vendor> {
         Ok(Vendor(load_vendor(ctx, &id).await?))
     }
 
@@ -57,11 +62,9 @@ impl Query {
         ctx: &Context<'_>,
         #[graphql(desc = "Page size (at most 100, default 20)")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last item of the previous page")] after: Option<String>,
-    ) -> Result<CountedConnection<Vendor>> {
+    ) -> ApiResult<CountedConnection<Vendor>> {
         let page = PageRequest::new(first, after)?;
-        let (rows, total) = store::list_vendors(&state(ctx).store, &page)
-            .await
-            .map_err(ApiError::from)?;
+        let (rows, total) = store::list_vendors(&state(ctx).store, &page).await?;
         let nodes = rows.into_iter().map(Vendor).collect();
         Ok(build_connection(&page, nodes, total, |v| Cursor {
             key: v.0.name.clone(),
@@ -73,7 +76,7 @@ impl Query {
     /// who may see nothing of the user gets a reference that answers only
     /// its ID (every other field is FORBIDDEN), without a lookup.
     #[graphql(entity)]
-    async fn find_user_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Option<User>> {
+    async fn find_user_by_id(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<User>> {
         let Ok(id) = parse_id(&id, "id") else {
             return Ok(None);
         };
@@ -87,17 +90,17 @@ impl Query {
 
     /// Resolves `Vendor` references from other subgraphs (batched).
     #[graphql(entity)]
-    async fn find_vendor_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Vendor>> {
+    async fn find_vendor_by_id(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Vendor>> {
         match load_vendor(ctx, &id).await {
             Ok(row) => Ok(Some(Vendor(row))),
-            Err(e) if e.code() == janta_platform::ErrorCode::Internal => Err(e.into()),
+            Err(e) if e.code() == janta_platform::ErrorCode::Internal => Err(e),
             Err(_) => Ok(None),
         }
     }
 
     /// Resolves `Address` references (owner and admins only).
     #[graphql(entity)]
-    async fn find_address_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Address>> {
+    async fn find_address_by_id(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Address>> {
         let viewer = principal(ctx)?;
         let Ok(id) = parse_id(&id, "id") else {
             return Ok(None);
@@ -117,7 +120,7 @@ impl Query {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Address ID")] id: ID,
-    ) -> Result<Option<Address>> {
+    ) -> ApiResult<Option<Address>> {
         require_service_of(ctx, &["orders"])?;
         let id = parse_id(&id, "id")?;
         Ok(load_one::<AddressLoader, _>(ctx, id).await?.map(Address))
@@ -132,10 +135,10 @@ impl Query {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "User IDs")] user_ids: Vec<ID>,
-    ) -> Result<Vec<ServiceContact>> {
+    ) -> ApiResult<Vec<ServiceContact>> {
         require_service_of(ctx, &["notifications"])?;
         if user_ids.len() > 100 {
-            return Err(ApiError::bad_input("at most 100 userIds at once").into());
+            return Err(ApiError::bad_input("at most 100 userIds at once"));
         }
         let ids = user_ids
             .iter()
@@ -162,14 +165,12 @@ impl Query {
         ctx: &Context<'_>,
         #[graphql(desc = "The customer")] user_id: ID,
         #[graphql(desc = "The family member")] family_member_id: ID,
-    ) -> Result<bool> {
+    ) -> ApiResult<bool> {
         require_service_of(ctx, &["prescriptions"])?;
         let user_id = parse_id(&user_id, "userId")?;
         let member_id = parse_id(&family_member_id, "familyMemberId")?;
         let store = &state(ctx).store;
-        Ok(store::is_family_member_of(store, &user_id, &member_id)
-            .await
-            .map_err(ApiError::from)?)
+        Ok(store::is_family_member_of(store, &user_id, &member_id).await?)
     }
 
     /// Pharmacist appointments, oldest proposal first: every vendor's for
@@ -185,7 +186,7 @@ impl Query {
         vendor_id: Option<ID>,
         #[graphql(desc = "Page size (at most 100, default 20)")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last item of the previous page")] after: Option<String>,
-    ) -> Result<CountedConnection<PharmacistAppointment>> {
+    ) -> ApiResult<CountedConnection<PharmacistAppointment>> {
         let viewer = principal(ctx)?;
         let vendor_id = vendor_id.map(|v| parse_id(&v, "vendorId")).transpose()?;
         let vendor_id = match (viewer.is_admin(), vendor_id) {
@@ -201,12 +202,10 @@ impl Query {
             status: status.map(Into::into),
             vendor_id: vendor_id.as_deref(),
         };
-        let (rows, total) = store::list_appointments(&state(ctx).store, &filter, &page)
-            .await
-            .map_err(ApiError::from)?;
+        let (rows, total) = store::list_appointments(&state(ctx).store, &filter, &page).await?;
         let nodes = rows.into_iter().map(PharmacistAppointment).collect();
         Ok(build_connection(&page, nodes, total, |a| Cursor {
-            key: a.0.proposed_at.clone(),
+            key: to_db_time(a.0.proposed_at),
             id: a.0.id.clone(),
         }))
     }

@@ -36,29 +36,6 @@ pub struct MedicineInput {
     pub category_id: ID,
 }
 
-/// Changes to a medicine; omitted fields stay as they are.
-#[derive(InputObject)]
-pub struct UpdateMedicineInput {
-    /// New product name.
-    pub name: Option<String>,
-    /// New salt composition.
-    pub generic_name: Option<String>,
-    /// New manufacturer.
-    pub manufacturer: Option<String>,
-    /// New strength.
-    pub strength: Option<String>,
-    /// New dosage form.
-    pub form: Option<DosageForm>,
-    /// New pack.
-    pub pack_size: Option<String>,
-    /// New schedule.
-    pub schedule: Option<Schedule>,
-    /// New HSN code.
-    pub hsn_code: Option<String>,
-    /// New category.
-    pub category_id: Option<ID>,
-}
-
 /// A vendor's offer of a medicine (the vendor comes from the token).
 #[derive(InputObject)]
 pub struct UpsertListingInput {

@@ -1,17 +1,19 @@
 //! Vendor offers: `Vendor`, `Listing`, its `Batch`es and stock ledger.
 
 use super::Medicine;
-use crate::domain;
-use crate::schema::loaders::load_medicine;
-use crate::schema::{date, datetime, int, state};
+use crate::domain::{self, MovementKind};
+use crate::schema::loaders::{alone, with_siblings, LoadedListing, MedicineLoader, Siblings};
+use crate::schema::{int, state};
 use crate::store::stock::{self, BatchRow, MovementRow};
 use crate::store::{self, ListingRow, ReadClock};
-use async_graphql::{Context, Enum, Object, Result, ID};
+use async_graphql::{Context, Object, ID};
+use chrono::NaiveDate;
 use janta_platform::auth::{optional_principal, Principal};
 use janta_platform::money::Money;
 use janta_platform::pagination::{build_connection, CountedConnection, Cursor, PageRequest};
 use janta_platform::scalars::{Date, DateTime};
 use janta_platform::{ApiError, ApiResult};
+use std::sync::Arc;
 
 /// A pharmacy (owned by the users subgraph); the catalog adds its listings.
 pub struct Vendor {
@@ -33,15 +35,14 @@ impl Vendor {
         ctx: &Context<'_>,
         #[graphql(desc = "Page size (at most 100, default 20)")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last item of the previous page")] after: Option<String>,
-    ) -> Result<CountedConnection<Listing>> {
+    ) -> ApiResult<CountedConnection<Listing>> {
         let page = PageRequest::new(first, after)?;
         let staff =
             optional_principal(ctx).is_some_and(|p| domain::can_view_stock_details(p, &self.id));
         let (rows, total) =
             store::vendor_listings(&state(ctx).store, &self.id, staff, &page, &ReadClock::now())
-                .await
-                .map_err(ApiError::from)?;
-        let nodes = rows.into_iter().map(Listing).collect();
+                .await?;
+        let nodes = Listing::all(rows);
         Ok(build_connection(&page, nodes, total, |l: &Listing| {
             Cursor {
                 key: String::new(),
@@ -51,8 +52,27 @@ impl Vendor {
     }
 }
 
-/// A vendor's offer of a medicine.
-pub struct Listing(pub(in crate::schema) ListingRow);
+/// A vendor's offer of a medicine, with the listings resolved with it
+/// (their medicines load together).
+pub struct Listing(pub(in crate::schema) ListingRow, Arc<Siblings<ListingRow>>);
+
+impl Listing {
+    /// A listing resolved alone.
+    pub(in crate::schema) fn new(row: ListingRow) -> Self {
+        Listing::from(alone(row))
+    }
+
+    /// Listings resolved together.
+    pub(in crate::schema) fn all(rows: Vec<ListingRow>) -> Vec<Self> {
+        with_siblings(rows).into_iter().map(Listing::from).collect()
+    }
+}
+
+impl From<LoadedListing> for Listing {
+    fn from(loaded: LoadedListing) -> Self {
+        Listing(loaded.row, loaded.siblings)
+    }
+}
 
 fn require_stock_viewer<'a>(ctx: &Context<'a>, vendor_id: &str) -> ApiResult<&'a Principal> {
     let p = janta_platform::auth::principal(ctx)?;
@@ -74,18 +94,19 @@ impl Listing {
     }
     /// Sale price per pack, tax-inclusive; never above the MRP.
     async fn price(&self) -> Money {
-        Money::inr(self.0.price_paise)
+        self.0.price_paise.into()
     }
     /// Maximum retail price per pack, tax-inclusive.
     async fn mrp(&self) -> Money {
-        Money::inr(self.0.mrp_paise)
+        self.0.mrp_paise.into()
     }
     /// Discount on the MRP in percent, rounded down (e.g. 12).
     async fn discount_percent(&self) -> i32 {
-        if self.0.mrp_paise <= 0 {
+        let (price, mrp) = (self.0.price_paise.get(), self.0.mrp_paise.get());
+        if mrp <= 0 {
             return 0;
         }
-        int((self.0.mrp_paise - self.0.price_paise) * 100 / self.0.mrp_paise)
+        int((mrp - price) * 100 / mrp)
     }
     /// Packs that can be sold now: unexpired batches minus units held for orders.
     async fn stock(&self) -> i32 {
@@ -93,24 +114,30 @@ impl Listing {
     }
     /// Whether it can be bought now (offered, in stock, and its vendor sells).
     async fn in_stock(&self) -> bool {
-        self.0.active == 1 && self.0.stock > 0 && self.0.sellable == 1
+        self.0.active && self.0.stock > 0 && self.0.sellable
     }
     /// Whether its vendor may sell now: verified by the platform and not
     /// suspended. Only the vendor's staff and admins see listings where it
     /// is false (and a cart or order that already holds one).
     async fn sellable(&self) -> bool {
-        self.0.sellable == 1
+        self.0.sellable
     }
     /// Whether the vendor currently offers it.
     async fn active(&self) -> bool {
-        self.0.active == 1
+        self.0.active
     }
     /// The medicine offered (current version).
-    async fn medicine(&self, ctx: &Context<'_>) -> Result<Medicine> {
-        let row = load_medicine(ctx, &self.0.medicine_id)
-            .await?
-            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("listing without medicine")))?;
-        Ok(Medicine::new(row))
+    async fn medicine(&self, ctx: &Context<'_>) -> ApiResult<Medicine> {
+        let slot = "medicine".to_string();
+        let medicines = self
+            .1
+            .load::<MedicineLoader, _>(ctx, slot, |l| l.medicine_id.clone())
+            .await?;
+        let loaded = medicines
+            .get(&self.0.medicine_id)
+            .cloned()
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("listing without medicine")))?;
+        Ok(Medicine::from(loaded))
     }
     /// The vendor selling it (resolved by the users subgraph).
     async fn vendor(&self) -> Vendor {
@@ -119,23 +146,15 @@ impl Listing {
         }
     }
     /// When price, MRP or availability last changed.
-    async fn updated_at(&self) -> Result<DateTime> {
-        datetime(&self.0.updated_at)
+    async fn updated_at(&self) -> DateTime {
+        self.0.updated_at
     }
     /// Batches on hand, soonest expiry first (the vendor's staff and admins only).
-    async fn batches(&self, ctx: &Context<'_>) -> Result<Vec<Batch>> {
+    async fn batches(&self, ctx: &Context<'_>) -> ApiResult<Vec<Batch>> {
         require_stock_viewer(ctx, &self.0.vendor_id)?;
-        let rows = stock::batches_of(&state(ctx).store, &self.0.id)
-            .await
-            .map_err(ApiError::from)?;
-        let today = domain::today().format("%Y-%m-%d").to_string();
-        Ok(rows
-            .into_iter()
-            .map(|row| Batch {
-                row,
-                today: today.clone(),
-            })
-            .collect())
+        let rows = stock::batches_of(&state(ctx).store, &self.0.id).await?;
+        let today = domain::today();
+        Ok(rows.into_iter().map(|row| Batch { row, today }).collect())
     }
     /// The stock ledger, newest first (the vendor's staff and admins only).
     async fn stock_movements(
@@ -143,12 +162,10 @@ impl Listing {
         ctx: &Context<'_>,
         #[graphql(desc = "Page size (at most 100, default 20)")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last item of the previous page")] after: Option<String>,
-    ) -> Result<CountedConnection<StockMovement>> {
+    ) -> ApiResult<CountedConnection<StockMovement>> {
         require_stock_viewer(ctx, &self.0.vendor_id)?;
         let page = PageRequest::new(first, after)?;
-        let (rows, total) = stock::movements(&state(ctx).store, &self.0.id, &page)
-            .await
-            .map_err(ApiError::from)?;
+        let (rows, total) = stock::movements(&state(ctx).store, &self.0.id, &page).await?;
         let nodes = rows.into_iter().map(StockMovement).collect();
         Ok(build_connection(
             &page,
@@ -165,7 +182,7 @@ impl Listing {
 /// A batch of a listing.
 pub struct Batch {
     row: BatchRow,
-    today: String,
+    today: NaiveDate,
 }
 
 /// Packs of one manufacturing batch received by a vendor.
@@ -180,8 +197,8 @@ impl Batch {
         &self.row.batch_number
     }
     /// Expiry date; the batch is sellable until the day before.
-    async fn expires_on(&self) -> Result<Date> {
-        date(&self.row.expires_on)
+    async fn expires_on(&self) -> Date {
+        self.row.expires_on
     }
     /// Packs on hand (including those held for orders).
     async fn quantity(&self) -> i32 {
@@ -193,7 +210,7 @@ impl Batch {
     }
     /// Packs that can be sold now (0 once expired).
     async fn available(&self) -> i32 {
-        if self.row.expires_on.as_str() > self.today.as_str() {
+        if self.row.sellable(self.today) {
             int(self.row.quantity - self.row.reserved)
         } else {
             0
@@ -201,25 +218,12 @@ impl Batch {
     }
     /// Whether the batch has expired (never sold again).
     async fn expired(&self) -> bool {
-        self.row.expires_on.as_str() <= self.today.as_str()
+        !self.row.sellable(self.today)
     }
     /// When it was first received.
-    async fn received_at(&self) -> Result<DateTime> {
-        datetime(&self.row.received_at)
+    async fn received_at(&self) -> DateTime {
+        self.row.received_at
     }
-}
-
-/// Why stock on hand changed.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum StockMovementKind {
-    /// A batch was received.
-    Received,
-    /// Staff corrected stock (damage, loss, count, write-off).
-    Adjusted,
-    /// An order's reservation was committed.
-    Sold,
-    /// A committed order was cancelled and its packs returned.
-    Returned,
 }
 
 /// One ledger entry.
@@ -241,13 +245,8 @@ impl StockMovement {
         int(self.0.delta)
     }
     /// What kind of change.
-    async fn kind(&self) -> StockMovementKind {
-        match self.0.kind.as_str() {
-            "RECEIVED" => StockMovementKind::Received,
-            "SOLD" => StockMovementKind::Sold,
-            "RETURNED" => StockMovementKind::Returned,
-            _ => StockMovementKind::Adjusted,
-        }
+    async fn kind(&self) -> MovementKind {
+        self.0.kind
     }
     /// The reason staff gave (adjustments).
     async fn reason(&self) -> Option<&str> {
@@ -262,7 +261,7 @@ impl StockMovement {
         &self.0.actor
     }
     /// When.
-    async fn at(&self) -> Result<DateTime> {
-        datetime(&self.0.at)
+    async fn at(&self) -> DateTime {
+        self.0.at
     }
 }

@@ -2,28 +2,48 @@
 
 use super::Listing;
 use crate::domain::{self, DosageForm, ListingAudience, Schedule};
+use crate::schema::int;
 use crate::schema::loaders::{
-    load_category, AlternativesLoader, TopListingsKey, TopListingsLoader, VersionsLoader,
+    alone, AlternativesLoader, CategoryLoader, LoadedMedicine, Siblings, TopListingsKey,
+    TopListingsLoader, VersionsLoader,
 };
-use crate::schema::{date, datetime, int};
 use crate::store::{CategoryRow, MedicineRow, TaxSlabRow};
-use async_graphql::{Context, Object, Result, ID};
+use async_graphql::{Context, Object, ID};
 use janta_platform::auth::optional_principal;
-use janta_platform::loader::load_or_empty;
 use janta_platform::scalars::{Date, DateTime};
 use janta_platform::ApiError;
+use janta_platform::ApiResult;
+use std::sync::Arc;
 
 /// A medicine as sold: the current version of its master data.
 pub struct Medicine {
     pub(in crate::schema) row: MedicineRow,
     pub(in crate::schema) cursor_key: String,
+    /// The medicines resolved with this one (their nested lists load together).
+    siblings: Arc<Siblings<MedicineRow>>,
 }
 
 impl Medicine {
+    /// A medicine resolved alone.
     pub(in crate::schema) fn new(row: MedicineRow) -> Self {
+        Medicine::from(alone(row))
+    }
+
+    /// A medicine of a page, with its cursor key.
+    pub(in crate::schema) fn on_page(loaded: LoadedMedicine, cursor_key: String) -> Self {
         Medicine {
-            row,
+            cursor_key,
+            ..Medicine::from(loaded)
+        }
+    }
+}
+
+impl From<LoadedMedicine> for Medicine {
+    fn from(loaded: LoadedMedicine) -> Self {
+        Medicine {
+            row: loaded.row,
             cursor_key: String::new(),
+            siblings: loaded.siblings,
         }
     }
 }
@@ -58,7 +78,7 @@ impl Medicine {
     }
     /// Dosage form.
     async fn form(&self) -> DosageForm {
-        DosageForm::from_db(&self.row.form)
+        self.row.form
     }
     /// Pack, e.g. "strip of 15 tablets".
     async fn pack_size(&self) -> &str {
@@ -66,11 +86,11 @@ impl Medicine {
     }
     /// Drug schedule: OTC, H, H1 or X.
     async fn schedule(&self) -> Schedule {
-        Schedule::from_db(&self.row.schedule)
+        self.row.schedule
     }
     /// Whether a prescription is needed (every schedule but OTC).
     async fn requires_prescription(&self) -> bool {
-        Schedule::from_db(&self.row.schedule).requires_prescription()
+        self.row.schedule.requires_prescription()
     }
     /// HSN code, which decides the GST rate.
     async fn hsn_code(&self) -> &str {
@@ -87,16 +107,27 @@ impl Medicine {
         self.row.gst_rate_bp.map(int)
     }
     /// The category it is filed under.
-    async fn category(&self, ctx: &Context<'_>) -> Result<Category> {
-        let row = load_category(ctx, &self.row.category_id)
-            .await?
-            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("medicine without category")))?;
+    async fn category(&self, ctx: &Context<'_>) -> ApiResult<Category> {
+        let slot = "category".to_string();
+        let categories = self
+            .siblings
+            .load::<CategoryLoader, _>(ctx, slot, |m| m.category_id.clone())
+            .await?;
+        let row = categories
+            .get(&self.row.category_id)
+            .cloned()
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("medicine without category")))?;
         Ok(Category(row))
     }
     /// Admin-approved generic alternatives (same salt), best first.
-    async fn alternatives(&self, ctx: &Context<'_>) -> Result<Vec<Medicine>> {
-        let rows = load_or_empty::<AlternativesLoader, _, _>(ctx, self.row.id.clone()).await?;
-        Ok(rows.into_iter().map(Medicine::new).collect())
+    async fn alternatives(&self, ctx: &Context<'_>) -> ApiResult<Vec<Medicine>> {
+        let slot = "alternatives".to_string();
+        let all = self
+            .siblings
+            .load::<AlternativesLoader, _>(ctx, slot, |m| m.id.clone())
+            .await?;
+        let rows = all.get(&self.row.id).cloned().unwrap_or_default();
+        Ok(rows.into_iter().map(Medicine::from).collect())
     }
     /// Vendors' active offers of this medicine: buyable first, then
     /// cheapest. Offers of pharmacies that do not sell now (not verified, or
@@ -105,31 +136,42 @@ impl Medicine {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "How many listings (at most 50, default 10)")] first: Option<i32>,
-    ) -> Result<Vec<Listing>> {
+    ) -> ApiResult<Vec<Listing>> {
         let limit = i64::from(first.unwrap_or(10));
         if !(0..=50).contains(&limit) {
-            return Err(ApiError::bad_input("first must be between 0 and 50").into());
+            return Err(ApiError::bad_input("first must be between 0 and 50"));
         }
-        let key = TopListingsKey {
-            medicine_id: self.row.id.clone(),
+        let audience = ListingAudience::of(optional_principal(ctx));
+        let slot = format!("listings/{limit}/{audience:?}");
+        let key = |m: &MedicineRow| TopListingsKey {
+            medicine_id: m.id.clone(),
             limit,
-            audience: ListingAudience::of(optional_principal(ctx)),
+            audience: audience.clone(),
         };
-        let rows = load_or_empty::<TopListingsLoader, _, _>(ctx, key).await?;
-        Ok(rows.into_iter().map(Listing).collect())
+        let all = self
+            .siblings
+            .load::<TopListingsLoader, _>(ctx, slot, key)
+            .await?;
+        let rows = all.get(&key(&self.row)).cloned().unwrap_or_default();
+        Ok(Listing::all(rows))
     }
     /// Every version of this medicine, newest first.
-    async fn versions(&self, ctx: &Context<'_>) -> Result<Vec<MedicineVersion>> {
-        let rows = load_or_empty::<VersionsLoader, _, _>(ctx, self.row.id.clone()).await?;
+    async fn versions(&self, ctx: &Context<'_>) -> ApiResult<Vec<MedicineVersion>> {
+        let slot = "versions".to_string();
+        let all = self
+            .siblings
+            .load::<VersionsLoader, _>(ctx, slot, |m| m.id.clone())
+            .await?;
+        let rows = all.get(&self.row.id).cloned().unwrap_or_default();
         Ok(rows.into_iter().map(MedicineVersion).collect())
     }
     /// When this version was published.
-    async fn updated_at(&self) -> Result<DateTime> {
-        datetime(&self.row.version_created_at)
+    async fn updated_at(&self) -> DateTime {
+        self.row.version_created_at
     }
     /// When the medicine was first added.
-    async fn created_at(&self) -> Result<DateTime> {
-        datetime(&self.row.created_at)
+    async fn created_at(&self) -> DateTime {
+        self.row.created_at
     }
 }
 
@@ -169,7 +211,7 @@ impl MedicineVersion {
     }
     /// Dosage form.
     async fn form(&self) -> DosageForm {
-        DosageForm::from_db(&self.0.form)
+        self.0.form
     }
     /// Pack.
     async fn pack_size(&self) -> &str {
@@ -177,11 +219,11 @@ impl MedicineVersion {
     }
     /// Drug schedule.
     async fn schedule(&self) -> Schedule {
-        Schedule::from_db(&self.0.schedule)
+        self.0.schedule
     }
     /// Whether a prescription is needed.
     async fn requires_prescription(&self) -> bool {
-        Schedule::from_db(&self.0.schedule).requires_prescription()
+        self.0.schedule.requires_prescription()
     }
     /// HSN code.
     async fn hsn_code(&self) -> &str {
@@ -192,8 +234,8 @@ impl MedicineVersion {
         ID(self.0.category_id.clone())
     }
     /// When this version was published.
-    async fn created_at(&self) -> Result<DateTime> {
-        datetime(&self.0.version_created_at)
+    async fn created_at(&self) -> DateTime {
+        self.0.version_created_at
     }
 }
 
@@ -241,8 +283,8 @@ impl TaxSlab {
         int(self.0.rate_bp)
     }
     /// First day the rate applies.
-    async fn effective_from(&self) -> Result<Date> {
-        date(&self.0.effective_from)
+    async fn effective_from(&self) -> Date {
+        self.0.effective_from
     }
     /// What the slab covers.
     async fn description(&self) -> &str {

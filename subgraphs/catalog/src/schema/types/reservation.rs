@@ -1,10 +1,10 @@
 //! Checkout types: reservations, their lines and medicine snapshots, quotes.
 
 use crate::domain::{self, ReservationStatus, Schedule};
-use crate::schema::{date, datetime, int};
+use crate::schema::int;
 use crate::store::stock::{AllocationRow, ReservationItemRow, ReservationView};
 use crate::store::{ListingRow, MedicineRow};
-use async_graphql::{Object, Result, SimpleObject, ID};
+use async_graphql::{Object, SimpleObject, ID};
 use janta_platform::money::Money;
 use janta_platform::scalars::{Date, DateTime};
 
@@ -14,7 +14,7 @@ pub struct MedicineSnapshot {
     version: i64,
     name: String,
     generic_name: String,
-    schedule: String,
+    schedule: Schedule,
     hsn_code: String,
     gst_rate_bp: Option<i64>,
 }
@@ -26,7 +26,7 @@ impl MedicineSnapshot {
             version: item.medicine_version,
             name: item.medicine_name.clone(),
             generic_name: item.generic_name.clone(),
-            schedule: item.schedule.clone(),
+            schedule: item.schedule,
             hsn_code: item.hsn_code.clone(),
             gst_rate_bp: item.gst_rate_bp,
         }
@@ -38,7 +38,7 @@ impl MedicineSnapshot {
             version: m.version,
             name: m.name.clone(),
             generic_name: m.generic_name.clone(),
-            schedule: m.schedule.clone(),
+            schedule: m.schedule,
             hsn_code: m.hsn_code.clone(),
             gst_rate_bp: m.gst_rate_bp,
         }
@@ -67,11 +67,11 @@ impl MedicineSnapshot {
     }
     /// Schedule at the time.
     async fn schedule(&self) -> Schedule {
-        Schedule::from_db(&self.schedule)
+        self.schedule
     }
     /// Whether a prescription was needed.
     async fn requires_prescription(&self) -> bool {
-        Schedule::from_db(&self.schedule).requires_prescription()
+        self.schedule.requires_prescription()
     }
     /// HSN code at the time.
     async fn hsn_code(&self) -> &str {
@@ -121,30 +121,28 @@ impl ReservedLine {
     }
     /// Sale price per pack at the time, tax-inclusive.
     async fn unit_price(&self) -> Money {
-        Money::inr(self.item.unit_price_paise)
+        self.item.unit_price_paise.into()
     }
     /// MRP per pack at the time.
     async fn mrp(&self) -> Money {
-        Money::inr(self.item.mrp_paise)
+        self.item.mrp_paise.into()
     }
     /// Unit price × quantity, tax-inclusive.
     async fn line_total(&self) -> Money {
-        Money::inr(self.item.unit_price_paise * self.item.quantity)
+        self.item.unit_price_paise.times(self.item.quantity).into()
     }
     /// The medicine as it was.
     async fn medicine(&self) -> MedicineSnapshot {
         MedicineSnapshot::of_item(&self.item)
     }
     /// Batches allocated, first expiry first.
-    async fn batches(&self) -> Result<Vec<BatchAllocation>> {
+    async fn batches(&self) -> Vec<BatchAllocation> {
         self.batches
             .iter()
-            .map(|a| {
-                Ok(BatchAllocation {
-                    batch_number: a.batch_number.clone(),
-                    expires_on: date(&a.expires_on)?,
-                    quantity: int(a.quantity),
-                })
+            .map(|a| BatchAllocation {
+                batch_number: a.batch_number.clone(),
+                expires_on: a.expires_on,
+                quantity: int(a.quantity),
             })
             .collect()
     }
@@ -165,12 +163,12 @@ impl Reservation {
         self.0.status()
     }
     /// When an uncommitted reservation releases itself.
-    async fn expires_at(&self) -> Result<DateTime> {
-        datetime(&self.0.reservation.expires_at)
+    async fn expires_at(&self) -> DateTime {
+        self.0.reservation.expires_at
     }
     /// When stock was reserved.
-    async fn created_at(&self) -> Result<DateTime> {
-        datetime(&self.0.reservation.created_at)
+    async fn created_at(&self) -> DateTime {
+        self.0.reservation.created_at
     }
     /// The lines, in request order.
     async fn lines(&self) -> Vec<ReservedLine> {
@@ -210,11 +208,11 @@ impl ListingQuote {
     }
     /// Sale price per pack, tax-inclusive.
     async fn price(&self) -> Money {
-        Money::inr(self.listing.price_paise)
+        self.listing.price_paise.into()
     }
     /// MRP per pack.
     async fn mrp(&self) -> Money {
-        Money::inr(self.listing.mrp_paise)
+        self.listing.mrp_paise.into()
     }
     /// Packs sellable now.
     async fn stock(&self) -> i32 {
@@ -222,12 +220,12 @@ impl ListingQuote {
     }
     /// Offered, in stock, and its vendor sells.
     async fn available(&self) -> bool {
-        self.listing.active == 1 && self.listing.stock > 0 && self.listing.sellable == 1
+        self.listing.active && self.listing.stock > 0 && self.listing.sellable
     }
     /// Whether its vendor may sell now (verified, not suspended); checkout
     /// and carts refuse the listing otherwise.
     async fn sellable(&self) -> bool {
-        self.listing.sellable == 1
+        self.listing.sellable
     }
     /// The medicine's current version, schedule and GST rate.
     async fn medicine(&self) -> &MedicineSnapshot {

@@ -2,10 +2,12 @@
 
 use super::foreign::Listing;
 use crate::peers::PricedListing;
-use crate::schema::{correlation, state};
-use crate::store::{self, CartLineRow, CartRow};
+use crate::schema::state;
+use crate::service::cart::{self, CartView};
+use crate::store::{CartLineRow, CartRow};
 use crate::OrdersState;
-use async_graphql::{Context, Object, Result, ID};
+use async_graphql::{Context, Object, ID};
+use janta_platform::cause::correlation_of;
 use janta_platform::money::Money;
 use janta_platform::ApiResult;
 use std::collections::HashMap;
@@ -25,7 +27,7 @@ impl CartPricing {
             .get_or_try_init(|| async {
                 state(ctx)
                     .peers
-                    .price_listings(&self.listing_ids, correlation(ctx))
+                    .price_listings(&self.listing_ids, correlation_of(ctx))
                     .await
             })
             .await
@@ -71,7 +73,7 @@ impl Cart {
     /// Sum of the lines at current catalog prices (tax included). Lines the
     /// catalog no longer sells, or whose pharmacy does not sell now, count
     /// nothing.
-    async fn subtotal(&self, ctx: &Context<'_>) -> Result<Money> {
+    async fn subtotal(&self, ctx: &Context<'_>) -> ApiResult<Money> {
         let prices = self.pricing.get(ctx).await?;
         let total: i64 = self
             .lines
@@ -115,40 +117,38 @@ impl CartLine {
 
     /// Current price per unit from the catalog; null when the listing is no
     /// longer sold or its pharmacy does not sell now (remove the line).
-    async fn unit_price(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
+    async fn unit_price(&self, ctx: &Context<'_>) -> ApiResult<Option<Money>> {
         let prices = self.pricing.get(ctx).await?;
         Ok(buyable(prices, &self.row.listing_id).map(|p| Money::inr(p.price)))
     }
 
     /// Current price × quantity; null when the line cannot be bought now
     /// (see `unitPrice`).
-    async fn line_total(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
+    async fn line_total(&self, ctx: &Context<'_>) -> ApiResult<Option<Money>> {
         let prices = self.pricing.get(ctx).await?;
         Ok(buyable(prices, &self.row.listing_id).map(|p| Money::inr(p.price * self.row.quantity)))
     }
 }
 
-/// The cart of `customer` (created on first use); `prices`, when the caller
-/// already fetched them for every listing in the cart, saves the catalog call.
-pub(in crate::schema) async fn load_cart(
-    st: &OrdersState,
-    customer: &str,
-    prices: Option<HashMap<String, PricedListing>>,
-) -> ApiResult<Cart> {
-    let mut conn = st.store.pool().acquire().await?;
-    let row = store::ensure_cart(&mut conn, customer).await?;
-    let lines = store::cart_lines(&mut conn, &row.id).await?;
-    let listing_ids: Vec<String> = lines.iter().map(|l| l.listing_id.clone()).collect();
-    let cell = match prices {
-        Some(p) if listing_ids.iter().all(|id| p.contains_key(id)) => OnceCell::new_with(Some(p)),
-        _ => OnceCell::new(),
-    };
-    Ok(Cart {
-        row,
-        lines,
-        pricing: Arc::new(CartPricing {
-            listing_ids,
-            prices: cell,
-        }),
-    })
+impl From<CartView> for Cart {
+    fn from(view: CartView) -> Self {
+        let listing_ids: Vec<String> = view.lines.iter().map(|l| l.listing_id.clone()).collect();
+        let prices = match view.prices {
+            Some(p) => OnceCell::new_with(Some(p)),
+            None => OnceCell::new(),
+        };
+        Cart {
+            row: view.row,
+            lines: view.lines,
+            pricing: Arc::new(CartPricing {
+                listing_ids,
+                prices,
+            }),
+        }
+    }
+}
+
+/// The cart of `customer` (created on first use).
+pub(in crate::schema) async fn load_cart(st: &OrdersState, customer: &str) -> ApiResult<Cart> {
+    Ok(Cart::from(cart::cart_of(st, customer, None).await?))
 }

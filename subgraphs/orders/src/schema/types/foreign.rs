@@ -5,10 +5,10 @@ use super::order::{list, Order};
 use crate::domain::Status;
 use crate::schema::state;
 use crate::store::OrderOwner;
-use async_graphql::{Context, Object, Result, SimpleObject, ID};
+use async_graphql::{Context, Object, SimpleObject, ID};
 use janta_platform::auth::principal;
 use janta_platform::pagination::CountedConnection;
-use janta_platform::ApiError;
+use janta_platform::{ApiError, ApiResult};
 
 /// A medicine of the catalog; orders refers to it by ID (the catalog
 /// resolves its fields).
@@ -42,12 +42,12 @@ impl User {
     }
 
     /// The user's shopping cart (the user themselves and admins only).
-    async fn cart(&self, ctx: &Context<'_>) -> Result<Cart> {
+    async fn cart(&self, ctx: &Context<'_>) -> ApiResult<Cart> {
         let viewer = principal(ctx)?;
         if viewer.subject != self.id && !viewer.is_admin() {
-            return Err(ApiError::forbidden("you can only see your own cart").into());
+            return Err(ApiError::forbidden("you can only see your own cart"));
         }
-        Ok(load_cart(state(ctx), &self.id, None).await?)
+        load_cart(state(ctx), &self.id).await
     }
 
     /// The user's orders, newest first (the user themselves and admins only).
@@ -57,12 +57,12 @@ impl User {
         #[graphql(desc = "Only orders in this status")] status: Option<Status>,
         #[graphql(desc = "Page size (at most 100, default 20)")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last order of the previous page")] after: Option<String>,
-    ) -> Result<CountedConnection<Order>> {
+    ) -> ApiResult<CountedConnection<Order>> {
         let viewer = principal(ctx)?;
         if viewer.subject != self.id && !viewer.is_admin() {
-            return Err(ApiError::forbidden("you can only see your own orders").into());
+            return Err(ApiError::forbidden("you can only see your own orders"));
         }
-        Ok(list(ctx, OrderOwner::Customer(&self.id), status, first, after).await?)
+        list(ctx, OrderOwner::Customer(&self.id), status, first, after).await
     }
 }
 
@@ -86,11 +86,13 @@ impl Vendor {
         #[graphql(desc = "Only orders in this status")] status: Option<Status>,
         #[graphql(desc = "Page size (at most 100, default 20)")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last order of the previous page")] after: Option<String>,
-    ) -> Result<CountedConnection<Order>> {
+    ) -> ApiResult<CountedConnection<Order>> {
         let viewer = principal(ctx)?;
         if !viewer.is_staff_of(&self.id) && !viewer.is_admin() {
-            return Err(ApiError::forbidden("only this vendor's staff can see its orders").into());
+            return Err(ApiError::forbidden(
+                "only this vendor's staff can see its orders",
+            ));
         }
-        Ok(list(ctx, OrderOwner::Vendor(&self.id), status, first, after).await?)
+        list(ctx, OrderOwner::Vendor(&self.id), status, first, after).await
     }
 }

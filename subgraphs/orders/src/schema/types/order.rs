@@ -1,25 +1,19 @@
 //! Orders, their lines and snapshots, and checkout's input and payload.
 
 use super::foreign::{Listing, Medicine, User, Vendor};
-use crate::domain::{self, PaymentMethod, Schedule, Status, Supply};
+use crate::domain::{PaymentMethod, Schedule, Status, Supply};
 use crate::schema::loaders::{HistoryLoader, LinesLoader};
 use crate::schema::state;
 use crate::store::{self, LineRow, OrderOwner, OrderRow};
-use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
+use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 use janta_platform::loader::load_or_empty;
 use janta_platform::money::Money;
 use janta_platform::pagination::{build_connection, CountedConnection, Cursor, PageRequest};
-use janta_platform::scalars::{Date, DateTime};
-use janta_platform::{ApiError, ApiResult};
+use janta_platform::scalars::{to_db_time, Date, DateTime};
+use janta_platform::ApiResult;
 
 /// An order to one vendor, as placed by checkout, with its snapshots.
 pub struct Order(pub(in crate::schema) OrderRow);
-
-impl Order {
-    fn current_status(&self) -> ApiResult<Status> {
-        Ok(Status::from_db(&self.0.status)?)
-    }
-}
 
 /// An order: one vendor's part of a checkout, with the prices, tax,
 /// medicine versions, batches and delivery address as they were when it was
@@ -32,78 +26,70 @@ impl Order {
     }
 
     /// Where the order is in its life.
-    async fn status(&self) -> Result<Status> {
-        Ok(self.current_status()?)
+    async fn status(&self) -> Status {
+        self.0.status
     }
 
     /// When it was placed.
-    async fn placed_at(&self) -> Result<DateTime> {
-        Ok(DateTime::from_db(&self.0.placed_at).map_err(ApiError::from)?)
+    async fn placed_at(&self) -> DateTime {
+        self.0.placed_at
     }
 
     /// When it last changed.
-    async fn updated_at(&self) -> Result<DateTime> {
-        Ok(DateTime::from_db(&self.0.updated_at).map_err(ApiError::from)?)
+    async fn updated_at(&self) -> DateTime {
+        self.0.updated_at
     }
 
     /// Until when an online payment is awaited; after it the order is
     /// cancelled and its stock released. Null once it is no longer awaited.
-    async fn payment_due_at(&self) -> Result<Option<DateTime>> {
-        let pending = self.current_status()? == Status::PendingPayment
-            && self.0.payment_method.as_deref() != Some(domain::CASH_ON_DELIVERY);
-        if !pending {
-            return Ok(None);
-        }
-        Ok(Some(
-            DateTime::from_db(&self.0.payment_due_at).map_err(ApiError::from)?,
-        ))
+    async fn payment_due_at(&self) -> Option<DateTime> {
+        let pending = self.0.status == Status::PendingPayment
+            && self.0.payment_method != Some(PaymentMethod::CashOnDelivery);
+        pending.then_some(self.0.payment_due_at)
     }
 
     /// How the customer pays, when known.
     async fn payment_method(&self) -> Option<PaymentMethod> {
-        self.0
-            .payment_method
-            .as_deref()
-            .and_then(PaymentMethod::from_db)
+        self.0.payment_method
     }
 
     /// Within one state (CGST + SGST) or across states (IGST).
     async fn supply(&self) -> Supply {
-        Supply::from_db(&self.0.supply)
+        self.0.supply
     }
 
     /// What the customer pays, tax included (sum of the lines).
     async fn total(&self) -> Money {
-        Money::inr(self.0.total)
+        Money::from(self.0.total)
     }
 
     /// Value before tax (sum of the lines' taxable values).
     async fn taxable_value(&self) -> Money {
-        Money::inr(self.0.taxable_total)
+        Money::from(self.0.taxable_total)
     }
 
     /// All GST in the total (CGST + SGST + IGST).
     async fn tax_total(&self) -> Money {
-        Money::inr(self.0.cgst_total + self.0.sgst_total + self.0.igst_total)
+        Money::from(self.0.tax_total())
     }
 
     /// Central GST (intra-state orders).
     async fn cgst_total(&self) -> Money {
-        Money::inr(self.0.cgst_total)
+        Money::from(self.0.cgst_total)
     }
 
     /// State GST (intra-state orders).
     async fn sgst_total(&self) -> Money {
-        Money::inr(self.0.sgst_total)
+        Money::from(self.0.sgst_total)
     }
 
     /// Integrated GST (inter-state orders).
     async fn igst_total(&self) -> Money {
-        Money::inr(self.0.igst_total)
+        Money::from(self.0.igst_total)
     }
 
     /// What was bought.
-    async fn lines(&self, ctx: &Context<'_>) -> Result<Vec<OrderLine>> {
+    async fn lines(&self, ctx: &Context<'_>) -> ApiResult<Vec<OrderLine>> {
         let rows = load_or_empty::<LinesLoader, _, _>(ctx, self.0.id.clone()).await?;
         Ok(rows.into_iter().map(OrderLine).collect())
     }
@@ -124,29 +110,29 @@ impl Order {
 
     /// The delivery address as it was at checkout.
     async fn delivery_address(&self) -> DeliveryAddress {
+        let a = &self.0.address;
         DeliveryAddress {
-            label: self.0.address_label.clone(),
-            line1: self.0.address_line1.clone(),
-            line2: self.0.address_line2.clone(),
-            city: self.0.address_city.clone(),
-            state: self.0.address_state.clone(),
-            pincode: self.0.address_pincode.clone(),
+            label: a.label.clone(),
+            line1: a.line1.clone(),
+            line2: a.line2.clone(),
+            city: a.city.clone(),
+            state: a.state.clone(),
+            pincode: a.pincode.clone(),
         }
     }
 
     /// Every status it has been in, oldest first, with who moved it and why.
-    async fn status_history(&self, ctx: &Context<'_>) -> Result<Vec<OrderStatusChange>> {
+    async fn status_history(&self, ctx: &Context<'_>) -> ApiResult<Vec<OrderStatusChange>> {
         let rows = load_or_empty::<HistoryLoader, _, _>(ctx, self.0.id.clone()).await?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(OrderStatusChange {
-                    status: Status::from_db(&row.status).map_err(ApiError::from)?,
-                    at: DateTime::from_db(&row.at).map_err(ApiError::from)?,
-                    actor: row.actor,
-                    note: row.note,
-                })
+        Ok(rows
+            .into_iter()
+            .map(|row| OrderStatusChange {
+                status: row.status,
+                at: row.at,
+                actor: row.actor,
+                note: row.note,
             })
-            .collect()
+            .collect())
     }
 
     /// Why it was cancelled, if it was.
@@ -197,9 +183,8 @@ impl OrderLine {
     }
 
     /// The medicine's schedule in the version bought.
-    async fn schedule(&self) -> Result<Schedule> {
-        Ok(Schedule::parse(&self.0.schedule)
-            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("unknown schedule in storage")))?)
+    async fn schedule(&self) -> Schedule {
+        self.0.schedule
     }
 
     /// HSN code the GST rate came from.
@@ -208,61 +193,59 @@ impl OrderLine {
     }
 
     /// GST rate applied, in percent ("5", "12", "0.25").
-    async fn gst_rate(&self) -> Result<String> {
-        Ok(domain::GstRate::from_basis_points(self.0.gst_rate_bp)
-            .map_err(ApiError::from)?
-            .percent_string())
+    async fn gst_rate(&self) -> String {
+        self.0.gst_rate.percent_string()
     }
 
     /// Price per unit paid, tax included.
     async fn unit_price(&self) -> Money {
-        Money::inr(self.0.unit_price)
+        Money::from(self.0.unit_price)
     }
 
     /// Maximum retail price per unit at checkout.
     async fn mrp(&self) -> Money {
-        Money::inr(self.0.mrp)
+        Money::from(self.0.mrp)
     }
 
     /// Unit price × quantity, tax included.
     async fn line_total(&self) -> Money {
-        Money::inr(self.0.line_total)
+        Money::from(self.0.line_total)
     }
 
     /// The line's value before tax.
     async fn taxable_value(&self) -> Money {
-        Money::inr(self.0.taxable_value)
+        Money::from(self.0.taxable_value)
     }
 
     /// Central GST in the line (zero for inter-state orders).
     async fn cgst(&self) -> Money {
-        Money::inr(self.0.cgst)
+        Money::from(self.0.cgst)
     }
 
     /// State GST in the line (zero for inter-state orders).
     async fn sgst(&self) -> Money {
-        Money::inr(self.0.sgst)
+        Money::from(self.0.sgst)
     }
 
     /// Integrated GST in the line (zero for intra-state orders).
     async fn igst(&self) -> Money {
-        Money::inr(self.0.igst)
+        Money::from(self.0.igst)
     }
 
     /// All GST in the line.
     async fn tax_total(&self) -> Money {
-        Money::inr(self.0.cgst + self.0.sgst + self.0.igst)
+        Money::from(self.0.cgst + self.0.sgst + self.0.igst)
     }
 
     /// The batches the units come from (first expiry first out).
-    async fn batches(&self) -> Result<Vec<OrderLineBatch>> {
-        let raw: Vec<crate::peers::AllocatedBatch> =
-            serde_json::from_str(&self.0.batches).map_err(|e| ApiError::Internal(e.into()))?;
-        raw.into_iter()
+    async fn batches(&self) -> ApiResult<Vec<OrderLineBatch>> {
+        self.0
+            .batches
+            .iter()
             .map(|b| {
                 Ok(OrderLineBatch {
-                    batch_number: b.batch_number,
-                    expires_on: Date::from_db(&b.expires_on).map_err(ApiError::from)?,
+                    batch_number: b.batch_number.clone(),
+                    expires_on: Date::from_db(&b.expires_on)?,
                     quantity: b.quantity,
                 })
             })
@@ -346,11 +329,11 @@ impl From<&OrderRow> for OrderForPayment {
             id: ID(o.id.clone()),
             buyer_id: ID(o.customer_id.clone()),
             vendor_id: ID(o.vendor_id.clone()),
-            status: Status::from_db(&o.status).unwrap_or(Status::Cancelled),
-            total_paise: o.total,
+            status: o.status,
+            total_paise: o.total.get(),
             currency: o.currency.clone(),
-            total: Money::inr(o.total),
-            payment_method: o.payment_method.as_deref().and_then(PaymentMethod::from_db),
+            total: Money::from(o.total),
+            payment_method: o.payment_method,
         }
     }
 }
@@ -380,11 +363,10 @@ pub(in crate::schema) async fn list(
     after: Option<String>,
 ) -> ApiResult<CountedConnection<Order>> {
     let page = PageRequest::new(first, after)?;
-    let (rows, total) =
-        store::list_orders(&state(ctx).store, owner, status.map(Status::as_db), &page).await?;
+    let (rows, total) = store::list_orders(&state(ctx).store, owner, status, &page).await?;
     let nodes = rows.into_iter().map(Order).collect();
     Ok(build_connection(&page, nodes, total, |o| Cursor {
-        key: o.0.placed_at.clone(),
+        key: to_db_time(o.0.placed_at.0),
         id: o.0.id.clone(),
     }))
 }

@@ -77,17 +77,17 @@ impl PrescriptionAccess {
             .as_deref()
             .map(serde_json::from_str)
             .transpose()
-            .map_err(|e| ApiError::Internal(e.into()))?
+            .map_err(ApiError::internal)?
             .unwrap_or_default();
         Ok(Some(PrescriptionAccess {
             actor: ID(row.actor),
             action: action.into(),
             ground: after["ground"]
                 .as_str()
-                .and_then(ReadGround::from_db)
+                .and_then(ReadGround::parse)
                 .map(Into::into),
             reason: after["reason"].as_str().map(str::to_string),
-            at: DateTime::from_db(&row.at)?,
+            at: row.at,
         }))
     }
 }

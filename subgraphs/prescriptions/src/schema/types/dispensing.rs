@@ -1,8 +1,8 @@
 //! Dispensing authorisation and consumption of approved quantities.
 
-use crate::dispensing::{LineDecision, OrderConsumption};
 use crate::domain::{Allocation, Refusal};
 use crate::schema::clamp;
+use crate::service::dispensing::{LineDecision, OrderConsumption};
 use async_graphql::{Enum, InputObject, SimpleObject, ID};
 
 /// A medicine's drug schedule, as the orders subgraph knows it from catalog.
@@ -164,7 +164,7 @@ impl From<OrderConsumption> for PrescriptionConsumption {
                     prescription_id: ID(l.prescription_id),
                     medicine_id: ID(l.medicine_id),
                     quantity: clamp(l.quantity),
-                    whole_prescription: l.whole_prescription != 0,
+                    whole_prescription: l.whole_prescription,
                 })
                 .collect(),
         }

@@ -4,10 +4,10 @@
 use crate::domain::{self, Status};
 use crate::schema::{LinesLoader, MedicineRef, UserRef, VendorRef};
 use crate::store::{LineRow, LoadedPrescription, PrescriptionRow};
-use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject, ID};
+use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, ID};
 use janta_platform::loader::load_or_empty;
 use janta_platform::scalars::{Date, DateTime};
-use janta_platform::ApiError;
+use janta_platform::ApiResult;
 
 /// Where a prescription is in its life.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -99,26 +99,20 @@ impl Prescription {
         self.0.doctor_registration_number.as_deref()
     }
     /// The date the doctor issued it.
-    async fn issued_on(&self) -> Result<Date> {
-        Ok(Date::from_db(&self.0.issued_on).map_err(ApiError::from)?)
+    async fn issued_on(&self) -> Date {
+        self.0.issued_on
     }
     /// When the customer submitted it.
-    async fn submitted_at(&self) -> Result<DateTime> {
-        Ok(DateTime::from_db(&self.0.submitted_at).map_err(ApiError::from)?)
+    async fn submitted_at(&self) -> DateTime {
+        self.0.submitted_at
     }
     /// Last day (inclusive, Indian date) orders may use it; set on approval.
     async fn valid_until(&self) -> Option<Date> {
-        self.0.valid_until_date().map(Date)
+        self.0.valid_until
     }
     /// When a pharmacist reviewed it.
-    async fn reviewed_at(&self) -> Result<Option<DateTime>> {
-        Ok(self
-            .0
-            .reviewed_at
-            .as_deref()
-            .map(DateTime::from_db)
-            .transpose()
-            .map_err(ApiError::from)?)
+    async fn reviewed_at(&self) -> Option<DateTime> {
+        self.0.reviewed_at
     }
     /// The pharmacist's notes; for a rejection, the reason.
     async fn review_notes(&self) -> Option<&str> {
@@ -150,7 +144,7 @@ impl Prescription {
         }
     }
     /// What the pharmacist approved, in the order given (empty until approved).
-    async fn lines(&self, ctx: &Context<'_>) -> Result<Vec<PrescriptionLine>> {
+    async fn lines(&self, ctx: &Context<'_>) -> ApiResult<Vec<PrescriptionLine>> {
         if let Some(lines) = &self.1 {
             return Ok(lines.iter().cloned().map(PrescriptionLine).collect());
         }

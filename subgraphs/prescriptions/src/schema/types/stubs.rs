@@ -4,11 +4,12 @@ use crate::domain;
 use crate::schema::{
     facts, owned_page, OrderPrescriptionsLoader, Prescription, PrescriptionStatus,
 };
-use async_graphql::{Context, Object, Result, SimpleObject, ID};
+use async_graphql::{Context, Object, SimpleObject, ID};
 use janta_platform::auth::principal;
 use janta_platform::loader::load_or_empty;
 use janta_platform::pagination::CountedConnection;
 use janta_platform::ApiError;
+use janta_platform::ApiResult;
 
 /// A medicine of the catalog subgraph, referenced by ID.
 #[derive(SimpleObject, Clone)]
@@ -48,10 +49,12 @@ impl UserRef {
         #[graphql(desc = "Only prescriptions in this status")] status: Option<PrescriptionStatus>,
         #[graphql(desc = "Page size (at most 100, default 20)")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last item of the previous page")] after: Option<String>,
-    ) -> Result<CountedConnection<Prescription>> {
+    ) -> ApiResult<CountedConnection<Prescription>> {
         let viewer = principal(ctx)?;
         if viewer.subject != self.id {
-            return Err(ApiError::forbidden("you can only list your own prescriptions").into());
+            return Err(ApiError::forbidden(
+                "you can only list your own prescriptions",
+            ));
         }
         Ok(owned_page(ctx, &self.id, status, first, after).await?)
     }
@@ -75,7 +78,7 @@ impl OrderRef {
     /// may read it: the customer, the pharmacy it was submitted to, staff of
     /// a pharmacy dispensing against it (this order's, while it holds
     /// quantities) and services; admins use `prescription(id, reason)`.
-    async fn prescriptions(&self, ctx: &Context<'_>) -> Result<Vec<Prescription>> {
+    async fn prescriptions(&self, ctx: &Context<'_>) -> ApiResult<Vec<Prescription>> {
         let viewer = principal(ctx)?;
         let links = load_or_empty::<OrderPrescriptionsLoader, _, _>(ctx, self.id.clone()).await?;
         Ok(links

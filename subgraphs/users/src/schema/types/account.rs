@@ -4,11 +4,12 @@
 use crate::domain::{self, Visibility};
 use crate::schema::loaders::load_vendor;
 use crate::schema::{state, Vendor};
+use crate::service::sessions::Session;
 use crate::store::{self, AddressRow, FamilyMemberRow, UserRow};
-use async_graphql::{Context, Enum, Object, Result, SimpleObject, ID};
+use async_graphql::{Context, Enum, Object, SimpleObject, ID};
 use janta_platform::auth::{Principal, Role};
 use janta_platform::scalars::{Date, DateTime};
-use janta_platform::ApiError;
+use janta_platform::{ApiError, ApiResult};
 
 /// A person with an account: customer, pharmacist, vendor admin or admin.
 /// What a viewer sees depends on who they are ([`domain::visibility`]):
@@ -51,10 +52,10 @@ impl User {
     }
 
     /// The account, when the viewer may see at least `needed` of it.
-    fn visible(&self, needed: Visibility) -> Result<&UserRow> {
+    fn visible(&self, needed: Visibility) -> ApiResult<&UserRow> {
         match &self.row {
             Some(row) if self.visibility >= needed => Ok(row),
-            _ => Err(ApiError::forbidden("you may not see this of this user").into()),
+            _ => Err(ApiError::forbidden("you may not see this of this user")),
         }
     }
 }
@@ -67,50 +68,45 @@ impl User {
         ID(self.id.clone())
     }
     /// Login e-mail (self and admins only).
-    async fn email(&self) -> Result<&str> {
+    async fn email(&self) -> ApiResult<&str> {
         Ok(self.visible(Visibility::Private)?.email.as_str())
     }
     /// Mobile number in E.164 form (self and admins only).
-    async fn phone(&self) -> Result<Option<&str>> {
+    async fn phone(&self) -> ApiResult<Option<&str>> {
         Ok(self.visible(Visibility::Private)?.phone.as_deref())
     }
     /// Name as shown to pharmacists and on invoices (self, admins, active
     /// vendor staff and services).
-    async fn full_name(&self) -> Result<&str> {
+    async fn full_name(&self) -> ApiResult<&str> {
         Ok(self.visible(Visibility::Name)?.full_name.as_str())
     }
     /// Roles in effect (self and admins only). PHARMACIST appears
     /// only once a platform admin verified the appointment.
-    async fn roles(&self) -> Result<Vec<Role>> {
+    async fn roles(&self) -> ApiResult<Vec<Role>> {
         Ok(self.visible(Visibility::Private)?.roles())
     }
     /// The vendor a staff member works for (as visible as the name).
-    async fn vendor(&self, ctx: &Context<'_>) -> Result<Option<Vendor>> {
+    async fn vendor(&self, ctx: &Context<'_>) -> ApiResult<Option<Vendor>> {
         match &self.visible(Visibility::Name)?.vendor_id {
             Some(id) => Ok(Some(Vendor(load_vendor(ctx, &ID(id.clone())).await?))),
             None => Ok(None),
         }
     }
     /// Saved delivery addresses, default first (self and admins only).
-    async fn addresses(&self, ctx: &Context<'_>) -> Result<Vec<Address>> {
+    async fn addresses(&self, ctx: &Context<'_>) -> ApiResult<Vec<Address>> {
         let row = self.visible(Visibility::Private)?;
-        let rows = store::addresses_of(&state(ctx).store, &row.id)
-            .await
-            .map_err(ApiError::from)?;
+        let rows = store::addresses_of(&state(ctx).store, &row.id).await?;
         Ok(rows.into_iter().map(Address).collect())
     }
     /// Dependents this customer buys for (self and admins only).
-    async fn family_members(&self, ctx: &Context<'_>) -> Result<Vec<FamilyMember>> {
+    async fn family_members(&self, ctx: &Context<'_>) -> ApiResult<Vec<FamilyMember>> {
         let row = self.visible(Visibility::Private)?;
-        let rows = store::family_of(&state(ctx).store, &row.id)
-            .await
-            .map_err(ApiError::from)?;
+        let rows = store::family_of(&state(ctx).store, &row.id).await?;
         Ok(rows.into_iter().map(FamilyMember).collect())
     }
     /// When the account was created (self and admins only).
-    async fn created_at(&self) -> Result<DateTime> {
-        let row = self.visible(Visibility::Private)?;
-        Ok(DateTime::from_db(&row.created_at).map_err(ApiError::from)?)
+    async fn created_at(&self) -> ApiResult<DateTime> {
+        Ok(DateTime(self.visible(Visibility::Private)?.created_at))
     }
 }
 
@@ -155,12 +151,13 @@ impl Address {
     }
     /// Whether this is the user's default delivery address.
     async fn is_default(&self) -> bool {
-        self.0.is_default != 0
+        self.0.is_default
     }
 }
 
 /// How a dependent is related to the customer.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "domain::Relation")]
 pub enum Relation {
     /// Husband or wife.
     Spouse,
@@ -172,28 +169,6 @@ pub enum Relation {
     Sibling,
     /// Anyone else in the customer's care.
     Other,
-}
-
-impl Relation {
-    pub(in crate::schema) fn as_db(self) -> &'static str {
-        match self {
-            Relation::Spouse => "SPOUSE",
-            Relation::Child => "CHILD",
-            Relation::Parent => "PARENT",
-            Relation::Sibling => "SIBLING",
-            Relation::Other => "OTHER",
-        }
-    }
-
-    fn from_db(s: &str) -> Self {
-        match s {
-            "SPOUSE" => Relation::Spouse,
-            "CHILD" => Relation::Child,
-            "PARENT" => Relation::Parent,
-            "SIBLING" => Relation::Sibling,
-            _ => Relation::Other,
-        }
-    }
 }
 
 /// A dependent a customer buys medicines for (a prescription's patient).
@@ -212,14 +187,11 @@ impl FamilyMember {
     }
     /// Relation to the customer.
     async fn relation(&self) -> Relation {
-        Relation::from_db(&self.0.relation)
+        self.0.relation.into()
     }
     /// Date of birth, if given.
     async fn date_of_birth(&self) -> Option<Date> {
-        self.0
-            .date_of_birth
-            .as_deref()
-            .and_then(|d| Date::from_db(d).ok())
+        self.0.date_of_birth.map(Date)
     }
 }
 
@@ -234,6 +206,17 @@ pub struct AuthPayload {
     pub expires_at: DateTime,
     /// The signed-in user.
     pub user: User,
+}
+
+impl From<Session> for AuthPayload {
+    fn from(session: Session) -> Self {
+        AuthPayload {
+            access_token: session.access_token,
+            refresh_token: session.refresh_token,
+            expires_at: DateTime(session.expires_at),
+            user: User::own_account(session.user),
+        }
+    }
 }
 
 /// How to reach a user, for the notifications service only (hidden from

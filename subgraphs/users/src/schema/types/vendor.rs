@@ -5,11 +5,11 @@ use crate::domain;
 use crate::schema::loaders::{load_user, load_vendor, BranchesLoader};
 use crate::schema::User;
 use crate::store::{AppointmentRow, BranchRow, VendorRow};
-use async_graphql::{Context, Enum, Object, Result, ID};
+use async_graphql::{Context, Enum, Object, ID};
 use janta_platform::auth::{optional_principal, principal};
 use janta_platform::loader::load_or_empty;
 use janta_platform::scalars::DateTime;
-use janta_platform::ApiError;
+use janta_platform::{ApiError, ApiResult};
 
 /// A pharmacy business on the marketplace.
 pub struct Vendor(pub(in crate::schema) VendorRow);
@@ -58,17 +58,17 @@ impl Vendor {
         }
     }
     /// Why it was suspended (admins and the vendor's own staff only).
-    async fn suspension_reason(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+    async fn suspension_reason(&self, ctx: &Context<'_>) -> ApiResult<Option<&str>> {
         let viewer = principal(ctx)?;
         if !(viewer.is_admin() || viewer.is_staff_of(&self.0.id)) {
-            return Err(
-                ApiError::forbidden("only admins and this vendor's staff can see this").into(),
-            );
+            return Err(ApiError::forbidden(
+                "only admins and this vendor's staff can see this",
+            ));
         }
         Ok(self.0.suspension_reason.as_deref())
     }
     /// Premises the vendor sells from.
-    async fn branches(&self, ctx: &Context<'_>) -> Result<Vec<Branch>> {
+    async fn branches(&self, ctx: &Context<'_>) -> ApiResult<Vec<Branch>> {
         let rows = load_or_empty::<BranchesLoader, _, _>(ctx, self.0.id.clone()).await?;
         Ok(rows.into_iter().map(Branch).collect())
     }
@@ -144,13 +144,13 @@ impl PharmacistAppointment {
         ID(self.0.id.clone())
     }
     /// The pharmacy.
-    async fn vendor(&self, ctx: &Context<'_>) -> Result<Vendor> {
+    async fn vendor(&self, ctx: &Context<'_>) -> ApiResult<Vendor> {
         Ok(Vendor(
             load_vendor(ctx, &ID(self.0.vendor_id.clone())).await?,
         ))
     }
     /// The person proposed as pharmacist.
-    async fn pharmacist(&self, ctx: &Context<'_>) -> Result<User> {
+    async fn pharmacist(&self, ctx: &Context<'_>) -> ApiResult<User> {
         let row = load_user(ctx, &self.0.user_id)
             .await?
             .ok_or_else(|| ApiError::not_found("user"))?;
@@ -165,32 +165,24 @@ impl PharmacistAppointment {
         &self.0.registration_number
     }
     /// Where it stands.
-    async fn status(&self) -> Result<PharmacistAppointmentStatus> {
-        domain::AppointmentStatus::from_db(&self.0.status)
-            .map(Into::into)
-            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("unknown appointment status")).into())
+    async fn status(&self) -> PharmacistAppointmentStatus {
+        self.0.status.into()
     }
     /// Who proposed it (user ID of a vendor admin or admin).
     async fn proposed_by(&self) -> ID {
         ID(self.0.proposed_by.clone())
     }
     /// When it was proposed.
-    async fn proposed_at(&self) -> Result<DateTime> {
-        Ok(DateTime::from_db(&self.0.proposed_at).map_err(ApiError::from)?)
+    async fn proposed_at(&self) -> DateTime {
+        DateTime(self.0.proposed_at)
     }
     /// The platform admin who verified, rejected or revoked it.
     async fn decided_by(&self) -> Option<ID> {
         self.0.decided_by.clone().map(ID)
     }
     /// When that was.
-    async fn decided_at(&self) -> Result<Option<DateTime>> {
-        let at = self
-            .0
-            .decided_at
-            .as_deref()
-            .map(DateTime::from_db)
-            .transpose();
-        Ok(at.map_err(ApiError::from)?)
+    async fn decided_at(&self) -> Option<DateTime> {
+        self.0.decided_at.map(DateTime)
     }
     /// Why it was rejected or revoked.
     async fn decision_reason(&self) -> Option<&str> {

@@ -1,0 +1,177 @@
+//! Vendors' listings and their stock: offers and prices, received
+//! batches, corrections (vendor staff, for their own vendor's listings).
+
+use super::{audit, own_listing, reread_listing};
+use crate::domain::{self, Prices};
+use crate::events::publish;
+use crate::store::{self, stock, ListingRow, ReadClock};
+use chrono::NaiveDate;
+use janta_platform::cause::Cause;
+use janta_platform::store::Store;
+use janta_platform::{ApiError, ApiResult};
+use serde_json::json;
+
+/// Offers `medicine_id` at `vendor_id`, or changes the offer's price, MRP
+/// or availability; a new offer or a new price publishes `ListingPriceChanged`.
+pub async fn upsert_listing(
+    store: &Store,
+    vendor_id: &str,
+    medicine_id: &str,
+    prices: Prices,
+    active: Option<bool>,
+    cause: &Cause,
+) -> ApiResult<ListingRow> {
+    let clock = ReadClock::now();
+    let mut tx = store.begin().await?;
+    store::medicine_by_id(&mut tx, medicine_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("medicine"))?;
+    let (before, after) = store::upsert_listing(
+        &mut tx,
+        None,
+        vendor_id,
+        medicine_id,
+        prices,
+        active,
+        &clock,
+    )
+    .await?;
+    let action = if before.is_some() {
+        "updated"
+    } else {
+        "created"
+    };
+    let audit_before = before.as_ref().map(ListingRow::to_json);
+    let audit_after = Some(after.to_json());
+    audit(
+        &mut tx,
+        cause.actor(),
+        "listing",
+        &after.id,
+        action,
+        audit_before,
+        audit_after,
+    )
+    .await?;
+    let repriced = before
+        .as_ref()
+        .is_none_or(|b| b.price_paise != after.price_paise || b.mrp_paise != after.mrp_paise);
+    if repriced {
+        publish::listing_price_changed(&mut tx, before.as_ref(), &after, cause).await?;
+    }
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Packs received for a listing (validated by the caller).
+#[derive(Debug, Clone)]
+pub struct Receipt {
+    pub listing_id: String,
+    pub batch_number: String,
+    pub expires_on: NaiveDate,
+    pub quantity: i64,
+}
+
+/// Records packs received for one of `vendor_id`'s listings: a new batch,
+/// or more packs of a batch already recorded with the same expiry.
+pub async fn receive_batch(
+    store: &Store,
+    vendor_id: &str,
+    receipt: &Receipt,
+    cause: &Cause,
+) -> ApiResult<ListingRow> {
+    let clock = ReadClock::now();
+    let listing_id = receipt.listing_id.as_str();
+    let mut tx = store.begin().await?;
+    let before = own_listing(&mut tx, vendor_id, listing_id, &clock).await?;
+    let batch = stock::receive_batch(
+        &mut tx,
+        None,
+        listing_id,
+        &receipt.batch_number,
+        receipt.expires_on,
+        receipt.quantity,
+        cause.actor(),
+    )
+    .await?;
+    let after = reread_listing(&mut tx, listing_id, &clock).await?;
+    let audit_before = Some(json!({ "stock": before.stock }));
+    let audit_after = Some(json!({
+        "stock": after.stock, "batchId": batch.id, "batchNumber": batch.batch_number,
+        "expiresOn": batch.expires_on.to_db(), "received": receipt.quantity,
+    }));
+    let actor = cause.actor();
+    audit(
+        &mut tx,
+        actor,
+        "listing",
+        listing_id,
+        "batch_received",
+        audit_before,
+        audit_after,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// A correction of stock on hand (validated by the caller).
+#[derive(Debug, Clone)]
+pub struct Adjustment {
+    pub listing_id: String,
+    /// The batch to correct; without one, units are taken soonest expiry first.
+    pub batch_id: Option<String>,
+    pub delta: i64,
+    pub reason: String,
+}
+
+/// Corrects stock on hand of one of `vendor_id`'s listings, recorded in the
+/// ledger; `StockLow` when sellable stock falls below `stock_low_threshold`.
+pub async fn adjust_stock(
+    store: &Store,
+    vendor_id: &str,
+    adjustment: &Adjustment,
+    stock_low_threshold: i64,
+    cause: &Cause,
+) -> ApiResult<ListingRow> {
+    let clock = ReadClock::now();
+    let listing_id = adjustment.listing_id.as_str();
+    let mut tx = store.begin().await?;
+    let listing = own_listing(&mut tx, vendor_id, listing_id, &clock).await?;
+    let (plan, change) = stock::adjust_stock(
+        &mut tx,
+        store.backend(),
+        &listing,
+        adjustment.batch_id.as_deref(),
+        adjustment.delta,
+        &adjustment.reason,
+        cause.actor(),
+        clock.today,
+    )
+    .await?;
+    if domain::crossed_below(change.before, change.after, stock_low_threshold) {
+        publish::stock_low(&mut tx, &change, stock_low_threshold, cause).await?;
+    }
+    let batches: Vec<_> = plan
+        .iter()
+        .map(|(b, d)| json!({"batchId": b, "delta": d}))
+        .collect();
+    let audit_before = Some(json!({ "stock": change.before }));
+    let audit_after = Some(json!({
+        "stock": change.after, "reason": adjustment.reason, "batches": batches,
+    }));
+    let actor = cause.actor();
+    audit(
+        &mut tx,
+        actor,
+        "listing",
+        listing_id,
+        "stock_adjusted",
+        audit_before,
+        audit_after,
+    )
+    .await?;
+    let after = reread_listing(&mut tx, listing_id, &clock).await?;
+    tx.commit().await?;
+    Ok(after)
+}

@@ -1,0 +1,113 @@
+//! What the orders subgraph publishes: `OrderPlaced`, `OrderConfirmed`,
+//! `OrderStatusChanged` (packed, out for delivery, delivered, returned) and
+//! `OrderCancelled` (payments refunds on it), with the typed payloads of
+//! `janta_events::types`, each written to the outbox inside the caller's
+//! transaction.
+
+use crate::domain::{PaymentMethod, Status};
+use crate::store::{LineRow, OrderRow};
+use janta_events::publish;
+use janta_events::types::{self, OrderCancelled, OrderConfirmed, OrderPlaced, OrderStatusChanged};
+use janta_platform::cause::Cause;
+use janta_platform::ApiResult;
+use sqlx::AnyConnection;
+
+fn wire_status(status: Status) -> types::OrderStatus {
+    match status {
+        Status::PendingPayment => types::OrderStatus::PendingPayment,
+        Status::Confirmed => types::OrderStatus::Confirmed,
+        Status::Packed => types::OrderStatus::Packed,
+        Status::OutForDelivery => types::OrderStatus::OutForDelivery,
+        Status::Delivered => types::OrderStatus::Delivered,
+        Status::Cancelled => types::OrderStatus::Cancelled,
+        Status::Returned => types::OrderStatus::Returned,
+    }
+}
+
+/// An order was placed (`PENDING_PAYMENT`); `paymentMethod` is the method
+/// chosen at checkout, or `UNDECIDED` when the customer will choose at payment.
+pub async fn order_placed(
+    conn: &mut AnyConnection,
+    order: &OrderRow,
+    lines: &[LineRow],
+    cause: &Cause,
+) -> ApiResult<()> {
+    let event = OrderPlaced {
+        order_id: order.id.clone(),
+        customer_id: order.customer_id.clone(),
+        vendor_id: order.vendor_id.clone(),
+        total_paise: order.total.get(),
+        payment_method: order
+            .payment_method
+            .map_or("UNDECIDED", PaymentMethod::as_db)
+            .to_string(),
+        lines: lines
+            .iter()
+            .map(|l| types::OrderLine {
+                listing_id: l.listing_id.clone(),
+                medicine_id: l.medicine_id.clone(),
+                quantity: l.quantity,
+                unit_price_paise: l.unit_price.get(),
+            })
+            .collect(),
+    };
+    publish(conn, &event, cause).await?;
+    Ok(())
+}
+
+/// The order was confirmed by a payment (`paymentId`) or cash on delivery.
+pub async fn order_confirmed(
+    conn: &mut AnyConnection,
+    order: &OrderRow,
+    payment_id: Option<&str>,
+    cause: &Cause,
+) -> ApiResult<()> {
+    let event = OrderConfirmed {
+        order_id: order.id.clone(),
+        customer_id: order.customer_id.clone(),
+        vendor_id: order.vendor_id.clone(),
+        total_paise: order.total.get(),
+        payment_id: payment_id.map(str::to_string),
+    };
+    publish(conn, &event, cause).await?;
+    Ok(())
+}
+
+/// The vendor moved the order along fulfilment.
+pub async fn order_status_changed(
+    conn: &mut AnyConnection,
+    order: &OrderRow,
+    from: Status,
+    to: Status,
+    cause: &Cause,
+) -> ApiResult<()> {
+    let event = OrderStatusChanged {
+        order_id: order.id.clone(),
+        customer_id: order.customer_id.clone(),
+        vendor_id: order.vendor_id.clone(),
+        from: wire_status(from),
+        to: wire_status(to),
+    };
+    publish(conn, &event, cause).await?;
+    Ok(())
+}
+
+/// The order was cancelled from `from`; payments refunds what it captured.
+pub async fn order_cancelled(
+    conn: &mut AnyConnection,
+    order: &OrderRow,
+    from: Status,
+    reason: &str,
+    cause: &Cause,
+) -> ApiResult<()> {
+    let event = OrderCancelled {
+        order_id: order.id.clone(),
+        customer_id: order.customer_id.clone(),
+        vendor_id: order.vendor_id.clone(),
+        from: wire_status(from),
+        reason: reason.to_string(),
+        cancelled_by: cause.actor().to_string(),
+    };
+    publish(conn, &event, cause).await?;
+    Ok(())
+}

@@ -1,0 +1,30 @@
+//! The use cases of the orders subgraph, each in one place: it opens the
+//! transaction, applies the domain rules, writes through the store, audits,
+//! publishes and commits. Resolvers and event handlers call these; nothing
+//! here knows GraphQL.
+//!
+//! - [`checkout`]: the saga that turns a cart into one order per vendor
+//!   (claim the idempotency key, price, check address, vendors and
+//!   prescriptions, reserve stock — compensated by releasing — and write the
+//!   orders in one transaction);
+//! - [`lifecycle`]: confirm, cancel and advance an order, each in one
+//!   transaction that also records the calls it owes other subgraphs;
+//! - [`payments`]: what payments' events do to an order;
+//! - [`followups`]: the owed calls (commit or release stock, consume or
+//!   restore prescriptions), idempotent, made by one lease holder at a time;
+//! - [`sweeper`]: the safety net — expires unpaid orders, retries owed calls
+//!   and cash-on-delivery confirmations, frees abandoned checkouts;
+//! - [`cart`]: the customer's cart.
+
+pub mod cart;
+pub mod checkout;
+pub mod followups;
+pub mod lifecycle;
+pub mod payments;
+pub mod sweeper;
+
+pub use checkout::{place_order, PlaceOrderRequest};
+pub use followups::run_followups;
+pub use janta_platform::cause::SYSTEM;
+pub use lifecycle::{advance, cancel, confirm, Payment};
+pub use sweeper::{sweep_once, SweepReport};

@@ -1,0 +1,48 @@
+//! Timing of the orders subgraph's background work, configurable per
+//! deployment.
+
+use janta_platform::config::{self, SubgraphConfig};
+use std::time::Duration;
+
+/// Timing of the checkout saga's background work, configurable per deployment.
+#[derive(Debug, Clone)]
+pub struct OrdersSettings {
+    /// How long an order waits for its online payment before it is
+    /// cancelled and its stock released (default 14 minutes).
+    pub payment_window: Duration,
+    /// How often the sweeper looks for expired orders, owed calls and
+    /// abandoned checkouts (default 15 seconds).
+    pub sweep_interval: Duration,
+    /// How long a duplicate `placeOrder` (same idempotency key) waits for the
+    /// first one to finish before answering `CONFLICT` (default 20 seconds).
+    pub duplicate_wait: Duration,
+    /// When an unfinished checkout counts as abandoned (its process died):
+    /// its reservations are released and its key freed (default 5 minutes).
+    pub abandoned_checkout_after: Duration,
+    /// Whether `build` starts the sweeper (tests drive it by hand).
+    pub run_sweeper: bool,
+}
+
+impl Default for OrdersSettings {
+    fn default() -> Self {
+        OrdersSettings {
+            payment_window: config::DEFAULT_ORDER_PAYMENT_WINDOW,
+            sweep_interval: config::DEFAULT_ORDER_SWEEP_INTERVAL,
+            duplicate_wait: Duration::from_secs(20),
+            abandoned_checkout_after: Duration::from_secs(5 * 60),
+            run_sweeper: true,
+        }
+    }
+}
+
+impl OrdersSettings {
+    /// Defaults, with the payment window and sweep interval `config` holds
+    /// (`order_payment_window_minutes`, `order_sweep_seconds`).
+    pub fn from_config(config: &SubgraphConfig) -> Self {
+        OrdersSettings {
+            payment_window: config.order_payment_window,
+            sweep_interval: config.order_sweep_interval,
+            ..OrdersSettings::default()
+        }
+    }
+}

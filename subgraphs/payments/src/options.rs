@@ -1,0 +1,42 @@
+//! Knobs of the payments subgraph beyond its configuration.
+
+use crate::gateway::{Chaos, SandboxGateway};
+use janta_platform::config::{Mode, PaymentGateway, SubgraphConfig, DEV_WEBHOOK_SECRET};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Knobs of the payments subgraph beyond its configuration (tests tune them).
+#[derive(Debug, Clone)]
+pub struct PaymentsOptions {
+    /// How unreliable the sandbox gateway's webhook delivery is.
+    pub chaos: Chaos,
+    /// How often refunds left pending (gateway error, crash) are retried;
+    /// `None` runs no retry loop.
+    pub refund_retry_interval: Option<Duration>,
+}
+
+impl Default for PaymentsOptions {
+    fn default() -> Self {
+        PaymentsOptions {
+            chaos: Chaos::default(),
+            refund_retry_interval: Some(Duration::from_secs(60)),
+        }
+    }
+}
+
+/// Refuses configurations payments must not run with: the development
+/// webhook secret in production, a gateway the mode does not allow.
+pub fn check(config: &SubgraphConfig) -> anyhow::Result<()> {
+    if config.mode == Mode::Production && config.webhook_secret.expose() == DEV_WEBHOOK_SECRET {
+        anyhow::bail!("production mode needs JANTA_WEBHOOK_SECRET (not the development one)");
+    }
+    config.check_payment_gateway()
+}
+
+/// The sandbox gateway, when `config` chooses it (dev mode only).
+pub fn sandbox(config: &SubgraphConfig, chaos: Chaos) -> Option<Arc<SandboxGateway>> {
+    (config.payment_gateway == PaymentGateway::Sandbox).then(|| {
+        let secret = config.webhook_secret.expose();
+        Arc::new(SandboxGateway::new(secret, &config.public_url, chaos))
+    })
+}

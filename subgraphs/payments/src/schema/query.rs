@@ -1,0 +1,38 @@
+//! Read operations and entity resolvers.
+
+use super::loaders::visible_payment;
+use super::types::{Order, Payment};
+use async_graphql::{Context, Object, ID};
+use janta_platform::auth::principal;
+use janta_platform::ids::parse_id;
+use janta_platform::ApiResult;
+
+/// Read operations.
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// A payment by ID: for its customer, the vendor's staff and admins.
+    async fn payment(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Payment ID")] id: ID,
+    ) -> ApiResult<Payment> {
+        let viewer = principal(ctx)?;
+        Ok(Payment(visible_payment(ctx, viewer, &id).await?))
+    }
+
+    /// Resolves `Payment` references from other subgraphs (batched).
+    #[graphql(entity)]
+    async fn find_payment_by_id(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Payment> {
+        let viewer = principal(ctx)?;
+        Ok(Payment(visible_payment(ctx, viewer, &id).await?))
+    }
+
+    /// Resolves `Order` references so that payments can add `Order.payments`.
+    #[graphql(entity)]
+    async fn find_order_by_id(&self, id: ID) -> ApiResult<Order> {
+        let id = parse_id(&id, "order id")?;
+        Ok(Order { id })
+    }
+}

@@ -1,0 +1,83 @@
+//! Events the users subgraph publishes (through its outbox, inside the
+//! caller's transaction): `UserRegistered`, `RegistrationAttempted`,
+//! `VendorVerified`, `VendorSuspended` and `VendorReinstated`.
+
+use janta_events::publish;
+use janta_events::types::{
+    RegistrationAttempted, UserRegistered, VendorReinstated, VendorSuspended, VendorVerified,
+};
+use janta_platform::cause::Cause;
+use janta_platform::ApiResult;
+use sqlx::AnyConnection;
+
+/// A customer account was created (`user_id`, named `full_name`). Carries
+/// no contact details: consumers that need them ask the owner. The new
+/// account is its own actor.
+pub async fn user_registered(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    full_name: &str,
+    cause: &Cause,
+) -> ApiResult<()> {
+    let event = UserRegistered {
+        user_id: user_id.to_string(),
+        full_name: full_name.to_string(),
+    };
+    publish(conn, &event, &cause.acting_as(user_id)).await?;
+    Ok(())
+}
+
+/// Someone registered with the e-mail of `owner_id`'s account: the owner is
+/// told (registration answered as if it had worked).
+pub async fn registration_attempted(
+    conn: &mut AnyConnection,
+    owner_id: &str,
+    cause: &Cause,
+) -> ApiResult<()> {
+    let event = RegistrationAttempted {
+        user_id: owner_id.to_string(),
+    };
+    publish(conn, &event, cause).await?;
+    Ok(())
+}
+
+/// A vendor's licences were verified; it may now sell.
+pub async fn vendor_verified(
+    conn: &mut AnyConnection,
+    vendor_id: &str,
+    cause: &Cause,
+) -> ApiResult<()> {
+    let event = VendorVerified {
+        vendor_id: vendor_id.to_string(),
+    };
+    publish(conn, &event, cause).await?;
+    Ok(())
+}
+
+/// A vendor was suspended; catalog and orders stop selling its listings.
+pub async fn vendor_suspended(
+    conn: &mut AnyConnection,
+    vendor_id: &str,
+    reason: &str,
+    cause: &Cause,
+) -> ApiResult<()> {
+    let event = VendorSuspended {
+        vendor_id: vendor_id.to_string(),
+        reason: reason.to_string(),
+    };
+    publish(conn, &event, cause).await?;
+    Ok(())
+}
+
+/// A vendor's suspension was lifted; a verified vendor sells again.
+pub async fn vendor_reinstated(
+    conn: &mut AnyConnection,
+    vendor_id: &str,
+    cause: &Cause,
+) -> ApiResult<()> {
+    let event = VendorReinstated {
+        vendor_id: vendor_id.to_string(),
+    };
+    publish(conn, &event, cause).await?;
+    Ok(())
+}

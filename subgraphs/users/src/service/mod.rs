@@ -1,0 +1,17 @@
+//! The users subgraph's use cases: each opens its transaction, applies the
+//! rules of [`crate::domain`], writes through [`crate::store`], appends its
+//! audit entry, publishes its events ([`crate::events::publish`]) and
+//! commits. Resolvers and the OAuth endpoint call exactly one of these.
+
+pub mod accounts;
+pub mod clients;
+pub mod registration;
+pub mod sessions;
+pub mod staff;
+pub mod throttle;
+pub mod vendors;
+
+pub use janta_platform::cause::Cause;
+
+/// Appends to this subgraph's audit trail inside the caller's transaction.
+pub(crate) use janta_platform::audit::append as audit;
