@@ -53,7 +53,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     // (and so all their consumers) are built.
     let runtime = Runtime::new(InProcessBus::held());
     for subgraph in subgraphs::all() {
-        let config = SubgraphConfig::dev(subgraph.name, args.port, &data_dir);
+        let config = SubgraphConfig::dev_with_env(subgraph.name, args.port, &data_dir)?;
         let (router, store) = (subgraph.build)(&config, runtime.clone()).await?;
         if (subgraph.seed)(&store).await? {
             tracing::info!(subgraph = subgraph.name, "seeded demo data");

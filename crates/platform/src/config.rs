@@ -544,6 +544,20 @@ impl SubgraphConfig {
         Ok(())
     }
 
+    /// `janta dev`'s configuration of `domain`: the dev defaults next to a
+    /// router on `router_port` with data under `data_dir`, plus the
+    /// environment's settings that subgraphs do not share — the payment
+    /// gateway and its keys, timings and windows — so the one-process
+    /// platform can run with, say, a Razorpay test account. Shared settings
+    /// (ports, databases, mode, secrets of the others) stay dev's.
+    pub fn dev_with_env(domain: &str, router_port: u16, data_dir: &Path) -> anyhow::Result<Self> {
+        let env = overlay_env(FileConfig::default())?;
+        let mut config = Self::dev(domain, router_port, data_dir);
+        apply_tuning(&mut config, &env)?;
+        apply_gateway(&mut config, &env);
+        Ok(config)
+    }
+
     /// Dev defaults, then `file` (TOML), then environment variables:
     /// `DATABASE_URL`, `JANTA_LISTEN`, `JANTA_MODE`, `JANTA_JWKS_URL`,
     /// `JANTA_JWT_ISSUER`, `JANTA_JWT_AUDIENCE`, `JANTA_PUBLIC_URL`,
@@ -583,6 +597,10 @@ impl SubgraphConfig {
             .unwrap_or_else(|| PathBuf::from("data"));
         let mut config = Self::dev(domain, DEFAULT_ROUTER_PORT, &data_dir);
         apply_tuning(&mut config, &merged)?;
+        if merged.mode == Some(Mode::Production) {
+            config.payment_gateway = PaymentGateway::None;
+        }
+        apply_gateway(&mut config, &merged);
         let listen_changed = merged.listen.is_some();
         if let Some(v) = merged.database_url {
             config.database_url = v;
@@ -593,6 +611,7 @@ impl SubgraphConfig {
         if let Some(v) = merged.mode {
             config.mode = v;
         }
+
         if let Some(v) = merged.jwks_url {
             config.auth.jwks_url = v;
         }
@@ -627,23 +646,6 @@ impl SubgraphConfig {
         config.token_url = merged.token_url;
         if let Some(v) = merged.url_signing_secret {
             config.url_signing_secret = v;
-        }
-        if let Some(v) = merged.webhook_secret {
-            config.webhook_secret = v;
-        }
-        config.payment_gateway = match merged.payment_gateway {
-            Some(gateway) => gateway,
-            None if config.mode == Mode::Production => PaymentGateway::None,
-            None => config.payment_gateway,
-        };
-        if let Some(v) = merged.razorpay_key_id.clone() {
-            config.razorpay.key_id = v;
-        }
-        if let Some(v) = merged.razorpay_key_secret.clone() {
-            config.razorpay.key_secret = v;
-        }
-        if let Some(v) = &merged.razorpay_base_url {
-            config.razorpay.base_url = v.trim_end_matches('/').to_string();
         }
         if domain == "payments" {
             config.check_payment_gateway()?;
@@ -856,6 +858,26 @@ fn in_range(names: &str, value: u64, range: std::ops::RangeInclusive<u64>) -> an
         range.end()
     );
     Ok(value)
+}
+
+/// Applies the payment gateway settings: which gateway, its keys, the
+/// webhook secret.
+fn apply_gateway(config: &mut SubgraphConfig, merged: &FileConfig) {
+    if let Some(v) = merged.webhook_secret.clone() {
+        config.webhook_secret = v;
+    }
+    if let Some(gateway) = merged.payment_gateway {
+        config.payment_gateway = gateway;
+    }
+    if let Some(v) = merged.razorpay_key_id.clone() {
+        config.razorpay.key_id = v;
+    }
+    if let Some(v) = merged.razorpay_key_secret.clone() {
+        config.razorpay.key_secret = v;
+    }
+    if let Some(v) = &merged.razorpay_base_url {
+        config.razorpay.base_url = v.trim_end_matches('/').to_string();
+    }
 }
 
 /// Applies the catalog, orders and notifications timing settings, each

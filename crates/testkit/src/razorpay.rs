@@ -172,6 +172,13 @@ impl FakeRazorpay {
         self.ledger().payments.get(id).cloned()
     }
 
+    /// The ID of the order created with `receipt` (the merchant's payment ID).
+    pub fn order_for_receipt(&self, receipt: &str) -> Option<String> {
+        let ledger = self.ledger();
+        let order = ledger.orders.values().find(|o| o["receipt"] == receipt)?;
+        order["id"].as_str().map(str::to_string)
+    }
+
     /// Every refund made, oldest first.
     pub fn refunds(&self) -> Vec<Value> {
         self.ledger().refunds.clone()

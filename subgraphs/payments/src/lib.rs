@@ -3,6 +3,7 @@
 //! webhooks, a forward-only payment state machine, refunds that never exceed
 //! the capture, and the events orders and notifications react to.
 
+pub mod checkout;
 pub mod demo;
 pub mod domain;
 pub mod events;
@@ -15,6 +16,7 @@ pub mod store;
 pub mod webhooks;
 
 use axum::Router;
+use checkout::OnlineGateway;
 use gateway::Gateways;
 use janta_events::Runtime;
 use janta_kit::{schema_builder, Kit};
@@ -68,10 +70,10 @@ pub async fn build_with_options(
 ) -> anyhow::Result<(Router, Arc<PaymentsState>)> {
     options::check(config)?;
     let kit = Kit::start("payments", config, runtime, store::migrations()).await?;
-    let sandbox = options::sandbox(config, options.chaos);
+    let online = OnlineGateway::from_config(config, &options, &kit);
     let state = Arc::new(PaymentsState {
         store: kit.store().clone(),
-        gateways: Gateways::with_online(sandbox.clone().map(|s| s as _)),
+        gateways: Gateways::with_online(online.gateway()),
         orders: OrdersClient::new(kit.service_client()),
     });
     kit.consume(|consumer| events::consume::register(consumer, &state))
@@ -83,17 +85,14 @@ pub async fn build_with_options(
         });
     }
     let schema = schema_builder(Query, Mutation).data(state.clone()).finish();
-    let mut router = kit
+    let router = kit
         .router(schema, kit.remote_verifier(), |request, store| {
             request
                 .data(batched::<PaymentLoader>(store))
                 .data(batched::<OrderPaymentsLoader>(store))
                 .data(batched::<RefundsLoader>(store))
         })
-        .merge(webhooks::routes(state.clone()));
-    // The sandbox's checkout page exists only with the sandbox (elsewhere 404).
-    if let Some(sandbox) = sandbox {
-        router = router.merge(gateway::start_sandbox(&kit, sandbox));
-    }
+        .merge(webhooks::routes(state.clone()))
+        .merge(online.start(&kit, &state));
     Ok((router, state))
 }

@@ -1,7 +1,8 @@
 //! Knobs of the payments subgraph beyond its configuration.
 
-use crate::gateway::{Chaos, SandboxGateway};
+use crate::gateway::{Chaos, RazorpayGateway, SandboxGateway};
 use janta_platform::config::{Mode, PaymentGateway, SubgraphConfig, DEV_WEBHOOK_SECRET};
+use janta_platform::store::Store;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,10 +34,31 @@ pub fn check(config: &SubgraphConfig) -> anyhow::Result<()> {
     config.check_payment_gateway()
 }
 
-/// The sandbox gateway, when `config` chooses it (dev mode only).
-pub fn sandbox(config: &SubgraphConfig, chaos: Chaos) -> Option<Arc<SandboxGateway>> {
+/// The sandbox gateway, when `config` chooses it (dev mode only); it keeps
+/// its state in `store`.
+pub fn sandbox(
+    config: &SubgraphConfig,
+    chaos: Chaos,
+    store: &Store,
+) -> Option<Arc<SandboxGateway>> {
     (config.payment_gateway == PaymentGateway::Sandbox).then(|| {
         let secret = config.webhook_secret.expose();
-        Arc::new(SandboxGateway::new(secret, &config.public_url, chaos))
+        Arc::new(SandboxGateway::new(
+            secret,
+            &config.public_url,
+            chaos,
+            store.clone(),
+        ))
+    })
+}
+
+/// Razorpay, when `config` chooses it.
+pub fn razorpay(config: &SubgraphConfig) -> Option<Arc<RazorpayGateway>> {
+    (config.payment_gateway == PaymentGateway::Razorpay).then(|| {
+        Arc::new(RazorpayGateway::new(
+            &config.razorpay,
+            &config.webhook_secret,
+            &config.public_url,
+        ))
     })
 }

@@ -114,6 +114,7 @@ mod tests {
             method: crate::domain::PaymentMethod::CashOnDelivery,
             gateway: "cash".into(),
             gateway_payment_id: "cod_p1".into(),
+            gateway_charge_id: None,
             checkout_url: None,
             status: crate::domain::PaymentStatus::Succeeded,
             amount: Paise(12_345),

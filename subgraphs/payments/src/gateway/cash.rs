@@ -44,4 +44,9 @@ impl Gateway for CashGateway {
             gateway_refund_id: format!("cash_{}", refund.refund_id),
         })
     }
+
+    /// Cash settles when the order is delivered, never at a gateway.
+    async fn status(&self, _gateway_payment_id: &str) -> anyhow::Result<GatewayStatus> {
+        Ok(GatewayStatus::Open)
+    }
 }

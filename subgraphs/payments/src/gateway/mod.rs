@@ -63,7 +63,7 @@ pub struct CreatedPayment {
 /// A refund to ask the gateway for.
 #[derive(Debug, Clone)]
 pub struct RefundRequest<'a> {
-    /// The gateway's ID of the captured payment.
+    /// The gateway's ID of the captured money (`PaymentRow::charge_id`).
     pub gateway_payment_id: &'a str,
     /// Our refund ID (idempotency key at the gateway).
     pub refund_id: &'a str,
@@ -128,8 +128,12 @@ pub struct WebhookEvent {
     pub event_id: String,
     /// The gateway's event type name.
     pub event_type: String,
-    /// The gateway's payment ID the event is about.
+    /// The gateway's payment ID the event is about (our reference there,
+    /// or the charge that captured it).
     pub gateway_payment_id: String,
+    /// The gateway's ID of the charge that captured the payment, when it
+    /// reports one that differs from the reference (Razorpay's `pay_…`).
+    pub charge_id: Option<String>,
     /// Amount the gateway reports, in paise, when it reports one.
     pub amount_paise: Option<i64>,
     /// What it means for us.
@@ -181,6 +185,25 @@ impl WebhookRejection {
     }
 }
 
+/// What a gateway says about a payment when asked (reconciliation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GatewayStatus {
+    /// Money was captured, by this charge, of this amount.
+    Captured {
+        /// The gateway's ID of the charge.
+        charge_id: String,
+        /// The amount captured, in paise.
+        amount_paise: i64,
+    },
+    /// Every attempt failed (the last one for this reason).
+    Failed {
+        /// Why, safe to show.
+        reason: String,
+    },
+    /// Nothing final yet: the customer has not paid (or not finished).
+    Open,
+}
+
 /// A payment gateway.
 #[async_trait]
 pub trait Gateway: Send + Sync + 'static {
@@ -202,6 +225,10 @@ pub trait Gateway: Send + Sync + 'static {
 
     /// Refunds part or all of a captured payment.
     async fn refund(&self, refund: &RefundRequest<'_>) -> anyhow::Result<RefundOutcome>;
+
+    /// Asks the gateway what became of payment `gateway_payment_id` (for
+    /// payments whose webhook never came).
+    async fn status(&self, gateway_payment_id: &str) -> anyhow::Result<GatewayStatus>;
 }
 
 /// The gateways of this deployment: one for online methods, if any, and
@@ -311,9 +338,11 @@ pub fn verify_signature(
 }
 
 mod cash;
+mod razorpay;
 mod sandbox;
 
 pub use cash::{CashGateway, CASH};
+pub use razorpay::{RazorpayGateway, RAZORPAY};
 pub use sandbox::{start_sandbox, Chaos, SandboxEvent, SandboxEventData, SandboxGateway, SANDBOX};
 
 #[cfg(test)]

@@ -91,14 +91,17 @@ pub struct SandboxGateway {
     public_url: String,
     http: reqwest::Client,
     chaos: Chaos,
+    /// Where it keeps submitted checkouts and owed webhooks.
+    store: Store,
 }
 
 /// Name of the sandbox gateway (webhook path `/webhooks/sandbox`).
 pub const SANDBOX: &str = "sandbox";
 
 impl SandboxGateway {
-    /// A sandbox signing with `secret` and reachable at `public_url`.
-    pub fn new(secret: &str, public_url: &str, chaos: Chaos) -> Self {
+    /// A sandbox signing with `secret`, reachable at `public_url`, keeping
+    /// its state in `store`.
+    pub fn new(secret: &str, public_url: &str, chaos: Chaos, store: Store) -> Self {
         SandboxGateway {
             secret: secret.as_bytes().to_vec(),
             public_url: public_url.trim_end_matches('/').to_string(),
@@ -107,6 +110,7 @@ impl SandboxGateway {
                 .build()
                 .expect("static HTTP client configuration"),
             chaos,
+            store,
         }
     }
 
@@ -127,8 +131,7 @@ impl SandboxGateway {
             reference: Some(payment.id.clone()),
             amount: Some(payment.amount.get()),
             currency: Some(payment.currency.clone()),
-            failure_reason: (!success)
-                .then(|| "declined by the issuing bank (sandbox)".to_string()),
+            failure_reason: (!success).then(|| DECLINED.to_string()),
             refund_id: None,
         };
         let processing = SandboxEvent::new("payment.processing", data.clone());
@@ -154,14 +157,9 @@ impl SandboxGateway {
     /// the webhooks it owes, each after a random delay, in one transaction:
     /// once this returns, the webhooks go out even if the process dies.
     /// False when the checkout was submitted before.
-    async fn submit(
-        &self,
-        store: &Store,
-        payment: &PaymentRow,
-        success: bool,
-    ) -> anyhow::Result<bool> {
+    async fn submit(&self, payment: &PaymentRow, success: bool) -> anyhow::Result<bool> {
         let now = DateTime::now();
-        let mut tx = store.begin().await?;
+        let mut tx = self.store.begin().await?;
         if !store::sandbox::submit_checkout(&mut tx, &payment.gateway_payment_id, success, now)
             .await?
         {
@@ -190,7 +188,8 @@ impl SandboxGateway {
     /// acknowledged one is done, a refused or unanswered one is retried
     /// later with exponential back-off (from 200 ms up to a minute), for as
     /// long as it takes.
-    pub async fn deliver_owed(&self, store: &Store) -> anyhow::Result<()> {
+    pub async fn deliver_owed(&self) -> anyhow::Result<()> {
+        let store = &self.store;
         for owed in store::sandbox::owed_webhooks(store, DateTime::now(), 50).await? {
             if self.deliver(&owed).await {
                 store::sandbox::webhook_delivered(store, &owed.id, DateTime::now()).await?;
@@ -305,6 +304,7 @@ impl Gateway for SandboxGateway {
             event_id: event.id,
             event_type: event.event_type,
             gateway_payment_id: event.data.payment_id,
+            charge_id: None,
             amount_paise: event.data.amount,
             kind,
         })
@@ -316,7 +316,34 @@ impl Gateway for SandboxGateway {
             gateway_refund_id: format!("sbx_rfnd_{}", uuid::Uuid::new_v4().simple()),
         })
     }
+
+    /// What the sandbox recorded when the checkout was submitted.
+    async fn status(&self, gateway_payment_id: &str) -> anyhow::Result<GatewayStatus> {
+        let status = match store::sandbox::checkout_outcome(&self.store, gateway_payment_id).await?
+        {
+            None => GatewayStatus::Open,
+            Some(false) => GatewayStatus::Failed {
+                reason: DECLINED.to_string(),
+            },
+            Some(true) => {
+                let payment =
+                    store::payment_by_gateway_ref(self.store.pool(), SANDBOX, gateway_payment_id)
+                        .await?
+                        .ok_or_else(|| {
+                            anyhow::anyhow!("sandbox checkout {gateway_payment_id} has no payment")
+                        })?;
+                GatewayStatus::Captured {
+                    charge_id: gateway_payment_id.to_string(),
+                    amount_paise: payment.amount.get(),
+                }
+            }
+        };
+        Ok(status)
+    }
 }
+
+/// Why the sandbox declines a payment.
+const DECLINED: &str = "declined by the issuing bank (sandbox)";
 
 /// How often the sandbox looks for webhooks it owes (dev mode only).
 const DELIVERY_TICK: Duration = Duration::from_millis(100);
@@ -324,10 +351,10 @@ const DELIVERY_TICK: Duration = Duration::from_millis(100);
 /// Starts the sandbox on `kit`: its webhook deliverer, and its hosted
 /// checkout routes, which it returns.
 pub fn start_sandbox(kit: &Kit, sandbox: Arc<SandboxGateway>) -> Router {
-    let (gateway, store) = (sandbox.clone(), kit.store().clone());
+    let gateway = sandbox.clone();
     kit.every(DELIVERY_TICK, "delivering sandbox webhooks", move || {
-        let (gateway, store) = (gateway.clone(), store.clone());
-        async move { gateway.deliver_owed(&store).await }
+        let gateway = gateway.clone();
+        async move { gateway.deliver_owed().await }
     });
     sandbox_routes(sandbox, kit.store().clone())
 }
@@ -399,7 +426,7 @@ async fn checkout_submit(
         Ok(p) => p,
         Err(response) => return response,
     };
-    match sandbox.submit(&store, &payment, success).await {
+    match sandbox.submit(&payment, success).await {
         Ok(true) => {}
         Ok(false) => {
             return (StatusCode::CONFLICT, "this checkout was already submitted").into_response()
@@ -455,9 +482,10 @@ mod tests {
         assert_eq!(form_outcome(""), None);
     }
 
-    #[test]
-    fn sandbox_webhooks_parse_after_the_signature_check() {
-        let sandbox = SandboxGateway::new("s3cret", "http://127.0.0.1:1", Chaos::default());
+    #[tokio::test]
+    async fn sandbox_webhooks_parse_after_the_signature_check() {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        let sandbox = SandboxGateway::new("s3cret", "http://127.0.0.1:1", Chaos::default(), store);
         let event = SandboxEvent::new(
             "payment.failed",
             SandboxEventData {

@@ -7,12 +7,14 @@
 //! transaction: a refund first reserves its amount (conditional update,
 //! committed), then asks the gateway, then settles.
 
-//! Modules: `pay` (`payOrder`), `webhooks` (gateway reports), `refunds`
+//! Modules: `pay` (`payOrder`), `webhooks` (gateway reports), `reconcile`
+//! (asking the gateway about payments whose report never came), `refunds`
 //! (refunds and the retry of those left pending) and `orders` (reactions to
 //! orders' events).
 
 pub mod orders;
 pub mod pay;
+pub mod reconcile;
 pub mod refunds;
 pub mod webhooks;
 

@@ -137,7 +137,7 @@ pub async fn complete_refund(
         .ok_or_else(|| anyhow::anyhow!("no gateway {} configured", payment.gateway))?;
     let outcome = gateway
         .refund(&RefundRequest {
-            gateway_payment_id: &payment.gateway_payment_id,
+            gateway_payment_id: payment.charge_id(),
             refund_id,
             amount_paise: refund.amount.get(),
             reason: &refund.reason,

@@ -61,6 +61,9 @@ pub async fn apply_webhook(
                 );
                 "ignored: amount mismatch".to_string()
             } else {
+                if let Some(charge) = &event.charge_id {
+                    store::set_gateway_charge(&mut tx, &payment.id, charge).await?;
+                }
                 apply_report(&mut tx, &payment, PaymentEvent::Captured, None, &cause).await?
             }
         }
@@ -137,7 +140,7 @@ async fn reverse_late_capture(
     let amount = event.amount_paise.unwrap_or(payment.amount.get());
     let result = gateway
         .refund(&RefundRequest {
-            gateway_payment_id: &payment.gateway_payment_id,
+            gateway_payment_id: event.charge_id.as_deref().unwrap_or(payment.charge_id()),
             refund_id: &format!("reversal-{record}"),
             amount_paise: amount,
             reason: "captured after the payment was closed",

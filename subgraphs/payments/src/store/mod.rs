@@ -35,6 +35,9 @@ pub struct PaymentRow {
     pub method: PaymentMethod,
     pub gateway: String,
     pub gateway_payment_id: String,
+    /// The gateway's ID of the charge that captured it (Razorpay's `pay_…`),
+    /// when it differs from `gateway_payment_id`.
+    pub gateway_charge_id: Option<String>,
     pub checkout_url: Option<String>,
     pub status: PaymentStatus,
     pub amount: Paise,
@@ -47,6 +50,13 @@ pub struct PaymentRow {
 }
 
 impl PaymentRow {
+    /// The gateway's ID of the captured money, which refunds name.
+    pub fn charge_id(&self) -> &str {
+        self.gateway_charge_id
+            .as_deref()
+            .unwrap_or(&self.gateway_payment_id)
+    }
+
     /// What is left to refund.
     pub fn refundable(&self) -> Paise {
         (self.captured - self.refunded).max(Paise::ZERO)
@@ -66,7 +76,7 @@ impl PaymentRow {
 }
 
 const PAYMENT_COLUMNS: &str = "id, order_id, customer_id, vendor_id, method, gateway, \
-    gateway_payment_id, checkout_url, status, amount, currency, captured, refunded, \
+    gateway_payment_id, gateway_charge_id, checkout_url, status, amount, currency, captured, refunded, \
     failure_reason, created_at, updated_at";
 
 /// A refund as stored, typed.
@@ -152,14 +162,16 @@ pub async fn payment(pool: &AnyPool, id: &str) -> sqlx::Result<Option<PaymentRow
     .await
 }
 
-/// The payment a gateway knows as `gateway_payment_id`.
+/// The payment a gateway knows as `gateway_payment_id` (its reference or
+/// the charge that captured it).
 pub async fn payment_by_gateway_ref(
     pool: &AnyPool,
     gateway: &str,
     gateway_payment_id: &str,
 ) -> sqlx::Result<Option<PaymentRow>> {
     sqlx::query_as(&format!(
-        "SELECT {PAYMENT_COLUMNS} FROM payments WHERE gateway = $1 AND gateway_payment_id = $2"
+        "SELECT {PAYMENT_COLUMNS} FROM payments \
+         WHERE gateway = $1 AND (gateway_payment_id = $2 OR gateway_charge_id = $2)"
     ))
     .bind(gateway)
     .bind(gateway_payment_id)
@@ -174,11 +186,46 @@ pub async fn payment_by_gateway_ref_in_tx(
     gateway_payment_id: &str,
 ) -> sqlx::Result<Option<PaymentRow>> {
     sqlx::query_as(&format!(
-        "SELECT {PAYMENT_COLUMNS} FROM payments WHERE gateway = $1 AND gateway_payment_id = $2"
+        "SELECT {PAYMENT_COLUMNS} FROM payments \
+         WHERE gateway = $1 AND (gateway_payment_id = $2 OR gateway_charge_id = $2)"
     ))
     .bind(gateway)
     .bind(gateway_payment_id)
     .fetch_optional(conn)
+    .await
+}
+
+/// Records the charge that captured payment `id` (first one wins).
+pub async fn set_gateway_charge(
+    conn: &mut AnyConnection,
+    id: &str,
+    charge_id: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE payments SET gateway_charge_id = $2 WHERE id = $1 AND gateway_charge_id IS NULL",
+    )
+    .bind(id)
+    .bind(charge_id)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// Online payments still waiting for the gateway's word (`CREATED` or
+/// `PENDING`) that were created before `before`, oldest first.
+pub async fn open_online_payments(
+    pool: &AnyPool,
+    before: DateTime,
+    limit: i64,
+) -> sqlx::Result<Vec<PaymentRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {PAYMENT_COLUMNS} FROM payments \
+         WHERE status IN ('CREATED', 'PENDING') AND method <> 'CASH_ON_DELIVERY' \
+         AND created_at < $1 ORDER BY created_at LIMIT $2"
+    ))
+    .bind(before)
+    .bind(limit)
+    .fetch_all(pool)
     .await
 }
 

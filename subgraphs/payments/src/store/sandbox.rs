@@ -96,3 +96,17 @@ pub async fn webhook_failed(store: &Store, id: &str, retry_at: DateTime) -> sqlx
         .await
         .map(|_| ())
 }
+
+/// How checkout `gateway_payment_id` was submitted: `Some(true)` paid,
+/// `Some(false)` declined, `None` not submitted.
+pub async fn checkout_outcome(
+    store: &Store,
+    gateway_payment_id: &str,
+) -> sqlx::Result<Option<bool>> {
+    let row: Option<(janta_platform::columns::Flag,)> =
+        sqlx::query_as("SELECT succeeded FROM sandbox_checkouts WHERE gateway_payment_id = $1")
+            .bind(gateway_payment_id)
+            .fetch_optional(store.pool())
+            .await?;
+    Ok(row.map(|(flag,)| flag.0))
+}

@@ -50,10 +50,46 @@ pub async fn start_with(db: &TestDb, chaos: Chaos) -> Harness {
     start_on(db, chaos, janta_events::Runtime::standalone()).await
 }
 
+/// The fake Razorpay's key pair.
+pub const RAZORPAY_KEY_ID: &str = "rzp_test_JantaFake01";
+/// The fake Razorpay's key secret.
+pub const RAZORPAY_KEY_SECRET: &str = "fake-razorpay-key-secret";
+
+/// The subgraph with Razorpay (the fake at `fake`) as its online gateway;
+/// the fake sends its webhooks to the subgraph.
+pub async fn start_razorpay(db: &TestDb, fake: &janta_testkit::razorpay::FakeRazorpay) -> Harness {
+    let issuer = TestIssuer::start().await;
+    let mut config = janta_testkit::config("payments", db, &issuer.jwks_url);
+    config.payment_gateway = janta_platform::config::PaymentGateway::Razorpay;
+    config.razorpay = janta_platform::config::RazorpaySettings {
+        key_id: RAZORPAY_KEY_ID.into(),
+        key_secret: janta_platform::config::Secret::new(RAZORPAY_KEY_SECRET),
+        base_url: fake.url.clone(),
+    };
+    let h = start_configured(
+        config,
+        issuer,
+        Chaos::default(),
+        janta_events::Runtime::standalone(),
+    )
+    .await;
+    fake.set_webhook_url(&format!("{}/webhooks/razorpay", h.base));
+    h
+}
+
 /// The subgraph on the event bus of `runtime`.
 pub async fn start_on(db: &TestDb, chaos: Chaos, runtime: janta_events::Runtime) -> Harness {
     let issuer = TestIssuer::start().await;
     let config = janta_testkit::config("payments", db, &issuer.jwks_url);
+    start_configured(config, issuer, chaos, runtime).await
+}
+
+async fn start_configured(
+    config: SubgraphConfig,
+    issuer: TestIssuer,
+    chaos: Chaos,
+    runtime: janta_events::Runtime,
+) -> Harness {
     let secret = config.webhook_secret.expose().to_string();
     let (base, state) = serve_at_own_url(config, |config| async move {
         let options = PaymentsOptions {
