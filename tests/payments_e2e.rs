@@ -6,7 +6,7 @@
 mod support;
 
 use janta_testkit::razorpay::{razorpay_signature, FakeRazorpay, Faults};
-use serde_json::json;
+use serde_json::{json, Value};
 use support::{code, operation, Platform};
 
 const KA_PARACETAMOL: &str = "019a0000-0000-7000-8002-100000000001";
@@ -34,18 +34,7 @@ async fn order_awaiting_payment(p: &Platform, customer: &str, key: &str) -> (Str
         .as_str()
         .expect("order ID")
         .to_string();
-    let paid = p
-        .gql
-        .data(
-            Some(customer),
-            &operation("PayOrder"),
-            json!({"orderId": order_id, "method": "UPI"}),
-        )
-        .await;
-    let checkout = paid["payOrder"]["checkoutUrl"]
-        .as_str()
-        .expect("a checkout URL")
-        .to_string();
+    let checkout = p.checkout_url(customer, &order_id, "UPI").await;
     (order_id, checkout)
 }
 
@@ -201,4 +190,86 @@ async fn razorpay_payments_confirm_orders_once_whatever_the_webhooks_do() {
         "{refused}"
     );
     assert!(fake.refunds().is_empty());
+}
+
+const VENDOR_KA: &str = janta_platform::demo::VENDOR_KA_ID;
+
+/// Paise of a decimal rupee string ("1657.45" → 165745).
+fn paise(amount: &Value) -> i64 {
+    amount["amount"]
+        .as_str()
+        .unwrap()
+        .replace('.', "")
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn settlements_through_the_router_add_up_are_read_by_the_vendor_and_issued_once() {
+    let p = Platform::start().await;
+    let admin = p.login("admin@janta.test").await;
+    let india = chrono::FixedOffset::east_opt(5 * 3600 + 30 * 60).unwrap();
+    let yesterday = chrono::Utc::now().with_timezone(&india).date_naive() - chrono::Days::new(1);
+    let from = (yesterday - chrono::Days::new(7)).to_string();
+    let day = yesterday.to_string();
+
+    let rate = p
+        .gql
+        .data(
+            Some(&admin),
+            &operation("SetVendorCommission"),
+            json!({"vendorId": VENDOR_KA, "ratePercent": "8", "effectiveFrom": from}),
+        )
+        .await;
+    assert_eq!(rate["setVendorCommission"]["ratePercent"], "8.00");
+    let period = json!({"vendorId": VENDOR_KA, "periodStart": day, "periodEnd": day});
+    let issued = p
+        .gql
+        .data(Some(&admin), &operation("IssueSettlement"), period.clone())
+        .await;
+    let s = &issued["issueSettlement"];
+    assert_eq!(s["commissionRatePercent"], "8.00");
+    assert_eq!(
+        paise(&s["payout"]),
+        paise(&s["captured"])
+            - paise(&s["refunded"])
+            - paise(&s["commission"])
+            - paise(&s["tcs"])
+            - paise(&s["tds"]),
+        "the statement adds up: {s}"
+    );
+    let id = s["id"].as_str().unwrap();
+
+    let vendor = p.login("vendor.ka@janta.test").await;
+    let read = p
+        .gql
+        .data(Some(&vendor), &operation("Settlement"), json!({"id": id}))
+        .await;
+    assert_eq!(read["settlement"]["vendor"]["name"], "Janta Demo Pharmacy");
+    assert_eq!(read["settlement"]["payout"], s["payout"]);
+    let listed = p
+        .gql
+        .data(
+            Some(&vendor),
+            &operation("VendorSettlements"),
+            json!({"first": 5}),
+        )
+        .await;
+    assert_eq!(listed["vendorSettlements"]["totalCount"], 1);
+
+    let other = p.login("vendor.mh@janta.test").await;
+    let refused = p
+        .gql
+        .send(Some(&other), &operation("Settlement"), json!({"id": id}))
+        .await;
+    assert_eq!(code(&refused).as_deref(), Some("NOT_FOUND"));
+    let again = p
+        .gql
+        .send(Some(&admin), &operation("IssueSettlement"), period)
+        .await;
+    assert_eq!(
+        code(&again).as_deref(),
+        Some("CONFLICT"),
+        "a period is settled once"
+    );
 }

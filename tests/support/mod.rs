@@ -266,6 +266,23 @@ impl Platform {
         }
     }
 
+    /// Starts paying `order_id` online by `method` as `token` (`PayOrder`);
+    /// returns the checkout URL.
+    pub async fn checkout_url(&self, token: &str, order_id: &str, method: &str) -> String {
+        let paid = self
+            .gql
+            .data(
+                Some(token),
+                &operation("PayOrder"),
+                json!({"orderId": order_id, "method": method}),
+            )
+            .await;
+        paid["payOrder"]["checkoutUrl"]
+            .as_str()
+            .expect("online payments have a checkout URL")
+            .to_string()
+    }
+
     /// Opens a subgraph's SQLite store read-only, to check what was written.
     pub async fn count(&self, domain: &str, sql: &str) -> i64 {
         sqlx::any::install_default_drivers();

@@ -30,6 +30,9 @@
 //! | orders        | [`OrderConfirmed`]      | `order`        |
 //! | orders        | [`OrderStatusChanged`]  | `order`        |
 //! | orders        | [`OrderCancelled`]      | `order`        |
+//! | orders        | [`ReturnRequested`]     | `order`        |
+//! | orders        | [`ReturnApproved`]      | `order`        |
+//! | orders        | [`ReturnRejected`]      | `order`        |
 //! | payments      | [`PaymentSucceeded`]    | `payment`      |
 //! | payments      | [`PaymentFailed`]       | `payment`      |
 //! | payments      | [`PaymentRefunded`]     | `payment`      |
@@ -69,7 +72,7 @@ macro_rules! event {
 
 /// `(publishing subgraph, event type)` of every event above, for tooling
 /// and tests that must cover them all.
-pub const ALL_EVENTS: [(&str, &str); 17] = [
+pub const ALL_EVENTS: [(&str, &str); 21] = [
     ("users", "UserRegistered"),
     ("users", "VendorVerified"),
     ("users", "VendorSuspended"),
@@ -84,9 +87,13 @@ pub const ALL_EVENTS: [(&str, &str); 17] = [
     ("orders", "OrderConfirmed"),
     ("orders", "OrderStatusChanged"),
     ("orders", "OrderCancelled"),
+    ("orders", "ReturnRequested"),
+    ("orders", "ReturnApproved"),
+    ("orders", "ReturnRejected"),
     ("payments", "PaymentSucceeded"),
     ("payments", "PaymentFailed"),
     ("payments", "PaymentRefunded"),
+    ("payments", "SettlementIssued"),
 ];
 
 // ---------------------------------------------------------------- users
@@ -283,6 +290,8 @@ pub enum OrderStatus {
     Cancelled,
     /// Returned after delivery.
     Returned,
+    /// Some delivered units returned, not all.
+    PartiallyReturned,
 }
 
 /// One line of a placed order, as snapshotted by orders.
@@ -374,6 +383,81 @@ pub struct OrderCancelled {
 }
 event!(OrderCancelled, "orders", "order", order_id);
 
+/// One line of a return: units of an order line and what they refund.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReturnLine {
+    /// The order line.
+    pub order_line_id: String,
+    /// The catalog listing the units were bought from.
+    pub listing_id: String,
+    /// Units returned.
+    pub quantity: i64,
+    /// What these units refund (their paid amount, tax included).
+    pub refund_paise: i64,
+}
+
+/// A customer asked to return delivered lines of an order; the vendor's
+/// staff review it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReturnRequested {
+    /// The return.
+    pub return_id: String,
+    /// The order.
+    pub order_id: String,
+    /// The customer.
+    pub customer_id: String,
+    /// The vendor.
+    pub vendor_id: String,
+    /// `DAMAGED`, `EXPIRED`, `WRONG_ITEM`, `ADVERSE_REACTION` or `OTHER`.
+    pub reason: String,
+    /// The lines asked back.
+    pub lines: Vec<ReturnLine>,
+    /// What approval would refund.
+    pub refund_paise: i64,
+}
+event!(ReturnRequested, "orders", "order", order_id);
+
+/// A return was approved: payments refunds `refundPaise` to the order's
+/// payment (idempotency key: the return ID), catalog quarantines the units.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReturnApproved {
+    /// The return.
+    pub return_id: String,
+    /// The order.
+    pub order_id: String,
+    /// The customer.
+    pub customer_id: String,
+    /// The vendor.
+    pub vendor_id: String,
+    /// The lines taken back.
+    pub lines: Vec<ReturnLine>,
+    /// The refund, tax included.
+    pub refund_paise: i64,
+    /// The reviewer's note.
+    pub note: String,
+}
+event!(ReturnApproved, "orders", "order", order_id);
+
+/// A return was rejected; nothing moves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReturnRejected {
+    /// The return.
+    pub return_id: String,
+    /// The order.
+    pub order_id: String,
+    /// The customer.
+    pub customer_id: String,
+    /// The vendor.
+    pub vendor_id: String,
+    /// The reviewer's note (shown to the customer).
+    pub note: String,
+}
+event!(ReturnRejected, "orders", "order", order_id);
+
 // ---------------------------------------------------------------- payments
 
 /// A payment was captured; orders confirms the order.
@@ -454,6 +538,24 @@ pub struct PaymentRefunded {
 }
 event!(PaymentRefunded, "payments", "payment", payment_id);
 
+/// An admin issued a vendor's settlement statement for a period (the
+/// vendor is told what will be paid out).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SettlementIssued {
+    /// The statement (the aggregate).
+    pub settlement_id: String,
+    /// The vendor it settles.
+    pub vendor_id: String,
+    /// First day of the period (`YYYY-MM-DD`, India time).
+    pub period_start: String,
+    /// Last day of the period, inclusive.
+    pub period_end: String,
+    /// What the vendor is paid, in paise.
+    pub payout_paise: i64,
+}
+event!(SettlementIssued, "payments", "settlement", settlement_id);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -479,9 +581,13 @@ mod tests {
         check::<OrderConfirmed>();
         check::<OrderStatusChanged>();
         check::<OrderCancelled>();
+        check::<ReturnRequested>();
+        check::<ReturnApproved>();
+        check::<ReturnRejected>();
         check::<PaymentSucceeded>();
         check::<PaymentFailed>();
         check::<PaymentRefunded>();
+        check::<SettlementIssued>();
     }
 
     #[test]

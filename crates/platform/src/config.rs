@@ -78,6 +78,10 @@ pub const DEV_RAZORPAY_KEY_SECRET: &str = "janta-dev-razorpay-key-secret";
 pub const DEFAULT_RECONCILE_AFTER: Duration = Duration::from_secs(10 * 60);
 /// How often the reconciliation sweeper runs.
 pub const DEFAULT_RECONCILE_INTERVAL: Duration = Duration::from_secs(60);
+/// GST tax collected at source by the marketplace (section 52), basis points.
+pub const DEFAULT_TCS_BPS: u32 = 50;
+/// Income-tax deducted at source by the marketplace (section 194-O), basis points.
+pub const DEFAULT_TDS_BPS: u32 = 10;
 /// How long after delivery a customer may ask to return lines.
 pub const DEFAULT_RETURN_WINDOW_DAYS: u32 = 7;
 
@@ -156,6 +160,10 @@ pub struct SubgraphConfig {
     pub reconcile_interval: Duration,
     /// Orders: days after delivery during which lines may be returned.
     pub return_window_days: u32,
+    /// Payments: GST TCS withheld from vendor settlements, basis points (50 = 0.5 %).
+    pub tcs_bps: u32,
+    /// Payments: income-tax TDS withheld from vendor settlements, basis points (10 = 0.1 %).
+    pub tds_bps: u32,
     /// SMTP server for e-mail notifications, `smtp://[user:password@]host[:port]`
     /// (notifications only). None: dev mode writes e-mails to `outbox_dir`;
     /// production refuses to start. Holds credentials: never log it.
@@ -273,6 +281,8 @@ struct FileConfig {
     reconcile_after_secs: Option<u64>,
     reconcile_interval_secs: Option<u64>,
     return_window_days: Option<u64>,
+    tcs_bps: Option<u64>,
+    tds_bps: Option<u64>,
     smtp_url: Option<Secret>,
     email_from: Option<String>,
     sms_url: Option<String>,
@@ -296,7 +306,7 @@ struct FileConfig {
 /// Keys that only one subgraph reads: a file may set them at the top level
 /// or in that subgraph's section, and another subgraph's section naming one
 /// is an error (it would silently do nothing there).
-const DOMAIN_KEYS: [(&str, &str); 28] = [
+const DOMAIN_KEYS: [(&str, &str); 30] = [
     ("signing_key_file", "users"),
     ("service_clients", "users"),
     ("service_secret_overlap_secs", "users"),
@@ -310,6 +320,8 @@ const DOMAIN_KEYS: [(&str, &str); 28] = [
     ("reconcile_after_secs", "payments"),
     ("reconcile_interval_secs", "payments"),
     ("return_window_days", "orders"),
+    ("tcs_bps", "payments"),
+    ("tds_bps", "payments"),
     ("smtp_url", "notifications"),
     ("sms_url", "notifications"),
     ("sms_api_key", "notifications"),
@@ -425,6 +437,8 @@ impl SubgraphConfig {
             reconcile_after: DEFAULT_RECONCILE_AFTER,
             reconcile_interval: DEFAULT_RECONCILE_INTERVAL,
             return_window_days: DEFAULT_RETURN_WINDOW_DAYS,
+            tcs_bps: DEFAULT_TCS_BPS,
+            tds_bps: DEFAULT_TDS_BPS,
             smtp_url: None,
             email_from: DEFAULT_EMAIL_FROM.to_string(),
             sms_url: None,
@@ -773,6 +787,8 @@ fn overlay_env(mut c: FileConfig) -> anyhow::Result<FileConfig> {
             &mut c.reconcile_interval_secs,
         ),
         ("JANTA_RETURN_WINDOW_DAYS", &mut c.return_window_days),
+        ("JANTA_TCS_BPS", &mut c.tcs_bps),
+        ("JANTA_TDS_BPS", &mut c.tds_bps),
         ("JANTA_DELIVERY_BACKOFF_MS", &mut c.delivery_backoff_ms),
         (
             "JANTA_DELIVERY_BACKOFF_MAX_MS",
@@ -914,6 +930,12 @@ fn apply_tuning(config: &mut SubgraphConfig, merged: &FileConfig) -> anyhow::Res
     if let Some(v) = merged.return_window_days {
         let names = "JANTA_RETURN_WINDOW_DAYS / return_window_days";
         config.return_window_days = in_range(names, v, 0..=365)? as u32;
+    }
+    if let Some(v) = merged.tcs_bps {
+        config.tcs_bps = in_range("JANTA_TCS_BPS / tcs_bps", v, 0..=10_000)? as u32;
+    }
+    if let Some(v) = merged.tds_bps {
+        config.tds_bps = in_range("JANTA_TDS_BPS / tds_bps", v, 0..=10_000)? as u32;
     }
     if let Some(v) = merged.delivery_max_attempts {
         let names = "JANTA_DELIVERY_MAX_ATTEMPTS / delivery_max_attempts";

@@ -178,6 +178,9 @@ pub enum MovementKind {
     Sold,
     /// A committed order was cancelled and its packs returned.
     Returned,
+    /// A customer returned delivered packs (an approved return): they are
+    /// quarantined, not back on hand, and never sold again.
+    ReturnedToQuarantine,
 }
 
 impl MovementKind {
@@ -188,13 +191,14 @@ impl MovementKind {
             MovementKind::Adjusted => "ADJUSTED",
             MovementKind::Sold => "SOLD",
             MovementKind::Returned => "RETURNED",
+            MovementKind::ReturnedToQuarantine => "RETURNED_TO_QUARANTINE",
         }
     }
 
     /// Reads the storage form (None for anything else).
     pub fn parse(s: &str) -> Option<Self> {
         use MovementKind::*;
-        [Received, Adjusted, Sold, Returned]
+        [Received, Adjusted, Sold, Returned, ReturnedToQuarantine]
             .into_iter()
             .find(|v| v.as_db() == s)
     }

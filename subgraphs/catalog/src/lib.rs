@@ -19,12 +19,8 @@ use axum::Router;
 use janta_events::Runtime;
 use janta_kit::{schema_builder, Kit};
 use janta_platform::config::SubgraphConfig;
-use janta_platform::loader::batched;
 use janta_platform::store::Store;
-use schema::{
-    AlternativesLoader, CatalogSchema, CategoryLoader, ListingLoader, MedicineLoader, Mutation,
-    Query, TopListingsLoader, VersionsLoader,
-};
+use schema::{CatalogSchema, Mutation, Query};
 
 /// What resolvers share: the store and the settings.
 pub struct CatalogState {
@@ -85,14 +81,6 @@ pub async fn build_with_settings(
         settings,
     };
     let schema = schema_builder(Query, Mutation).data(state).finish();
-    let router = kit.router(schema, kit.remote_verifier(), |request, store| {
-        request
-            .data(batched::<MedicineLoader>(store))
-            .data(batched::<VersionsLoader>(store))
-            .data(batched::<ListingLoader>(store))
-            .data(batched::<CategoryLoader>(store))
-            .data(batched::<AlternativesLoader>(store))
-            .data(batched::<TopListingsLoader>(store))
-    });
+    let router = kit.router(schema, kit.remote_verifier(), schema::with_loaders);
     Ok((router, store))
 }

@@ -9,7 +9,8 @@ use hmac::{Hmac, Mac};
 use janta_events::types::{
     OrderCancelled, OrderConfirmed, OrderPlaced, OrderStatus, OrderStatusChanged, PaymentFailed,
     PaymentRefunded, PrescriptionApproved, PrescriptionRejected, PrescriptionSubmitted,
-    RegistrationAttempted, StockLow, UserRegistered, VendorVerified,
+    RegistrationAttempted, ReturnApproved, ReturnRejected, ReturnRequested, StockLow,
+    UserRegistered, VendorVerified,
 };
 use janta_platform::auth::{Principal, Role};
 use janta_platform::money::format_paise;
@@ -51,11 +52,17 @@ pub enum Kind {
     VendorVerified,
     /// Someone tried to register with the person's e-mail address.
     RegistrationAttempted,
+    /// Vendor staff: a customer asked to return delivered units.
+    ReturnRequested,
+    /// The customer's return was approved (and refunded).
+    ReturnApproved,
+    /// The customer's return was rejected.
+    ReturnRejected,
 }
 
 impl Kind {
     /// Every kind, in a stable order.
-    pub const ALL: [Kind; 15] = [
+    pub const ALL: [Kind; 18] = [
         Kind::Welcome,
         Kind::OrderPlaced,
         Kind::OrderConfirmed,
@@ -71,6 +78,9 @@ impl Kind {
         Kind::PrescriptionSubmitted,
         Kind::VendorVerified,
         Kind::RegistrationAttempted,
+        Kind::ReturnRequested,
+        Kind::ReturnApproved,
+        Kind::ReturnRejected,
     ];
 
     /// Storage form.
@@ -91,6 +101,9 @@ impl Kind {
             Kind::PrescriptionSubmitted => "PRESCRIPTION_SUBMITTED",
             Kind::VendorVerified => "VENDOR_VERIFIED",
             Kind::RegistrationAttempted => "REGISTRATION_ATTEMPTED",
+            Kind::ReturnRequested => "RETURN_REQUESTED",
+            Kind::ReturnApproved => "RETURN_APPROVED",
+            Kind::ReturnRejected => "RETURN_REJECTED",
         }
     }
 
@@ -104,7 +117,11 @@ impl Kind {
     pub fn is_personal(self) -> bool {
         !matches!(
             self,
-            Kind::NewOrder | Kind::StockLow | Kind::PrescriptionSubmitted | Kind::VendorVerified
+            Kind::NewOrder
+                | Kind::StockLow
+                | Kind::PrescriptionSubmitted
+                | Kind::VendorVerified
+                | Kind::ReturnRequested
         )
     }
 
@@ -545,6 +562,61 @@ pub fn on_order_cancelled(e: &OrderCancelled) -> Vec<Planned> {
     )]
 }
 
+/// `ReturnRequested` → the vendor's staff have a return to review.
+pub fn on_return_requested(e: &ReturnRequested) -> Vec<Planned> {
+    let units: i64 = e.lines.iter().map(|l| l.quantity).sum();
+    vec![plan(
+        Audience::Vendor(e.vendor_id.clone()),
+        Kind::ReturnRequested,
+        "Return to review",
+        format!(
+            "The customer asked to return {units} unit(s) of order {} ({}). Review it.",
+            short_ref(&e.order_id),
+            e.reason.to_lowercase().replace('_', " ")
+        ),
+    )]
+}
+
+/// `ReturnApproved` → the customer hears what is refunded; the vendor's
+/// staff that the units go to quarantine.
+pub fn on_return_approved(e: &ReturnApproved) -> Vec<Planned> {
+    let reference = short_ref(&e.order_id);
+    vec![
+        plan(
+            Audience::User(e.customer_id.clone()),
+            Kind::ReturnApproved,
+            "Return approved",
+            format!(
+                "Your return for order {reference} was approved: {} is refunded.",
+                rupees(e.refund_paise)
+            ),
+        ),
+        plan(
+            Audience::Vendor(e.vendor_id.clone()),
+            Kind::ReturnApproved,
+            "Return approved",
+            format!(
+                "The return for order {reference} was approved: {} refunded, the units are quarantined.",
+                rupees(e.refund_paise)
+            ),
+        ),
+    ]
+}
+
+/// `ReturnRejected` → the customer hears why.
+pub fn on_return_rejected(e: &ReturnRejected) -> Vec<Planned> {
+    vec![plan(
+        Audience::User(e.customer_id.clone()),
+        Kind::ReturnRejected,
+        "Return rejected",
+        format!(
+            "Your return for order {} was not accepted: {}.",
+            short_ref(&e.order_id),
+            shown(&e.note, 300).trim_end_matches('.')
+        ),
+    )]
+}
+
 /// `PaymentFailed` → the customer is told to try again.
 pub fn on_payment_failed(e: &PaymentFailed) -> Vec<Planned> {
     vec![plan(
@@ -930,6 +1002,58 @@ mod tests {
 
     fn customer() -> String {
         "019a0000-0000-7000-8000-000000000002".to_string()
+    }
+
+    #[test]
+    fn returns_tell_the_vendor_and_the_customer() {
+        use janta_events::types::ReturnLine;
+        let lines = vec![ReturnLine {
+            order_line_id: "l".into(),
+            listing_id: "li".into(),
+            quantity: 2,
+            refund_paise: 3600,
+        }];
+        let requested = on_return_requested(&ReturnRequested {
+            return_id: "r".into(),
+            order_id: "order-1".into(),
+            customer_id: customer(),
+            vendor_id: "vendor-1".into(),
+            reason: "WRONG_ITEM".into(),
+            lines: lines.clone(),
+            refund_paise: 3600,
+        });
+        assert_eq!(requested.len(), 1);
+        assert_eq!(requested[0].kind, Kind::ReturnRequested);
+        assert_eq!(requested[0].audience, Audience::Vendor("vendor-1".into()));
+        assert!(
+            requested[0].body.contains("2 unit(s)") && requested[0].body.contains("wrong item")
+        );
+        let approved = on_return_approved(&ReturnApproved {
+            return_id: "r".into(),
+            order_id: "order-1".into(),
+            customer_id: customer(),
+            vendor_id: "vendor-1".into(),
+            lines,
+            refund_paise: 3600,
+            note: "ok".into(),
+        });
+        assert_eq!(approved.len(), 2);
+        assert_eq!(approved[0].audience, Audience::User(customer()));
+        assert!(
+            approved[0].body.contains(&rupees(3600)),
+            "{}",
+            approved[0].body
+        );
+        let rejected = on_return_rejected(&ReturnRejected {
+            return_id: "r".into(),
+            order_id: "order-1".into(),
+            customer_id: customer(),
+            vendor_id: "vendor-1".into(),
+            note: "seal was broken.".into(),
+        });
+        assert_eq!(rejected[0].kind, Kind::ReturnRejected);
+        assert!(rejected[0].body.ends_with("seal was broken."));
+        assert!(Kind::ReturnApproved.is_personal() && !Kind::ReturnRequested.is_personal());
     }
 
     #[test]

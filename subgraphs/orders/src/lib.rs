@@ -18,10 +18,9 @@ use axum::Router;
 use janta_events::Runtime;
 use janta_kit::{schema_builder, Kit};
 use janta_platform::config::SubgraphConfig;
-use janta_platform::loader::batched;
 use janta_platform::store::Store;
 use peers::Peers;
-use schema::{HistoryLoader, LinesLoader, Mutation, OrderLoader, OrdersSchema, Query};
+use schema::{Mutation, OrdersSchema, Query};
 pub use settings::OrdersSettings;
 use std::sync::Arc;
 
@@ -83,12 +82,7 @@ pub async fn build_with_settings(
         });
     }
     let schema = schema_builder(Query, Mutation).data(state.clone()).finish();
-    let router = kit.router(schema, kit.remote_verifier(), |request, store| {
-        request
-            .data(batched::<OrderLoader>(store))
-            .data(batched::<LinesLoader>(store))
-            .data(batched::<HistoryLoader>(store))
-    });
+    let router = kit.router(schema, kit.remote_verifier(), schema::with_loaders);
     Ok((router, state))
 }
 

@@ -21,6 +21,8 @@ pub struct OrdersSettings {
     pub abandoned_checkout_after: Duration,
     /// Whether `build` starts the sweeper (tests drive it by hand).
     pub run_sweeper: bool,
+    /// Days after delivery during which lines may be returned (default 7).
+    pub return_window_days: u32,
 }
 
 impl Default for OrdersSettings {
@@ -31,6 +33,7 @@ impl Default for OrdersSettings {
             duplicate_wait: Duration::from_secs(20),
             abandoned_checkout_after: Duration::from_secs(5 * 60),
             run_sweeper: true,
+            return_window_days: 7,
         }
     }
 }
@@ -42,6 +45,7 @@ impl OrdersSettings {
         OrdersSettings {
             payment_window: config.order_payment_window,
             sweep_interval: config.order_sweep_interval,
+            return_window_days: config.return_window_days,
             ..OrdersSettings::default()
         }
     }

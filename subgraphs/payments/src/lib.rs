@@ -1,7 +1,6 @@
-//! Payments subgraph: money in and out — payments for orders through a
-//! gateway trait (sandbox in dev mode, cash on delivery), signed idempotent
-//! webhooks, a forward-only payment state machine, refunds that never exceed
-//! the capture, and the events orders and notifications react to.
+//! Payments subgraph: money in and out — payments through a gateway trait
+//! (sandbox in dev, Razorpay, cash on delivery), signed idempotent webhooks,
+//! reconciliation, refunds never above the capture, vendor settlements.
 
 pub mod checkout;
 pub mod demo;
@@ -21,11 +20,10 @@ use gateway::Gateways;
 use janta_events::Runtime;
 use janta_kit::{schema_builder, Kit};
 use janta_platform::config::SubgraphConfig;
-use janta_platform::loader::batched;
 use janta_platform::store::Store;
 pub use options::PaymentsOptions;
 use orders::OrdersClient;
-use schema::{Mutation, OrderPaymentsLoader, PaymentLoader, PaymentsSchema, Query, RefundsLoader};
+use schema::{Mutation, PaymentsSchema, Query};
 use std::sync::Arc;
 
 /// What resolvers, the webhook endpoint and event handlers share.
@@ -36,11 +34,13 @@ pub struct PaymentsState {
     pub gateways: Gateways,
     /// Orders' service interface (the amount to charge, the buyer).
     pub orders: OrdersClient,
+    /// What settlements withhold.
+    pub settlement: options::Withholding,
 }
 
 /// The schema without data, for SDL export and composition.
 pub fn schema() -> PaymentsSchema {
-    schema_builder(Query, Mutation).finish()
+    schema_builder(Query::default(), Mutation::default()).finish()
 }
 
 /// This subgraph's Federation v2 SDL.
@@ -75,6 +75,7 @@ pub async fn build_with_options(
         store: kit.store().clone(),
         gateways: Gateways::with_online(online.gateway()),
         orders: OrdersClient::new(kit.service_client()),
+        settlement: options::Withholding::from_config(config),
     });
     kit.consume(|consumer| events::consume::register(consumer, &state))
         .await;
@@ -84,14 +85,11 @@ pub async fn build_with_options(
             service::refunds::retry_pending(retrying.clone(), interval)
         });
     }
-    let schema = schema_builder(Query, Mutation).data(state.clone()).finish();
+    let schema = schema_builder(Query::default(), Mutation::default())
+        .data(state.clone())
+        .finish();
     let router = kit
-        .router(schema, kit.remote_verifier(), |request, store| {
-            request
-                .data(batched::<PaymentLoader>(store))
-                .data(batched::<OrderPaymentsLoader>(store))
-                .data(batched::<RefundsLoader>(store))
-        })
+        .router(schema, kit.remote_verifier(), schema::with_loaders)
         .merge(webhooks::routes(state.clone()))
         .merge(online.start(&kit, &state));
     Ok((router, state))

@@ -25,6 +25,26 @@ impl Default for PaymentsOptions {
     }
 }
 
+/// What payments withholds from vendor settlements, in basis points (from
+/// the configuration: GST TCS and income-tax TDS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Withholding {
+    /// GST tax collected at source (section 52).
+    pub tcs_bps: u32,
+    /// Income-tax deducted at source (section 194-O).
+    pub tds_bps: u32,
+}
+
+impl Withholding {
+    /// The rates `config` sets.
+    pub fn from_config(config: &SubgraphConfig) -> Self {
+        Withholding {
+            tcs_bps: config.tcs_bps,
+            tds_bps: config.tds_bps,
+        }
+    }
+}
+
 /// Refuses configurations payments must not run with: the development
 /// webhook secret in production, a gateway the mode does not allow.
 pub fn check(config: &SubgraphConfig) -> anyhow::Result<()> {

@@ -1,8 +1,10 @@
-//! Catalog's consumer of users' vendor events: each handler hands the
-//! change to [`crate::service::vendors`] in the consumer's transaction.
+//! Catalog's consumer of users' vendor events and orders' approved returns:
+//! each handler hands the change to [`crate::service::vendors`] or
+//! [`crate::service::quarantine`] in the consumer's transaction.
 
+use crate::service::quarantine;
 use crate::service::vendors::{self, VendorChange};
-use janta_events::types::{VendorReinstated, VendorSuspended, VendorVerified};
+use janta_events::types::{ReturnApproved, VendorReinstated, VendorSuspended, VendorVerified};
 use janta_events::Consumer;
 
 /// Registers catalog's handlers on its consumer.
@@ -31,5 +33,8 @@ pub fn handlers(consumer: Consumer) -> Consumer {
                 VendorChange::Reinstated,
                 envelope,
             ))
+        })
+        .on_fn(|conn, e: ReturnApproved, envelope| {
+            Box::pin(quarantine::return_approved(conn, e, envelope))
         })
 }

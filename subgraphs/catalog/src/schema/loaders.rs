@@ -5,7 +5,7 @@
 use crate::domain::ListingAudience;
 use crate::store::{self, CategoryRow, ListingRow, MedicineRow, ReadClock};
 use async_graphql::Context;
-use janta_platform::loader::{grouped, keyed, load_many, load_one, BatchLoad};
+use janta_platform::loader::{batched, grouped, keyed, load_many, load_one, BatchLoad};
 use janta_platform::store::Store;
 use janta_platform::{ApiError, ApiResult};
 use std::any::Any;
@@ -141,6 +141,31 @@ impl BatchLoad<String> for ListingLoader {
         let rows = store::listings_by_ids(store.pool(), keys, &ReadClock::now()).await?;
         Ok(keyed(with_siblings(rows), |l| l.row.id.clone()))
     }
+}
+
+/// Loads the packs in quarantine of many listings, one statement per batch
+/// (listings without any are missing: none).
+pub struct QuarantineLoader;
+
+impl BatchLoad<String> for QuarantineLoader {
+    type Value = i64;
+
+    async fn load(store: &Store, keys: &[String]) -> sqlx::Result<HashMap<String, i64>> {
+        let rows = store::quarantine::quarantined(store, keys).await?;
+        Ok(rows.into_iter().collect())
+    }
+}
+
+/// Every loader of this subgraph, fresh for one request.
+pub fn with_loaders(request: async_graphql::Request, store: &Store) -> async_graphql::Request {
+    request
+        .data(batched::<MedicineLoader>(store))
+        .data(batched::<VersionsLoader>(store))
+        .data(batched::<ListingLoader>(store))
+        .data(batched::<CategoryLoader>(store))
+        .data(batched::<AlternativesLoader>(store))
+        .data(batched::<TopListingsLoader>(store))
+        .data(batched::<QuarantineLoader>(store))
 }
 
 /// Loads categories by ID, one statement per batch.

@@ -5,6 +5,7 @@
 
 pub mod listings;
 pub mod master;
+pub mod quarantine;
 pub mod reservations;
 pub mod vendors;
 

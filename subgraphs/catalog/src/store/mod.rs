@@ -5,6 +5,7 @@
 //! those that take the store use the pool.
 
 mod column;
+pub mod quarantine;
 pub mod search;
 pub mod stock;
 pub mod vendors;

@@ -188,19 +188,20 @@ async fn lock_batches(
 }
 
 /// One entry of the stock ledger to append.
-struct Movement<'a> {
-    listing_id: &'a str,
-    batch_id: &'a str,
-    delta: i64,
-    kind: MovementKind,
-    reason: Option<&'a str>,
+pub(super) struct Movement<'a> {
+    pub(super) listing_id: &'a str,
+    /// None for packs that are not in a batch on hand (quarantine).
+    pub(super) batch_id: Option<&'a str>,
+    pub(super) delta: i64,
+    pub(super) kind: MovementKind,
+    pub(super) reason: Option<&'a str>,
     /// The order of a sale or return.
-    reference: Option<&'a str>,
-    actor: &'a str,
+    pub(super) reference: Option<&'a str>,
+    pub(super) actor: &'a str,
 }
 
 impl Movement<'_> {
-    async fn insert(&self, conn: &mut AnyConnection) -> sqlx::Result<()> {
+    pub(super) async fn insert(&self, conn: &mut AnyConnection) -> sqlx::Result<()> {
         sqlx::query(
             "INSERT INTO stock_movements (id, listing_id, batch_id, delta, kind, reason, reference, actor, at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -282,7 +283,7 @@ pub async fn receive_batch(
     };
     let movement = Movement {
         listing_id,
-        batch_id: &batch_id,
+        batch_id: Some(&batch_id),
         delta: quantity,
         kind: MovementKind::Received,
         reason: None,
@@ -386,7 +387,7 @@ pub async fn adjust_stock(
         }
         let movement = Movement {
             listing_id: &listing.id,
-            batch_id: id,
+            batch_id: Some(id),
             delta: *change,
             kind: MovementKind::Adjusted,
             reason: Some(reason),
@@ -876,7 +877,7 @@ pub async fn commit(
         }
         let movement = Movement {
             listing_id,
-            batch_id,
+            batch_id: Some(batch_id),
             delta: -quantity,
             kind: MovementKind::Sold,
             reason: None,
@@ -930,7 +931,7 @@ pub async fn release(
                     .await?;
                 let movement = Movement {
                     listing_id,
-                    batch_id,
+                    batch_id: Some(batch_id),
                     delta: quantity,
                     kind: MovementKind::Returned,
                     reason: Some("order cancelled"),

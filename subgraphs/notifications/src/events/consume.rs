@@ -10,7 +10,8 @@ use async_trait::async_trait;
 use janta_events::types::{
     Event, ListingPriceChanged, OrderCancelled, OrderConfirmed, OrderPlaced, OrderStatusChanged,
     PaymentFailed, PaymentRefunded, PaymentSucceeded, PrescriptionApproved, PrescriptionRejected,
-    PrescriptionSubmitted, RegistrationAttempted, StockLow, UserRegistered, VendorVerified,
+    PrescriptionSubmitted, RegistrationAttempted, ReturnApproved, ReturnRejected, ReturnRequested,
+    StockLow, UserRegistered, VendorVerified,
 };
 use janta_events::{Consumer, Envelope, EventHandler};
 use sqlx::AnyConnection;
@@ -72,6 +73,9 @@ pub fn handlers(consumer: Consumer, deliverer: Arc<Deliverer>) -> Consumer {
         .on::<OrderConfirmed>(rule(&n, domain::on_order_confirmed))
         .on::<OrderStatusChanged>(rule(&n, domain::on_order_status_changed))
         .on::<OrderCancelled>(rule(&n, domain::on_order_cancelled))
+        .on::<ReturnRequested>(rule(&n, domain::on_return_requested))
+        .on::<ReturnApproved>(rule(&n, domain::on_return_approved))
+        .on::<ReturnRejected>(rule(&n, domain::on_return_rejected))
         .on::<PaymentSucceeded>(rule(&n, none))
         .on::<PaymentFailed>(rule(&n, domain::on_payment_failed))
         .on::<PaymentRefunded>(rule(&n, domain::on_payment_refunded))

@@ -50,6 +50,12 @@ pub enum NotificationKind {
     VendorVerified,
     /// Someone tried to register with your e-mail address.
     RegistrationAttempted,
+    /// A return was asked for (vendor staff: one to review).
+    ReturnRequested,
+    /// Your return was approved and refunded (vendor staff: units quarantined).
+    ReturnApproved,
+    /// Your return was rejected.
+    ReturnRejected,
 }
 
 /// A way a notification reaches someone.

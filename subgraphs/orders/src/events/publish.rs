@@ -1,13 +1,18 @@
 //! What the orders subgraph publishes: `OrderPlaced`, `OrderConfirmed`,
 //! `OrderStatusChanged` (packed, out for delivery, delivered, returned) and
-//! `OrderCancelled` (payments refunds on it), with the typed payloads of
+//! `OrderCancelled` (payments refunds on it), and the returns'
+//! `ReturnRequested`, `ReturnApproved` (payments refunds, catalog
+//! quarantines) and `ReturnRejected`, with the typed payloads of
 //! `janta_events::types`, each written to the outbox inside the caller's
 //! transaction.
 
 use crate::domain::{PaymentMethod, Status};
-use crate::store::{LineRow, OrderRow};
+use crate::store::{LineRow, OrderRow, ReturnLineRow, ReturnRow};
 use janta_events::publish;
-use janta_events::types::{self, OrderCancelled, OrderConfirmed, OrderPlaced, OrderStatusChanged};
+use janta_events::types::{
+    self, OrderCancelled, OrderConfirmed, OrderPlaced, OrderStatusChanged, ReturnApproved,
+    ReturnRejected, ReturnRequested,
+};
 use janta_platform::cause::Cause;
 use janta_platform::ApiResult;
 use sqlx::AnyConnection;
@@ -21,6 +26,7 @@ fn wire_status(status: Status) -> types::OrderStatus {
         Status::Delivered => types::OrderStatus::Delivered,
         Status::Cancelled => types::OrderStatus::Cancelled,
         Status::Returned => types::OrderStatus::Returned,
+        Status::PartiallyReturned => types::OrderStatus::PartiallyReturned,
     }
 }
 
@@ -107,6 +113,77 @@ pub async fn order_cancelled(
         from: wire_status(from),
         reason: reason.to_string(),
         cancelled_by: cause.actor().to_string(),
+    };
+    publish(conn, &event, cause).await?;
+    Ok(())
+}
+
+fn wire_lines(lines: &[ReturnLineRow]) -> Vec<types::ReturnLine> {
+    lines
+        .iter()
+        .map(|l| types::ReturnLine {
+            order_line_id: l.order_line_id.clone(),
+            listing_id: l.listing_id.clone(),
+            quantity: l.quantity,
+            refund_paise: l.refund.get(),
+        })
+        .collect()
+}
+
+/// The customer asked to return lines; the vendor's staff review it.
+pub async fn return_requested(
+    conn: &mut AnyConnection,
+    r: &ReturnRow,
+    lines: &[ReturnLineRow],
+    cause: &Cause,
+) -> ApiResult<()> {
+    let event = ReturnRequested {
+        return_id: r.id.clone(),
+        order_id: r.order_id.clone(),
+        customer_id: r.customer_id.clone(),
+        vendor_id: r.vendor_id.clone(),
+        reason: r.reason.as_db().to_string(),
+        lines: wire_lines(lines),
+        refund_paise: r.refund_total.get(),
+    };
+    publish(conn, &event, cause).await?;
+    Ok(())
+}
+
+/// A return was approved: payments refunds it, catalog quarantines the units.
+pub async fn return_approved(
+    conn: &mut AnyConnection,
+    r: &ReturnRow,
+    lines: &[ReturnLineRow],
+    note: &str,
+    cause: &Cause,
+) -> ApiResult<()> {
+    let event = ReturnApproved {
+        return_id: r.id.clone(),
+        order_id: r.order_id.clone(),
+        customer_id: r.customer_id.clone(),
+        vendor_id: r.vendor_id.clone(),
+        lines: wire_lines(lines),
+        refund_paise: r.refund_total.get(),
+        note: note.to_string(),
+    };
+    publish(conn, &event, cause).await?;
+    Ok(())
+}
+
+/// A return was rejected.
+pub async fn return_rejected(
+    conn: &mut AnyConnection,
+    r: &ReturnRow,
+    note: &str,
+    cause: &Cause,
+) -> ApiResult<()> {
+    let event = ReturnRejected {
+        return_id: r.id.clone(),
+        order_id: r.order_id.clone(),
+        customer_id: r.customer_id.clone(),
+        vendor_id: r.vendor_id.clone(),
+        note: note.to_string(),
     };
     publish(conn, &event, cause).await?;
     Ok(())

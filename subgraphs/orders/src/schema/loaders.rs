@@ -1,8 +1,8 @@
 //! Batch loaders: one statement per batch of orders, lines or histories.
 
-use crate::store::{self, HistoryRow, LineRow, OrderRow};
+use crate::store::{self, HistoryRow, LineRow, OrderRow, ReturnLineRow, ReturnRow};
 use async_graphql::Context;
-use janta_platform::loader::{grouped, keyed, load_one, BatchLoad};
+use janta_platform::loader::{batched, grouped, keyed, load_one, BatchLoad};
 use janta_platform::store::Store;
 use janta_platform::ApiResult;
 use std::collections::HashMap;
@@ -44,6 +44,56 @@ impl BatchLoad<String> for HistoryLoader {
         let rows = store::history_of_orders(store, keys).await?;
         Ok(grouped(rows, |r| r.order_id.clone()))
     }
+}
+
+/// Loads the returns of many orders in one statement per batch.
+pub struct ReturnsLoader;
+
+impl BatchLoad<String> for ReturnsLoader {
+    type Value = Vec<ReturnRow>;
+
+    async fn load(store: &Store, keys: &[String]) -> sqlx::Result<HashMap<String, Vec<ReturnRow>>> {
+        let rows = store::returns_of_orders(store, keys).await?;
+        Ok(grouped(rows, |r| r.order_id.clone()))
+    }
+}
+
+/// Loads returns by ID in one statement per batch.
+pub struct ReturnLoader;
+
+impl BatchLoad<String> for ReturnLoader {
+    type Value = ReturnRow;
+
+    async fn load(store: &Store, keys: &[String]) -> sqlx::Result<HashMap<String, ReturnRow>> {
+        let rows = store::returns_by_ids(store, keys).await?;
+        Ok(keyed(rows, |r| r.id.clone()))
+    }
+}
+
+/// Loads the lines of many returns in one statement per batch.
+pub struct ReturnLinesLoader;
+
+impl BatchLoad<String> for ReturnLinesLoader {
+    type Value = Vec<ReturnLineRow>;
+
+    async fn load(
+        store: &Store,
+        keys: &[String],
+    ) -> sqlx::Result<HashMap<String, Vec<ReturnLineRow>>> {
+        let rows = store::lines_of_returns(store, keys).await?;
+        Ok(grouped(rows, |r| r.return_id.clone()))
+    }
+}
+
+/// Every loader of this subgraph, fresh for one request.
+pub fn with_loaders(request: async_graphql::Request, store: &Store) -> async_graphql::Request {
+    request
+        .data(batched::<OrderLoader>(store))
+        .data(batched::<LinesLoader>(store))
+        .data(batched::<HistoryLoader>(store))
+        .data(batched::<ReturnsLoader>(store))
+        .data(batched::<ReturnLoader>(store))
+        .data(batched::<ReturnLinesLoader>(store))
 }
 
 pub(super) async fn load_order(ctx: &Context<'_>, id: &str) -> ApiResult<Option<OrderRow>> {

@@ -12,12 +12,16 @@ mod mutation;
 mod query;
 mod types;
 
-pub use loaders::{HistoryLoader, LinesLoader, OrderLoader};
+pub use loaders::{
+    with_loaders, HistoryLoader, LinesLoader, OrderLoader, ReturnLinesLoader, ReturnLoader,
+    ReturnsLoader,
+};
 pub use mutation::Mutation;
 pub use query::Query;
 pub use types::{
     Cart, CartLine, DeliveryAddress, Listing, Medicine, Order, OrderForPayment, OrderLine,
-    OrderLineBatch, OrderStatusChange, PlaceOrderInput, PlaceOrderPayload, User, Vendor,
+    OrderLineBatch, OrderReturn, OrderReturnLine, OrderStatusChange, PlaceOrderInput,
+    PlaceOrderPayload, RequestReturnInput, ReturnLineInput, ReviewReturnInput, User, Vendor,
 };
 
 use crate::domain::{access, Mover};

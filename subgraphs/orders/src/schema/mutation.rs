@@ -1,13 +1,20 @@
 //! Write operations: the cart, checkout and the order life cycle. Each
 //! resolver parses, authorises and calls one service function.
 
-use super::types::{Cart, Order, PlaceOrderInput, PlaceOrderPayload};
+use super::loaders::ReturnLoader;
+use super::types::{
+    Cart, Order, OrderReturn, PlaceOrderInput, PlaceOrderPayload, RequestReturnInput,
+    ReviewReturnInput,
+};
 use super::{readable_order, require_customer, state};
-use crate::domain::{self, Mover, Quantity, Status};
+use crate::domain::{self, returns, Mover, Quantity, Status};
+use crate::service::returns::ReturnRequest;
 use crate::service::{self, cart, PlaceOrderRequest};
 use async_graphql::{Context, Object, ID};
+use janta_platform::auth::principal;
 use janta_platform::cause::Cause;
 use janta_platform::ids::parse_id;
+use janta_platform::loader::load_one;
 use janta_platform::{ApiError, ApiResult};
 
 /// Write operations.
@@ -140,5 +147,67 @@ impl Mutation {
         )
         .await?;
         Ok(Order(after))
+    }
+
+    /// Asks to return delivered units of one of your orders, within the
+    /// return window after delivery. More units than were delivered (minus
+    /// those already in a return) or a closed window is `BAD_USER_INPUT`.
+    async fn request_return(
+        &self,
+        ctx: &Context<'_>,
+        input: RequestReturnInput,
+    ) -> ApiResult<OrderReturn> {
+        let me = require_customer(ctx)?;
+        let note = returns::parse_note(input.note.as_deref())?;
+        let order_id = parse_id(&input.order_id, "orderId")?;
+        let lines = input
+            .lines
+            .iter()
+            .map(|l| Ok((parse_id(&l.line_id, "lineId")?, i64::from(l.quantity))))
+            .collect::<ApiResult<Vec<_>>>()?;
+        let request = ReturnRequest {
+            order_id,
+            reason: input.reason,
+            note,
+            lines,
+        };
+        let row = service::returns::request_return(
+            state(ctx),
+            &Cause::of_request(ctx),
+            &me.subject,
+            request,
+        )
+        .await?;
+        Ok(OrderReturn(row))
+    }
+
+    /// Approves (refund to the original payment, units to quarantine) or
+    /// rejects a requested return: the vendor's staff or an admin. A return
+    /// already reviewed is `CONFLICT`.
+    async fn review_return(
+        &self,
+        ctx: &Context<'_>,
+        input: ReviewReturnInput,
+    ) -> ApiResult<OrderReturn> {
+        let me = principal(ctx)?;
+        let note = returns::parse_review_note(&input.note)?;
+        let id = parse_id(&input.return_id, "returnId")?;
+        let found = load_one::<ReturnLoader, _>(ctx, id.clone())
+            .await?
+            .ok_or_else(|| ApiError::not_found("return"))?;
+        if !me.is_staff_of(&found.vendor_id) && !me.is_admin() {
+            return Err(ApiError::forbidden(
+                "only the vendor's staff can review its returns",
+            ));
+        }
+        let row = service::returns::review_return(
+            state(ctx),
+            &Cause::of_request(ctx),
+            &id,
+            input.approve,
+            &note,
+        )
+        .await?;
+        Ok(OrderReturn(row))
     }
 }

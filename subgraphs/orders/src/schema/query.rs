@@ -1,10 +1,13 @@
 //! Read operations and entity resolvers.
 
 use super::loaders::load_order;
-use super::types::{list, load_cart, Cart, Order, OrderForPayment, User, Vendor};
+use super::types::{
+    list, list_returns, load_cart, Cart, Order, OrderForPayment, OrderReturn, User, Vendor,
+};
 use super::{readable_order, require_customer, state};
+use crate::domain::returns::ReturnStatus;
 use crate::domain::{access, Status};
-use crate::store::OrderOwner;
+use crate::store::{OrderOwner, ReturnOwner};
 use async_graphql::{Context, Object, ID};
 use janta_platform::auth::{optional_principal, principal, require_service_of};
 use janta_platform::ids::parse_id;
@@ -77,6 +80,42 @@ impl Query {
             ));
         }
         list(ctx, OrderOwner::Vendor(&vendor), status, first, after).await
+    }
+
+    /// Your returns, newest first.
+    async fn my_returns(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size (at most 100, default 20)")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last return of the previous page")] after: Option<String>,
+    ) -> ApiResult<CountedConnection<OrderReturn>> {
+        let me = principal(ctx)?;
+        list_returns(ctx, ReturnOwner::Customer(&me.subject), None, first, after).await
+    }
+
+    /// Returns of your vendor's orders, newest first (vendor staff); admins
+    /// see every vendor's.
+    async fn vendor_returns(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only returns in this status")] status: Option<ReturnStatus>,
+        #[graphql(desc = "Page size (at most 100, default 20)")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last return of the previous page")] after: Option<String>,
+    ) -> ApiResult<CountedConnection<OrderReturn>> {
+        let me = principal(ctx)?;
+        let owner = if me.is_admin() {
+            ReturnOwner::All
+        } else {
+            match me.vendor_id.as_deref().filter(|v| me.is_staff_of(v)) {
+                Some(vendor) => ReturnOwner::Vendor(vendor),
+                None => {
+                    return Err(ApiError::forbidden(
+                        "only vendor staff can list a vendor's returns",
+                    ))
+                }
+            }
+        };
+        list_returns(ctx, owner, status, first, after).await
     }
 
     /// What payments needs to charge for an order (service principals only).

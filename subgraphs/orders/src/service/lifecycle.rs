@@ -209,33 +209,24 @@ pub async fn cancel_in(
     Ok(order)
 }
 
-/// Moves an order along fulfilment (`PACKED`, `OUT_FOR_DELIVERY`,
-/// `DELIVERED`, `RETURNED`) as `mover`. Returns the order after the move.
-pub async fn advance(
-    state: &OrdersState,
-    order_id: &str,
-    cause: &Cause,
-    mover: Mover,
+/// Moves `order` (as read in this transaction) to `to` without calls owed,
+/// inside the caller's transaction: the conditional update (`CONFLICT` when
+/// the order changed meanwhile), its history, audit and
+/// `OrderStatusChanged`. The caller checked the transition.
+pub(super) async fn move_in(
+    conn: &mut AnyConnection,
+    order: &OrderRow,
     to: Status,
+    cause: &Cause,
     note: Option<&str>,
-) -> ApiResult<OrderRow> {
+) -> ApiResult<()> {
     let actor = cause.actor();
-    if to == Status::Cancelled {
-        return Err(ApiError::bad_input(
-            "use cancelOrder to cancel an order (it needs a reason)",
-        ));
-    }
-    let mut tx = state.store.begin().await?;
-    let order = store::order_by_id(&mut tx, order_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("order"))?;
     let from = order.status;
-    check_transition(from, to, mover)?;
     let at = DateTime::now();
     let changed = store::change_status(
-        &mut tx,
+        conn,
         &StatusChange {
-            id: order_id,
+            id: &order.id,
             from,
             to,
             owed: Owed::default(),
@@ -248,18 +239,42 @@ pub async fn advance(
     if !changed {
         return Err(ApiError::conflict("the order changed meanwhile; reload it"));
     }
-    store::record_status(&mut tx, order_id, to, actor, note, at).await?;
+    store::record_status(conn, &order.id, to, actor, note, at).await?;
     audit(
-        &mut tx,
+        conn,
         actor,
         "order",
-        order_id,
+        &order.id,
         "status_changed",
         Some(json!({ "status": from.as_db() })),
         Some(json!({ "status": to.as_db(), "note": note })),
     )
     .await?;
-    publish::order_status_changed(&mut tx, &order, from, to, cause).await?;
+    publish::order_status_changed(conn, order, from, to, cause).await?;
+    Ok(())
+}
+
+/// Moves an order along fulfilment (`PACKED`, `OUT_FOR_DELIVERY`,
+/// `DELIVERED`, `RETURNED`) as `mover`. Returns the order after the move.
+pub async fn advance(
+    state: &OrdersState,
+    order_id: &str,
+    cause: &Cause,
+    mover: Mover,
+    to: Status,
+    note: Option<&str>,
+) -> ApiResult<OrderRow> {
+    if to == Status::Cancelled {
+        return Err(ApiError::bad_input(
+            "use cancelOrder to cancel an order (it needs a reason)",
+        ));
+    }
+    let mut tx = state.store.begin().await?;
+    let order = store::order_by_id(&mut tx, order_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("order"))?;
+    check_transition(order.status, to, mover)?;
+    move_in(&mut tx, &order, to, cause, note).await?;
     let after = store::order_by_id(&mut tx, order_id)
         .await?
         .ok_or_else(|| ApiError::not_found("order"))?;

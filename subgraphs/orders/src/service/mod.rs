@@ -14,13 +14,15 @@
 //!   restore prescriptions), idempotent, made by one lease holder at a time;
 //! - [`sweeper`]: the safety net — expires unpaid orders, retries owed calls
 //!   and cash-on-delivery confirmations, frees abandoned checkouts;
-//! - [`cart`]: the customer's cart.
+//! - [`cart`]: the customer's cart;
+//! - [`returns`]: returns of delivered lines and their review.
 
 pub mod cart;
 pub mod checkout;
 pub mod followups;
 pub mod lifecycle;
 pub mod payments;
+pub mod returns;
 pub mod sweeper;
 
 pub use checkout::{place_order, PlaceOrderRequest};

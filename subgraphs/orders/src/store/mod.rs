@@ -9,11 +9,14 @@
 mod carts;
 mod followups;
 mod orders;
+mod returns;
 
 pub use carts::*;
 pub use followups::*;
 pub use orders::*;
+pub use returns::*;
 
+use crate::domain::returns::{ReturnReason, ReturnStatus};
 use crate::domain::{
     CheckoutStatus, PaymentMethod, RxAction, Schedule, Status, StockAction, Supply,
 };
@@ -29,7 +32,9 @@ janta_platform::text_column!(
     Schedule,
     StockAction,
     RxAction,
-    CheckoutStatus
+    CheckoutStatus,
+    ReturnReason,
+    ReturnStatus
 );
 
 /// The orders subgraph's migrations for both backends.

@@ -307,6 +307,19 @@ fn bind_all<'q, O>(
     query
 }
 
+/// The lines of one order inside a transaction, in position order.
+pub async fn lines_of_order(
+    conn: &mut AnyConnection,
+    order_id: &str,
+) -> sqlx::Result<Vec<LineRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {LINE_COLUMNS} FROM order_lines WHERE order_id = $1 ORDER BY position"
+    ))
+    .bind(order_id)
+    .fetch_all(conn)
+    .await
+}
+
 /// Many orders in one statement (entity batches, DataLoader).
 pub async fn orders_by_ids(store: &Store, ids: &[String]) -> sqlx::Result<Vec<OrderRow>> {
     if ids.is_empty() {

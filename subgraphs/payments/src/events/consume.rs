@@ -10,7 +10,7 @@
 use crate::service::{orders, SYSTEM};
 use crate::PaymentsState;
 use async_trait::async_trait;
-use janta_events::types::{OrderCancelled, OrderPlaced, OrderStatusChanged};
+use janta_events::types::{OrderCancelled, OrderPlaced, OrderStatusChanged, ReturnApproved};
 use janta_events::{Consumer, Envelope, EventHandler};
 use janta_platform::cause::Cause;
 use sqlx::AnyConnection;
@@ -29,6 +29,34 @@ pub fn register(consumer: Consumer, state: &Arc<PaymentsState>) -> Consumer {
         .on::<OrderStatusChanged>(OrderHandlers {
             state: state.clone(),
         })
+        .on::<ReturnApproved>(OrderHandlers {
+            state: state.clone(),
+        })
+}
+
+/// `ReturnApproved`: reserve the return's refund (idempotency key = return
+/// ID) in the consumer's transaction, ask the gateway after the commit.
+#[async_trait]
+impl EventHandler<ReturnApproved> for OrderHandlers {
+    async fn handle(
+        &self,
+        conn: &mut AnyConnection,
+        event: ReturnApproved,
+        envelope: &Envelope,
+    ) -> anyhow::Result<()> {
+        orders::return_approved_in(conn, &event, &Cause::of_event(envelope, SYSTEM)).await?;
+        Ok(())
+    }
+
+    async fn after_commit(
+        &self,
+        event: &ReturnApproved,
+        envelope: &Envelope,
+    ) -> anyhow::Result<()> {
+        let cause = Cause::of_event(envelope, SYSTEM);
+        orders::complete_cancellation_refunds(&self.state, &event.order_id, &cause).await?;
+        Ok(())
+    }
 }
 
 /// The consumer's handlers for orders' events.

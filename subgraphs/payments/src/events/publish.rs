@@ -8,10 +8,13 @@
 //!   way orders confirms the order.
 //! - `PaymentFailed` — the gateway declined the payment; orders cancels the order.
 //! - `PaymentRefunded` — a refund completed (partial or full).
+//! - `SettlementIssued` (aggregate `settlement`) — an admin issued a
+//!   vendor's settlement statement.
 
+use crate::store::settlements::SettlementRow;
 use crate::store::{PaymentRow, RefundRow};
 use janta_events::publish;
-use janta_events::types::{PaymentFailed, PaymentRefunded, PaymentSucceeded};
+use janta_events::types::{PaymentFailed, PaymentRefunded, PaymentSucceeded, SettlementIssued};
 use janta_platform::cause::Cause;
 use janta_platform::ApiResult;
 use sqlx::AnyConnection;
@@ -95,6 +98,23 @@ pub async fn payment_refunded(
     cause: &Cause,
 ) -> ApiResult<()> {
     let event = refunded_event(payment, refund);
+    publish(conn, &event, cause).await?;
+    Ok(())
+}
+
+/// A settlement statement was issued.
+pub async fn settlement_issued(
+    conn: &mut AnyConnection,
+    settlement: &SettlementRow,
+    cause: &Cause,
+) -> ApiResult<()> {
+    let event = SettlementIssued {
+        settlement_id: settlement.id.clone(),
+        vendor_id: settlement.vendor_id.clone(),
+        period_start: settlement.period_start.to_db(),
+        period_end: settlement.period_end.to_db(),
+        payout_paise: settlement.payout.get(),
+    };
     publish(conn, &event, cause).await?;
     Ok(())
 }

@@ -13,11 +13,12 @@ use janta_platform::ids::parse_id;
 use janta_platform::loader::load_one;
 use janta_platform::{ApiError, ApiResult};
 
-/// Write operations.
-pub struct Mutation;
+/// Paying and refunding.
+#[derive(Default)]
+pub struct PaymentMutation;
 
 #[Object]
-impl Mutation {
+impl PaymentMutation {
     /// Starts paying an order (the order's buyer only, while it is
     /// PENDING_PAYMENT). The amount is the order's total as orders knows it.
     /// Calling it again returns the open payment instead of a second one.

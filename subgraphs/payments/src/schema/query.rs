@@ -7,11 +7,12 @@ use janta_platform::auth::principal;
 use janta_platform::ids::parse_id;
 use janta_platform::ApiResult;
 
-/// Read operations.
-pub struct Query;
+/// Payment reads and entity resolvers.
+#[derive(Default)]
+pub struct PaymentQuery;
 
 #[Object]
-impl Query {
+impl PaymentQuery {
     /// A payment by ID: for its customer, the vendor's staff and admins.
     async fn payment(
         &self,

@@ -16,6 +16,7 @@ pub mod orders;
 pub mod pay;
 pub mod reconcile;
 pub mod refunds;
+pub mod settlements;
 pub mod webhooks;
 
 pub use pay::pay_order;

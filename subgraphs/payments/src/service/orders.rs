@@ -1,7 +1,8 @@
 //! What orders' events mean for payments: a cancelled order's open payment
 //! fails and what was captured is refunded in full; a delivered
 //! cash-on-delivery order is collected; an order placed with cash on
-//! delivery gets its cash payment recorded.
+//! delivery gets its cash payment recorded; an approved return is refunded
+//! to the order's payment (a cash refund for cash on delivery).
 
 use super::audit;
 use super::payment_now;
@@ -10,11 +11,13 @@ use super::{apply_report, created_audit, truncate, CANCELLATION_REFUND_KEY};
 use crate::domain::{OrderFacts, PaymentEvent, PaymentMethod, RefundAmount};
 use crate::store::{self, NewPaymentRow};
 use crate::PaymentsState;
-use janta_events::types::{OrderCancelled, OrderPlaced, OrderStatus, OrderStatusChanged};
+use janta_events::types::{
+    OrderCancelled, OrderPlaced, OrderStatus, OrderStatusChanged, ReturnApproved,
+};
 use janta_platform::cause::Cause;
 use janta_platform::ids::new_id;
 use janta_platform::money::Paise;
-use janta_platform::ApiResult;
+use janta_platform::{ApiError, ApiResult};
 use sqlx::AnyConnection;
 
 /// `OrderCancelled`, inside the caller's (the consumer's) transaction: the
@@ -219,4 +222,68 @@ async fn cash_order_placed_in(
         .await?;
     }
     Ok(inserted)
+}
+
+/// `ReturnApproved`, inside the caller's (the consumer's) transaction:
+/// reserves a refund of exactly the returned lines' paid amount on the
+/// order's captured payment, with the return ID as idempotency key (a
+/// redelivered event finds it and does nothing). The gateway (for cash on
+/// delivery: the cash gateway, which records a cash refund) is asked once
+/// the transaction committed: [`complete_cancellation_refunds`] settles
+/// every pending refund of the order.
+pub async fn return_approved_in(
+    conn: &mut AnyConnection,
+    event: &ReturnApproved,
+    cause: &Cause,
+) -> ApiResult<()> {
+    let Some(amount) = RefundAmount::of_paise(event.refund_paise) else {
+        return Ok(());
+    };
+    let payments = store::payments_of_order_in_tx(conn, &event.order_id).await?;
+    for payment in &payments {
+        if store::refund_by_key(conn, &payment.id, &event.return_id)
+            .await?
+            .is_some()
+        {
+            return Ok(());
+        }
+    }
+    let payment = payments
+        .iter()
+        .find(|p| p.refundable().get() >= amount.paise())
+        .ok_or_else(|| {
+            ApiError::internal(anyhow::anyhow!(
+                "no payment of order {} can refund {} paise for return {}",
+                event.order_id,
+                amount.paise(),
+                event.return_id
+            ))
+        })?;
+    let reason = truncate(&format!("order return: {}", event.note), 500);
+    reserve_refund_in(
+        conn,
+        cause,
+        &payment.id,
+        amount,
+        &reason,
+        Some(&event.return_id),
+    )
+    .await?;
+    Ok(())
+}
+
+/// [`return_approved_in`] in its own transaction, then the refund at the
+/// gateway: what the consumer does, callable directly. Idempotent.
+pub async fn return_approved(
+    state: &PaymentsState,
+    event: &ReturnApproved,
+    cause: &Cause,
+) -> ApiResult<()> {
+    let mut tx = state.store.begin().await?;
+    return_approved_in(&mut tx, event, cause).await?;
+    tx.commit().await?;
+    if let Err(err) = complete_cancellation_refunds(state, &event.order_id, cause).await {
+        tracing::warn!(order_id = %event.order_id, error = %err, "refunds left to the sweeper");
+    }
+    Ok(())
 }

@@ -14,6 +14,7 @@ use janta_platform::store::{fetch_in, Migrations};
 use sqlx::{AnyConnection, AnyPool, FromRow};
 
 pub mod sandbox;
+pub mod settlements;
 
 janta_platform::text_column!(PaymentStatus, PaymentMethod, RefundStatus);
 
@@ -302,7 +303,7 @@ pub async fn apply_event(
     let mut set =
         String::from("status = $1, updated_at = $2, failure_reason = COALESCE($3, failure_reason)");
     if capture {
-        set.push_str(", captured = amount, captured_order_id = order_id");
+        set.push_str(", captured = amount, captured_order_id = order_id, captured_at = $2");
     }
     if !still_open {
         set.push_str(", open_order_id = NULL");

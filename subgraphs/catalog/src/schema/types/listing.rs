@@ -2,7 +2,9 @@
 
 use super::Medicine;
 use crate::domain::{self, MovementKind};
-use crate::schema::loaders::{alone, with_siblings, LoadedListing, MedicineLoader, Siblings};
+use crate::schema::loaders::{
+    alone, with_siblings, LoadedListing, MedicineLoader, QuarantineLoader, Siblings,
+};
 use crate::schema::{int, state};
 use crate::store::stock::{self, BatchRow, MovementRow};
 use crate::store::{self, ListingRow, ReadClock};
@@ -155,6 +157,17 @@ impl Listing {
         let rows = stock::batches_of(&state(ctx).store, &self.0.id).await?;
         let today = domain::today();
         Ok(rows.into_iter().map(|row| Batch { row, today }).collect())
+    }
+    /// Packs customers returned that are held in quarantine, never sold
+    /// again (the vendor's staff and admins only).
+    async fn quarantined(&self, ctx: &Context<'_>) -> ApiResult<i32> {
+        require_stock_viewer(ctx, &self.0.vendor_id)?;
+        let slot = "quarantined".to_string();
+        let counts = self
+            .1
+            .load::<QuarantineLoader, _>(ctx, slot, |l| l.id.clone())
+            .await?;
+        Ok(int(counts.get(&self.0.id).copied().unwrap_or(0)))
     }
     /// The stock ledger, newest first (the vendor's staff and admins only).
     async fn stock_movements(

@@ -3,6 +3,7 @@
 mod cart;
 mod foreign;
 mod order;
+mod returns;
 
 pub(super) use cart::load_cart;
 pub use cart::{Cart, CartLine};
@@ -11,4 +12,8 @@ pub(super) use order::list;
 pub use order::{
     DeliveryAddress, Order, OrderForPayment, OrderLine, OrderLineBatch, OrderStatusChange,
     PlaceOrderInput, PlaceOrderPayload,
+};
+pub(super) use returns::list_returns;
+pub use returns::{
+    OrderReturn, OrderReturnLine, RequestReturnInput, ReturnLineInput, ReviewReturnInput,
 };

@@ -1,8 +1,9 @@
 //! Orders, their lines and snapshots, and checkout's input and payload.
 
 use super::foreign::{Listing, Medicine, User, Vendor};
+use super::returns::OrderReturn;
 use crate::domain::{PaymentMethod, Schedule, Status, Supply};
-use crate::schema::loaders::{HistoryLoader, LinesLoader};
+use crate::schema::loaders::{HistoryLoader, LinesLoader, ReturnsLoader};
 use crate::schema::state;
 use crate::store::{self, LineRow, OrderOwner, OrderRow};
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
@@ -94,6 +95,12 @@ impl Order {
         Ok(rows.into_iter().map(OrderLine).collect())
     }
 
+    /// Returns asked for on this order, oldest first.
+    async fn returns(&self, ctx: &Context<'_>) -> ApiResult<Vec<OrderReturn>> {
+        let rows = load_or_empty::<ReturnsLoader, _, _>(ctx, self.0.id.clone()).await?;
+        Ok(rows.into_iter().map(OrderReturn).collect())
+    }
+
     /// The customer who placed it.
     async fn buyer(&self) -> User {
         User {
@@ -142,7 +149,7 @@ impl Order {
 }
 
 /// One line of an order, with the snapshot that makes the invoice.
-pub struct OrderLine(LineRow);
+pub struct OrderLine(pub(in crate::schema) LineRow);
 
 /// A medicine bought: the version, price, MRP, GST and batches as they were
 /// at checkout.

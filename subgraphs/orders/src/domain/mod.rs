@@ -1,7 +1,9 @@
 //! Orders' rules, free of I/O: validated values (cart quantities,
 //! idempotency keys, cancellation reasons), the order state machine, GST on
 //! tax-inclusive prices with exact paise, the vendor split of a cart, and
-//! who may see or change an order.
+//! who may see or change an order; [`returns`]: the rules of returns.
+
+pub mod returns;
 
 use async_graphql::Enum;
 use janta_platform::auth::Principal;
@@ -129,11 +131,13 @@ pub enum Status {
     Cancelled,
     /// Returned after delivery.
     Returned,
+    /// Some of the delivered units were returned, not all.
+    PartiallyReturned,
 }
 
 impl Status {
     /// Every status, in life order.
-    pub const ALL: [Status; 7] = [
+    pub const ALL: [Status; 8] = [
         Status::PendingPayment,
         Status::Confirmed,
         Status::Packed,
@@ -141,6 +145,7 @@ impl Status {
         Status::Delivered,
         Status::Cancelled,
         Status::Returned,
+        Status::PartiallyReturned,
     ];
 
     /// Storage (and API) form.
@@ -153,6 +158,7 @@ impl Status {
             Status::Delivered => "DELIVERED",
             Status::Cancelled => "CANCELLED",
             Status::Returned => "RETURNED",
+            Status::PartiallyReturned => "PARTIALLY_RETURNED",
         }
     }
 
@@ -179,6 +185,7 @@ impl Status {
                 | Status::OutForDelivery
                 | Status::Delivered
                 | Status::Returned
+                | Status::PartiallyReturned
         )
     }
 }
@@ -339,6 +346,8 @@ pub fn check_transition(from: Status, to: Status, mover: Mover) -> ApiResult<()>
             | (Packed, OutForDelivery)
             | (OutForDelivery, Delivered)
             | (Delivered, Returned)
+            | (Delivered | PartiallyReturned, PartiallyReturned)
+            | (PartiallyReturned, Returned)
             | (PendingPayment | Confirmed | Packed, Cancelled)
     );
     if !legal {
@@ -355,6 +364,10 @@ pub fn check_transition(from: Status, to: Status, mover: Mover) -> ApiResult<()>
     }
     let allowed = match (mover, to) {
         (Mover::System, _) => true,
+        // Returns come from approved return requests only, which refund
+        // the customer and quarantine the units: by hand the money and the
+        // stock would stay where they were.
+        (_, PartiallyReturned | Returned) => false,
         // Confirmation comes from payment only.
         (_, Confirmed) => false,
         (Mover::Buyer, Cancelled) => true,
@@ -366,6 +379,10 @@ pub fn check_transition(from: Status, to: Status, mover: Mover) -> ApiResult<()>
     } else if to == Confirmed {
         Err(ApiError::forbidden(
             "orders are confirmed by their payment, not by hand",
+        ))
+    } else if matches!(to, Returned | PartiallyReturned) {
+        Err(ApiError::forbidden(
+            "orders are returned through return requests (requestReturn, reviewReturn), which refund the customer",
         ))
     } else {
         Err(ApiError::forbidden(
@@ -728,7 +745,9 @@ mod tests {
         assert!(ok(Confirmed, Packed, Mover::VendorStaff));
         assert!(ok(Packed, OutForDelivery, Mover::VendorStaff));
         assert!(ok(OutForDelivery, Delivered, Mover::Admin));
-        assert!(ok(Delivered, Returned, Mover::VendorStaff));
+        assert!(ok(Delivered, Returned, Mover::System));
+        assert_eq!(code(Delivered, Returned, Mover::VendorStaff), Forbidden);
+        assert_eq!(code(Delivered, Returned, Mover::Admin), Forbidden);
         for from in [PendingPayment, Confirmed, Packed] {
             assert!(ok(from, Cancelled, Mover::Buyer));
         }

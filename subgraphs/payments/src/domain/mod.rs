@@ -6,6 +6,8 @@
 //! `… WHERE status IN (<`[`Transition::from`]`>)`, so the rules here hold
 //! under concurrency too: of twenty identical reports exactly one applies.
 
+pub mod settlement;
+
 use async_graphql::Enum;
 use janta_platform::auth::{Principal, Role};
 use janta_platform::money::{format_paise, parse_rupees};
