@@ -39,6 +39,24 @@ fn yesterday_noon() -> String {
 }
 
 both_backends! {
+    async fn admins_issuing_overlapping_periods_at_once_get_one_statement(db) {
+        let h = start(&db).await;
+        let admin = h.admin();
+        let from = (yesterday() - chrono::Days::new(30)).to_string();
+        h.gql.data(Some(&admin), SET_COMMISSION, json!({"vendorId": VENDOR_KA_ID, "rate": "8", "from": from})).await;
+        let periods: Vec<(String, String)> = (1..=24u64)
+            .map(|back| ((yesterday() - chrono::Days::new(back)).to_string(), yesterday().to_string()))
+            .collect();
+        let issues = periods.iter().map(|(start, end)| {
+            h.gql.send(Some(&admin), ISSUE, json!({"vendorId": VENDOR_KA_ID, "start": start, "end": end}))
+        });
+        let answers = futures::future::join_all(issues).await;
+        let issued = answers.iter().filter(|a| a["errors"].is_null()).count();
+        assert_eq!(issued, 1, "{answers:?}");
+        assert!(answers.iter().filter(|a| !a["errors"].is_null()).all(|a| error_code(a).as_deref() == Some("CONFLICT")));
+        assert_eq!(h.count("SELECT COUNT(*) FROM settlements").await, 1);
+    }
+
     async fn a_statement_matches_hand_computed_figures_and_cannot_change(db) {
         let h = start(&db).await;
         let first = h.captured_payment(123_450).await;

@@ -77,6 +77,7 @@ pub async fn issue(
         ));
     }
     let mut tx = state.store.begin().await?;
+    store::lock_vendor(&mut tx, state.store.backend(), vendor_id).await?;
     if store::overlaps_issued(&mut tx, vendor_id, first, last).await? {
         return Err(ApiError::conflict(
             "a settlement for this vendor already covers part of that period",

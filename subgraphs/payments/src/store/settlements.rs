@@ -3,7 +3,7 @@
 use janta_platform::money::Paise;
 use janta_platform::pagination::PageRequest;
 use janta_platform::scalars::{Date, DateTime};
-use janta_platform::store::Store;
+use janta_platform::store::{Backend, Store};
 use sqlx::{AnyConnection, FromRow};
 
 /// A vendor's commission rate from a date on.
@@ -119,6 +119,24 @@ pub struct SettlementRow {
 const SETTLEMENT_COLUMNS: &str = "id, vendor_id, period_start, period_end, payments_count, \
     captured, refunded, commission_rate_bps, commission, tcs_rate_bps, tcs, tds_rate_bps, tds, \
     payout, issued_by, issued_at";
+
+/// Holds the vendor's settlements still until the transaction ends, so that
+/// two admins issuing overlapping periods at once cannot both pass the
+/// overlap check. SQLite's write transactions are serial already; on
+/// PostgreSQL this takes a transaction-scoped advisory lock on the vendor.
+pub async fn lock_vendor(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    vendor_id: &str,
+) -> sqlx::Result<()> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtext('settlements:' || $1))) AS locked")
+            .bind(vendor_id)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
 
 /// Whether the vendor has a statement covering any day of `[first, last]`.
 pub async fn overlaps_issued(
