@@ -257,6 +257,38 @@ async fn settlements_through_the_router_add_up_are_read_by_the_vendor_and_issued
         .await;
     assert_eq!(listed["vendorSettlements"]["totalCount"], 1);
 
+    // The vendor's staff are told (SettlementIssued → notifications).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let inbox = p
+            .gql
+            .data(
+                Some(&vendor),
+                &operation("MyNotifications"),
+                json!({"first": 20}),
+            )
+            .await;
+        let told = inbox["myNotifications"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| {
+                e["node"]["kind"] == "SETTLEMENT_ISSUED"
+                    && e["node"]["body"]
+                        .as_str()
+                        .unwrap()
+                        .contains(s["payout"]["amount"].as_str().unwrap())
+            });
+        if told {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the vendor was never told: {inbox}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
     let other = p.login("vendor.mh@janta.test").await;
     let refused = p
         .gql

@@ -9,8 +9,8 @@ use hmac::{Hmac, Mac};
 use janta_events::types::{
     OrderCancelled, OrderConfirmed, OrderPlaced, OrderStatus, OrderStatusChanged, PaymentFailed,
     PaymentRefunded, PrescriptionApproved, PrescriptionRejected, PrescriptionSubmitted,
-    RegistrationAttempted, ReturnApproved, ReturnRejected, ReturnRequested, StockLow,
-    UserRegistered, VendorVerified,
+    RegistrationAttempted, ReturnApproved, ReturnRejected, ReturnRequested, SettlementIssued,
+    StockLow, UserRegistered, VendorVerified,
 };
 use janta_platform::auth::{Principal, Role};
 use janta_platform::money::format_paise;
@@ -58,11 +58,13 @@ pub enum Kind {
     ReturnApproved,
     /// The customer's return was rejected.
     ReturnRejected,
+    /// Vendor staff: a settlement statement was issued for their pharmacy.
+    SettlementIssued,
 }
 
 impl Kind {
     /// Every kind, in a stable order.
-    pub const ALL: [Kind; 18] = [
+    pub const ALL: [Kind; 19] = [
         Kind::Welcome,
         Kind::OrderPlaced,
         Kind::OrderConfirmed,
@@ -81,6 +83,7 @@ impl Kind {
         Kind::ReturnRequested,
         Kind::ReturnApproved,
         Kind::ReturnRejected,
+        Kind::SettlementIssued,
     ];
 
     /// Storage form.
@@ -104,6 +107,7 @@ impl Kind {
             Kind::ReturnRequested => "RETURN_REQUESTED",
             Kind::ReturnApproved => "RETURN_APPROVED",
             Kind::ReturnRejected => "RETURN_REJECTED",
+            Kind::SettlementIssued => "SETTLEMENT_ISSUED",
         }
     }
 
@@ -122,6 +126,7 @@ impl Kind {
                 | Kind::PrescriptionSubmitted
                 | Kind::VendorVerified
                 | Kind::ReturnRequested
+                | Kind::SettlementIssued
         )
     }
 
@@ -617,6 +622,21 @@ pub fn on_return_rejected(e: &ReturnRejected) -> Vec<Planned> {
     )]
 }
 
+/// `SettlementIssued` → the vendor's staff hear what will be paid out.
+pub fn on_settlement_issued(e: &SettlementIssued) -> Vec<Planned> {
+    vec![plan(
+        Audience::Vendor(e.vendor_id.clone()),
+        Kind::SettlementIssued,
+        "Settlement issued",
+        format!(
+            "Your settlement for {} to {} was issued: {} will be paid out.",
+            e.period_start,
+            e.period_end,
+            rupees(e.payout_paise)
+        ),
+    )]
+}
+
 /// `PaymentFailed` → the customer is told to try again.
 pub fn on_payment_failed(e: &PaymentFailed) -> Vec<Planned> {
     vec![plan(
@@ -1054,6 +1074,27 @@ mod tests {
         assert_eq!(rejected[0].kind, Kind::ReturnRejected);
         assert!(rejected[0].body.ends_with("seal was broken."));
         assert!(Kind::ReturnApproved.is_personal() && !Kind::ReturnRequested.is_personal());
+    }
+
+    #[test]
+    fn an_issued_settlement_tells_the_vendors_staff_the_payout() {
+        let told = on_settlement_issued(&SettlementIssued {
+            settlement_id: "s".into(),
+            vendor_id: "vendor-1".into(),
+            period_start: "2026-11-01".into(),
+            period_end: "2026-11-15".into(),
+            payout_paise: 165_745,
+        });
+        assert_eq!(told.len(), 1);
+        assert_eq!(told[0].audience, Audience::Vendor("vendor-1".into()));
+        assert_eq!(told[0].kind, Kind::SettlementIssued);
+        assert!(
+            told[0].body.contains("2026-11-01 to 2026-11-15"),
+            "{}",
+            told[0].body
+        );
+        assert!(told[0].body.contains(&rupees(165_745)), "{}", told[0].body);
+        assert!(!Kind::SettlementIssued.is_personal());
     }
 
     #[test]

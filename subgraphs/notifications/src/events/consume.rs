@@ -11,7 +11,7 @@ use janta_events::types::{
     Event, ListingPriceChanged, OrderCancelled, OrderConfirmed, OrderPlaced, OrderStatusChanged,
     PaymentFailed, PaymentRefunded, PaymentSucceeded, PrescriptionApproved, PrescriptionRejected,
     PrescriptionSubmitted, RegistrationAttempted, ReturnApproved, ReturnRejected, ReturnRequested,
-    StockLow, UserRegistered, VendorVerified,
+    SettlementIssued, StockLow, UserRegistered, VendorVerified,
 };
 use janta_events::{Consumer, Envelope, EventHandler};
 use sqlx::AnyConnection;
@@ -79,4 +79,5 @@ pub fn handlers(consumer: Consumer, deliverer: Arc<Deliverer>) -> Consumer {
         .on::<PaymentSucceeded>(rule(&n, none))
         .on::<PaymentFailed>(rule(&n, domain::on_payment_failed))
         .on::<PaymentRefunded>(rule(&n, domain::on_payment_refunded))
+        .on::<SettlementIssued>(rule(&n, domain::on_settlement_issued))
 }

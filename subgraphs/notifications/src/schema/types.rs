@@ -56,6 +56,8 @@ pub enum NotificationKind {
     ReturnApproved,
     /// Your return was rejected.
     ReturnRejected,
+    /// Vendor staff: a settlement statement was issued.
+    SettlementIssued,
 }
 
 /// A way a notification reaches someone.
