@@ -59,9 +59,9 @@ impl Envelope {
     }
 }
 
-/// Records `event` in the outbox within the caller's transaction, and pokes
-/// the relays of this process so that they look at the outbox soon (they
-/// find the row once the caller's transaction commits).
+/// Records `event` in the outbox within the caller's transaction; the
+/// relays of this process are woken when that transaction commits
+/// ([`crate::store::Tx::commit`]), the first moment they can see the row.
 pub async fn publish(conn: &mut AnyConnection, event: &Envelope) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO outbox (id, event_type, event_version, aggregate_type, aggregate_id, \
@@ -78,7 +78,6 @@ pub async fn publish(conn: &mut AnyConnection, event: &Envelope) -> sqlx::Result
     .bind(event.payload.to_string())
     .execute(conn)
     .await?;
-    outbox_written();
     Ok(())
 }
 
@@ -87,10 +86,9 @@ fn outbox_generation() -> &'static watch::Sender<u64> {
     GENERATION.get_or_init(|| watch::channel(0).0)
 }
 
-/// Tells the relays of this process that an outbox row was written (or
-/// committed). [`publish`] calls it, and so does
-/// [`crate::store::Tx::commit`]: a relay poked before the commit may look
-/// too early, the poke after it finds the row.
+/// Tells the relays of this process that outbox rows may have been
+/// committed: [`crate::store::Tx::commit`] calls it (and so does anything
+/// that makes a row pending again outside a transaction, like a replay).
 pub fn outbox_written() {
     outbox_generation().send_modify(|g| *g = g.wrapping_add(1));
 }

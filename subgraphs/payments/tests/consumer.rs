@@ -59,7 +59,6 @@ async fn publish_as_orders<E: janta_events::Event>(store: &Store, event: &E) -> 
     .await
     .unwrap();
     tx.commit().await.unwrap();
-    janta_events::outbox_written();
     envelope
 }
 

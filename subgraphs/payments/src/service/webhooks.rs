@@ -38,7 +38,7 @@ pub async fn apply_webhook(
         return Ok("duplicate".to_string());
     };
     let Some(payment) =
-        store::payment_by_gateway_ref_in_tx(&mut tx, gateway, &event.gateway_payment_id).await?
+        store::payment_by_gateway_ref(&mut *tx, gateway, &event.gateway_payment_id).await?
     else {
         let outcome = "ignored: unknown payment";
         store::set_webhook_outcome(&mut tx, &record, None, outcome).await?;

@@ -164,35 +164,22 @@ pub async fn payment(pool: &AnyPool, id: &str) -> sqlx::Result<Option<PaymentRow
 }
 
 /// The payment a gateway knows as `gateway_payment_id` (its reference or
-/// the charge that captured it).
-pub async fn payment_by_gateway_ref(
-    pool: &AnyPool,
+/// the charge that captured it), on the pool or inside a transaction.
+pub async fn payment_by_gateway_ref<'e, E>(
+    executor: E,
     gateway: &str,
     gateway_payment_id: &str,
-) -> sqlx::Result<Option<PaymentRow>> {
+) -> sqlx::Result<Option<PaymentRow>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     sqlx::query_as(&format!(
         "SELECT {PAYMENT_COLUMNS} FROM payments \
          WHERE gateway = $1 AND (gateway_payment_id = $2 OR gateway_charge_id = $2)"
     ))
     .bind(gateway)
     .bind(gateway_payment_id)
-    .fetch_optional(pool)
-    .await
-}
-
-/// Like [`payment_by_gateway_ref`], inside a transaction.
-pub async fn payment_by_gateway_ref_in_tx(
-    conn: &mut AnyConnection,
-    gateway: &str,
-    gateway_payment_id: &str,
-) -> sqlx::Result<Option<PaymentRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {PAYMENT_COLUMNS} FROM payments \
-         WHERE gateway = $1 AND (gateway_payment_id = $2 OR gateway_charge_id = $2)"
-    ))
-    .bind(gateway)
-    .bind(gateway_payment_id)
-    .fetch_optional(conn)
+    .fetch_optional(executor)
     .await
 }
 
