@@ -5,6 +5,8 @@
 //! and can load the result the same way Apollo Router does, so we know the file we hand to
 //! Hive Router also works in Apollo Router.
 
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use anyhow::{anyhow, bail, Context as _};
@@ -297,6 +299,67 @@ pub fn compose(subgraphs: &[SubgraphSdl]) -> anyhow::Result<String> {
             Err(anyhow!(message))
         }
     }
+}
+
+/// The client-facing API schema of a supergraph: what clients and partners
+/// may query, without federation directives, join/link machinery or
+/// `@inaccessible` fields. Published as `schema/janta.graphql` so clients
+/// generate code from it and CI diffs it for breaking changes.
+pub fn api_schema(supergraph_sdl: &str) -> anyhow::Result<String> {
+    let supergraph = Supergraph::new_with_router_specs(supergraph_sdl)
+        .map_err(|e| anyhow!("{e}"))
+        .context("supergraph is not loadable")?;
+    let api = supergraph
+        .to_api_schema(ApiSchemaOptions::default())
+        .map_err(|e| anyhow!("{e}"))
+        .context("cannot derive the API schema from the supergraph")?;
+    Ok(api.schema().to_string())
+}
+
+/// The operations of a contract file, each as its own document, from its
+/// `query`/`mutation`/`subscription` line to its closing brace at the start
+/// of a line (the contract's layout), keyed by operation name.
+pub fn contract_operations(contract: &str) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut found = BTreeMap::new();
+    let mut current: Option<(String, Vec<&str>)> = None;
+    for line in contract.lines() {
+        if let Some((_, body)) = current.as_mut() {
+            body.push(line);
+            if line == "}" {
+                let (name, body) = current.take().expect("an open operation");
+                if found.insert(name.clone(), body.join("\n")).is_some() {
+                    bail!("the contract has two operations named {name}");
+                }
+            }
+            continue;
+        }
+        let mut words = line.split(|c: char| c.is_whitespace() || c == '(' || c == '{');
+        if let (Some("query" | "mutation" | "subscription"), Some(name)) =
+            (words.next(), words.next())
+        {
+            if name.is_empty() {
+                bail!("every contract operation needs a name: {line}");
+            }
+            current = Some((name.to_string(), vec![line]));
+        }
+    }
+    if let Some((name, _)) = current {
+        bail!("operation {name} has no closing brace at the start of a line");
+    }
+    Ok(found)
+}
+
+/// The trusted-documents manifest of the contract for Hive Router's
+/// `persisted_documents` (a JSON object of document ID → document). The ID
+/// is the hex SHA-256 of the document text, which is also what Apollo's
+/// `extensions.persistedQuery.sha256Hash` carries, so either way of sending
+/// an ID finds it.
+pub fn persisted_documents(contract: &str) -> anyhow::Result<String> {
+    let manifest: BTreeMap<String, String> = contract_operations(contract)?
+        .into_values()
+        .map(|document| (hex::encode(Sha256::digest(document.as_bytes())), document))
+        .collect();
+    Ok(serde_json::to_string_pretty(&manifest)? + "\n")
 }
 
 /// Loads a supergraph SDL the way Apollo Router does and fails if Router would reject it.

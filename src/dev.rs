@@ -18,6 +18,9 @@ use tokio::sync::watch;
 const DEV_ROUTER_CONFIG: &str = include_str!("../router-config/dev.yaml");
 /// The committed supergraph, shipped inside the binary.
 const SUPERGRAPH: &str = include_str!("../supergraph.graphql");
+/// The contract's trusted documents, next to the router configuration
+/// (which names this file relative to itself).
+const PERSISTED_DOCUMENTS: &str = include_str!("../router-config/persisted-documents.json");
 
 /// Options of `janta dev`.
 #[derive(clap::Args, Debug, Clone)]
@@ -94,6 +97,10 @@ fn start_router(port: u16, data_dir: &Path) -> anyhow::Result<Child> {
     let supergraph_path = data_dir.join("supergraph.graphql");
     std::fs::write(&config_path, DEV_ROUTER_CONFIG)?;
     std::fs::write(&supergraph_path, SUPERGRAPH)?;
+    std::fs::write(
+        data_dir.join("persisted-documents.json"),
+        PERSISTED_DOCUMENTS,
+    )?;
     let log = std::fs::File::create(data_dir.join("router.log"))?;
     let mut command = Command::new(std::env::current_exe()?);
     command

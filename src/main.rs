@@ -5,9 +5,13 @@
 
 mod compose;
 mod dev;
+mod error_codes;
+mod playground;
 mod router;
 mod subgraphs;
+mod trusted_documents;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -62,6 +66,15 @@ enum Command {
         /// Where the supergraph lives.
         #[arg(long, default_value = "supergraph.graphql")]
         out: PathBuf,
+        /// Where the published client-facing API schema lives.
+        #[arg(long, default_value = "schema/janta.graphql")]
+        api_schema: PathBuf,
+        /// The client contract whose operations become trusted documents.
+        #[arg(long, default_value = "tests/contract/operations.graphql")]
+        contract: PathBuf,
+        /// Where the router's trusted-documents manifest lives.
+        #[arg(long, default_value = "router-config/persisted-documents.json")]
+        persisted_documents: PathBuf,
         /// Also write each subgraph's SDL as `<name>.graphql` into this directory
         /// (for other composition tools, e.g. Apollo's JavaScript composition).
         #[arg(long)]
@@ -79,8 +92,16 @@ fn main() -> anyhow::Result<()> {
         Command::Compose {
             check,
             out,
+            api_schema,
+            contract,
+            persisted_documents,
             sdl_dir,
-        } => compose_command(check, &out, sdl_dir.as_deref()),
+        } => compose_command(
+            check,
+            &[&out, &api_schema, &persisted_documents],
+            &contract,
+            sdl_dir.as_deref(),
+        ),
         other => tokio_main(other),
     }
 }
@@ -102,9 +123,13 @@ async fn tokio_main(command: Command) -> anyhow::Result<()> {
     }
 }
 
+/// Composes the supergraph, derives the API schema and the trusted-documents
+/// manifest of `contract`, then writes them to `outputs` (supergraph, API
+/// schema, manifest) or, with `check`, fails when a committed file differs.
 fn compose_command(
     check: bool,
-    out: &std::path::Path,
+    outputs: &[&std::path::Path; 3],
+    contract: &std::path::Path,
     sdl_dir: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
     let subgraphs = subgraphs::all_sdl();
@@ -117,20 +142,29 @@ fn compose_command(
             )?;
         }
     }
-    let fresh = compose::compose(&subgraphs)?;
-    compose::validate_supergraph(&fresh)?;
-    if check {
-        let committed = std::fs::read_to_string(out).unwrap_or_default();
-        if committed != fresh {
-            anyhow::bail!(
-                "{} is stale: run `cargo run -- compose` and commit the result",
-                out.display()
-            );
+    let supergraph = compose::compose(&subgraphs)?;
+    compose::validate_supergraph(&supergraph)?;
+    let api = compose::api_schema(&supergraph)?;
+    let contract = std::fs::read_to_string(contract)
+        .with_context(|| format!("reading the contract {}", contract.display()))?;
+    let manifest = compose::persisted_documents(&contract)?;
+    for (out, fresh) in outputs.iter().zip([&supergraph, &api, &manifest]) {
+        if check {
+            let committed = std::fs::read_to_string(out).unwrap_or_default();
+            if committed != *fresh {
+                anyhow::bail!(
+                    "{} is stale: run `cargo run -- compose` and commit the result",
+                    out.display()
+                );
+            }
+            println!("{} is up to date", out.display());
+        } else {
+            if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
+            std::fs::write(out, fresh)?;
+            println!("wrote {}", out.display());
         }
-        println!("{} is up to date", out.display());
-    } else {
-        std::fs::write(out, &fresh)?;
-        println!("wrote {}", out.display());
     }
     Ok(())
 }

@@ -11,7 +11,13 @@
 //! valid token, which hive-router alone does not do when authentication is
 //! optional; `janta_client_address` tells subgraphs the client's network
 //! address (for throttling and audit), which hive-router's header rules
-//! cannot, since they never see the TCP peer.
+//! cannot, since they never see the TCP peer. A third, `janta_playground`
+//! (`src/playground.rs`), serves GraphiQL with all its files from this
+//! binary instead of hive-router's CDN-loaded one. A fourth,
+//! `janta_trusted_documents` (`src/trusted_documents.rs`), limits partner
+//! apps to the contract's trusted documents when the deployment asks, and
+//! `janta_error_codes` (`src/error_codes.rs`) gives the router's own errors
+//! documented codes and readable messages.
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -38,10 +44,14 @@ use hive_router::plugins::plugin_trait::{
 };
 use hive_router::{GraphQLError, PlanExecutionOutput, PluginRegistry};
 use janta_platform::server::{ClientAddress, TrustedProxies};
+
+use crate::error_codes::ErrorCodes;
+use crate::playground::Playground;
+use crate::trusted_documents::TrustedDocuments;
 use serde::Deserialize;
 
 /// Env var from which Hive Router reads the path of its configuration file.
-const CONFIG_PATH_ENV: &str = "ROUTER_CONFIG_FILE_PATH";
+pub const CONFIG_PATH_ENV: &str = "ROUTER_CONFIG_FILE_PATH";
 /// Env var that Hive Router applies as `supergraph: { source: file, path }`,
 /// over whatever the configuration file says.
 const SUPERGRAPH_PATH_ENV: &str = "SUPERGRAPH_FILE_PATH";
@@ -113,7 +123,10 @@ pub fn run(config_path: &Path, supergraph_path: &Path) -> anyhow::Result<()> {
 async fn serve() -> Result<(), RouterInitError> {
     hive_router::init_rustls_crypto_provider();
     let plugins = PluginRegistry::new()
+        .register::<Playground>()
         .register::<RejectInvalidJwt>()
+        .register::<TrustedDocuments>()
+        .register::<ErrorCodes>()
         .register::<ForwardClientAddress>();
     hive_router::router_entrypoint(plugins).await
 }

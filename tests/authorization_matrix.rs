@@ -346,6 +346,14 @@ fn table(w: &World) -> Vec<Cell> {
         cell("order", "advance", "orders", "advanceOrder",
              "mutation($id: ID!) { advanceOrder(id: $id, to: PENDING_PAYMENT) { id } }",
              json!({"id": w.id("order")}), &[VendorAdminKa, PharmacistKa, Admin]),
+        // Dispensing an order that is not packed: the pharmacy's verified
+        // pharmacist gets CONFLICT, everyone else a refusal.
+        cell("order", "dispense", "orders", "dispenseOrder",
+             "mutation($id: ID!) { dispenseOrder(orderId: $id, batchesChecked: []) { id } }",
+             json!({"id": w.id("order")}), &[PharmacistKa]),
+        cell("h1 register", "read", "orders", "h1Register",
+             "query($v: ID!) { h1Register(vendorId: $v, from: \"2026-01-01\", to: \"2026-01-31\") { id } }",
+             json!({"v": VENDOR_KA_ID}), &[PharmacistKa, VendorAdminKa, Admin]),
         cell("prescription", "read", "prescriptions", "prescription",
              "query($id: ID!) { prescription(id: $id) { id status } }",
              json!({"id": w.id("prescription")}), &[Customer, PharmacistKa]),

@@ -238,6 +238,11 @@ async fn settlements_through_the_router_add_up_are_read_by_the_vendor_and_issued
             - paise(&s["tds"]),
         "the statement adds up: {s}"
     );
+    assert_eq!(
+        paise(&s["taxableValue"]),
+        paise(&s["captured"]) - paise(&s["refunded"]) - paise(&s["gstInSales"]),
+        "TCS and TDS are on the value before GST: {s}"
+    );
     let id = s["id"].as_str().unwrap();
 
     let vendor = p.login("vendor.ka@janta.test").await;

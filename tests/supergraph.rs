@@ -1,5 +1,5 @@
-//! The committed supergraph is what composition produces today, and it
-//! loads the way Apollo Router loads a supergraph.
+//! The committed supergraph and published API schema are what composition
+//! produces today, and the supergraph loads the way Apollo Router loads one.
 
 use std::process::Command;
 
@@ -8,6 +8,18 @@ fn committed_supergraph_is_fresh() {
     let out = Command::new(env!("CARGO_BIN_EXE_janta"))
         .args(["compose", "--check", "--out"])
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/supergraph.graphql"))
+        .arg("--api-schema")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/schema/janta.graphql"))
+        .arg("--contract")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/contract/operations.graphql"
+        ))
+        .arg("--persisted-documents")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/router-config/persisted-documents.json"
+        ))
         .output()
         .expect("janta compose runs");
     assert!(
@@ -75,6 +87,12 @@ fn subgraphs_compose_under_apollo_javascript_composition() {
     let dumped = Command::new(env!("CARGO_BIN_EXE_janta"))
         .args(["compose", "--out"])
         .arg(dir.with_extension("supergraph.graphql"))
+        .arg("--api-schema")
+        .arg(dir.with_extension("api.graphql"))
+        .arg("--contract")
+        .arg(format!("{root}/tests/contract/operations.graphql"))
+        .arg("--persisted-documents")
+        .arg(dir.with_extension("documents.json"))
         .arg("--sdl-dir")
         .arg(&dir)
         .status()
@@ -96,6 +114,8 @@ fn subgraphs_compose_under_apollo_javascript_composition() {
         .expect("node runs");
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_file(dir.with_extension("supergraph.graphql"));
+    let _ = std::fs::remove_file(dir.with_extension("api.graphql"));
+    let _ = std::fs::remove_file(dir.with_extension("documents.json"));
     assert!(
         out.status.success(),
         "Apollo JS composition failed:\n{}",

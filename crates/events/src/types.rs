@@ -23,6 +23,7 @@
 //! | users         | [`RegistrationAttempted`] | `user`       |
 //! | catalog       | [`StockLow`]            | `listing`      |
 //! | catalog       | [`ListingPriceChanged`] | `listing`      |
+//! | catalog       | [`StockQuarantined`]    | `listing`      |
 //! | prescriptions | [`PrescriptionSubmitted`] | `prescription` |
 //! | prescriptions | [`PrescriptionApproved`]  | `prescription` |
 //! | prescriptions | [`PrescriptionRejected`]  | `prescription` |
@@ -72,7 +73,7 @@ macro_rules! event {
 
 /// `(publishing subgraph, event type)` of every event above, for tooling
 /// and tests that must cover them all.
-pub const ALL_EVENTS: [(&str, &str); 21] = [
+pub const ALL_EVENTS: [(&str, &str); 22] = [
     ("users", "UserRegistered"),
     ("users", "VendorVerified"),
     ("users", "VendorSuspended"),
@@ -80,6 +81,7 @@ pub const ALL_EVENTS: [(&str, &str); 21] = [
     ("users", "RegistrationAttempted"),
     ("catalog", "StockLow"),
     ("catalog", "ListingPriceChanged"),
+    ("catalog", "StockQuarantined"),
     ("prescriptions", "PrescriptionSubmitted"),
     ("prescriptions", "PrescriptionApproved"),
     ("prescriptions", "PrescriptionRejected"),
@@ -118,19 +120,22 @@ pub struct VendorVerified {
 }
 event!(VendorVerified, "users", "vendor", vendor_id);
 
-/// An admin suspended a vendor (licence lapsed, complaint under review): its
-/// listings leave the storefront and checkout refuses them until reinstated.
+/// An admin suspended a vendor (licence lapsed, complaint under review), or
+/// the users licence sweeper did because its drug licence in force expired:
+/// its listings leave the storefront and checkout refuses them until
+/// reinstated.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VendorSuspended {
     /// The vendor.
     pub vendor_id: String,
-    /// Why, as the admin recorded it.
+    /// Why, as the admin recorded it (or naming the expired licence).
     pub reason: String,
 }
 event!(VendorSuspended, "users", "vendor", vendor_id);
 
-/// An admin lifted a vendor's suspension; a verified vendor sells again.
+/// An admin lifted a vendor's suspension (or the licence sweeper lifted its
+/// own, on renewal); a verified vendor sells again.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VendorReinstated {
@@ -191,6 +196,25 @@ pub struct ListingPriceChanged {
     pub mrp_paise: i64,
 }
 event!(ListingPriceChanged, "catalog", "listing", listing_id);
+
+/// Packs of a listing's batch were taken off sale into quarantine (today:
+/// the batch expired); they are never sold. Notifications may tell the
+/// vendor's staff, who dispose of them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StockQuarantined {
+    /// The listing.
+    pub listing_id: String,
+    /// The vendor owning the listing.
+    pub vendor_id: String,
+    /// The batch number as printed on the packs.
+    pub batch_number: String,
+    /// Packs quarantined.
+    pub quantity: i64,
+    /// Why: `EXPIRED` (the batch reached its expiry date).
+    pub reason: String,
+}
+event!(StockQuarantined, "catalog", "listing", listing_id);
 
 // ---------------------------------------------------------------- prescriptions
 
@@ -320,6 +344,10 @@ pub struct OrderPlaced {
     pub vendor_id: String,
     /// Total to pay, tax included.
     pub total_paise: i64,
+    /// The GST inside the total (settlements withhold TCS on the value
+    /// before tax); absent in events published before it existed.
+    #[serde(default)]
+    pub tax_paise: i64,
     /// How the customer chose to pay (`CARD`, `UPI`, `NETBANKING`, `COD`, …).
     pub payment_method: String,
     /// What was bought.
@@ -436,6 +464,10 @@ pub struct ReturnApproved {
     pub lines: Vec<ReturnLine>,
     /// The refund, tax included.
     pub refund_paise: i64,
+    /// The GST inside the refund (the returned units' share of their
+    /// lines' tax); absent in events published before it existed.
+    #[serde(default)]
+    pub refund_tax_paise: i64,
     /// The reviewer's note.
     pub note: String,
 }
@@ -574,6 +606,7 @@ mod tests {
         check::<RegistrationAttempted>();
         check::<StockLow>();
         check::<ListingPriceChanged>();
+        check::<StockQuarantined>();
         check::<PrescriptionSubmitted>();
         check::<PrescriptionApproved>();
         check::<PrescriptionRejected>();

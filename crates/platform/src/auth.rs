@@ -90,6 +90,71 @@ impl Principal {
     }
 }
 
+impl Principal {
+    /// Whether a partner app's token allows `scope`: a no-op for every
+    /// other principal (people and services are authorised by their roles),
+    /// `FORBIDDEN` for a partner token not granted `scope`. Fields partners
+    /// may reach call this besides their role checks.
+    pub fn require_scope(&self, scope: PartnerScope) -> ApiResult<()> {
+        if !self.has_role(Role::Partner) || self.scopes.iter().any(|s| s == scope.as_str()) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "this partner token lacks the scope {}",
+                scope.as_str()
+            )))
+        }
+    }
+}
+
+/// The closed list of scopes a partner app may be granted (documented in
+/// `docs/partners.md`): what its client-credentials tokens may do. A token
+/// carries them space-separated in its `scope` claim, in the `as_str` form.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum PartnerScope {
+    /// `catalog:read`: read medicines, listings, prices and stock.
+    CatalogRead,
+    /// `listings:write`: create and change the owner's listings.
+    ListingsWrite,
+    /// `stock:write`: change the owner's stock (batches, quantities).
+    StockWrite,
+    /// `orders:read`: read the owner's orders.
+    OrdersRead,
+    /// `orders:write`: act on the owner's orders (accept, pack, ship).
+    OrdersWrite,
+    /// `webhooks:manage`: register and change the app's webhooks.
+    WebhooksManage,
+}
+
+impl PartnerScope {
+    /// Every scope, in documentation order.
+    pub const ALL: [PartnerScope; 6] = [
+        PartnerScope::CatalogRead,
+        PartnerScope::ListingsWrite,
+        PartnerScope::StockWrite,
+        PartnerScope::OrdersRead,
+        PartnerScope::OrdersWrite,
+        PartnerScope::WebhooksManage,
+    ];
+
+    /// The OAuth form, as in token requests and the `scope` claim.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PartnerScope::CatalogRead => "catalog:read",
+            PartnerScope::ListingsWrite => "listings:write",
+            PartnerScope::StockWrite => "stock:write",
+            PartnerScope::OrdersRead => "orders:read",
+            PartnerScope::OrdersWrite => "orders:write",
+            PartnerScope::WebhooksManage => "webhooks:manage",
+        }
+    }
+
+    /// Reads the OAuth form; anything outside the list is no scope (refused).
+    pub fn parse(scope: &str) -> Option<Self> {
+        PartnerScope::ALL.into_iter().find(|s| s.as_str() == scope)
+    }
+}
+
 impl From<Claims> for Principal {
     fn from(c: Claims) -> Self {
         Principal {
@@ -422,6 +487,39 @@ mod tests {
             vendor_id: None,
             scopes: vec![],
         }
+    }
+
+    #[test]
+    fn partner_scopes_are_a_closed_list() {
+        for scope in PartnerScope::ALL {
+            assert_eq!(PartnerScope::parse(scope.as_str()), Some(scope));
+        }
+        let read = PartnerScope::parse("orders:read");
+        assert_eq!(read, Some(PartnerScope::OrdersRead));
+        let unknown = ["orders:delete", "ORDERS:READ", "", "service:x", " read"];
+        for unknown in unknown {
+            assert_eq!(PartnerScope::parse(unknown), None, "{unknown:?}");
+        }
+    }
+
+    #[test]
+    fn require_scope_binds_partner_tokens_only() {
+        assert!(customer().require_scope(PartnerScope::OrdersWrite).is_ok());
+        let partner = Principal {
+            subject: "partner:app".into(),
+            roles: vec![Role::Partner],
+            vendor_id: Some("v1".into()),
+            scopes: vec!["catalog:read".into(), "stock:write".into()],
+        };
+        assert!(partner.require_scope(PartnerScope::CatalogRead).is_ok());
+        assert!(partner.require_scope(PartnerScope::StockWrite).is_ok());
+        let refused = partner.require_scope(PartnerScope::OrdersRead).unwrap_err();
+        assert_eq!(refused.code(), crate::ErrorCode::Forbidden);
+        let scopeless = Principal {
+            scopes: vec![],
+            ..partner
+        };
+        assert!(scopeless.require_scope(PartnerScope::CatalogRead).is_err());
     }
 
     #[tokio::test]

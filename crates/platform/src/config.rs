@@ -195,12 +195,20 @@ pub struct SubgraphConfig {
     pub reservation_sweep_interval: Duration,
     /// Catalog: `StockLow` fires when a listing's sellable stock falls below this.
     pub stock_low_threshold: i64,
+    /// Catalog: how often expired batches' packs are moved to quarantine.
+    pub expiry_sweep_interval: Duration,
+    /// Catalog: the platform minimum of shelf life left at sale, in days (a
+    /// listing may demand more, never less).
+    pub min_shelf_life_days: i64,
     /// Orders: how long an order waits for its online payment before it is
     /// cancelled and its stock released.
     pub order_payment_window: Duration,
     /// Orders: how often the sweeper looks for expired orders, owed calls
     /// and abandoned checkouts.
     pub order_sweep_interval: Duration,
+    /// Users: how often the drug licence sweeper suspends vendors whose
+    /// licence expired and reinstates renewed ones.
+    pub licence_sweep_interval: Duration,
     /// Notifications: attempts per round before a retryable delivery failure
     /// is dead-lettered.
     pub delivery_max_attempts: u32,
@@ -232,12 +240,20 @@ pub const DEFAULT_RESERVATION_TTL: Duration = Duration::from_secs(15 * 60);
 pub const DEFAULT_RESERVATION_SWEEP_INTERVAL: Duration = Duration::from_secs(30);
 /// Default [`SubgraphConfig::stock_low_threshold`].
 pub const DEFAULT_STOCK_LOW_THRESHOLD: i64 = 10;
+/// Default [`SubgraphConfig::expiry_sweep_interval`]: ten minutes (batches
+/// expire at midnight in India and are unsellable from then on; the sweep
+/// only moves their packs to quarantine).
+pub const DEFAULT_EXPIRY_SWEEP_INTERVAL: Duration = Duration::from_secs(600);
+/// Default [`SubgraphConfig::min_shelf_life_days`]: 30 days.
+pub const DEFAULT_MIN_SHELF_LIFE_DAYS: i64 = 30;
 /// Default [`SubgraphConfig::order_payment_window`]: 14 minutes, shorter than
 /// catalog's 15-minute stock hold, so an unpaid order is cancelled (and its
 /// stock released) before the hold could lapse under it.
 pub const DEFAULT_ORDER_PAYMENT_WINDOW: Duration = Duration::from_secs(14 * 60);
 /// Default [`SubgraphConfig::order_sweep_interval`]: 15 seconds.
 pub const DEFAULT_ORDER_SWEEP_INTERVAL: Duration = Duration::from_secs(15);
+/// Default [`SubgraphConfig::licence_sweep_interval`]: 10 minutes.
+pub const DEFAULT_LICENCE_SWEEP_INTERVAL: Duration = Duration::from_secs(600);
 /// Default [`SubgraphConfig::delivery_max_attempts`].
 pub const DEFAULT_DELIVERY_MAX_ATTEMPTS: u32 = 5;
 /// Default [`SubgraphConfig::delivery_backoff`]: 5 seconds.
@@ -296,8 +312,11 @@ struct FileConfig {
     reservation_ttl_secs: Option<u64>,
     reservation_sweep_secs: Option<u64>,
     stock_low_threshold: Option<i64>,
+    expiry_sweep_secs: Option<u64>,
+    min_shelf_life_days: Option<u64>,
     order_payment_window_minutes: Option<u64>,
     order_sweep_seconds: Option<u64>,
+    licence_sweep_secs: Option<u64>,
     delivery_max_attempts: Option<u32>,
     delivery_backoff_ms: Option<u64>,
     delivery_backoff_max_ms: Option<u64>,
@@ -306,7 +325,7 @@ struct FileConfig {
 /// Keys that only one subgraph reads: a file may set them at the top level
 /// or in that subgraph's section, and another subgraph's section naming one
 /// is an error (it would silently do nothing there).
-const DOMAIN_KEYS: [(&str, &str); 30] = [
+const DOMAIN_KEYS: [(&str, &str); 33] = [
     ("signing_key_file", "users"),
     ("service_clients", "users"),
     ("service_secret_overlap_secs", "users"),
@@ -332,8 +351,11 @@ const DOMAIN_KEYS: [(&str, &str); 30] = [
     ("reservation_ttl_secs", "catalog"),
     ("reservation_sweep_secs", "catalog"),
     ("stock_low_threshold", "catalog"),
+    ("expiry_sweep_secs", "catalog"),
+    ("min_shelf_life_days", "catalog"),
     ("order_payment_window_minutes", "orders"),
     ("order_sweep_seconds", "orders"),
+    ("licence_sweep_secs", "users"),
     ("delivery_max_attempts", "notifications"),
     ("delivery_backoff_ms", "notifications"),
     ("delivery_backoff_max_ms", "notifications"),
@@ -450,8 +472,11 @@ impl SubgraphConfig {
             reservation_ttl: DEFAULT_RESERVATION_TTL,
             reservation_sweep_interval: DEFAULT_RESERVATION_SWEEP_INTERVAL,
             stock_low_threshold: DEFAULT_STOCK_LOW_THRESHOLD,
+            expiry_sweep_interval: DEFAULT_EXPIRY_SWEEP_INTERVAL,
+            min_shelf_life_days: DEFAULT_MIN_SHELF_LIFE_DAYS,
             order_payment_window: DEFAULT_ORDER_PAYMENT_WINDOW,
             order_sweep_interval: DEFAULT_ORDER_SWEEP_INTERVAL,
+            licence_sweep_interval: DEFAULT_LICENCE_SWEEP_INTERVAL,
             delivery_max_attempts: DEFAULT_DELIVERY_MAX_ATTEMPTS,
             delivery_backoff: DEFAULT_DELIVERY_BACKOFF,
             delivery_backoff_max: DEFAULT_DELIVERY_BACKOFF_MAX,
@@ -587,8 +612,9 @@ impl SubgraphConfig {
     /// `JANTA_OUTBOX_DIR`, `JANTA_WEBHOOK_ENCRYPTION_KEY`,
     /// `JANTA_WEBHOOK_ALLOW_PRIVATE_NETS` (`true`/`false`),
     /// `JANTA_RESERVATION_TTL_SECS`, `JANTA_RESERVATION_SWEEP_SECS`,
-    /// `JANTA_STOCK_LOW_THRESHOLD`, `JANTA_ORDER_PAYMENT_WINDOW_MINUTES`,
-    /// `JANTA_ORDER_SWEEP_SECONDS`, `JANTA_DELIVERY_MAX_ATTEMPTS`,
+    /// `JANTA_STOCK_LOW_THRESHOLD`, `JANTA_EXPIRY_SWEEP_SECS`,
+    /// `JANTA_MIN_SHELF_LIFE_DAYS`, `JANTA_ORDER_PAYMENT_WINDOW_MINUTES`,
+    /// `JANTA_ORDER_SWEEP_SECONDS`, `JANTA_LICENCE_SWEEP_SECS`, `JANTA_DELIVERY_MAX_ATTEMPTS`,
     /// `JANTA_DELIVERY_BACKOFF_MS`, `JANTA_DELIVERY_BACKOFF_MAX_MS`, and
     /// `JANTA_<DOMAIN>_URL` for each peer subgraph. Each key of the file
     /// (the environment variable's name in lower case, without `JANTA_`)
@@ -776,11 +802,14 @@ fn overlay_env(mut c: FileConfig) -> anyhow::Result<FileConfig> {
             "JANTA_RESERVATION_SWEEP_SECS",
             &mut c.reservation_sweep_secs,
         ),
+        ("JANTA_EXPIRY_SWEEP_SECS", &mut c.expiry_sweep_secs),
+        ("JANTA_MIN_SHELF_LIFE_DAYS", &mut c.min_shelf_life_days),
         (
             "JANTA_ORDER_PAYMENT_WINDOW_MINUTES",
             &mut c.order_payment_window_minutes,
         ),
         ("JANTA_ORDER_SWEEP_SECONDS", &mut c.order_sweep_seconds),
+        ("JANTA_LICENCE_SWEEP_SECS", &mut c.licence_sweep_secs),
         ("JANTA_RECONCILE_AFTER_SECS", &mut c.reconcile_after_secs),
         (
             "JANTA_RECONCILE_INTERVAL_SECS",
@@ -911,6 +940,14 @@ fn apply_tuning(config: &mut SubgraphConfig, merged: &FileConfig) -> anyhow::Res
     if let Some(v) = merged.stock_low_threshold {
         config.stock_low_threshold = v;
     }
+    if let Some(v) = merged.expiry_sweep_secs {
+        let names = "JANTA_EXPIRY_SWEEP_SECS / expiry_sweep_secs";
+        config.expiry_sweep_interval = secs(in_range(names, v, 1..=86_400)?);
+    }
+    if let Some(v) = merged.min_shelf_life_days {
+        let names = "JANTA_MIN_SHELF_LIFE_DAYS / min_shelf_life_days";
+        config.min_shelf_life_days = in_range(names, v, 1..=365)? as i64;
+    }
     if let Some(v) = merged.order_payment_window_minutes {
         let names = "JANTA_ORDER_PAYMENT_WINDOW_MINUTES / order_payment_window_minutes";
         config.order_payment_window = secs(60 * in_range(names, v, 1..=24 * 60)?);
@@ -918,6 +955,10 @@ fn apply_tuning(config: &mut SubgraphConfig, merged: &FileConfig) -> anyhow::Res
     if let Some(v) = merged.order_sweep_seconds {
         let names = "JANTA_ORDER_SWEEP_SECONDS / order_sweep_seconds";
         config.order_sweep_interval = secs(in_range(names, v, 1..=3_600)?);
+    }
+    if let Some(v) = merged.licence_sweep_secs {
+        let names = "JANTA_LICENCE_SWEEP_SECS / licence_sweep_secs";
+        config.licence_sweep_interval = secs(in_range(names, v, 1..=86_400)?);
     }
     if let Some(v) = merged.reconcile_after_secs {
         let names = "JANTA_RECONCILE_AFTER_SECS / reconcile_after_secs";

@@ -52,6 +52,11 @@ pub struct Faults {
     pub drop_webhooks: bool,
     /// Refunds fail at the bank (`refund.failed`) instead of processing.
     pub refunds_fail: bool,
+    /// The account's automatic capture is off: payments stop at
+    /// `authorized` (`payment.authorized` is sent) until the merchant calls
+    /// `POST /v1/payments/{id}/capture`; uncaptured, the bank would return
+    /// the money after a few days.
+    pub manual_capture: bool,
 }
 
 /// One webhook as sent (for assertions).
@@ -143,6 +148,7 @@ impl FakeRazorpay {
             .route("/v1/orders/{id}", get(fetch_order))
             .route("/v1/orders/{id}/payments", get(order_payments))
             .route("/v1/payments/{id}", get(fetch_payment))
+            .route("/v1/payments/{id}/capture", post(capture_payment))
             .route("/v1/payments/{id}/refund", post(refund))
             .route("/v1/payments/{id}/refunds", get(payment_refunds))
             .route("/v1/checkout/embedded", post(checkout_page))
@@ -556,9 +562,77 @@ fn html_escape(value: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// Captures a payment of the whole order; `payment.captured` and
-/// `order.paid` follow asynchronously.
+#[derive(Deserialize)]
+struct CaptureRequest {
+    amount: i64,
+    currency: String,
+}
+
+/// `POST /v1/payments/{id}/capture`: captures an authorized payment, for
+/// exactly its amount; `payment.captured` and `order.paid` follow.
+async fn capture_payment(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Json<CaptureRequest>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    if let Err(refusal) = shared.admit(&headers).await {
+        return refusal;
+    }
+    let Ok(Json(request)) = body else {
+        return bad_request("The request body is not valid JSON");
+    };
+    let (payment, order) = {
+        let mut ledger = shared.ledger();
+        let Some(payment) = ledger.payments.get_mut(&id) else {
+            return bad_request("The id provided does not exist");
+        };
+        match payment["status"].as_str() {
+            Some("authorized") => {}
+            Some("captured") | Some("refunded") => {
+                return bad_request("This payment has already been captured")
+            }
+            _ => {
+                return bad_request(
+                    "Only payments which have been authorized and not yet captured can be captured",
+                )
+            }
+        }
+        if request.amount != payment["amount"].as_i64().unwrap_or(-1) || request.currency != "INR" {
+            return bad_request("Capture amount must be equal to the amount authorized");
+        }
+        payment["status"] = json!("captured");
+        payment["captured"] = json!(true);
+        let payment = payment.clone();
+        let order_id = payment["order_id"].as_str().unwrap_or_default().to_string();
+        let order = ledger.orders.get_mut(&order_id).map(|order| {
+            order["status"] = json!("paid");
+            order["amount_paid"] = order["amount"].clone();
+            order["amount_due"] = json!(0);
+            order.clone()
+        });
+        (payment, order.unwrap_or(Value::Null))
+    };
+    schedule(
+        &shared,
+        vec![
+            event_body("payment.captured", &[("payment", payment.clone())]),
+            event_body(
+                "order.paid",
+                &[("payment", payment.clone()), ("order", order)],
+            ),
+        ],
+    );
+    Json(payment).into_response()
+}
+
+/// The customer pays the whole order: captured at once, with
+/// `payment.captured` and `order.paid` following asynchronously; or, with
+/// [`Faults::manual_capture`], only authorized (`payment.authorized`).
 fn capture(shared: &Arc<Shared>, order_id: &str, method: &str) -> Result<Value, String> {
+    if shared.ledger().faults.manual_capture {
+        return authorize(shared, order_id, method);
+    }
     let (payment, order) = {
         let mut ledger = shared.ledger();
         let Some(order) = ledger.orders.get_mut(order_id) else {
@@ -589,6 +663,37 @@ fn capture(shared: &Arc<Shared>, order_id: &str, method: &str) -> Result<Value, 
                 &[("payment", payment.clone()), ("order", order)],
             ),
         ],
+    );
+    Ok(payment)
+}
+
+/// The customer's bank authorized the whole order, not yet captured;
+/// `payment.authorized` follows.
+fn authorize(shared: &Arc<Shared>, order_id: &str, method: &str) -> Result<Value, String> {
+    let payment = {
+        let mut ledger = shared.ledger();
+        let Some(order) = ledger.orders.get_mut(order_id) else {
+            return Err("The id provided does not exist".into());
+        };
+        if order["status"] == "paid" {
+            return Err("Order has already been paid".into());
+        }
+        order["status"] = json!("attempted");
+        order["attempts"] = json!(order["attempts"].as_i64().unwrap_or(0) + 1);
+        let order = order.clone();
+        let payment = payment_entity(&order, method, "authorized", None);
+        ledger.payments.insert(
+            payment["id"].as_str().unwrap_or_default().to_string(),
+            payment.clone(),
+        );
+        payment
+    };
+    schedule(
+        shared,
+        vec![event_body(
+            "payment.authorized",
+            &[("payment", payment.clone())],
+        )],
     );
     Ok(payment)
 }

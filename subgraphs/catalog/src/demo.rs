@@ -9,14 +9,20 @@
 //! and 150 packs; "Amoxicillin 500 mg capsule" (schedule H) at both;
 //! "Cefixime 200 mg tablet" (schedule H1) at the KA vendor only; the MH
 //! listing of Allegra 120 mg has exactly one pack; the KA listing of
-//! Benadryl cough syrup has only an expired batch (stock 0). Both demo
-//! vendors are recorded as verified, so their listings sell.
+//! Benadryl cough syrup has only an expired batch (stock 0; the expiry
+//! sweeper moves it to quarantine). Compliance: Addwize (methylphenidate,
+//! Schedule X) is in the master but listed nowhere; the KA Crocin listing's
+//! first batch expires inside the 30-day shelf-life margin (sales take the
+//! next batch); the KA Calpol listing demands 90 days of shelf life and one
+//! of its batches carries an older, lower MRP. Both demo vendors are
+//! recorded as verified, so their listings sell.
 
 mod data;
 
 use crate::store::{self, stock, ReadClock};
 use data::DemoData;
 use janta_platform::demo::{VENDOR_KA_ID, VENDOR_MH_ID};
+use janta_platform::money::Paise;
 use janta_platform::store::Store;
 use sqlx::AnyConnection;
 
@@ -113,7 +119,9 @@ async fn seed_medicines(
     }
     for slab in &data.tax_slabs {
         let (hsn, from) = (&slab.hsn_code, slab.effective_from);
-        store::upsert_tax_slab(conn, hsn, slab.rate_bp, from, &slab.description).await?;
+        store::insert_tax_slab(conn, hsn, slab.rate_bp, from, &slab.description)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     for medicine in &data.medicines {
         let id = Some(medicine.id.as_str());
@@ -131,32 +139,32 @@ async fn seed_stock(conn: &mut AnyConnection, data: &DemoData) -> anyhow::Result
     let clock = ReadClock::now();
     for listing in &data.listings {
         let (id, medicine) = (Some(listing.id.as_str()), &listing.medicine_id);
-        store::upsert_listing(
-            conn,
-            id,
-            listing.vendor_id,
-            medicine,
-            listing.prices,
-            Some(true),
-            &clock,
-        )
-        .await?;
+        let change = store::ListingChange {
+            prices: listing.prices,
+            active: Some(true),
+            min_shelf_life_days: listing.min_shelf_life_days,
+            expected_version: None,
+        };
+        store::upsert_listing(conn, id, listing.vendor_id, medicine, change, &clock)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let today = crate::domain::today();
     for batch in &data.batches {
-        let expires = batch.expires.date(today);
-        let (id, listing) = (Some(batch.id.as_str()), &batch.listing_id);
-        stock::receive_batch(
-            conn,
-            id,
-            listing,
-            &batch.number,
-            expires,
-            batch.quantity,
-            ACTOR,
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let listing = data.listings.iter().find(|l| l.id == batch.listing_id);
+        let receipt = stock::BatchReceipt {
+            id: Some(batch.id.as_str()),
+            listing_id: &batch.listing_id,
+            batch_number: &batch.number,
+            expires_on: batch.expires.date(today),
+            quantity: batch.quantity,
+            mrp: batch.mrp,
+            default_mrp: listing.map_or(Paise(0), |l| l.prices.mrp),
+            actor: ACTOR,
+        };
+        stock::receive_batch(conn, &receipt)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     Ok(())
 }
@@ -239,6 +247,40 @@ mod tests {
     }
 
     #[test]
+    fn the_demo_shows_the_compliance_rules() {
+        let data = load();
+        let schedule_x: Vec<&str> = data
+            .medicines
+            .iter()
+            .filter(|m| m.fields.schedule == Schedule::X)
+            .map(|m| m.id.as_str())
+            .collect();
+        assert_eq!(schedule_x, [ADDWIZE_10_ID], "kept in the master");
+        assert!(
+            data.listings.iter().all(|l| l.medicine_id != ADDWIZE_10_ID),
+            "no Schedule X listing"
+        );
+        let crocin_ka = listing_id(7, true);
+        let days = Expiry::DaysAfterSeeding;
+        assert_eq!(units(&data, &crocin_ka), [(69, days(20)), (31, days(500))]);
+        let calpol_ka = listing_id(8, true);
+        let calpol = data.listings.iter().find(|l| l.id == calpol_ka).unwrap();
+        assert_eq!(calpol.min_shelf_life_days, Some(90));
+        let mrps: Vec<Option<i64>> = data
+            .batches
+            .iter()
+            .filter(|b| b.listing_id == calpol_ka)
+            .map(|b| b.mrp.map(Paise::get))
+            .collect();
+        assert_eq!(mrps, [None, Some(5800)]);
+        for batch in data.batches.iter().filter(|b| b.mrp.is_some()) {
+            let listing = data.listings.iter().find(|l| l.id == batch.listing_id);
+            let price = listing.unwrap().prices.price;
+            assert!(batch.mrp.unwrap().get() >= price.get(), "{}", batch.id);
+        }
+    }
+
+    #[test]
     fn the_id_helpers_follow_the_files() {
         let data = load();
         for (i, medicine) in data.medicines.iter().enumerate() {
@@ -260,9 +302,9 @@ mod tests {
         assert_eq!(data.categories.len(), 11);
         assert_eq!(data.tax_slabs.len(), 13);
         assert_eq!(data.medicines.len(), 78);
-        assert_eq!(data.listings.len(), 149);
-        assert_eq!(data.batches.len(), 223);
-        assert_eq!(data.batches.iter().map(|b| b.quantity).sum::<i64>(), 9352);
+        assert_eq!(data.listings.len(), 148);
+        assert_eq!(data.batches.len(), 221);
+        assert_eq!(data.batches.iter().map(|b| b.quantity).sum::<i64>(), 9307);
         let ranked: usize = data.alternatives.iter().map(|a| a.ranked.len()).sum();
         assert_eq!((data.alternatives.len(), ranked), (6, 9));
         let days = Expiry::DaysAfterSeeding;

@@ -10,6 +10,8 @@ use janta_platform::money::Paise;
 use janta_platform::{ApiError, ApiResult};
 use std::collections::HashSet;
 
+pub mod compliance;
+
 /// Drug schedule under the Drugs and Cosmetics Rules, 1945. Anything but
 /// `OTC` is sold only against a prescription.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -181,6 +183,9 @@ pub enum MovementKind {
     /// A customer returned delivered packs (an approved return): they are
     /// quarantined, not back on hand, and never sold again.
     ReturnedToQuarantine,
+    /// The sweeper took an expired batch's remaining packs off stock on
+    /// hand into quarantine; they are never sold.
+    ExpiredToQuarantine,
 }
 
 impl MovementKind {
@@ -192,15 +197,23 @@ impl MovementKind {
             MovementKind::Sold => "SOLD",
             MovementKind::Returned => "RETURNED",
             MovementKind::ReturnedToQuarantine => "RETURNED_TO_QUARANTINE",
+            MovementKind::ExpiredToQuarantine => "EXPIRED_TO_QUARANTINE",
         }
     }
 
     /// Reads the storage form (None for anything else).
     pub fn parse(s: &str) -> Option<Self> {
         use MovementKind::*;
-        [Received, Adjusted, Sold, Returned, ReturnedToQuarantine]
-            .into_iter()
-            .find(|v| v.as_db() == s)
+        [
+            Received,
+            Adjusted,
+            Sold,
+            Returned,
+            ReturnedToQuarantine,
+            ExpiredToQuarantine,
+        ]
+        .into_iter()
+        .find(|v| v.as_db() == s)
     }
 }
 

@@ -3,7 +3,9 @@
 //! and a stock ledger, and stock reservations for the checkout saga
 //! (idempotent per order, first expiry first out, never oversold; a sweeper
 //! expires those not committed in time). Only vendors that users verified
-//! and did not suspend sell (catalog follows users' vendor events).
+//! and did not suspend sell (catalog follows users' vendor events); Schedule
+//! X is never sold online; a pack never sells above its batch's MRP nor
+//! with too little shelf life left; expired batches go to quarantine.
 
 pub mod demo;
 pub mod domain;
@@ -26,7 +28,7 @@ use schema::{CatalogSchema, Mutation, Query};
 pub struct CatalogState {
     /// This subgraph's database.
     pub store: Store,
-    /// Reservation TTL, stock-low threshold.
+    /// Reservation TTL, stock-low threshold, shelf life at sale, sweeps.
     pub settings: CatalogSettings,
 }
 
@@ -54,8 +56,9 @@ pub async fn build_with(
 }
 
 /// Connects, migrates, relays the outbox, consumes users' vendor events,
-/// sweeps expired reservations every `settings.sweep_interval` and builds
-/// the HTTP app (tests pass a short reservation TTL).
+/// sweeps expired reservations every `settings.sweep_interval` and expired
+/// batches into quarantine every `settings.expiry_sweep_interval`, and
+/// builds the HTTP app (tests pass a short reservation TTL).
 pub async fn build_with_settings(
     config: &SubgraphConfig,
     runtime: &Runtime,
@@ -66,15 +69,11 @@ pub async fn build_with_settings(
     kit.consume(events::consume::handlers).await;
     let swept = store.clone();
     kit.every(settings.sweep_interval, "reservation sweep", move || {
-        let store = swept.clone();
-        async move {
-            let expired =
-                service::reservations::expire_due(&store, chrono::Utc::now(), 500).await?;
-            if !expired.is_empty() {
-                tracing::info!(count = expired.len(), "expired stock reservations");
-            }
-            Ok(())
-        }
+        service::reservations::sweep(swept.clone())
+    });
+    let expired = store.clone();
+    kit.every(settings.expiry_sweep_interval, "expiry sweep", move || {
+        service::quarantine::sweep(expired.clone())
     });
     let state = CatalogState {
         store: store.clone(),

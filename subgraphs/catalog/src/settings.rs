@@ -4,7 +4,8 @@ use janta_platform::config::{self, SubgraphConfig};
 use std::time::Duration;
 
 /// Tunable catalog behaviour, from the configuration
-/// (`reservation_ttl_secs`, `reservation_sweep_secs`, `stock_low_threshold`).
+/// (`reservation_ttl_secs`, `reservation_sweep_secs`, `stock_low_threshold`,
+/// `expiry_sweep_secs`, `min_shelf_life_days`).
 #[derive(Debug, Clone)]
 pub struct CatalogSettings {
     /// How long a reservation holds stock before it expires (default 15 min).
@@ -13,6 +14,11 @@ pub struct CatalogSettings {
     pub sweep_interval: Duration,
     /// `StockLow` fires when a listing's sellable stock falls below this (default 10).
     pub stock_low_threshold: i64,
+    /// How often expired batches' packs move to quarantine (default 10 min).
+    pub expiry_sweep_interval: Duration,
+    /// Platform minimum of shelf life left at sale, in days (default 30); a
+    /// listing may demand more, never less.
+    pub min_shelf_life_days: i64,
 }
 
 impl Default for CatalogSettings {
@@ -21,6 +27,8 @@ impl Default for CatalogSettings {
             reservation_ttl: config::DEFAULT_RESERVATION_TTL,
             sweep_interval: config::DEFAULT_RESERVATION_SWEEP_INTERVAL,
             stock_low_threshold: config::DEFAULT_STOCK_LOW_THRESHOLD,
+            expiry_sweep_interval: config::DEFAULT_EXPIRY_SWEEP_INTERVAL,
+            min_shelf_life_days: config::DEFAULT_MIN_SHELF_LIFE_DAYS,
         }
     }
 }
@@ -32,6 +40,8 @@ impl CatalogSettings {
             reservation_ttl: config.reservation_ttl,
             sweep_interval: config.reservation_sweep_interval,
             stock_low_threshold: config.stock_low_threshold,
+            expiry_sweep_interval: config.expiry_sweep_interval,
+            min_shelf_life_days: config.min_shelf_life_days,
         }
     }
 }

@@ -46,6 +46,7 @@ both_backends! {
                 refund_paise: 3600,
             }],
             refund_paise: 3600,
+            refund_tax_paise: 0,
             note: "crushed box".to_string(),
         };
         let envelope = janta_events::envelope(&event, &Cause::new(VENDOR_KA_ADMIN_ID, None));

@@ -123,8 +123,8 @@ both_backends! {
     async fn allocation_is_first_expiry_first_out_and_skips_expired_batches(db) {
         let c = Catalog::seeded(&db).await;
         let listing = listing_with(&c, 29, &[("LATE", 300, 5), ("SOON", 100, 3)]).await;
-        sqlx::query("INSERT INTO batches (id, listing_id, batch_number, expires_on, quantity, reserved, received_at) \
-                     VALUES ($1, $2, 'OLD', '2024-01-31', 50, 0, '2024-01-01T00:00:00.000000Z')")
+        sqlx::query("INSERT INTO batches (id, listing_id, batch_number, expires_on, quantity, reserved, received_at, mrp_paise) \
+                     VALUES ($1, $2, 'OLD', '2024-01-31', 50, 0, '2024-01-01T00:00:00.000000Z', 12000)")
             .bind(janta_platform::ids::new_id()).bind(&listing).execute(c.store.pool()).await.unwrap();
         assert_eq!(stock(&c.gql, &listing).await, 8, "the expired batch is not stock");
         let service = c.service();

@@ -1055,6 +1055,7 @@ mod tests {
             vendor_id: "vendor-1".into(),
             lines,
             refund_paise: 3600,
+            refund_tax_paise: 0,
             note: "ok".into(),
         });
         assert_eq!(approved.len(), 2);
@@ -1104,6 +1105,7 @@ mod tests {
             customer_id: customer(),
             vendor_id: "v".into(),
             total_paise: 12_350,
+            tax_paise: 0,
             payment_method: "UPI".into(),
             lines: vec![OrderLine {
                 listing_id: "l".into(),

@@ -24,6 +24,7 @@ fn order_placed(customer: &str) -> OrderPlaced {
         customer_id: customer.to_string(),
         vendor_id: VENDOR_KA_ID.to_string(),
         total_paise: 24_900,
+        tax_paise: 0,
         payment_method: "UPI".into(),
         lines: vec![OrderLine {
             listing_id: janta_platform::ids::new_id(),

@@ -33,6 +33,7 @@ fn order_placed(vendor: &str) -> OrderPlaced {
         customer_id: janta_platform::ids::new_id(),
         vendor_id: vendor.to_string(),
         total_paise: 5_000,
+        tax_paise: 0,
         payment_method: "COD".into(),
         lines: vec![OrderLine {
             listing_id: janta_platform::ids::new_id(),

@@ -36,7 +36,7 @@ pub struct OrdersState {
 
 /// The schema without data, for SDL export and composition.
 pub fn schema() -> OrdersSchema {
-    schema_builder(Query, Mutation).finish()
+    schema_builder(Query::default(), Mutation::default()).finish()
 }
 
 /// This subgraph's Federation v2 SDL.
@@ -81,7 +81,9 @@ pub async fn build_with_settings(
             service::sweeper::sweep_and_log(swept.clone())
         });
     }
-    let schema = schema_builder(Query, Mutation).data(state.clone()).finish();
+    let schema = schema_builder(Query::default(), Mutation::default())
+        .data(state.clone())
+        .finish();
     let router = kit.router(schema, kit.remote_verifier(), schema::with_loaders);
     Ok((router, state))
 }

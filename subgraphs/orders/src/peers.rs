@@ -1,9 +1,11 @@
 //! The other subgraphs' service interfaces as orders uses them: catalog
 //! (prices, stock reservations), prescriptions (dispensing authorisation,
-//! consumption) and users (the delivery address and the vendors' states).
+//! consumption) and users (the delivery address, the buyer's name, and the
+//! vendors' legal names and branches).
 //! Every call goes through the owner's GraphQL API as a service principal
 //! (architecture rule 3); the callee's client errors keep their codes.
 
+use crate::domain::dispensing::{Pharmacist, Prescriber};
 use crate::domain::{GstRate, Schedule};
 use janta_platform::client::ServiceClient;
 use janta_platform::{ApiError, ApiResult, ErrorCode};
@@ -110,12 +112,55 @@ pub struct AddressFacts {
 /// A vendor as users holds it now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VendorFacts {
-    /// State of registration (ISO 3166-2:IN code); decides the GST split.
+    /// State of registration (ISO 3166-2:IN code). The GST split follows
+    /// the fulfilling branch's state, not this.
     pub state: String,
+    /// Registered legal name: the seller on tax invoices.
+    pub legal_name: String,
+    /// The branch orders ship from unless checkout names another.
+    pub shipping_branch: Option<BranchFacts>,
+    /// Every branch of the vendor.
+    pub branches: Vec<BranchFacts>,
     /// Verified and not suspended. Users decides this; catalog's copy (from
     /// users' events) may lag while an event is in flight, so checkout asks
     /// users too.
     pub sells: bool,
+}
+
+/// A vendor's branch as users holds it now.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BranchFacts {
+    /// Branch ID.
+    pub id: String,
+    /// Branch name.
+    pub name: String,
+    /// Street address.
+    pub line1: String,
+    /// City.
+    pub city: String,
+    /// State code: decides CGST + SGST or IGST.
+    pub state: String,
+    /// PIN code.
+    pub pincode: String,
+    /// The branch's GSTIN (registered in its state).
+    pub gstin: Option<String>,
+    /// Whether orders may ship from it.
+    #[serde(default)]
+    pub ships: bool,
+    /// Its invoice series prefix, e.g. `KA01`.
+    pub invoice_series: Option<String>,
+}
+
+/// What checkout learns from users in one call.
+#[derive(Debug, Clone, Default)]
+pub struct Parties {
+    /// The delivery address, None when unknown.
+    pub address: Option<AddressFacts>,
+    /// The vendors, by ID (unknown ones are missing).
+    pub vendors: HashMap<String, VendorFacts>,
+    /// The buyer's name, when users shows it.
+    pub buyer_name: Option<String>,
 }
 
 /// One line for prescriptions' dispensing checks.
@@ -151,6 +196,24 @@ pub struct DispenseDecision {
     pub prescription_id: Option<String>,
     /// Why not, in words the customer can act on.
     pub reason: Option<String>,
+    /// The covering prescription's patient and prescriber (snapshotted on
+    /// the order line for the H1 register).
+    pub prescriber: Prescriber,
+}
+
+/// The batches of a reserved line, each with its MRP in paise when catalog
+/// gives it (`mrp { amount }`).
+fn batches_with_mrp(value: &Value) -> ApiResult<Vec<AllocatedBatch>> {
+    let mut batches: Vec<AllocatedBatch> = decode(value, "batches")?;
+    for (batch, raw) in batches
+        .iter_mut()
+        .zip(value.as_array().into_iter().flatten())
+    {
+        if raw["mrp"].is_object() {
+            batch.mrp = Some(paise(&raw["mrp"], "batch MRP")?);
+        }
+    }
+    Ok(batches)
 }
 
 fn decode<T: DeserializeOwned>(value: &Value, what: &str) -> ApiResult<T> {
@@ -187,7 +250,7 @@ const RESERVE_STOCK: &str = "mutation($orderId: ID!, $lines: [ReservationLineInp
     reserveStock(orderId: $orderId, lines: $lines) { lines { listingId vendorId quantity \
     unitPrice { amount } mrp { amount } \
     medicine { medicineId version name schedule hsnCode gstRateBasisPoints } \
-    batches { batchNumber expiresOn quantity } } } }";
+    batches { batchNumber expiresOn quantity mrp { amount } } } } }";
 
 const COMMIT_RESERVATION: &str =
     "mutation($orderId: ID!) { commitReservation(orderId: $orderId) { orderId status } }";
@@ -198,7 +261,12 @@ const RELEASE_RESERVATION: &str =
 const AUTHORIZE_DISPENSE: &str =
     "query($customerId: ID!, $prescriptionIds: [ID!]!, $lines: [DispenseLineInput!]!) { \
     authorizeDispense(customerId: $customerId, prescriptionIds: $prescriptionIds, lines: $lines) { \
-    lines { medicineId covered prescriptionId message } } }";
+    lines { medicineId covered prescriptionId message patientName prescriberName \
+    prescriberRegistration } } }";
+
+const PHARMACIST_APPOINTMENT: &str = "query($userId: ID!, $vendorId: ID!) { \
+    pharmacistAppointment(userId: $userId, vendorId: $vendorId) { \
+    userId fullName registrationNumber verifiedAt } }";
 
 const CONSUME: &str = "mutation($orderId: ID!, $customerId: ID!, $prescriptionIds: [ID!]!, \
     $lines: [DispenseLineInput!]!, $vendorId: ID) { consume(orderId: $orderId, customerId: $customerId, \
@@ -208,7 +276,11 @@ const RESTORE: &str = "mutation($orderId: ID!) { restore(orderId: $orderId) { or
 
 const ADDRESS_AND_VENDORS: &str = "query($id: ID!, $vendors: [_Any!]!) { \
     addressForService(id: $id) { id userId label line1 line2 city state pincode } \
-    _entities(representations: $vendors) { ... on Vendor { id state verified suspended } } }";
+    _entities(representations: $vendors) { \
+    ... on Vendor { id state verified suspended legalName \
+    shippingBranch { id name line1 city state pincode gstin ships invoiceSeries } \
+    branches { id name line1 city state pincode gstin ships invoiceSeries } } \
+    ... on User { id fullName } } }";
 
 impl Peers {
     /// Peers reached with `client`.
@@ -351,7 +423,7 @@ impl Peers {
                 schedule: schedule(&medicine["schedule"])?,
                 hsn_code,
                 gst_rate,
-                batches: decode(&line["batches"], "batches")?,
+                batches: batches_with_mrp(&line["batches"])?,
             });
         }
         Ok(out)
@@ -438,6 +510,14 @@ impl Peers {
                 covered: a["covered"].as_bool().unwrap_or(false),
                 prescription_id: a["prescriptionId"].as_str().map(str::to_string),
                 reason: a["message"].as_str().map(str::to_string),
+                prescriber: Prescriber {
+                    prescription_id: a["prescriptionId"].as_str().map(str::to_string),
+                    patient_name: a["patientName"].as_str().map(str::to_string),
+                    prescriber_name: a["prescriberName"].as_str().map(str::to_string),
+                    prescriber_registration: a["prescriberRegistration"]
+                        .as_str()
+                        .map(str::to_string),
+                },
             })
             .collect())
     }
@@ -483,18 +563,20 @@ impl Peers {
             .map(|_| ())
     }
 
-    /// The delivery address (None when unknown) and each vendor's state of
-    /// registration and whether it sells, in ONE users call.
-    pub async fn address_and_vendors(
+    /// The delivery address (None when unknown), each vendor's legal name,
+    /// branches and whether it sells, and the buyer's name, in ONE users call.
+    pub async fn parties(
         &self,
         address_id: &str,
+        buyer_id: &str,
         vendor_ids: &[String],
         correlation: Option<&str>,
-    ) -> ApiResult<(Option<AddressFacts>, HashMap<String, VendorFacts>)> {
-        let representations: Vec<Value> = vendor_ids
+    ) -> ApiResult<Parties> {
+        let mut representations: Vec<Value> = vendor_ids
             .iter()
             .map(|id| json!({ "__typename": "Vendor", "id": id }))
             .collect();
+        representations.push(json!({ "__typename": "User", "id": buyer_id }));
         let data = self
             .idempotent_call(
                 "users",
@@ -503,22 +585,73 @@ impl Peers {
                 correlation,
             )
             .await?;
-        let address = match &data["addressForService"] {
-            Value::Null => None,
-            value => Some(decode(value, "address")?),
+        let mut parties = Parties {
+            address: match &data["addressForService"] {
+                Value::Null => None,
+                value => Some(decode(value, "address")?),
+            },
+            ..Parties::default()
         };
-        let mut vendors = HashMap::new();
-        for vendor in data["_entities"].as_array().into_iter().flatten() {
-            if let (Some(id), Some(state)) = (vendor["id"].as_str(), vendor["state"].as_str()) {
-                let sells = vendor["verified"].as_bool() == Some(true)
-                    && vendor["suspended"].as_bool() == Some(false);
-                let facts = VendorFacts {
-                    state: state.to_string(),
-                    sells,
-                };
-                vendors.insert(id.to_string(), facts);
+        for entity in data["_entities"].as_array().into_iter().flatten() {
+            if let Some(name) = entity["fullName"].as_str() {
+                parties.buyer_name = Some(name.to_string());
+            } else if let Some((id, facts)) = vendor_facts(entity)? {
+                parties.vendors.insert(id, facts);
             }
         }
-        Ok((address, vendors))
+        Ok(parties)
     }
+
+    /// The verified, unrevoked pharmacist appointment of `user_id` at
+    /// `vendor_id` (users owns appointments), or None. Fails closed: an
+    /// unreachable users subgraph is an error, never a yes.
+    pub async fn pharmacist_appointment(
+        &self,
+        user_id: &str,
+        vendor_id: &str,
+        correlation: Option<&str>,
+    ) -> ApiResult<Option<Pharmacist>> {
+        let data = self
+            .idempotent_call(
+                "users",
+                PHARMACIST_APPOINTMENT,
+                json!({ "userId": user_id, "vendorId": vendor_id }),
+                correlation,
+            )
+            .await?;
+        let appointment = &data["pharmacistAppointment"];
+        if appointment.is_null() {
+            return Ok(None);
+        }
+        Ok(Some(Pharmacist {
+            id: text(&appointment["userId"], "appointment user")?,
+            name: text(&appointment["fullName"], "pharmacist name")?,
+            registration: text(&appointment["registrationNumber"], "registration number")?,
+        }))
+    }
+}
+
+/// A vendor of users' answer, if `entity` is one.
+fn vendor_facts(entity: &Value) -> ApiResult<Option<(String, VendorFacts)>> {
+    let (Some(id), Some(state)) = (entity["id"].as_str(), entity["state"].as_str()) else {
+        return Ok(None);
+    };
+    let sells =
+        entity["verified"].as_bool() == Some(true) && entity["suspended"].as_bool() == Some(false);
+    let shipping_branch = match &entity["shippingBranch"] {
+        Value::Null => None,
+        value => Some(decode(value, "shipping branch")?),
+    };
+    let branches = match &entity["branches"] {
+        Value::Null => Vec::new(),
+        value => decode(value, "branches")?,
+    };
+    let facts = VendorFacts {
+        state: state.to_string(),
+        legal_name: entity["legalName"].as_str().unwrap_or_default().to_string(),
+        shipping_branch,
+        branches,
+        sells,
+    };
+    Ok(Some((id.to_string(), facts)))
 }

@@ -135,16 +135,17 @@ both_backends! {
         assert_eq!((amount(&p["cgst"]), amount(&p["sgst"]), amount(&p["igst"])), ("1.43", "1.43", "0.00"));
         let batched: i64 = p["batches"].as_array().unwrap().iter().map(|b| b["quantity"].as_i64().unwrap()).sum();
         assert_eq!(batched, 2, "the allocated batches hold the line's units");
-        // Dolo: 1 × ₹10.70 = 1070 at 5% → taxable round(1019.05) = 1019, tax 51:
-        // odd, so CGST takes the extra paisa: 26 + 25.
+        // Dolo: 1 × ₹10.70 = 1070 at 5%: CGST and SGST are each half the rate
+        // on the same taxable value, so equal: half = round(1070 × 2.5 / 105
+        // = 25.48) = 25, taxable 1070 − 50 = 1020.
         let d = &o["lines"][1];
-        assert_eq!(amount(&d["taxableValue"]), "10.19");
-        assert_eq!((amount(&d["cgst"]), amount(&d["sgst"]), amount(&d["igst"])), ("0.26", "0.25", "0.00"));
-        // Order: 7070 = taxable 6733 + CGST 169 + SGST 168.
+        assert_eq!(amount(&d["taxableValue"]), "10.20");
+        assert_eq!((amount(&d["cgst"]), amount(&d["sgst"]), amount(&d["igst"])), ("0.25", "0.25", "0.00"));
+        // Order: 7070 = taxable 6734 + CGST 168 + SGST 168.
         assert_eq!(amount(&o["total"]), "70.70");
-        assert_eq!(amount(&o["taxableValue"]), "67.33");
-        assert_eq!(amount(&o["taxTotal"]), "3.37");
-        assert_eq!((amount(&o["cgstTotal"]), amount(&o["sgstTotal"]), amount(&o["igstTotal"])), ("1.69", "1.68", "0.00"));
+        assert_eq!(amount(&o["taxableValue"]), "67.34");
+        assert_eq!(amount(&o["taxTotal"]), "3.36");
+        assert_eq!((amount(&o["cgstTotal"]), amount(&o["sgstTotal"]), amount(&o["igstTotal"])), ("1.68", "1.68", "0.00"));
         assert_eq!(o["deliveryAddress"]["state"], "KA");
         assert_eq!(o["deliveryAddress"]["pincode"], "560038");
         assert_eq!(o["statusHistory"][0]["status"], "PENDING_PAYMENT");

@@ -407,7 +407,8 @@ async fn approved_prescription(s: &Stack, medicine_id: &str, max: i64) -> String
             Some(&me),
             "mutation($input: SubmitPrescriptionInput!) { submitPrescription(input: $input) { id } }",
             json!({"input": {"uploadId": upload_id, "patientName": "Chitra Customer",
-                "doctorName": "Dr. Anand Rao", "issuedOn": today.format("%Y-%m-%d").to_string(),
+                "doctorName": "Dr. Anand Rao", "doctorRegistrationNumber": "KMC 30817",
+                "issuedOn": today.format("%Y-%m-%d").to_string(),
                 "vendorId": VENDOR_KA_ID}}),
         )
         .await;

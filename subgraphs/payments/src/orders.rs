@@ -15,7 +15,7 @@ pub struct OrdersClient {
 }
 
 const ORDER_FOR_PAYMENT: &str = "query($id: ID!) { orderForPayment(id: $id) { \
-    id buyerId vendorId status total { amount currency } } }";
+    id buyerId vendorId status taxPaise total { amount currency } } }";
 
 impl OrdersClient {
     /// Calls orders through `client`.
@@ -70,6 +70,10 @@ fn parse_order(order: &Value) -> anyhow::Result<OrderFacts> {
         vendor_id: text("vendorId")?,
         status: text("status")?,
         total_paise,
+        tax_paise: order["taxPaise"]
+            .as_i64()
+            .filter(|tax| (0..=total_paise).contains(tax))
+            .ok_or_else(|| anyhow::anyhow!("missing or impossible taxPaise"))?,
         currency: total["currency"].as_str().unwrap_or(INR).to_string(),
     })
 }
@@ -82,10 +86,11 @@ mod tests {
     fn reads_the_order_answer() {
         let order = parse_order(&json!({
             "id": "o1", "buyerId": "c1", "vendorId": "v1", "status": "PENDING_PAYMENT",
-            "total": { "amount": "123.45", "currency": "INR" }
+            "taxPaise": 1_323, "total": { "amount": "123.45", "currency": "INR" }
         }))
         .unwrap();
         assert_eq!(order.total_paise, 12_345);
+        assert_eq!(order.tax_paise, 1_323);
         assert_eq!(order.currency, "INR");
         assert!(parse_order(&json!({ "id": "o1" })).is_err());
     }

@@ -6,7 +6,7 @@
 //! forward; the answer is 200 either way, so the gateway stops retrying.
 //! 500 (retry later) only when we could not record it.
 
-use crate::gateway::MAX_WEBHOOK_BODY;
+use crate::gateway::{WebhookKind, MAX_WEBHOOK_BODY};
 use crate::{service, PaymentsState};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -58,6 +58,14 @@ async fn receive(
     match service::apply_webhook(&state, gateway.name(), &event, &raw).await {
         Ok(outcome) => {
             tracing::info!(gateway = gateway.name(), event_id = %event.event_id, event_type = %event.event_type, %outcome, "webhook");
+            if event.kind == WebhookKind::PaymentAuthorized {
+                service::reconcile::capture_authorized(
+                    &state,
+                    gateway.name(),
+                    &event.gateway_payment_id,
+                )
+                .await;
+            }
             (
                 StatusCode::OK,
                 Json(json!({ "received": true, "outcome": outcome })),

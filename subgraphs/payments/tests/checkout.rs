@@ -167,11 +167,11 @@ impl Stack {
     }
 
     /// A PENDING_PAYMENT order of the demo customer: 2 × paracetamol at
-    /// ₹30.00 from the KA vendor (₹60.00); returns (order ID, listing ID).
+    /// ₹15.00 from the KA vendor (₹30.00); returns (order ID, listing ID).
     async fn order(&self, payment_method: Option<&str>) -> (String, String) {
         let listing = self.catalog.data(Some(&self.ka_admin()),
             "mutation($input: UpsertListingInput!) { upsertListing(input: $input) { id } }",
-            json!({ "input": { "medicineId": catalog_demo::PARACETAMOL_500_ID, "price": "30.00", "mrp": "45.00" } }))
+            json!({ "input": { "medicineId": catalog_demo::PARACETAMOL_500_ID, "price": "15.00", "mrp": "20.00" } }))
             .await["upsertListing"]["id"].as_str().unwrap().to_string();
         let me = self.customer();
         self.orders
@@ -189,7 +189,7 @@ impl Stack {
             "mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { orders { id status total { amount } } } }",
             json!({ "input": input })).await;
         let order = &placed["placeOrder"]["orders"][0];
-        assert_eq!(order["total"]["amount"], "60.00", "{placed}");
+        assert_eq!(order["total"]["amount"], "30.00", "{placed}");
         (order["id"].as_str().unwrap().to_string(), listing)
     }
 
@@ -313,7 +313,7 @@ both_backends! {
         let paid = &body["data"]["payOrder"];
         assert_eq!(paid["payment"]["status"], "CREATED", "{body}");
         assert_eq!(paid["payment"]["method"], "UPI");
-        assert_eq!(paid["payment"]["amount"], json!({ "amount": "60.00", "currency": "INR" }));
+        assert_eq!(paid["payment"]["amount"], json!({ "amount": "30.00", "currency": "INR" }));
         let url = paid["checkoutUrl"].as_str().expect("checkout URL").to_string();
         // Again: the same open payment, not a second one, also concurrently.
         let again = s.pay(&me, &order_id, "UPI").await;
@@ -336,7 +336,7 @@ both_backends! {
         assert_eq!(payments.as_array().unwrap().len(), 2);
         assert_eq!(payments[0]["status"], "FAILED");
         assert_eq!(payments[1]["method"], "CARD");
-        assert_eq!(payments[1]["capturedAmount"]["amount"], "60.00");
+        assert_eq!(payments[1]["capturedAmount"]["amount"], "30.00");
         tokio::time::sleep(Duration::from_millis(800)).await; // duplicates, stale events
         assert_eq!(s.outbox("PaymentSucceeded").await, 1);
         assert_eq!(s.outbox("PaymentFailed").await, 0, "superseding does not cancel the order");
@@ -385,7 +385,7 @@ both_backends! {
         let (reference,): (String,) = sqlx::query_as("SELECT gateway_payment_id FROM payments WHERE id = $1")
             .bind(&upi_id).fetch_one(s.payments_state.store.pool()).await.unwrap();
         let processing = SandboxEvent::new("payment.processing", SandboxEventData {
-            payment_id: reference, reference: None, amount: Some(6_000), currency: None,
+            payment_id: reference, reference: None, amount: Some(3_000), currency: None,
             failure_reason: None, refund_id: None,
         });
         let body = serde_json::to_vec(&processing).unwrap();
@@ -426,7 +426,7 @@ both_backends! {
             }
         }
         let payments = s.wait_payment(&order_id, "SUCCEEDED").await;
-        assert_eq!(payments[0]["capturedAmount"]["amount"], "60.00");
+        assert_eq!(payments[0]["capturedAmount"]["amount"], "30.00");
         assert_eq!(s.outbox("PaymentSucceeded").await, 1);
 
         // Cash on delivery chosen at checkout: orders confirms by itself and
@@ -435,7 +435,7 @@ both_backends! {
         s.wait_order(&cod_order, "CONFIRMED").await;
         let payments = s.wait_payment(&cod_order, "PENDING").await;
         assert_eq!(payments[0]["method"], "CASH_ON_DELIVERY");
-        assert_eq!(payments[0]["amount"]["amount"], "60.00");
+        assert_eq!(payments[0]["amount"]["amount"], "30.00");
     }
 
     async fn cancelling_a_paid_order_refunds_it_in_full(db) {
@@ -449,7 +449,7 @@ both_backends! {
             "mutation($id: ID!) { cancelOrder(id: $id, reason: \"ordered by mistake\") { id status } }",
             json!({ "id": order_id })).await;
         let payments = s.wait_payment(&order_id, "REFUNDED").await;
-        assert_eq!(payments[0]["refundedAmount"]["amount"], "60.00");
+        assert_eq!(payments[0]["refundedAmount"]["amount"], "30.00");
         // The refund's amount is reserved (status REFUNDED) in the consumer's
         // transaction; the gateway settles it just after the commit.
         for _ in 0..100 {

@@ -47,6 +47,7 @@ async fn store_sandbox_checkout(state: &PaymentsState) {
             gateway_payment_id: CHECKOUT,
             checkout_url: None,
             amount: janta_platform::money::Paise(10_000),
+            tax: janta_platform::money::Paise(1_071),
             currency: "INR",
         },
     )

@@ -2,8 +2,9 @@
 //! documented API, webhooks and misbehaviour), on both backends: capture by
 //! webhook, 20 concurrent copies of it, a lost webhook settled by
 //! reconciliation (and a late webhook after it changing nothing), forged
-//! webhooks, the signed return from checkout, and refunds that never exceed
-//! the capture or happen twice.
+//! webhooks, the signed return from checkout, payments only authorized
+//! (captured by us, once), and refunds that never exceed the capture or
+//! happen twice.
 
 mod common;
 
@@ -109,6 +110,36 @@ both_backends! {
         assert_eq!(h.reload(&later.id).await.status.as_db(), "CREATED");
         fake.set_faults(Faults { drop_webhooks: true, ..Faults::default() });
         assert_eq!(reconcile::sweep(&h.state, Duration::ZERO).await.unwrap(), 1);
+    }
+
+    async fn an_authorized_payment_is_captured_by_us_once_even_when_told_many_times(db) {
+        let fake = fake().await;
+        fake.set_faults(Faults { manual_capture: true, duplicates: 4, ..Faults::default() });
+        let h = start_razorpay(&db, &fake).await;
+        let payment = h.payment(PaymentMethod::Card, 51_200).await;
+        let (charge, _) = fake.pay(&payment.gateway_payment_id, "card").unwrap();
+        assert_eq!(fake.payment(&charge).unwrap()["status"], "authorized");
+
+        // Five copies of payment.authorized: we capture (once), then the
+        // capture's own webhooks settle the payment.
+        until("the payment succeeded", || async { h.reload(&payment.id).await.status.as_db() == "SUCCEEDED" }).await;
+        assert_eq!(fake.payment(&charge).unwrap()["status"], "captured");
+        until("the capture's webhooks arrived", || async {
+            fake.sent_webhooks().iter().filter(|w| w.event == "order.paid").count() >= 5
+        }).await;
+        let after = h.reload(&payment.id).await;
+        assert_eq!(after.captured.get(), 51_200);
+        assert_eq!(after.gateway_charge_id.as_deref(), Some(charge.as_str()));
+        assert_eq!(h.outbox("PaymentSucceeded").await, 1);
+
+        // With every webhook lost, the sweeper captures and settles it.
+        fake.set_faults(Faults { manual_capture: true, drop_webhooks: true, ..Faults::default() });
+        let quiet = h.payment(PaymentMethod::Upi, 7_700).await;
+        let (quiet_charge, _) = fake.pay(&quiet.gateway_payment_id, "upi").unwrap();
+        assert_eq!(reconcile::sweep(&h.state, Duration::ZERO).await.unwrap(), 1);
+        assert_eq!(fake.payment(&quiet_charge).unwrap()["status"], "captured");
+        assert_eq!(h.reload(&quiet.id).await.status.as_db(), "SUCCEEDED");
+        assert_eq!(h.outbox("PaymentSucceeded").await, 2);
     }
 
     async fn forged_razorpay_webhooks_are_refused_and_change_nothing(db) {

@@ -26,6 +26,7 @@ fn approved(order_id: &str, refund_paise: i64) -> ReturnApproved {
             refund_paise,
         }],
         refund_paise,
+        refund_tax_paise: 0,
         note: "crushed box".to_string(),
     }
 }

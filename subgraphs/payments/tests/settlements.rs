@@ -15,7 +15,8 @@ const SET_COMMISSION: &str = "mutation($vendorId: ID!, $rate: String!, $from: Da
 }";
 const ISSUE: &str = "mutation($vendorId: ID!, $start: Date!, $end: Date!) {
   issueSettlement(vendorId: $vendorId, periodStart: $start, periodEnd: $end) {
-    id paymentsCount captured { amount } refunded { amount } commissionRatePercent
+    id paymentsCount captured { amount } refunded { amount } gstInSales { amount }
+    taxableValue { amount } commissionRatePercent
     commission { amount } tcs { amount } tds { amount } payout { amount } vendor { id }
   }
 }";
@@ -61,10 +62,18 @@ both_backends! {
         let h = start(&db).await;
         let first = h.captured_payment(123_450).await;
         let second = h.captured_payment(67_890).await;
+        // The GST inside each order (as orders reports it): 12 % inside
+        // 1234.50 is 132.27, 5 % inside 678.90 is 32.33.
+        let store = h.state.store.pool();
+        for (payment, tax) in [(&first, 13_227), (&second, 3_233)] {
+            sqlx::query("UPDATE payments SET tax = $1 WHERE id = $2").bind(tax).bind(&payment.id).execute(store).await.unwrap();
+        }
         let refunded: Value = h.gql.send(Some(&h.vendor_admin()), REFUND, json!({"paymentId": first.id})).await;
         assert!(refunded["errors"].is_null(), "{refunded}");
+        // The refund's share of its payment's GST: 132.27 × 100 / 1234.50 = 10.71.
+        let refund_tax: (i64,) = sqlx::query_as("SELECT tax FROM refunds").fetch_one(store).await.unwrap();
+        assert_eq!(refund_tax.0, 1_071);
         // The captures and the refund happened yesterday (India time).
-        let store = h.state.store.pool();
         sqlx::query("UPDATE payments SET captured_at = $1").bind(yesterday_noon()).execute(store).await.unwrap();
         sqlx::query("UPDATE refunds SET updated_at = $1 WHERE status = 'SUCCEEDED'").bind(yesterday_noon()).execute(store).await.unwrap();
         // A payment of another vendor does not count.
@@ -83,16 +92,20 @@ both_backends! {
         let issued = h.gql.data(Some(&admin), ISSUE, json!({"vendorId": VENDOR_KA_ID, "start": day, "end": day})).await;
         let s = &issued["issueSettlement"];
         // By hand: captured 1234.50 + 678.90 = 1913.40; refunded 100.00; net 1813.40;
-        // commission 8 % = 145.072 → 145.07; TCS 0.5 % = 9.067 → 9.07;
-        // TDS 0.1 % = 1.8134 → 1.81; payout 1813.40 − 145.07 − 9.07 − 1.81 = 1657.45.
+        // GST in it 132.27 + 32.33 − 10.71 = 153.89, taxable value 1659.51;
+        // commission 8 % of 1813.40 = 145.072 → 145.07; TCS 0.5 % of 1659.51
+        // = 8.29755 → 8.30; TDS 0.1 % = 1.65951 → 1.66;
+        // payout 1813.40 − 145.07 − 8.30 − 1.66 = 1658.37.
         assert_eq!(s["paymentsCount"], 2);
         assert_eq!(s["captured"]["amount"], "1913.40");
         assert_eq!(s["refunded"]["amount"], "100.00");
+        assert_eq!(s["gstInSales"]["amount"], "153.89");
+        assert_eq!(s["taxableValue"]["amount"], "1659.51");
         assert_eq!(s["commissionRatePercent"], "8.00");
         assert_eq!(s["commission"]["amount"], "145.07");
-        assert_eq!(s["tcs"]["amount"], "9.07");
-        assert_eq!(s["tds"]["amount"], "1.81");
-        assert_eq!(s["payout"]["amount"], "1657.45");
+        assert_eq!(s["tcs"]["amount"], "8.30");
+        assert_eq!(s["tds"]["amount"], "1.66");
+        assert_eq!(s["payout"]["amount"], "1658.37");
         assert_eq!(s["vendor"]["id"], VENDOR_KA_ID);
         let id = s["id"].as_str().unwrap().to_string();
         assert_eq!(h.outbox("SettlementIssued").await, 1);
@@ -112,7 +125,7 @@ both_backends! {
 
         // The vendor's staff read it; another vendor and customers do not.
         let read = h.gql.data(Some(&h.vendor_admin()), READ, json!({"id": id})).await;
-        assert_eq!(read["settlement"]["payout"]["amount"], "1657.45");
+        assert_eq!(read["settlement"]["payout"]["amount"], "1658.37");
         for outsider in [h.other_vendor_admin(), h.customer()] {
             let refused = h.gql.send(Some(&outsider), READ, json!({"id": id})).await;
             assert_eq!(error_code(&refused).as_deref(), Some("NOT_FOUND"));

@@ -5,6 +5,10 @@
 //! the pharmacy it is submitted to: the demo submits to the Karnataka demo
 //! pharmacy (`vendorId` = `janta_platform::demo::VENDOR_KA_ID`), whose
 //! pharmacist (`pharmacist.ka@janta.test`) then finds it in their queue.
+//! The approval names the prescriber: give `doctorRegistrationNumber` at
+//! submission (e.g. "KMC-48213") or `prescriberRegistration` when
+//! approving, or the approval is refused (schedule H and H1 sales are
+//! registered with their prescriber).
 
 use janta_platform::store::Store;
 

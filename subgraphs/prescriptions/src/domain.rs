@@ -520,6 +520,42 @@ pub fn parse_review(
     })
 }
 
+// ---------- prescriber ----------
+
+/// The prescriber an approval records: the doctor's name and medical
+/// council registration number. Every medicine a prescription is needed for
+/// is scheduled (H or H1; X is never sold online), and the Drugs Rules ask
+/// that such a sale name its prescriber (the H1 register records both), so
+/// an approval without them is refused (`BAD_USER_INPUT`). The pharmacist
+/// may give them (`given_*`, read from the document); otherwise the doctor
+/// the customer named at submission is taken.
+pub fn approval_prescriber(
+    given_name: Option<&str>,
+    given_registration: Option<&str>,
+    doctor_name: &str,
+    doctor_registration: Option<&str>,
+) -> ApiResult<(String, String)> {
+    let blank = |v: &Option<&str>| v.is_none_or(|t| t.trim().is_empty());
+    let name = match given_name {
+        Some(n) if !blank(&Some(n)) => parse_name(n, "prescriberName")?,
+        _ => doctor_name.to_string(),
+    };
+    let registration = match (given_registration, doctor_registration) {
+        (g, _) if !blank(&g) => parse_registration_number(g.unwrap_or_default())
+            .map_err(|_| ApiError::bad_input(
+                "prescriberRegistration must be 3 to 32 letters, digits, spaces, '/', '-' or '.', with at least one digit",
+            ))?,
+        (_, Some(d)) if !d.trim().is_empty() => d.to_string(),
+        _ => {
+            return Err(ApiError::bad_input(
+                "schedule H and H1 medicines need the prescriber's medical council registration number: \
+                 give prescriberRegistration (as written on the prescription)",
+            ))
+        }
+    };
+    Ok((name, registration))
+}
+
 // ---------- access ----------
 
 /// What the reader needs to know about a prescription to decide access.
@@ -719,6 +755,10 @@ pub enum Refusal {
     NotCustomers,
     /// The prescription is still awaiting review or was rejected.
     NotApproved,
+    /// The prescription does not name its prescriber's registration
+    /// (approved before approvals required it): schedule H and H1 sales
+    /// are registered with it.
+    NoPrescriber,
     /// The prescription's validity has passed.
     Expired,
     /// Schedule X: the prescription was already used by another order.
@@ -735,6 +775,9 @@ impl Refusal {
             Refusal::NotPrescribed => "none of the given prescriptions lists this medicine",
             Refusal::NotCustomers => "a given prescription is not one of this customer's",
             Refusal::NotApproved => "the prescription has not been approved",
+            Refusal::NoPrescriber => {
+                "the prescription does not name its prescriber's registration number; ask the pharmacy to review a new one"
+            }
             Refusal::Expired => "the prescription has expired",
             Refusal::AlreadyUsed => {
                 "a schedule X medicine needs a prescription that no other order has used"
@@ -783,6 +826,10 @@ pub struct Candidate {
     pub status: Status,
     /// Validity end (approved ones).
     pub valid_until: Option<NaiveDate>,
+    /// Whether it names its prescriber's registration number (every
+    /// medicine sold against a prescription is scheduled, and schedule H
+    /// and H1 sales are registered with the prescriber).
+    pub names_prescriber: bool,
     /// Approved lines.
     pub lines: Vec<CandidateLine>,
 }
@@ -820,7 +867,9 @@ pub enum Allocation {
 pub fn allocate(customer_id: &str, offered: &[Candidate], demands: &[Demand]) -> Vec<Allocation> {
     let mut result = vec![Allocation::NotRequired; demands.len()];
     let mut taken: HashSet<&str> = HashSet::new();
-    let usable = |c: &Candidate| c.owner_id == customer_id && c.status == Status::Approved;
+    let usable = |c: &Candidate| {
+        c.owner_id == customer_id && c.status == Status::Approved && c.names_prescriber
+    };
     let mut order: Vec<&Candidate> = offered.iter().filter(|c| usable(c)).collect();
     order.sort_by(|a, b| (a.valid_until, &a.id).cmp(&(b.valid_until, &b.id)));
     // Schedule X first, so that other demands can share a prescription it takes.
@@ -907,6 +956,7 @@ fn refusal_for(customer_id: &str, offered: &[Candidate], demand: &Demand) -> Ref
                 Status::Submitted | Status::Rejected => Refusal::NotApproved,
                 _ => match c.lines.iter().find(|l| l.medicine_id == demand.medicine_id) {
                     None => Refusal::NotPrescribed,
+                    Some(_) if !c.names_prescriber => Refusal::NoPrescriber,
                     Some(_) if c.status == Status::Expired => Refusal::Expired,
                     Some(_) if demand.schedule_x && !c.fresh() => Refusal::AlreadyUsed,
                     Some(_) => Refusal::InsufficientQuantity,
@@ -1138,6 +1188,35 @@ mod tests {
     }
 
     #[test]
+    fn approvals_name_the_prescriber() {
+        let code = |r: ApiResult<(String, String)>| r.unwrap_err().code();
+        assert_eq!(
+            approval_prescriber(None, None, "Dr. Anil Rao", Some("KMC 45678")).unwrap(),
+            ("Dr. Anil Rao".to_string(), "KMC 45678".to_string())
+        );
+        assert_eq!(
+            approval_prescriber(Some(" Dr. A.  Rao "), Some("kmc 1"), "Dr. Anil Rao", None)
+                .unwrap(),
+            ("Dr. A. Rao".to_string(), "KMC 1".to_string())
+        );
+        assert_eq!(
+            code(approval_prescriber(None, None, "Dr. Anil Rao", None)),
+            janta_platform::ErrorCode::BadUserInput
+        );
+        assert_eq!(
+            code(approval_prescriber(
+                None,
+                Some("  "),
+                "Dr. Anil Rao",
+                Some("")
+            )),
+            janta_platform::ErrorCode::BadUserInput
+        );
+        assert!(approval_prescriber(None, Some("no digits"), "Dr. Rao", None).is_err());
+        assert!(approval_prescriber(Some("X"), Some("KMC 1"), "Dr. Rao", None).is_err());
+    }
+
+    #[test]
     fn who_reads_what() {
         let owner = principal("c1", &[Role::Customer], None);
         let other = principal("c2", &[Role::Customer], None);
@@ -1224,6 +1303,7 @@ mod tests {
             owner_id: owner.into(),
             status,
             valid_until: NaiveDate::from_ymd_opt(2026, 12, 1),
+            names_prescriber: true,
             lines: lines
                 .iter()
                 .map(|(m, max, consumed)| CandidateLine {
@@ -1281,6 +1361,12 @@ mod tests {
         assert_eq!(foreign[0], Allocation::Refused(Refusal::NotCustomers));
         let none = allocate("c1", &[], &[demand("m4", 1, false)]);
         assert_eq!(none[0], Allocation::Refused(Refusal::NoPrescription));
+        let unnamed = Candidate {
+            names_prescriber: false,
+            ..offered[0].clone()
+        };
+        let no_prescriber = allocate("c1", &[unnamed], &[demand("m1", 1, false)]);
+        assert_eq!(no_prescriber[0], Allocation::Refused(Refusal::NoPrescriber));
         let otc = allocate(
             "c1",
             &[],

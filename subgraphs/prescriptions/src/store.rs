@@ -233,6 +233,10 @@ pub struct PrescriptionRow {
     pub review_notes: Option<String>,
     /// The pharmacy (vendor) it is submitted to; `None` until chosen.
     pub vendor_id: Option<String>,
+    /// The prescriber's name as the reviewing pharmacist confirmed it (approval).
+    pub prescriber_name: Option<String>,
+    /// The prescriber's medical council registration, as confirmed at approval.
+    pub prescriber_registration: Option<String>,
 }
 
 impl PrescriptionRow {
@@ -250,7 +254,7 @@ impl PrescriptionRow {
 const RX_COLUMNS: &str = "id, owner_id, upload_id, patient_name, family_member_id, doctor_name, \
      doctor_registration_number, issued_on, status, document_key, document_content_type, \
      document_size_bytes, document_sha256, submitted_at, valid_until, reviewed_at, reviewer_id, \
-     reviewer_vendor_id, review_notes, vendor_id";
+     reviewer_vendor_id, review_notes, vendor_id, prescriber_name, prescriber_registration";
 
 /// The fields of a new submission.
 pub struct NewPrescription<'a> {
@@ -474,6 +478,8 @@ pub struct ReviewRecord<'a> {
     pub notes: Option<&'a str>,
     pub reviewer_id: &'a str,
     pub reviewer_vendor_id: &'a str,
+    /// The prescriber confirmed by the pharmacist (approvals), else `None`.
+    pub prescriber: Option<(&'a str, &'a str)>,
 }
 
 /// Records a review if the prescription is still SUBMITTED to the
@@ -486,7 +492,8 @@ pub async fn record_review(
 ) -> sqlx::Result<bool> {
     let done = sqlx::query(
         "UPDATE prescriptions SET status = $2, valid_until = $3, review_notes = $4, reviewer_id = $5, \
-         reviewer_vendor_id = $6, reviewed_at = $7, version = version + 1 \
+         reviewer_vendor_id = $6, reviewed_at = $7, prescriber_name = $8, \
+         prescriber_registration = $9, version = version + 1 \
          WHERE id = $1 AND status = 'SUBMITTED' AND vendor_id = $6",
     )
     .bind(id)
@@ -496,6 +503,8 @@ pub async fn record_review(
     .bind(review.reviewer_id)
     .bind(review.reviewer_vendor_id)
     .bind(At::now())
+    .bind(review.prescriber.map(|p| p.0))
+    .bind(review.prescriber.map(|p| p.1))
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -1,13 +1,20 @@
 //! Demo data for dev mode: an admin, two vendors (KA and MH) with a vendor
-//! admin and a pharmacist each (appointments verified by the admin), and a
-//! customer with a Bengaluru address. The records are data, in
+//! admin and a pharmacist each (appointments verified by the admin), a
+//! shipping branch with its GSTIN and Form 20 and 21 licences in force
+//! each, a customer with a Bengaluru address, and two partner apps (a
+//! platform one and the KA pharmacy's, with development-only secrets, so
+//! the partner quick start works against `janta dev`). The records are data, in
 //! `subgraphs/users/demo/accounts.toml` (embedded in the binary), read at
 //! seed time with their fixed IDs. Seeded once (it checks for the admin
 //! first); production never calls it.
 
+use crate::domain::hash_secret;
+use crate::domain::licences::LicenceForm;
 use crate::domain::{AppointmentStatus, Password};
+use crate::store::clients::{self, NewPartnerApp};
+use crate::store::compliance::{self, NewLicence};
 use crate::store::{self, seed, AddressFields, NewAppointment, NewUser, NewVendor};
-use janta_platform::auth::Role;
+use janta_platform::auth::{PartnerScope, Role};
 use janta_platform::demo::*;
 use janta_platform::store::Store;
 use serde::Deserialize;
@@ -46,6 +53,28 @@ struct DemoData {
     users: Vec<DemoUser>,
     addresses: Vec<DemoAddress>,
     pharmacists: Vec<DemoPharmacist>,
+    licences: Vec<DemoLicence>,
+    #[serde(default)]
+    partner_apps: Vec<DemoPartnerApp>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoPartnerApp {
+    id: String,
+    name: String,
+    vendor: Option<String>,
+    scopes: Vec<String>,
+    secret: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoLicence {
+    vendor: String,
+    form: String,
+    number: String,
+    valid_until: chrono::NaiveDate,
 }
 
 #[derive(Deserialize)]
@@ -111,8 +140,11 @@ fn demo_data() -> anyhow::Result<DemoData> {
 pub async fn seed(store: &Store) -> anyhow::Result<bool> {
     let data = demo_data()?;
     if seed::has_user(store, ADMIN_ID).await? {
-        // Demo data seeded before pharmacists needed a verified appointment.
+        // Demo data seeded before pharmacists needed a verified appointment,
+        // or before vendors recorded their licences.
         appoint_demo_pharmacists(store, &data.pharmacists).await?;
+        record_demo_licences(store, &data.licences).await?;
+        register_demo_partner_apps(store, &data.partner_apps).await?;
         return Ok(false);
     }
     let hash = Password::parse(DEMO_PASSWORD)
@@ -164,7 +196,58 @@ pub async fn seed(store: &Store) -> anyhow::Result<bool> {
     }
     tx.commit().await?;
     appoint_demo_pharmacists(store, &data.pharmacists).await?;
+    record_demo_licences(store, &data.licences).await?;
+    register_demo_partner_apps(store, &data.partner_apps).await?;
     Ok(true)
+}
+
+/// Registers each demo partner app that is not there yet, with its
+/// development-only secret (dev mode only: production never seeds).
+async fn register_demo_partner_apps(store: &Store, apps: &[DemoPartnerApp]) -> anyhow::Result<()> {
+    let mut tx = store.begin().await?;
+    for app in apps {
+        if clients::partner_app(&mut tx, &app.id).await?.is_some() {
+            continue;
+        }
+        for scope in &app.scopes {
+            PartnerScope::parse(scope)
+                .ok_or_else(|| anyhow::anyhow!("demo partner app scope {scope:?}"))?;
+        }
+        let fields = NewPartnerApp {
+            id: &app.id,
+            name: &app.name,
+            owner_vendor_id: app.vendor.as_deref(),
+            scopes: &app.scopes.join(" "),
+            secret_hash: &hash_secret(&app.secret),
+        };
+        clients::insert_partner_app(&mut tx, &fields).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Records each demo licence, recorded by the demo admin, unless its
+/// vendor already has a licence of that form.
+async fn record_demo_licences(store: &Store, licences: &[DemoLicence]) -> anyhow::Result<()> {
+    let mut tx = store.begin().await?;
+    for l in licences {
+        let form = LicenceForm::parse(&l.form)
+            .ok_or_else(|| anyhow::anyhow!("demo licence form {:?}", l.form))?;
+        let held = compliance::latest_licences_of(&mut tx, &l.vendor).await?;
+        if held.iter().any(|h| h.form == form) {
+            continue;
+        }
+        let licence = NewLicence {
+            vendor_id: &l.vendor,
+            form,
+            number: &l.number,
+            valid_until: l.valid_until,
+            recorded_by: ADMIN_ID,
+        };
+        compliance::insert_licence(&mut tx, &licence).await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Gives each demo pharmacist an appointment verified by the demo admin,
@@ -239,5 +322,32 @@ mod tests {
                 (PHARMACIST_MH_ID, VENDOR_MH_ID)
             ]
         );
+    }
+
+    #[test]
+    fn the_demo_vendors_are_compliant() {
+        let data = demo_data().unwrap();
+        for v in &data.vendors {
+            let checked = crate::domain::gst::parse_gstin_of_state(&v.gstin, &v.state, "gstin");
+            assert_eq!(
+                checked.ok().as_deref(),
+                Some(v.gstin.as_str()),
+                "{}",
+                v.name
+            );
+            for form in ["FORM_20", "FORM_21"] {
+                let held = data
+                    .licences
+                    .iter()
+                    .find(|l| l.vendor == v.id && l.form == form);
+                let licence = held.unwrap_or_else(|| panic!("{} holds no {form}", v.name));
+                assert!(LicenceForm::parse(&licence.form).is_some());
+                let now = chrono::Utc::now();
+                assert!(!crate::domain::licences::is_expired(
+                    licence.valid_until,
+                    now
+                ));
+            }
+        }
     }
 }

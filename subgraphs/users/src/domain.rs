@@ -14,6 +14,9 @@ use sha2::{Digest, Sha256};
 use std::sync::OnceLock;
 
 pub mod clients;
+pub mod gst;
+pub mod licences;
+pub mod partners;
 pub mod throttle;
 
 /// A normalised (trimmed, lower-case) e-mail address.

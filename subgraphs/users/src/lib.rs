@@ -38,7 +38,8 @@ pub struct UsersState {
 /// The schema with its limits: the shared ones, and one sign-in field per
 /// request ([`sign_in_limit`]).
 fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    janta_kit::schema_builder(Query, Mutation).extension(sign_in_limit::OneSignInPerRequest)
+    janta_kit::schema_builder(Query::default(), Mutation::default())
+        .extension(sign_in_limit::OneSignInPerRequest)
 }
 
 /// The schema without data, for SDL export and composition.
@@ -58,8 +59,9 @@ pub async fn build(config: &SubgraphConfig) -> anyhow::Result<(Router, Store)> {
 }
 
 /// Connects, migrates, relays the outbox on the bus of `runtime` (users
-/// consumes no events) and builds the HTTP app: GraphQL with tokens checked
-/// by its own signer's key, the JWKS and the OAuth token endpoint.
+/// consumes no events), sweeps drug licences every
+/// `config.licence_sweep_interval` and builds the HTTP app: GraphQL with
+/// tokens checked by its own signer's key, the JWKS and the OAuth token endpoint.
 pub async fn build_with(
     config: &SubgraphConfig,
     runtime: &Runtime,
@@ -67,6 +69,12 @@ pub async fn build_with(
     let kit = Kit::start("users", config, runtime, store::migrations()).await?;
     let store = kit.store().clone();
     service::clients::register_service_clients(&store, config).await?;
+    let swept = store.clone();
+    kit.every(
+        config.licence_sweep_interval,
+        "drug licence sweep",
+        move || service::licences::sweep_and_log(swept.clone()),
+    );
     let (pem, auth) = (keys::load_signing_key(config)?, &config.auth);
     let signer = Arc::new(TokenSigner::from_pem(&pem, &auth.issuer, &auth.audience)?);
     let verifier = Arc::new(signer.local_verifier()?);

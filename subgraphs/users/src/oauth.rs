@@ -1,7 +1,7 @@
 //! The OAuth 2.0 token endpoint, `POST /oauth/token` (plain HTTP, not
 //! GraphQL): the client-credentials grant (RFC 6749 §4.4) by which machines
-//! obtain access tokens: each Janta service as its own client today,
-//! partner apps later. A client authenticates with HTTP Basic or with
+//! obtain access tokens: each Janta service as its own client, and partner
+//! apps (registered through GraphQL, [`crate::service::partners`]). A client authenticates with HTTP Basic or with
 //! `client_id`/`client_secret` form fields (§2.3.1); errors follow §5.2.
 //! This module is the HTTP side only: the grant itself is
 //! [`crate::service::clients::grant`].

@@ -1,6 +1,7 @@
 //! All SQL of the users subgraph, in one place. Functions that take a
 //! connection run inside the caller's transaction; the rest use the pool.
 
+use crate::domain::licences::SuspendedBy;
 use crate::domain::{AppointmentStatus, Relation};
 use chrono::{DateTime, NaiveDate, Utc};
 use janta_platform::auth::Role;
@@ -15,6 +16,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, FromRow, Row};
 
 pub mod clients;
+pub mod compliance;
 pub mod seed;
 pub mod throttle;
 
@@ -42,6 +44,8 @@ pub struct UserRow {
     pub vendor_id: Option<String>,
     /// The vendor of the user's verified pharmacist appointment, if any.
     pub pharmacy_id: Option<String>,
+    /// Bumped by every change of the profile (optimistic locking).
+    pub version: i64,
     pub created_at: DateTime<Utc>,
 }
 
@@ -73,6 +77,7 @@ impl FromRow<'_, AnyRow> for UserRow {
             granted_roles: parsed(row, "roles", roles_from_db)?,
             vendor_id: row.try_get("vendor_id")?,
             pharmacy_id: row.try_get("pharmacy_id")?,
+            version: row.try_get("version")?,
             created_at: time(row, "created_at")?,
         })
     }
@@ -111,6 +116,8 @@ pub struct AddressRow {
     pub pincode: String,
     /// Whether this is the user's default address.
     pub is_default: bool,
+    /// Bumped by every change of the address (optimistic locking).
+    pub version: i64,
 }
 
 impl FromRow<'_, AnyRow> for AddressRow {
@@ -125,6 +132,7 @@ impl FromRow<'_, AnyRow> for AddressRow {
             state: row.try_get("state")?,
             pincode: row.try_get("pincode")?,
             is_default: flag(row, "is_default")?,
+            version: row.try_get("version")?,
         })
     }
 }
@@ -173,6 +181,10 @@ pub struct VendorRow {
     pub suspended_at: Option<DateTime<Utc>>,
     /// The admin's reason for the suspension.
     pub suspension_reason: Option<String>,
+    /// Who suspended it: an admin, or the licence sweeper.
+    pub suspended_by: Option<SuspendedBy>,
+    /// The branch orders ship from by default.
+    pub shipping_branch_id: Option<String>,
 }
 
 impl FromRow<'_, AnyRow> for VendorRow {
@@ -188,6 +200,8 @@ impl FromRow<'_, AnyRow> for VendorRow {
             created_at: time(row, "created_at")?,
             suspended_at: opt_time(row, "suspended_at")?,
             suspension_reason: row.try_get("suspension_reason")?,
+            suspended_by: row.try_get("suspended_by")?,
+            shipping_branch_id: row.try_get("shipping_branch_id")?,
         })
     }
 }
@@ -202,6 +216,13 @@ pub struct BranchRow {
     pub city: String,
     pub state: String,
     pub pincode: String,
+    /// Its GSTIN (of its state); every shipping branch has one.
+    pub gstin: Option<String>,
+    /// Whether orders may ship from it.
+    #[sqlx(try_from = "janta_platform::columns::Flag")]
+    pub ships: bool,
+    /// State code + ordinal in that state, e.g. "KA01"; never changes.
+    pub invoice_series: String,
 }
 
 /// A refresh token as stored (hash only).
@@ -242,12 +263,14 @@ pub struct NewUser<'a> {
 /// appointment at another vendor than the user's VENDOR_ADMIN grant is
 /// ignored, so one token never mixes two vendors.
 const USER_SELECT: &str = "SELECT u.id, u.email, u.phone, u.full_name, u.password_hash, u.roles, \
-     COALESCE(u.vendor_id, pa.vendor_id) AS vendor_id, pa.vendor_id AS pharmacy_id, u.created_at \
+     COALESCE(u.vendor_id, pa.vendor_id) AS vendor_id, pa.vendor_id AS pharmacy_id, u.version, \
+     u.created_at \
      FROM users u LEFT JOIN pharmacist_appointments pa ON pa.user_id = u.id \
      AND pa.status = 'VERIFIED' AND (u.vendor_id IS NULL OR u.vendor_id = pa.vendor_id)";
-const ADDRESS_COLUMNS: &str = "id, user_id, label, line1, line2, city, state, pincode, is_default";
+const ADDRESS_COLUMNS: &str =
+    "id, user_id, label, line1, line2, city, state, pincode, is_default, version";
 const VENDOR_COLUMNS: &str = "id, name, legal_name, gstin, drug_licence_number, state, \
-     verified_at, created_at, suspended_at, suspension_reason";
+     verified_at, created_at, suspended_at, suspension_reason, suspended_by, shipping_branch_id";
 
 /// Inserts an account; `None` when the e-mail already has one (the caller
 /// decides what to say, so no error text reveals it).
@@ -316,25 +339,29 @@ pub async fn users_by_ids(store: &Store, ids: &[String]) -> sqlx::Result<Vec<Use
     fetch_in(store.pool(), &sql, ids).await
 }
 
-/// Changes name and/or phone. Phone numbers are not unique (families share
-/// one), so this never tells whether a number belongs to another account.
+/// Changes name and/or phone, only if the profile is still at
+/// `expected_version` (when given); false when it is not (or there is no
+/// such user). Phone numbers are not unique (families share one), so this
+/// never tells whether a number belongs to another account.
 pub async fn update_profile(
     conn: &mut AnyConnection,
     id: &str,
     full_name: Option<&str>,
     phone: Option<&str>,
-) -> sqlx::Result<()> {
-    sqlx::query(
+    expected_version: Option<i64>,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
         "UPDATE users SET full_name = COALESCE($2, full_name), phone = COALESCE($3, phone), \
-         version = version + 1, updated_at = $4 WHERE id = $1",
+         version = version + 1, updated_at = $4 WHERE id = $1 AND version = COALESCE($5, version)",
     )
     .bind(id)
     .bind(full_name)
     .bind(phone)
     .bind(now_db())
+    .bind(expected_version)
     .execute(conn)
-    .await
-    .map(|_| ())
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Replaces roles and vendor attachment.
@@ -415,14 +442,17 @@ pub async fn write_address(
     .map(|_| ())
 }
 
-/// Rewrites an address's fields.
+/// Rewrites an address's fields, only if it is still at `expected_version`
+/// (when given); false when it is not.
 pub async fn update_address(
     conn: &mut AnyConnection,
     id: &str,
     fields: &AddressFields<'_>,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE addresses SET label = $2, line1 = $3, line2 = $4, city = $5, state = $6, pincode = $7 WHERE id = $1",
+    expected_version: Option<i64>,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE addresses SET label = $2, line1 = $3, line2 = $4, city = $5, state = $6, pincode = $7, \
+         version = version + 1 WHERE id = $1 AND version = COALESCE($8, version)",
     )
     .bind(id)
     .bind(fields.label)
@@ -431,19 +461,23 @@ pub async fn update_address(
     .bind(fields.city)
     .bind(fields.state)
     .bind(fields.pincode)
+    .bind(expected_version)
     .execute(conn)
-    .await
-    .map(|_| ())
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 async fn clear_default(conn: &mut AnyConnection, user_id: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE addresses SET is_default = $2 WHERE user_id = $1 AND is_default = $3")
-        .bind(user_id)
-        .bind(false)
-        .bind(true)
-        .execute(conn)
-        .await
-        .map(|_| ())
+    sqlx::query(
+        "UPDATE addresses SET is_default = $2, version = version + 1 \
+         WHERE user_id = $1 AND is_default = $3",
+    )
+    .bind(user_id)
+    .bind(false)
+    .bind(true)
+    .execute(conn)
+    .await
+    .map(|_| ())
 }
 
 /// Makes `id` the user's only default address.
@@ -453,7 +487,9 @@ pub async fn set_default_address(
     id: &str,
 ) -> sqlx::Result<()> {
     clear_default(conn, user_id).await?;
-    sqlx::query("UPDATE addresses SET is_default = $3 WHERE id = $1 AND user_id = $2")
+    sqlx::query(
+        "UPDATE addresses SET is_default = $3, version = version + 1 WHERE id = $1 AND user_id = $2",
+    )
         .bind(id)
         .bind(user_id)
         .bind(true)
@@ -462,13 +498,37 @@ pub async fn set_default_address(
         .map(|_| ())
 }
 
-/// Deletes an address (orders keep their own snapshot).
-pub async fn delete_address(conn: &mut AnyConnection, id: &str) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM addresses WHERE id = $1")
-        .bind(id)
-        .execute(conn)
-        .await
-        .map(|_| ())
+/// Deletes an address (orders keep their own snapshot), only if it is
+/// still at `expected_version` (when given); false when it is not.
+pub async fn delete_address(
+    conn: &mut AnyConnection,
+    id: &str,
+    expected_version: Option<i64>,
+) -> sqlx::Result<bool> {
+    let done =
+        sqlx::query("DELETE FROM addresses WHERE id = $1 AND version = COALESCE($2, version)")
+            .bind(id)
+            .bind(expected_version)
+            .execute(conn)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Locks address `id` for the rest of the transaction if it is still at
+/// `expected_version` (when given); false when it is not. Changes nothing.
+pub async fn lock_address_at(
+    conn: &mut AnyConnection,
+    id: &str,
+    expected_version: Option<i64>,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE addresses SET version = version WHERE id = $1 AND version = COALESCE($2, version)",
+    )
+    .bind(id)
+    .bind(expected_version)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// One address by ID.
@@ -664,75 +724,115 @@ pub async fn verify_vendor(conn: &mut AnyConnection, id: &str) -> sqlx::Result<b
     Ok(done.rows_affected() == 1)
 }
 
-/// Suspends a vendor with a reason; returns false if it already was.
+/// Suspends a vendor with a reason as `by`; returns false if it already
+/// was. An admin's suspension also takes over one the licence sweeper
+/// made (so that a renewal does not lift it); the sweeper only suspends a
+/// vendor nobody suspended.
 pub async fn suspend_vendor(
     conn: &mut AnyConnection,
     id: &str,
     reason: &str,
+    by: SuspendedBy,
 ) -> sqlx::Result<bool> {
     let done = sqlx::query(
-        "UPDATE vendors SET suspended_at = $2, suspension_reason = $3 \
-         WHERE id = $1 AND suspended_at IS NULL",
+        "UPDATE vendors SET suspended_at = COALESCE(suspended_at, $2), suspension_reason = $3, \
+         suspended_by = $4 WHERE id = $1 AND (suspended_at IS NULL OR ($4 = 'ADMIN' AND suspended_by = 'LICENCE'))",
     )
     .bind(id)
     .bind(now_db())
     .bind(reason)
+    .bind(by)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
-/// Lifts a vendor's suspension; returns false if it was not suspended.
-pub async fn reinstate_vendor(conn: &mut AnyConnection, id: &str) -> sqlx::Result<bool> {
+/// Lifts a vendor's suspension: any (an admin) or only the one `by` made
+/// (the licence sweeper); returns false if there was none to lift.
+pub async fn reinstate_vendor(
+    conn: &mut AnyConnection,
+    id: &str,
+    by: Option<SuspendedBy>,
+) -> sqlx::Result<bool> {
     let done = sqlx::query(
-        "UPDATE vendors SET suspended_at = NULL, suspension_reason = NULL \
-         WHERE id = $1 AND suspended_at IS NOT NULL",
+        "UPDATE vendors SET suspended_at = NULL, suspension_reason = NULL, suspended_by = NULL \
+         WHERE id = $1 AND suspended_at IS NOT NULL AND COALESCE(suspended_by, 'ADMIN') = COALESCE($2, suspended_by, 'ADMIN')",
     )
     .bind(id)
+    .bind(by)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
-/// Adds a branch to a vendor.
+/// The fields of a new branch, its GSTIN and shipping already decided
+/// ([`crate::domain::gst::branch_registration`]).
+pub struct NewBranch<'a> {
+    pub name: &'a str,
+    pub address: &'a AddressFields<'a>,
+    pub gstin: Option<&'a str>,
+    pub ships: bool,
+}
+
+/// Adds a branch to a vendor with the next invoice series of its state
+/// (one more than the vendor's branches there). Two branches added at
+/// once in the same state are `CONFLICT` for one of them (a unique index).
 pub async fn insert_branch(
     conn: &mut AnyConnection,
     vendor_id: &str,
-    name: &str,
-    address: &AddressFields<'_>,
-) -> sqlx::Result<BranchRow> {
+    branch: &NewBranch<'_>,
+) -> ApiResult<BranchRow> {
     let id = new_id();
-    sqlx::query(
-        "INSERT INTO vendor_branches (id, vendor_id, name, line1, city, state, pincode, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    let state = branch.address.state;
+    let (existing,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM vendor_branches WHERE vendor_id = $1 AND state = $2")
+            .bind(vendor_id)
+            .bind(state)
+            .fetch_one(&mut *conn)
+            .await?;
+    let series = crate::domain::gst::invoice_series(state, existing + 1)?;
+    let result = sqlx::query(
+        "INSERT INTO vendor_branches (id, vendor_id, name, line1, city, state, pincode, gstin, \
+         ships, invoice_series, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(&id)
     .bind(vendor_id)
-    .bind(name)
-    .bind(address.line1)
-    .bind(address.city)
-    .bind(address.state)
-    .bind(address.pincode)
+    .bind(branch.name)
+    .bind(branch.address.line1)
+    .bind(branch.address.city)
+    .bind(state)
+    .bind(branch.address.pincode)
+    .bind(branch.gstin)
+    .bind(branch.ships)
+    .bind(&series)
     .bind(now_db())
-    .execute(conn)
-    .await?;
-    Ok(BranchRow {
-        id,
-        vendor_id: vendor_id.to_string(),
-        name: name.to_string(),
-        line1: address.line1.to_string(),
-        city: address.city.to_string(),
-        state: address.state.to_string(),
-        pincode: address.pincode.to_string(),
-    })
+    .execute(&mut *conn)
+    .await;
+    match result {
+        Err(e) if is_unique_violation(&e, "vendor_branches", "invoice_series") => {
+            Err(ApiError::conflict(
+                "another branch was added in this state at the same time; try again",
+            ))
+        }
+        Err(e) => Err(e.into()),
+        Ok(_) => Ok(compliance::branch_by_id(conn, &id)
+            .await?
+            .expect("row just inserted")),
+    }
 }
+
+/// The columns of [`BranchRow`].
+pub(crate) const BRANCH_COLUMNS: &str =
+    "id, vendor_id, name, line1, city, state, pincode, gstin, ships, invoice_series";
 
 /// The branches of many vendors in one statement (the `Vendor.branches`
 /// batch), oldest first within each vendor.
 pub async fn branches_of(store: &Store, vendor_ids: &[String]) -> sqlx::Result<Vec<BranchRow>> {
-    let sql = "SELECT id, vendor_id, name, line1, city, state, pincode FROM vendor_branches \
-               WHERE vendor_id IN ({ids}) ORDER BY vendor_id, created_at, id";
-    fetch_in(store.pool(), sql, vendor_ids).await
+    let sql = format!(
+        "SELECT {BRANCH_COLUMNS} FROM vendor_branches WHERE vendor_id IN ({{ids}}) \
+         ORDER BY vendor_id, created_at, id"
+    );
+    fetch_in(store.pool(), &sql, vendor_ids).await
 }
 
 /// Stores a refresh token's hash in `family_id`.

@@ -183,7 +183,7 @@ both_backends! {
         let customer = register(&gql, "future.pharmacist@example.com").await;
         let create = "mutation($input: CreateVendorInput!) { createVendor(input: $input) { id name verified } }";
         let input = json!({"input": {"name": "Nila Pharmacy", "legalName": "Nila Pharmacy LLP",
-            "gstin": "33ABCDE1234F1Z5", "drugLicenceNumber": "TN-CHN-20B-1", "state": "TN",
+            "gstin": "33ABCDE1234F1Z7", "drugLicenceNumber": "TN-CHN-20B-1", "state": "TN",
             "branch": {"name": "Adyar", "line1": "3 LB Road", "city": "Chennai", "state": "TN", "pincode": "600020"}}});
         let refused = gql.send(customer["accessToken"].as_str(), create, input.clone()).await;
         assert_eq!(error_code(&refused).as_deref(), Some("FORBIDDEN"));

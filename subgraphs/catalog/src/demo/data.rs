@@ -8,10 +8,11 @@
 //! bad row is an error naming its file and line. Lines starting with `#` are
 //! comments that document the columns.
 
-use crate::domain::{self, DosageForm, MedicineFields, Prices, RawMedicine, Schedule};
+use crate::domain::{self, compliance, DosageForm, MedicineFields, Prices, RawMedicine, Schedule};
 use anyhow::anyhow;
 use chrono::NaiveDate;
 use janta_platform::demo::{VENDOR_KA_ID, VENDOR_MH_ID};
+use janta_platform::money::Paise;
 use janta_platform::ApiError;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -79,6 +80,8 @@ pub(super) struct Listing {
     pub vendor_id: &'static str,
     pub medicine_id: String,
     pub prices: Prices,
+    /// Shelf life demanded at sale, in days (None: the platform minimum).
+    pub min_shelf_life_days: Option<i64>,
 }
 
 /// A received batch of a listing.
@@ -88,6 +91,8 @@ pub(super) struct Batch {
     pub number: String,
     pub expires: Expiry,
     pub quantity: i64,
+    /// MRP printed on its packs (None: the listing's MRP).
+    pub mrp: Option<Paise>,
 }
 
 /// When a batch expires: on a fixed date, or some days after seeding so
@@ -299,6 +304,7 @@ struct ListingRecord {
     medicine_id: String,
     price: String,
     mrp: String,
+    min_shelf_life_days: Option<i32>,
 }
 
 fn parse_listings(text: &str, medicines: &HashSet<&str>) -> anyhow::Result<Vec<Listing>> {
@@ -314,11 +320,18 @@ fn parse_listings(text: &str, medicines: &HashSet<&str>) -> anyhow::Result<Vec<L
             other => return Err(line.error(format!("vendor must be KA or MH, not {other:?}"))),
         };
         let prices = Prices::parse(&row.price, &row.mrp).map_err(|e| line.error(e))?;
+        let platform = janta_platform::config::DEFAULT_MIN_SHELF_LIFE_DAYS;
+        let min_shelf_life_days = row
+            .min_shelf_life_days
+            .map(|d| compliance::parse_min_shelf_life(d, platform))
+            .transpose()
+            .map_err(|e| line.error(e))?;
         listings.push(Listing {
             id: row.id.clone(),
             vendor_id,
             medicine_id: row.medicine_id.clone(),
             prices,
+            min_shelf_life_days,
         });
     }
     Ok(listings)
@@ -332,6 +345,7 @@ struct BatchRecord {
     batch_number: String,
     expires: String,
     quantity: i32,
+    mrp: Option<String>,
 }
 
 /// "YYYY-MM-DD", or "+N" for N days after seeding.
@@ -364,6 +378,12 @@ fn parse_batches(text: &str, listings: &HashSet<&str>) -> anyhow::Result<Vec<Bat
             number,
             expires: parse_expiry(&row.expires).map_err(|e| line.error(e))?,
             quantity,
+            mrp: row
+                .mrp
+                .as_deref()
+                .map(compliance::parse_batch_mrp)
+                .transpose()
+                .map_err(|e| line.error(e))?,
         });
     }
     Ok(batches)

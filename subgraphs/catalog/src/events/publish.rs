@@ -1,9 +1,10 @@
 //! Events the catalog subgraph publishes, with the typed payloads of
 //! `janta_events::types`, in the caller's transaction (the outbox).
 
+use crate::store::quarantine::ExpiredBatch;
 use crate::store::stock::StockChange;
 use crate::store::ListingRow;
-use janta_events::types::{ListingPriceChanged, StockLow};
+use janta_events::types::{ListingPriceChanged, StockLow, StockQuarantined};
 use janta_platform::cause::Cause;
 use janta_platform::ApiResult;
 use sqlx::AnyConnection;
@@ -44,6 +45,24 @@ pub async fn listing_price_changed(
         old_price_paise: before.map(|b| b.price_paise.get()),
         new_price_paise: after.price_paise.get(),
         mrp_paise: after.mrp_paise.get(),
+    };
+    janta_events::publish(conn, &event, cause).await?;
+    Ok(())
+}
+
+/// The sweeper quarantined an expired batch's remaining packs (reason
+/// `EXPIRED`): they are off sale for good and the vendor's staff dispose of them.
+pub async fn stock_quarantined(
+    conn: &mut AnyConnection,
+    batch: &ExpiredBatch,
+    cause: &Cause,
+) -> ApiResult<()> {
+    let event = StockQuarantined {
+        listing_id: batch.listing_id.clone(),
+        vendor_id: batch.vendor_id.clone(),
+        batch_number: batch.batch_number.clone(),
+        quantity: batch.quantity,
+        reason: "EXPIRED".to_string(),
     };
     janta_events::publish(conn, &event, cause).await?;
     Ok(())

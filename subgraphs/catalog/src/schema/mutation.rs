@@ -8,10 +8,13 @@ use super::types::{
     ReceiveBatchInput, Reservation, ReservationLineInput, TaxSlab, TaxSlabInput,
     UpsertListingInput,
 };
-use crate::domain::{self, LineRequest, MedicineFields, MedicinePatch, Prices, RawMedicine};
+use crate::domain::{
+    self, compliance, LineRequest, MedicineFields, MedicinePatch, Prices, RawMedicine,
+};
 use crate::service::listings::{self, Adjustment, Receipt};
 use crate::service::master::{self, NewSlab};
 use crate::service::reservations;
+use crate::store::ListingChange;
 use async_graphql::{Context, Object, ID};
 use janta_platform::auth::{require_admin, require_service_of, require_vendor_staff};
 use janta_platform::cause::Cause;
@@ -120,7 +123,10 @@ impl Mutation {
         Ok(Medicine::new(row))
     }
 
-    /// Creates or replaces the GST slab of an HSN code from a date (admin).
+    /// Records the GST slab of an HSN code from a date (admin). Slabs keep
+    /// their history: a slab is never changed, so a second one for the same
+    /// code and date is CONFLICT; record a correction as a new slab with its
+    /// own effective date (`gstRateOn` reads the rate of any date).
     async fn upsert_tax_slab(
         &self,
         ctx: &Context<'_>,
@@ -138,26 +144,42 @@ impl Mutation {
         Ok(TaxSlab(row))
     }
 
-    /// Offers a medicine, or changes the offer's price, MRP or availability
-    /// (vendor staff; the vendor comes from the token).
+    /// Offers a medicine, or changes the offer's price, MRP, availability
+    /// or shelf life demanded at sale (vendor staff; the vendor comes from
+    /// the token). Schedule X medicines are not sold online (BAD_USER_INPUT);
+    /// a price above the lowest MRP of the listing's sellable batches is
+    /// BAD_USER_INPUT; a stale `expectedVersion` is CONFLICT.
     async fn upsert_listing(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The offer")] input: UpsertListingInput,
+        #[graphql(
+            desc = "The listing's `version` as you read it: fail with CONFLICT if it changed since"
+        )]
+        expected_version: Option<i32>,
     ) -> ApiResult<Listing> {
         let (_, vendor_id) = require_vendor_staff(ctx)?;
         let medicine_id = parse_id(&input.medicine_id, "medicineId")?;
-        let prices = Prices::parse(&input.price, &input.mrp)?;
+        let st = state(ctx);
+        let change = ListingChange {
+            prices: Prices::parse(&input.price, &input.mrp)?,
+            active: input.active,
+            min_shelf_life_days: input
+                .min_shelf_life_days
+                .map(|d| compliance::parse_min_shelf_life(d, st.settings.min_shelf_life_days))
+                .transpose()?,
+            expected_version: expected_version.map(i64::from),
+        };
         let cause = Cause::of_request(ctx);
-        let store = &state(ctx).store;
         let row =
-            listings::upsert_listing(store, vendor_id, &medicine_id, prices, input.active, &cause)
-                .await?;
+            listings::upsert_listing(&st.store, vendor_id, &medicine_id, change, &cause).await?;
         Ok(Listing::new(row))
     }
 
     /// Records packs received for one of your listings (vendor staff): a new
-    /// batch, or more packs of a batch already recorded with the same expiry.
+    /// batch, or more packs of a batch already recorded with the same expiry
+    /// and MRP. A batch MRP below the listing's price is BAD_USER_INPUT
+    /// (lower the price first).
     async fn receive_batch(
         &self,
         ctx: &Context<'_>,
@@ -169,6 +191,11 @@ impl Mutation {
             batch_number: domain::parse_batch_number(&input.batch_number)?,
             quantity: domain::parse_quantity(input.quantity, "quantity", domain::MAX_STOCK_CHANGE)?,
             expires_on: input.expires_on.0,
+            mrp: input
+                .mrp
+                .as_deref()
+                .map(compliance::parse_batch_mrp)
+                .transpose()?,
         };
         domain::check_receivable_expiry(receipt.expires_on, domain::today())?;
         let cause = Cause::of_request(ctx);
@@ -204,7 +231,10 @@ impl Mutation {
 
     /// Holds stock for an order (service principals only), first expiry
     /// first out, all lines or none. Idempotent per order: a retry returns
-    /// the same reservation. Short lines fail with OUT_OF_STOCK, listing
+    /// the same reservation. Only batches with enough shelf life left (the
+    /// listing's, at least the platform minimum) and an MRP not below the
+    /// price are allocated. Schedule X lines fail with BAD_USER_INPUT
+    /// (never sold online). Short lines fail with OUT_OF_STOCK, listing
     /// each in `extensions.details.lines` ({listingId, requested, available});
     /// lines of a pharmacy that does not sell now (not verified, or
     /// suspended) fail with FORBIDDEN, naming them in

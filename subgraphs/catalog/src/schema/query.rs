@@ -4,28 +4,49 @@
 use super::loaders::{load_category, load_listing, load_medicine, with_siblings};
 use super::state;
 use super::types::{
-    Category, Listing, ListingQuote, Medicine, MedicineSnapshot, MedicineVersion, Reservation,
-    TaxSlab, Vendor,
+    Category, ExpiringBatch, Listing, ListingQuote, Medicine, MedicineSnapshot, MedicineVersion,
+    Reservation, TaxSlab, Vendor,
 };
 use crate::domain::{self, ListingAudience};
 use crate::store::search::{self, MedicineFilter};
 use crate::store::stock;
 use crate::store::{self, ListingRow, MedicineRow, ReadClock};
 use async_graphql::{Context, Object, ID};
-use janta_platform::auth::{optional_principal, require_service_of};
+use janta_platform::auth::{optional_principal, principal, require_service_of, Principal};
 use janta_platform::ids::parse_id;
 use janta_platform::pagination::{build_connection, CountedConnection, Cursor, PageRequest};
+use janta_platform::scalars::Date;
 use janta_platform::{ApiError, ApiResult};
 use std::collections::HashMap;
 
 /// Read operations.
 pub struct Query;
 
+/// Whose batches `expiringBatches` reads: staff their own vendor's (asking
+/// for another is FORBIDDEN), admins the one asked for or all (None).
+fn expiring_scope(p: &Principal, asked: Option<String>) -> ApiResult<Option<String>> {
+    if p.is_admin() {
+        return Ok(asked);
+    }
+    let own = p
+        .vendor_id
+        .as_deref()
+        .filter(|v| p.is_staff_of(v))
+        .ok_or_else(|| ApiError::forbidden("only vendor staff and admins see expiring stock"))?;
+    match asked {
+        Some(other) if other != own => Err(ApiError::forbidden(
+            "you can only see your own vendor's stock",
+        )),
+        _ => Ok(Some(own.to_string())),
+    }
+}
+
 #[Object]
 impl Query {
     /// Medicines, relevance-ranked when `search` is given (name, generic name
     /// and manufacturer; words match as prefixes and slight misspellings are
-    /// corrected), by name otherwise.
+    /// corrected), by name otherwise. Schedule X medicines are not sold
+    /// online, so only admins find them here (`medicine(id)` still reads them).
     async fn medicines(
         &self,
         ctx: &Context<'_>,
@@ -51,6 +72,7 @@ impl Query {
                 .map(|c| parse_id(c, "categoryId"))
                 .transpose()?,
             requires_prescription,
+            include_schedule_x: optional_principal(ctx).is_some_and(|p| p.is_admin()),
         };
         let (hits, total) = search::search_medicines(&state(ctx).store, &filter, &page).await?;
         let (keys, rows): (Vec<String>, Vec<_>) =
@@ -68,17 +90,19 @@ impl Query {
         }))
     }
 
-    /// A medicine by ID (current version).
+    /// A medicine by ID (current version). Root lookups that can miss are
+    /// nullable: a missing one is null with a NOT_FOUND error, and the other
+    /// root fields of the request still answer.
     async fn medicine(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Medicine ID")] id: ID,
-    ) -> ApiResult<Medicine> {
+    ) -> ApiResult<Option<Medicine>> {
         let id = parse_id(&id, "id")?;
         let loaded = load_medicine(ctx, &id)
             .await?
             .ok_or_else(|| ApiError::not_found("medicine"))?;
-        Ok(Medicine::from(loaded))
+        Ok(Some(Medicine::from(loaded)))
     }
 
     /// A specific version of a medicine, e.g. the one an order bought.
@@ -87,12 +111,12 @@ impl Query {
         ctx: &Context<'_>,
         #[graphql(desc = "Medicine ID")] id: ID,
         #[graphql(desc = "Version number")] version: i32,
-    ) -> ApiResult<MedicineVersion> {
+    ) -> ApiResult<Option<MedicineVersion>> {
         let id = parse_id(&id, "id")?;
         let row = store::medicine_version(&state(ctx).store, &id, i64::from(version))
             .await?
             .ok_or_else(|| ApiError::not_found("medicine version"))?;
-        Ok(MedicineVersion(row))
+        Ok(Some(MedicineVersion(row)))
     }
 
     /// Every category, by name.
@@ -106,12 +130,12 @@ impl Query {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Category ID")] id: ID,
-    ) -> ApiResult<Category> {
+    ) -> ApiResult<Option<Category>> {
         let id = parse_id(&id, "id")?;
         let row = load_category(ctx, &id)
             .await?
             .ok_or_else(|| ApiError::not_found("category"))?;
-        Ok(Category(row))
+        Ok(Some(Category(row)))
     }
 
     /// A listing by ID. A listing of a pharmacy that does not sell now (not
@@ -120,14 +144,14 @@ impl Query {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Listing ID")] id: ID,
-    ) -> ApiResult<Listing> {
+    ) -> ApiResult<Option<Listing>> {
         let id = parse_id(&id, "id")?;
         let audience = ListingAudience::of(optional_principal(ctx));
         let loaded = load_listing(ctx, &id)
             .await?
             .filter(|l| audience.sees(&l.row.vendor_id, l.row.sellable))
             .ok_or_else(|| ApiError::not_found("listing"))?;
-        Ok(Listing::from(loaded))
+        Ok(Some(Listing::from(loaded)))
     }
 
     /// GST slabs, optionally those relevant to one HSN code.
@@ -143,6 +167,46 @@ impl Query {
             .transpose()?;
         let rows = store::tax_slabs(&state(ctx).store, hsn.as_deref()).await?;
         Ok(rows.into_iter().map(TaxSlab).collect())
+    }
+
+    /// The GST slab that applied to an HSN code on a date (past, today or
+    /// future): the longest matching prefix, then the latest slab already in
+    /// effect that day. Null when no slab covered the code. Slabs are never
+    /// changed, so the answer for a past date never moves.
+    async fn gst_rate_on(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A medicine's HSN code (4, 6 or 8 digits)")] hsn_code: String,
+        #[graphql(desc = "The day, e.g. an invoice date")] date: Date,
+    ) -> ApiResult<Option<TaxSlab>> {
+        let hsn = domain::parse_medicine_hsn(&hsn_code)?;
+        let row = store::slab_in_force(&state(ctx).store, &hsn, date.0).await?;
+        Ok(row.map(TaxSlab))
+    }
+
+    /// Batches with packs on hand expiring within `withinDays` days (those
+    /// already expired and not yet quarantined included), soonest first, at
+    /// most 500: vendor staff see their own vendor's; admins any vendor's
+    /// (`vendorId`) or all.
+    async fn expiring_batches(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Days from today (0-365)")] within_days: i32,
+        #[graphql(desc = "Admins: only this vendor's (staff: your own vendor, the default)")]
+        vendor_id: Option<ID>,
+    ) -> ApiResult<Vec<ExpiringBatch>> {
+        let p = principal(ctx)?;
+        let asked = vendor_id
+            .as_deref()
+            .map(|v| parse_id(v, "vendorId"))
+            .transpose()?;
+        let vendor = expiring_scope(p, asked)?;
+        if !(0..=365).contains(&within_days) {
+            return Err(ApiError::bad_input("withinDays must be between 0 and 365"));
+        }
+        let until = domain::today() + chrono::Days::new(within_days as u64);
+        let rows = stock::expiring_batches(&state(ctx).store, vendor.as_deref(), until).await?;
+        Ok(rows.into_iter().map(ExpiringBatch).collect())
     }
 
     /// An order's reservation (service principals only).

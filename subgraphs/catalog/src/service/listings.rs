@@ -2,40 +2,41 @@
 //! batches, corrections (vendor staff, for their own vendor's listings).
 
 use super::{audit, own_listing, reread_listing};
-use crate::domain::{self, Prices};
+use crate::domain::{self, compliance};
 use crate::events::publish;
-use crate::store::{self, stock, ListingRow, ReadClock};
+use crate::store::{self, stock, ListingChange, ListingRow, ReadClock};
 use chrono::NaiveDate;
 use janta_platform::cause::Cause;
+use janta_platform::money::Paise;
 use janta_platform::store::Store;
 use janta_platform::{ApiError, ApiResult};
 use serde_json::json;
 
-/// Offers `medicine_id` at `vendor_id`, or changes the offer's price, MRP
-/// or availability; a new offer or a new price publishes `ListingPriceChanged`.
+/// Offers `medicine_id` at `vendor_id`, or changes the offer's price,
+/// MRP, availability or shelf life demanded at sale; a new offer or a new
+/// price publishes `ListingPriceChanged`. Schedule X is never listed; a
+/// price never exceeds the lowest MRP of the listing's sellable batches; a
+/// stale `expected_version` is CONFLICT.
 pub async fn upsert_listing(
     store: &Store,
     vendor_id: &str,
     medicine_id: &str,
-    prices: Prices,
-    active: Option<bool>,
+    change: ListingChange,
     cause: &Cause,
 ) -> ApiResult<ListingRow> {
     let clock = ReadClock::now();
     let mut tx = store.begin().await?;
-    store::medicine_by_id(&mut tx, medicine_id)
+    let medicine = store::medicine_by_id(&mut tx, medicine_id)
         .await?
         .ok_or_else(|| ApiError::not_found("medicine"))?;
-    let (before, after) = store::upsert_listing(
-        &mut tx,
-        None,
-        vendor_id,
-        medicine_id,
-        prices,
-        active,
-        &clock,
-    )
-    .await?;
+    compliance::check_listable(medicine.schedule)?;
+    if let Some(current) = store::listing_of(&mut tx, vendor_id, medicine_id, &clock).await? {
+        compliance::check_expected_version(change.expected_version, current.version)?;
+        let lowest = stock::lowest_batch_mrp(&mut tx, &current.id, clock.today).await?;
+        compliance::check_price_within_batches(change.prices.price, lowest)?;
+    }
+    let (before, after) =
+        store::upsert_listing(&mut tx, None, vendor_id, medicine_id, change, &clock).await?;
     let action = if before.is_some() {
         "updated"
     } else {
@@ -70,10 +71,14 @@ pub struct Receipt {
     pub batch_number: String,
     pub expires_on: NaiveDate,
     pub quantity: i64,
+    /// MRP printed on the packs; None: the batch's own if recorded, else the listing's MRP.
+    pub mrp: Option<Paise>,
 }
 
 /// Records packs received for one of `vendor_id`'s listings: a new batch,
-/// or more packs of a batch already recorded with the same expiry.
+/// or more packs of a batch already recorded with the same expiry and MRP.
+/// A batch MRP below the listing's current price is refused (lower the
+/// price first), so no pack sells above its MRP.
 pub async fn receive_batch(
     store: &Store,
     vendor_id: &str,
@@ -86,19 +91,25 @@ pub async fn receive_batch(
     let before = own_listing(&mut tx, vendor_id, listing_id, &clock).await?;
     let batch = stock::receive_batch(
         &mut tx,
-        None,
-        listing_id,
-        &receipt.batch_number,
-        receipt.expires_on,
-        receipt.quantity,
-        cause.actor(),
+        &stock::BatchReceipt {
+            id: None,
+            listing_id,
+            batch_number: &receipt.batch_number,
+            expires_on: receipt.expires_on,
+            quantity: receipt.quantity,
+            mrp: receipt.mrp,
+            default_mrp: before.mrp_paise,
+            actor: cause.actor(),
+        },
     )
     .await?;
+    compliance::check_batch_mrp(batch.mrp_paise, before.price_paise)?;
     let after = reread_listing(&mut tx, listing_id, &clock).await?;
     let audit_before = Some(json!({ "stock": before.stock }));
     let audit_after = Some(json!({
         "stock": after.stock, "batchId": batch.id, "batchNumber": batch.batch_number,
         "expiresOn": batch.expires_on.to_db(), "received": receipt.quantity,
+        "mrpPaise": batch.mrp_paise,
     }));
     let actor = cause.actor();
     audit(

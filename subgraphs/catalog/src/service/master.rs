@@ -164,14 +164,16 @@ pub struct NewSlab {
     pub description: String,
 }
 
-/// Creates or replaces the GST slab of an HSN code from a date.
+/// Records a GST slab of an HSN code from a date. Slabs keep their
+/// history: one is never changed, so a second slab for the same code and
+/// date is CONFLICT (a correction is a new slab with its own date).
 pub async fn upsert_tax_slab(
     store: &Store,
     slab: &NewSlab,
     cause: &Cause,
 ) -> ApiResult<TaxSlabRow> {
     let mut tx = store.begin().await?;
-    let (before, after) = store::upsert_tax_slab(
+    let after = store::insert_tax_slab(
         &mut tx,
         &slab.hsn_code,
         slab.rate_bp,
@@ -179,21 +181,14 @@ pub async fn upsert_tax_slab(
         &slab.description,
     )
     .await?;
-    let action = if before.is_some() {
-        "updated"
-    } else {
-        "created"
-    };
-    let audit_before = before.as_ref().map(TaxSlabRow::to_json);
-    let audit_after = Some(after.to_json());
     audit(
         &mut tx,
         cause.actor(),
         "tax_slab",
         &after.id,
-        action,
-        audit_before,
-        audit_after,
+        "created",
+        None,
+        Some(after.to_json()),
     )
     .await?;
     tx.commit().await?;

@@ -35,6 +35,7 @@ pub async fn reserve(
         now,
         today: domain::today(),
         ttl,
+        min_shelf_life_days: settings.min_shelf_life_days,
     };
     let (view, changes) = match stock::reserve(&mut tx, store.backend(), request).await? {
         ReserveOutcome::Existing(view) => return Ok(view),
@@ -146,4 +147,13 @@ pub async fn expire_due(store: &Store, now: DateTime<Utc>, limit: i64) -> ApiRes
     }
     tx.commit().await?;
     Ok(expired)
+}
+
+/// One run of the reservation sweeper: expires holds not committed in time.
+pub async fn sweep(store: Store) -> anyhow::Result<()> {
+    let expired = expire_due(&store, Utc::now(), 500).await?;
+    if !expired.is_empty() {
+        tracing::info!(count = expired.len(), "expired stock reservations");
+    }
+    Ok(())
 }

@@ -23,7 +23,7 @@ use janta_platform::store::{placeholders, Backend, Migrations, Store};
 use janta_platform::{ApiError, ApiResult};
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::{Any, AnyConnection, Executor, FromRow};
-use vendors::{JOIN_STATUS, SELLABLE, SELLABLE_COLUMN};
+use vendors::{JOIN_STATUS, SELLABLE};
 
 /// The catalog subgraph's migrations for both backends.
 pub fn migrations() -> Migrations {
@@ -226,11 +226,17 @@ pub struct ListingRow {
     pub version: i64,
     pub created_at: DateTime,
     pub updated_at: DateTime,
+    /// Shelf life the listing demands at sale, in days (None: the platform minimum).
+    pub min_shelf_life_days: Option<i64>,
     /// Units in unexpired batches not held by active reservations.
     pub stock: i64,
-    /// While its vendor may sell (verified, not suspended; see [`vendors`]).
+    /// While it may be sold: its vendor sells (verified, not suspended; see
+    /// [`vendors`]) and its medicine is not Schedule X.
     #[sqlx(try_from = "Flag")]
     pub sellable: bool,
+    /// Whether its medicine (current version) is Schedule X: never sold online.
+    #[sqlx(try_from = "Flag")]
+    pub schedule_x: bool,
 }
 
 impl ListingRow {
@@ -239,6 +245,7 @@ impl ListingRow {
         serde_json::json!({
             "vendorId": self.vendor_id, "medicineId": self.medicine_id,
             "pricePaise": self.price_paise, "mrpPaise": self.mrp_paise, "active": self.active,
+            "minShelfLifeDays": self.min_shelf_life_days, "version": self.version,
         })
     }
 }
@@ -261,13 +268,29 @@ pub(crate) fn stock_expr(sql: &mut Sql, alias: &str, clock: &ReadClock) -> Strin
     )
 }
 
+/// True when listing `l` offers a Schedule X medicine (its current
+/// version): such a listing is never sold online, whoever its vendor is.
+pub(crate) const SCHEDULE_X: &str = "EXISTS (SELECT 1 FROM medicines xm JOIN medicine_versions xv \
+     ON xv.medicine_id = xm.id AND xv.version = xm.current_version \
+     WHERE xm.id = l.medicine_id AND xv.schedule = 'X')";
+
+/// True when listing `l` (joined to its vendor's status `vs`) may be sold:
+/// its vendor sells and its medicine is not Schedule X.
+fn on_sale() -> String {
+    format!("({SELLABLE} AND NOT {SCHEDULE_X})")
+}
+
 /// `SELECT` of [`ListingRow`]s from listings `l` joined to their vendor's
 /// status `vs`; the caller appends `WHERE …`.
 fn listing_select(sql: &mut Sql, clock: &ReadClock) {
     let stock = stock_expr(sql, "l", clock);
+    let on_sale = on_sale();
     sql.push(&format!(
         "SELECT l.id, l.vendor_id, l.medicine_id, l.price_paise, l.mrp_paise, l.active, l.version, \
-         l.created_at, l.updated_at, {stock} AS stock, {SELLABLE_COLUMN} FROM listings l {JOIN_STATUS}"
+         l.created_at, l.updated_at, l.min_shelf_life_days, {stock} AS stock, \
+         CAST(CASE WHEN {on_sale} THEN 1 ELSE 0 END AS BIGINT) AS sellable, \
+         CAST(CASE WHEN {SCHEDULE_X} THEN 1 ELSE 0 END AS BIGINT) AS schedule_x \
+         FROM listings l {JOIN_STATUS}"
     ));
 }
 
@@ -621,55 +644,50 @@ pub async fn set_alternatives(
 const SLAB_COLUMNS: &str =
     "id, hsn_code, rate_bp, effective_from, description, created_at, updated_at";
 
-/// Creates or replaces the slab of `hsn_code` effective from `effective_from`.
-/// Returns the previous state (if any) and the new one.
-pub async fn upsert_tax_slab(
+/// Records the slab of `hsn_code` effective from `effective_from`. A slab
+/// is never changed: a second one for the same code and date is
+/// `CONFLICT` (a correction is a new slab with its own effective date), and
+/// the database refuses updates and deletes.
+pub async fn insert_tax_slab(
     conn: &mut AnyConnection,
     hsn_code: &str,
     rate_bp: i64,
     effective_from: chrono::NaiveDate,
     description: &str,
-) -> sqlx::Result<(Option<TaxSlabRow>, TaxSlabRow)> {
-    let effective_from = effective_from.format("%Y-%m-%d").to_string();
-    let select =
-        format!("SELECT {SLAB_COLUMNS} FROM tax_slabs WHERE hsn_code = $1 AND effective_from = $2");
-    let before: Option<TaxSlabRow> = sqlx::query_as(&select)
-        .bind(hsn_code)
-        .bind(&effective_from)
-        .fetch_optional(&mut *conn)
-        .await?;
+) -> ApiResult<TaxSlabRow> {
     let now = DateTime::now();
-    match &before {
-        Some(row) => {
-            sqlx::query("UPDATE tax_slabs SET rate_bp = $2, description = $3, updated_at = $4 WHERE id = $1")
-                .bind(&row.id)
-                .bind(rate_bp)
-                .bind(description)
-                .bind(now)
-                .execute(&mut *conn)
-                .await?;
+    let row = TaxSlabRow {
+        id: new_id(),
+        hsn_code: hsn_code.to_string(),
+        rate_bp,
+        effective_from: Date(effective_from),
+        description: description.to_string(),
+        created_at: now,
+        updated_at: now,
+    };
+    let result = sqlx::query(
+        "INSERT INTO tax_slabs (id, hsn_code, rate_bp, effective_from, description, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6)",
+    )
+    .bind(&row.id)
+    .bind(&row.hsn_code)
+    .bind(row.rate_bp)
+    .bind(row.effective_from)
+    .bind(&row.description)
+    .bind(now)
+    .execute(conn)
+    .await;
+    match result {
+        Err(e) if is_unique_violation(&e, "tax_slabs", "hsn_code") => {
+            Err(ApiError::conflict(format!(
+                "a GST slab for {hsn_code} from {} exists and is never changed; \
+             record a correction as a new slab with its own effective date",
+                row.effective_from.to_db()
+            )))
         }
-        None => {
-            sqlx::query(
-                "INSERT INTO tax_slabs (id, hsn_code, rate_bp, effective_from, description, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $6)",
-            )
-            .bind(new_id())
-            .bind(hsn_code)
-            .bind(rate_bp)
-            .bind(&effective_from)
-            .bind(description)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
-        }
+        Err(e) => Err(e.into()),
+        Ok(_) => Ok(row),
     }
-    let after = sqlx::query_as(&select)
-        .bind(hsn_code)
-        .bind(&effective_from)
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok((before, after))
 }
 
 /// All slabs (optionally those whose code is a prefix of, or starts with, `hsn`).
@@ -728,11 +746,11 @@ pub async fn listing_by_id(
 fn push_visible_to(sql: &mut Sql, audience: &ListingAudience) {
     match audience {
         ListingAudience::Public => {
-            sql.push(&format!(" AND {SELLABLE}"));
+            sql.push(&format!(" AND {}", on_sale()));
         }
         ListingAudience::Staff(vendor) => {
             let vendor = sql.arg_text(vendor.clone());
-            sql.push(&format!(" AND ({SELLABLE} OR l.vendor_id = {vendor})"));
+            sql.push(&format!(" AND ({} OR l.vendor_id = {vendor})", on_sale()));
         }
         ListingAudience::Admin => {}
     }
@@ -753,7 +771,7 @@ pub async fn top_listings_of_medicines(
     }
     let mut sql = Sql::new();
     sql.push("SELECT id, vendor_id, medicine_id, price_paise, mrp_paise, active, version, created_at, updated_at, \
-              stock, sellable FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.medicine_id \
+              min_shelf_life_days, stock, sellable, schedule_x FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.medicine_id \
               ORDER BY CASE WHEN s.stock > 0 AND s.sellable = 1 THEN 0 ELSE 1 END, s.price_paise, s.id) AS rn FROM (");
     listing_select(&mut sql, clock);
     let list = sql.arg_list(medicine_ids);
@@ -784,7 +802,7 @@ pub async fn vendor_listings(
         sql.push(&format!(" WHERE l.vendor_id = {vendor}"));
         if !include_hidden {
             let active = sql.arg_bool(true);
-            sql.push(&format!(" AND l.active = {active} AND {SELLABLE}"));
+            sql.push(&format!(" AND l.active = {active} AND {}", on_sale()));
         }
     };
     let mut sql = Sql::new();
@@ -821,31 +839,52 @@ pub async fn listing_of(
     sql.query_as().fetch_optional(conn).await
 }
 
+/// What a vendor sets on its listing of a medicine (validated by the caller).
+#[derive(Debug, Clone, Copy)]
+pub struct ListingChange {
+    /// Price and MRP.
+    pub prices: Prices,
+    /// Offer it (None: true for a new listing, unchanged otherwise).
+    pub active: Option<bool>,
+    /// Shelf life demanded at sale (None: unchanged; the platform minimum for a new listing).
+    pub min_shelf_life_days: Option<i64>,
+    /// The version the caller read (None: no check).
+    pub expected_version: Option<i64>,
+}
+
 /// Creates or updates the vendor's listing of a medicine. Returns the state
-/// before (None when created) and after.
+/// before (None when created) and after. With an expected version, the
+/// update applies only while the listing is still at it (`CONFLICT`
+/// otherwise, also when there is no listing yet).
 pub async fn upsert_listing(
     conn: &mut AnyConnection,
     id: Option<&str>,
     vendor_id: &str,
     medicine_id: &str,
-    prices: Prices,
-    active: Option<bool>,
+    change: ListingChange,
     clock: &ReadClock,
-) -> sqlx::Result<(Option<ListingRow>, ListingRow)> {
+) -> ApiResult<(Option<ListingRow>, ListingRow)> {
     let now = DateTime::now();
     let mut before = listing_of(conn, vendor_id, medicine_id, clock).await?;
     if before.is_none() {
+        if change.expected_version.is_some() {
+            return Err(ApiError::conflict(
+                "there is no listing of this medicine yet; create it without expectedVersion",
+            ));
+        }
         let inserted = sqlx::query(
-            "INSERT INTO listings (id, vendor_id, medicine_id, price_paise, mrp_paise, active, version, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (vendor_id, medicine_id) DO NOTHING",
+            "INSERT INTO listings (id, vendor_id, medicine_id, price_paise, mrp_paise, active, version, \
+             min_shelf_life_days, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT (vendor_id, medicine_id) DO NOTHING",
         )
         .bind(id.map_or_else(new_id, str::to_string))
         .bind(vendor_id)
         .bind(medicine_id)
-        .bind(prices.price)
-        .bind(prices.mrp)
-        .bind(active.unwrap_or(true))
+        .bind(change.prices.price)
+        .bind(change.prices.mrp)
+        .bind(change.active.unwrap_or(true))
         .bind(1_i64)
+        .bind(change.min_shelf_life_days)
         .bind(now)
         .execute(&mut *conn)
         .await?;
@@ -859,19 +898,51 @@ pub async fn upsert_listing(
         before = listing_of(conn, vendor_id, medicine_id, clock).await?;
     }
     let before = before.ok_or(sqlx::Error::RowNotFound)?;
-    sqlx::query(
-        "UPDATE listings SET price_paise = $2, mrp_paise = $3, active = $4, version = version + 1, updated_at = $5 \
-         WHERE id = $1",
-    )
-    .bind(&before.id)
-    .bind(prices.price)
-    .bind(prices.mrp)
-    .bind(active.unwrap_or(before.active))
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
+    domain::compliance::check_expected_version(change.expected_version, before.version)?;
+    let mut sql = Sql::new();
+    let price = sql.arg_int(change.prices.price.get());
+    let mrp = sql.arg_int(change.prices.mrp.get());
+    let active = sql.arg_bool(change.active.unwrap_or(before.active));
+    let shelf = match change.min_shelf_life_days {
+        Some(days) => sql.arg_int(days),
+        None => "min_shelf_life_days".to_string(),
+    };
+    let at = sql.arg_text(to_db_time(now.0));
+    let listing = sql.arg_text(before.id.clone());
+    let version = sql.arg_int(before.version);
+    sql.push(&format!(
+        "UPDATE listings SET price_paise = {price}, mrp_paise = {mrp}, active = {active}, \
+         min_shelf_life_days = {shelf}, version = version + 1, updated_at = {at} \
+         WHERE id = {listing} AND version = {version}"
+    ));
+    let done = sql.query().execute(&mut *conn).await?;
+    if done.rows_affected() != 1 {
+        return Err(ApiError::conflict(
+            "the listing was changed meanwhile; reload it and try again",
+        ));
+    }
     let after = listing_by_id(conn, &before.id, clock)
         .await?
         .ok_or(sqlx::Error::RowNotFound)?;
     Ok((Some(before), after))
+}
+
+// ---------- tax slabs: history ----------
+
+/// The slab in force for `hsn` on `on`: the longest matching prefix, then
+/// the latest one already effective (the rule of [`domain::rate_in_force`]).
+pub async fn slab_in_force(
+    store: &Store,
+    hsn: &str,
+    on: NaiveDate,
+) -> sqlx::Result<Option<TaxSlabRow>> {
+    let mut sql = Sql::new();
+    let on = sql.arg_text(Date(on).to_db());
+    let code = sql.arg_text(hsn);
+    sql.push(&format!(
+        "SELECT {SLAB_COLUMNS} FROM tax_slabs t WHERE t.effective_from <= {on} \
+         AND substr(CAST({code} AS TEXT), 1, length(t.hsn_code)) = t.hsn_code \
+         ORDER BY length(t.hsn_code) DESC, t.effective_from DESC LIMIT 1"
+    ));
+    sql.query_as().fetch_optional(store.pool()).await
 }

@@ -24,6 +24,9 @@ pub struct MedicineFilter {
     pub category_id: Option<String>,
     /// Only prescription (true) or over-the-counter (false) medicines.
     pub requires_prescription: Option<bool>,
+    /// Include Schedule X medicines (admins); they are not sold online, so
+    /// others do not find them.
+    pub include_schedule_x: bool,
 }
 
 /// A medicine in a result page with its keyset position.
@@ -183,6 +186,10 @@ fn push_filters(sql: &mut Sql, filter: &MedicineFilter) {
         let otc = sql.arg_text("OTC");
         let op = if rx { "<>" } else { "=" };
         sql.push(&format!(" AND v.schedule {op} {otc}"));
+    }
+    if !filter.include_schedule_x {
+        let x = sql.arg_text("X");
+        sql.push(&format!(" AND v.schedule <> {x}"));
     }
 }
 

@@ -8,7 +8,9 @@
 //! the write transaction (`BEGIN IMMEDIATE`) serialises writers.
 
 use super::{listings_by_ids, medicines_by_ids, ListingRow, MedicineRow, ReadClock, Sql};
-use crate::domain::{self, AvailableBatch, LineRequest, MovementKind, ReservationStatus, Schedule};
+use crate::domain::{
+    self, compliance, AvailableBatch, LineRequest, MovementKind, ReservationStatus, Schedule,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use janta_platform::error::is_unique_violation;
 use janta_platform::ids::new_id;
@@ -34,6 +36,8 @@ pub struct BatchRow {
     /// Units on hand held by active reservations.
     pub reserved: i64,
     pub received_at: At,
+    /// MRP printed on this batch's packs: none of them sells above it.
+    pub mrp_paise: Paise,
 }
 
 impl BatchRow {
@@ -101,6 +105,8 @@ pub struct AllocationRow {
     pub batch_number: String,
     pub expires_on: Date,
     pub quantity: i64,
+    /// The batch's MRP (orders keep it on the line).
+    pub mrp_paise: Paise,
 }
 
 /// A reservation with its lines and their batch allocations.
@@ -154,7 +160,9 @@ pub struct StockChange {
 }
 
 const BATCH_COLUMNS: &str =
-    "id, listing_id, batch_number, expires_on, quantity, reserved, received_at";
+    "id, listing_id, batch_number, expires_on, quantity, reserved, received_at, mrp_paise";
+const ALLOCATION_COLUMNS: &str =
+    "order_id, listing_id, batch_id, batch_number, expires_on, quantity, mrp_paise";
 const RESERVATION_COLUMNS: &str = "order_id, status, expires_at, actor, created_at, updated_at";
 
 /// A listing's batches, soonest expiry first (expired ones included).
@@ -221,18 +229,28 @@ impl Movement<'_> {
     }
 }
 
+/// Packs received for a listing, as the store records them.
+pub struct BatchReceipt<'a> {
+    /// A fixed ID for demo data; otherwise a new one is made.
+    pub id: Option<&'a str>,
+    pub listing_id: &'a str,
+    pub batch_number: &'a str,
+    pub expires_on: NaiveDate,
+    pub quantity: i64,
+    /// The MRP printed on the packs; None: the batch's own when it is
+    /// recorded already, else `default_mrp`.
+    pub mrp: Option<Paise>,
+    /// The listing's MRP, for a new batch received without one.
+    pub default_mrp: Paise,
+    pub actor: &'a str,
+}
+
 /// Records received stock: a new batch, or more units of a batch already
-/// recorded with the same expiry (a different expiry is `CONFLICT`).
-pub async fn receive_batch(
-    conn: &mut AnyConnection,
-    id: Option<&str>,
-    listing_id: &str,
-    batch_number: &str,
-    expires_on: NaiveDate,
-    quantity: i64,
-    actor: &str,
-) -> ApiResult<BatchRow> {
-    let expires_on = Date(expires_on);
+/// recorded with the same expiry and MRP (a different expiry or MRP is
+/// `CONFLICT`).
+pub async fn receive_batch(conn: &mut AnyConnection, r: &BatchReceipt<'_>) -> ApiResult<BatchRow> {
+    let (listing_id, batch_number, quantity) = (r.listing_id, r.batch_number, r.quantity);
+    let expires_on = Date(r.expires_on);
     let select =
         format!("SELECT {BATCH_COLUMNS} FROM batches WHERE listing_id = $1 AND batch_number = $2");
     let existing: Option<BatchRow> = sqlx::query_as(&select)
@@ -241,7 +259,19 @@ pub async fn receive_batch(
         .fetch_optional(&mut *conn)
         .await?;
     let batch_id = match existing {
-        Some(b) if b.expires_on == expires_on => {
+        Some(b) if b.expires_on != expires_on => {
+            return Err(ApiError::conflict(format!(
+                "batch {batch_number} is already recorded with expiry {}",
+                b.expires_on.to_db()
+            )))
+        }
+        Some(b) if r.mrp.is_some_and(|m| m != b.mrp_paise) => {
+            return Err(ApiError::conflict(format!(
+                "batch {batch_number} is already recorded with MRP {}",
+                janta_platform::money::Money::from(b.mrp_paise).amount
+            )))
+        }
+        Some(b) => {
             sqlx::query("UPDATE batches SET quantity = quantity + $2 WHERE id = $1")
                 .bind(&b.id)
                 .bind(quantity)
@@ -249,37 +279,7 @@ pub async fn receive_batch(
                 .await?;
             b.id
         }
-        Some(b) => {
-            return Err(ApiError::conflict(format!(
-                "batch {batch_number} is already recorded with expiry {}",
-                b.expires_on.to_db()
-            )))
-        }
-        None => {
-            let id = id.map_or_else(new_id, str::to_string);
-            let result = sqlx::query(
-                "INSERT INTO batches (id, listing_id, batch_number, expires_on, quantity, reserved, received_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(&id)
-            .bind(listing_id)
-            .bind(batch_number)
-            .bind(expires_on)
-            .bind(quantity)
-            .bind(0_i64)
-            .bind(At::now())
-            .execute(&mut *conn)
-            .await;
-            match result {
-                Err(e) if is_unique_violation(&e, "batches", "listing_id") => {
-                    return Err(ApiError::conflict(
-                        "this batch was recorded at the same moment; try again",
-                    ))
-                }
-                Err(e) => return Err(e.into()),
-                Ok(_) => id,
-            }
-        }
+        None => insert_batch(conn, r, expires_on).await?,
     };
     let movement = Movement {
         listing_id,
@@ -288,7 +288,7 @@ pub async fn receive_batch(
         kind: MovementKind::Received,
         reason: None,
         reference: None,
-        actor,
+        actor: r.actor,
     };
     movement.insert(conn).await?;
     let batch = sqlx::query_as(&format!(
@@ -298,6 +298,53 @@ pub async fn receive_batch(
     .fetch_one(&mut *conn)
     .await?;
     Ok(batch)
+}
+
+async fn insert_batch(
+    conn: &mut AnyConnection,
+    r: &BatchReceipt<'_>,
+    expires_on: Date,
+) -> ApiResult<String> {
+    let id = r.id.map_or_else(new_id, str::to_string);
+    let result = sqlx::query(
+        "INSERT INTO batches (id, listing_id, batch_number, expires_on, quantity, reserved, received_at, mrp_paise) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&id)
+    .bind(r.listing_id)
+    .bind(r.batch_number)
+    .bind(expires_on)
+    .bind(r.quantity)
+    .bind(0_i64)
+    .bind(At::now())
+    .bind(r.mrp.unwrap_or(r.default_mrp))
+    .execute(&mut *conn)
+    .await;
+    match result {
+        Err(e) if is_unique_violation(&e, "batches", "listing_id") => Err(ApiError::conflict(
+            "this batch was recorded at the same moment; try again",
+        )),
+        Err(e) => Err(e.into()),
+        Ok(_) => Ok(id),
+    }
+}
+
+/// The lowest MRP among a listing's sellable batches (unexpired, packs on
+/// hand), None without any: a new price may not exceed it.
+pub async fn lowest_batch_mrp(
+    conn: &mut AnyConnection,
+    listing_id: &str,
+    today: NaiveDate,
+) -> sqlx::Result<Option<Paise>> {
+    let row: (Option<i64>,) = sqlx::query_as(
+        "SELECT CAST(MIN(mrp_paise) AS BIGINT) FROM batches \
+         WHERE listing_id = $1 AND quantity > 0 AND expires_on > $2",
+    )
+    .bind(listing_id)
+    .bind(Date(today))
+    .fetch_one(conn)
+    .await?;
+    Ok(row.0.map(Paise))
 }
 
 fn sellable_stock(batches: &[BatchRow], listing_id: &str, today: NaiveDate) -> i64 {
@@ -463,10 +510,10 @@ pub async fn reservation_view(
     .bind(order_id)
     .fetch_all(&mut *conn)
     .await?;
-    let allocations = sqlx::query_as(
-        "SELECT order_id, listing_id, batch_id, batch_number, expires_on, quantity \
-         FROM reservation_allocations WHERE order_id = $1 ORDER BY expires_on, batch_id",
-    )
+    let allocations = sqlx::query_as(&format!(
+        "SELECT {ALLOCATION_COLUMNS} FROM reservation_allocations WHERE order_id = $1 \
+         ORDER BY expires_on, batch_id"
+    ))
     .bind(order_id)
     .fetch_all(&mut *conn)
     .await?;
@@ -491,6 +538,8 @@ pub struct ReserveRequest<'a> {
     pub today: NaiveDate,
     /// How long the hold lasts.
     pub ttl: chrono::Duration,
+    /// Platform minimum of shelf life left at sale, in days (listings may demand more).
+    pub min_shelf_life_days: i64,
 }
 
 /// The result of a reservation request that did not fail.
@@ -502,6 +551,25 @@ pub enum ReserveOutcome {
     },
     /// The order already had this reservation (a retry); nothing changed.
     Existing(ReservationView),
+}
+
+/// `BAD_USER_INPUT` naming the lines of Schedule X medicines: they are
+/// never sold online, whatever the vendor.
+fn refuse_schedule_x(
+    lines: &[LineRequest],
+    listings: &HashMap<String, ListingRow>,
+) -> ApiResult<()> {
+    let refused: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| listings.get(&l.listing_id))
+        .filter(|l| l.schedule_x)
+        .map(|l| l.id.as_str())
+        .collect();
+    if refused.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::bad_input(domain::compliance::SCHEDULE_X_NOT_SOLD)
+        .with_details(json!({ "listingIds": refused })))
 }
 
 /// `FORBIDDEN` naming the lines whose vendor does not sell now (not
@@ -531,9 +599,13 @@ fn refuse_unsellable(
 }
 
 /// Holds stock for every line of an order, first expiry first out, or
-/// nothing at all: a short line is `OUT_OF_STOCK` with every short line in
-/// `extensions.details.lines`, an unknown listing `NOT_FOUND`, a listing of
-/// a vendor that does not sell `FORBIDDEN`. A retry with
+/// nothing at all. Only batches with enough shelf life left after today
+/// (the listing's, at least the platform minimum) and an MRP not below the
+/// listing's price are allocated; others are skipped for the next one. A
+/// short line is `OUT_OF_STOCK` with every short line in
+/// `extensions.details.lines`, an unknown listing `NOT_FOUND`, a Schedule X
+/// listing `BAD_USER_INPUT`, a listing of a vendor that does not sell
+/// `FORBIDDEN`. A retry with
 /// the same order and lines returns the existing reservation; different
 /// lines are `CONFLICT`. The caller's transaction must be rolled back on error.
 pub async fn reserve(
@@ -587,6 +659,7 @@ pub async fn reserve(
     if !missing.is_empty() {
         return Err(ApiError::not_found("listing").with_details(json!({ "listingIds": missing })));
     }
+    refuse_schedule_x(req.lines, &listings)?;
     refuse_unsellable(req.lines, &listings)?;
     let medicine_ids: Vec<String> = {
         let mut ids: Vec<String> = listings.values().map(|l| l.medicine_id.clone()).collect();
@@ -604,9 +677,20 @@ pub async fn reserve(
     let mut holds: Vec<(usize, &BatchRow, i64)> = Vec::new();
     for (line_no, line) in req.lines.iter().enumerate() {
         let listing = &listings[&line.listing_id];
+        let shelf_life =
+            compliance::shelf_life_days(listing.min_shelf_life_days, req.min_shelf_life_days);
         let candidates: Vec<&BatchRow> = batches
             .iter()
             .filter(|b| b.listing_id == line.listing_id && b.sellable(today))
+            .filter(|b| {
+                compliance::allocatable(
+                    b.expires_on.0,
+                    b.mrp_paise,
+                    listing.price_paise,
+                    today,
+                    shelf_life,
+                )
+            })
             .collect();
         let available: Vec<AvailableBatch> = candidates
             .iter()
@@ -669,16 +753,17 @@ pub async fn reserve(
         };
         reserved.insert(conn).await?;
         for (_, batch, quantity) in holds.iter().filter(|h| h.0 == line_no) {
-            sqlx::query(
-                "INSERT INTO reservation_allocations (order_id, listing_id, batch_id, batch_number, expires_on, quantity) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
+            sqlx::query(&format!(
+                "INSERT INTO reservation_allocations ({ALLOCATION_COLUMNS}) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            ))
             .bind(req.order_id)
             .bind(&listing.id)
             .bind(&batch.id)
             .bind(&batch.batch_number)
             .bind(batch.expires_on)
             .bind(*quantity)
+            .bind(batch.mrp_paise)
             .execute(&mut *conn)
             .await?;
         }
@@ -997,10 +1082,45 @@ pub async fn expire_due(
     let mut sql = Sql::new();
     let list = sql.arg_list(&expired);
     sql.push(&format!(
-        "SELECT order_id, listing_id, batch_id, batch_number, expires_on, quantity \
-         FROM reservation_allocations WHERE order_id IN ({list})"
+        "SELECT {ALLOCATION_COLUMNS} FROM reservation_allocations WHERE order_id IN ({list})"
     ));
     let allocations: Vec<AllocationRow> = sql.query_as().fetch_all(&mut *conn).await?;
     free_holds(conn, &allocations).await?;
     Ok(expired)
+}
+
+/// A batch with packs on hand that expires soon, with its listing's vendor.
+#[derive(Debug, Clone, FromRow)]
+pub struct ExpiringBatchRow {
+    #[sqlx(flatten)]
+    pub batch: BatchRow,
+    pub vendor_id: String,
+    pub medicine_id: String,
+}
+
+/// Most rows [`expiring_batches`] returns.
+pub const MAX_EXPIRING_BATCHES: i64 = 500;
+
+/// Batches with packs on hand that expire on or before `until` (expired
+/// ones not swept yet included), of one vendor or of all, soonest first;
+/// at most [`MAX_EXPIRING_BATCHES`].
+pub async fn expiring_batches(
+    store: &Store,
+    vendor_id: Option<&str>,
+    until: NaiveDate,
+) -> sqlx::Result<Vec<ExpiringBatchRow>> {
+    let mut sql = Sql::new();
+    let until = sql.arg_text(Date(until).to_db());
+    sql.push(&format!(
+        "SELECT b.id, b.listing_id, b.batch_number, b.expires_on, b.quantity, b.reserved, b.received_at, \
+         b.mrp_paise, l.vendor_id, l.medicine_id FROM batches b JOIN listings l ON l.id = b.listing_id \
+         WHERE b.quantity > 0 AND b.expires_on <= {until}"
+    ));
+    if let Some(vendor) = vendor_id {
+        let vendor = sql.arg_text(vendor);
+        sql.push(&format!(" AND l.vendor_id = {vendor}"));
+    }
+    let limit = sql.arg_int(MAX_EXPIRING_BATCHES);
+    sql.push(&format!(" ORDER BY b.expires_on, b.id LIMIT {limit}"));
+    sql.query_as().fetch_all(store.pool()).await
 }

@@ -20,10 +20,6 @@ pub(crate) const JOIN_STATUS: &str = "LEFT JOIN vendor_status vs ON vs.vendor_id
 /// True when the vendor of the row joined by [`JOIN_STATUS`] may sell.
 pub(crate) const SELLABLE: &str = "(vs.verified = TRUE AND vs.suspended = FALSE)";
 
-/// [`SELLABLE`] as a 0/1 column for [`super::ListingRow::sellable`].
-pub(crate) const SELLABLE_COLUMN: &str =
-    "CAST(CASE WHEN vs.verified = TRUE AND vs.suspended = FALSE THEN 1 ELSE 0 END AS BIGINT) AS sellable";
-
 /// A vendor's selling status as catalog knows it.
 #[derive(Debug, Clone, FromRow)]
 pub struct VendorStatusRow {

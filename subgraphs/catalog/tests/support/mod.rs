@@ -25,10 +25,11 @@ pub struct Catalog {
     pub bus: InProcessBus,
 }
 
-/// Settings for tests: default TTL, a sweeper that never runs during a test.
+/// Settings for tests: default TTL, sweepers that never run during a test.
 pub fn quiet_settings() -> CatalogSettings {
     CatalogSettings {
         sweep_interval: Duration::from_secs(3600),
+        expiry_sweep_interval: Duration::from_secs(3600),
         ..CatalogSettings::default()
     }
 }
@@ -145,7 +146,7 @@ pub async fn count(store: &Store, table: &str) -> i64 {
 }
 
 /// Every table whose row count must not move when a request is refused.
-pub const WRITTEN_TABLES: [&str; 13] = [
+pub const WRITTEN_TABLES: [&str; 14] = [
     "categories",
     "medicines",
     "medicine_versions",
@@ -159,6 +160,7 @@ pub const WRITTEN_TABLES: [&str; 13] = [
     "audit_log",
     "outbox",
     "vendor_status",
+    "expired_quarantine",
 ];
 
 /// Row counts of [`WRITTEN_TABLES`] plus total units on hand and held.

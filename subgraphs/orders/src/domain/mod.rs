@@ -3,6 +3,8 @@
 //! tax-inclusive prices with exact paise, the vendor split of a cart, and
 //! who may see or change an order; [`returns`]: the rules of returns.
 
+pub mod dispensing;
+pub mod invoices;
 pub mod returns;
 
 use async_graphql::Enum;
@@ -319,6 +321,10 @@ pub struct AllocatedBatch {
     pub expires_on: String,
     /// Units from this batch.
     pub quantity: i64,
+    /// The batch's MRP per unit in paise, as printed on it (kept from
+    /// catalog's reservation; absent on orders placed before catalog gave it).
+    #[serde(default, rename = "mrpPaise", skip_serializing_if = "Option::is_none")]
+    pub mrp: Option<i64>,
 }
 
 /// Who moves an order, which decides the moves they may make.
@@ -502,15 +508,15 @@ impl GstRate {
 #[graphql(name = "GstSupply")]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Supply {
-    /// Vendor and delivery address in the same state: CGST + SGST.
+    /// Fulfilling branch and delivery address in the same state: CGST + SGST.
     IntraState,
     /// Different states: IGST.
     InterState,
 }
 
 impl Supply {
-    /// Decides by the vendor's state and the delivery address's state
-    /// (ISO 3166-2:IN codes, compared case-insensitively).
+    /// Decides by the fulfilling branch's state and the delivery address's
+    /// state (ISO 3166-2:IN codes, compared case-insensitively).
     pub fn between(vendor_state: &str, delivery_state: &str) -> Self {
         if vendor_state
             .trim()
@@ -562,24 +568,38 @@ impl LineTax {
 
 /// Splits a tax-inclusive line amount into its taxable value and tax.
 ///
-/// `taxable = round(gross × 100 / (100 + rate))` (half away from zero),
-/// `tax = gross − taxable`, so taxable + tax is exactly the gross and the
-/// lines of an order sum exactly to its total. Within a state the tax is
-/// halved into CGST and SGST; when it is an odd number of paise, CGST takes
-/// the extra paisa (`cgst = ⌈tax / 2⌉`, `sgst = ⌊tax / 2⌋`). Across states it
-/// is all IGST.
+/// [`split_gross`] of unit price × quantity.
 pub fn line_tax(unit_price: i64, quantity: i64, rate: GstRate, supply: Supply) -> LineTax {
-    let gross = unit_price * quantity;
-    let denominator = 10_000 + rate.basis_points();
-    let taxable = (2 * gross * 10_000 + denominator) / (2 * denominator);
-    let tax = gross - taxable;
+    split_gross(unit_price * quantity, rate, supply)
+}
+
+/// Splits a tax-inclusive amount (paise) into its taxable value and tax,
+/// rounding half away from zero.
+///
+/// Within a state CGST and SGST are each levied at half the rate on the same
+/// taxable value, so they are equal: `half = round(gross × (rate/2) / (100% +
+/// rate))`, `cgst = sgst = half`, `taxable = gross − 2·half`. Across states:
+/// `igst = round(gross × rate / (100% + rate))`, `taxable = gross − igst`.
+/// The taxable value absorbs the rounding, so taxable + tax is exactly the
+/// gross and the lines of an order sum exactly to its total.
+pub fn split_gross(gross: i64, rate: GstRate, supply: Supply) -> LineTax {
+    let bp = i128::from(rate.basis_points());
+    let base = 10_000 + bp;
+    let round = |numerator: i128, denominator: i128| -> i64 {
+        let rounded = (2 * numerator + denominator) / (2 * denominator);
+        i64::try_from(rounded).unwrap_or(i64::MAX)
+    };
+    let g = i128::from(gross.max(0));
     let (cgst, sgst, igst) = match supply {
-        Supply::IntraState => (tax - tax / 2, tax / 2, 0),
-        Supply::InterState => (0, 0, tax),
+        Supply::IntraState => {
+            let half = round(g * bp, 2 * base);
+            (half, half, 0)
+        }
+        Supply::InterState => (0, 0, round(g * bp, base)),
     };
     LineTax {
         gross,
-        taxable,
+        taxable: gross - cgst - sgst - igst,
         cgst,
         sgst,
         igst,
@@ -682,10 +702,17 @@ mod tests {
         // ₹112.00 at 12%: exactly 10000 + 1200.
         let t = line_tax(11200, 1, rate(12), Supply::InterState);
         assert_eq!((t.taxable, t.igst), (10000, 1200));
-        // Odd tax: ₹1.07 at 5% → taxable round(101.90) = 102, tax 5: CGST
-        // gets the extra paisa.
+        // ₹1.07 at 5% within a state: half = round(107 × 2.5 / 105 = 2.55)
+        // = 3, so CGST = SGST = 3 and the taxable value 101 absorbs the rounding.
         let t = line_tax(107, 1, rate(5), Supply::IntraState);
-        assert_eq!((t.taxable, t.cgst, t.sgst), (102, 3, 2));
+        assert_eq!((t.taxable, t.cgst, t.sgst), (101, 3, 3));
+        // 1 × ₹18.00 at 12 % within a state: half = round(1800 × 6 / 112 =
+        // 96.43) = 96; taxable 18.00 − 1.92 = 16.08.
+        let t = line_tax(1800, 1, rate(12), Supply::IntraState);
+        assert_eq!((t.taxable, t.cgst, t.sgst, t.igst), (1608, 96, 96, 0));
+        // The same line across states: IGST round(1800 × 12 / 112 = 192.86) = 193.
+        let t = line_tax(1800, 1, rate(12), Supply::InterState);
+        assert_eq!((t.taxable, t.cgst, t.sgst, t.igst), (1607, 0, 0, 193));
         // Exempt.
         let t = line_tax(4999, 3, rate(0), Supply::IntraState);
         assert_eq!((t.taxable, t.tax()), (14997, 0));
@@ -693,13 +720,33 @@ mod tests {
 
     #[test]
     fn rounding_is_half_away_from_zero() {
-        // 2 × 100 / 105 = 1.90 → 2; 1 × 100 / 105 = 0.95 → 1; 56 × 100 / 112 = 50 exactly.
-        assert_eq!(line_tax(2, 1, rate(5), Supply::InterState).taxable, 2);
-        assert_eq!(line_tax(1, 1, rate(5), Supply::InterState).taxable, 1);
+        // IGST 2 × 5 / 105 = 0.095 → 0; 56 × 12 / 112 = 6 exactly.
+        assert_eq!(line_tax(2, 1, rate(5), Supply::InterState).igst, 0);
         assert_eq!(line_tax(56, 1, rate(12), Supply::InterState).taxable, 50);
-        // A half: 3 × 100 / 120 = 2.5 → 3; 5 × 100 / 104 = 4.807… → 5.
-        assert_eq!(line_tax(3, 1, rate(20), Supply::InterState).taxable, 3);
-        assert_eq!(line_tax(5, 1, rate(4), Supply::InterState).taxable, 5);
+        // A half: IGST 3 × 20 / 120 = 0.5 → 1, taxable 2; 21 × 5 / 105 = 1
+        // exactly.
+        let t = line_tax(3, 1, rate(20), Supply::InterState);
+        assert_eq!((t.taxable, t.igst), (2, 1));
+        assert_eq!(line_tax(21, 1, rate(5), Supply::InterState).igst, 1);
+        // A half within a state: 5 × 2 / 104 = 0.096 → 0; 52 × 2 / 104 = 1;
+        // 26 × 2 / 104 = 0.5 → 1 each, taxable 24.
+        assert_eq!(line_tax(5, 1, rate(4), Supply::IntraState).cgst, 0);
+        assert_eq!(line_tax(52, 1, rate(4), Supply::IntraState).cgst, 1);
+        let t = line_tax(26, 1, rate(4), Supply::IntraState);
+        assert_eq!((t.taxable, t.cgst, t.sgst), (24, 1, 1));
+    }
+
+    #[test]
+    fn cgst_and_sgst_are_always_equal_and_lines_add_up() {
+        for gross in [0, 1, 2, 3, 7, 99, 107, 1800, 4999, 123_457] {
+            for percent in [0, 5, 12, 18, 28] {
+                let t = split_gross(gross, rate(percent), Supply::IntraState);
+                assert_eq!(t.cgst, t.sgst, "{gross} at {percent}%");
+                assert_eq!(t.taxable + t.tax(), gross);
+                let t = split_gross(gross, rate(percent), Supply::InterState);
+                assert_eq!(t.taxable + t.igst, gross);
+            }
+        }
     }
 
     #[test]
@@ -713,6 +760,7 @@ mod tests {
         assert_eq!(t.total, 6000 + 107 + 35997);
         assert_eq!(t.taxable + t.tax(), t.total);
         assert_eq!(t.cgst + t.sgst, t.tax());
+        assert_eq!(t.cgst, t.sgst);
     }
 
     #[test]

@@ -142,11 +142,26 @@ pub fn refund_for(line: LineBalance, quantity: i64) -> ApiResult<Paise> {
             "only {left} unit(s) of this line can still be returned"
         )));
     }
+    Ok(units_share(line.paid, line, quantity))
+}
+
+/// The GST inside the refund of `quantity` more units of a line whose tax
+/// is `line_tax`, by the same cumulative floors as [`refund_for`], so a
+/// line's returns give back exactly its tax once every unit is returned.
+/// Settlements withhold TCS on the value before tax, so payments must know
+/// how much of a refund was tax.
+pub fn tax_share(line_tax: Paise, line: LineBalance, quantity: i64) -> Paise {
+    units_share(line_tax, line, quantity.clamp(0, line.ordered - line.taken))
+}
+
+/// `total` × (units after − units before) / units ordered, as the
+/// difference of cumulative floors.
+fn units_share(total: Paise, line: LineBalance, quantity: i64) -> Paise {
     let upto = |units: i64| {
-        let v = i128::from(line.paid.get()) * i128::from(units) / i128::from(line.ordered);
+        let v = i128::from(total.get()) * i128::from(units) / i128::from(line.ordered.max(1));
         i64::try_from(v).unwrap_or(i64::MAX)
     };
-    Ok(Paise(upto(line.taken + quantity) - upto(line.taken)))
+    Paise(upto(line.taken + quantity) - upto(line.taken))
 }
 
 #[cfg(test)]
@@ -170,6 +185,17 @@ mod tests {
         assert_eq!(refund_for(line(3, 10_000, 2), 1).unwrap(), Paise(3_334));
         assert_eq!(refund_for(line(3, 10_000, 0), 3).unwrap(), Paise(10_000));
         assert_eq!(refund_for(line(2, 6_000, 0), 2).unwrap(), Paise(6_000));
+    }
+
+    #[test]
+    fn the_tax_of_returns_adds_up_to_the_line_tax() {
+        // ₹100.00 for 3 units at 12 %: tax 10.71 → 3.57 + 3.57 + 3.57.
+        let tax = Paise(1_071);
+        assert_eq!(tax_share(tax, line(3, 10_000, 0), 1), Paise(357));
+        assert_eq!(tax_share(tax, line(3, 10_000, 1), 1), Paise(357));
+        assert_eq!(tax_share(tax, line(3, 10_000, 2), 1), Paise(357));
+        assert_eq!(tax_share(Paise(1_000), line(3, 10_000, 2), 1), Paise(334));
+        assert_eq!(tax_share(tax, line(3, 10_000, 0), 3), tax);
     }
 
     #[test]

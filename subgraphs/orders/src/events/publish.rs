@@ -43,6 +43,7 @@ pub async fn order_placed(
         customer_id: order.customer_id.clone(),
         vendor_id: order.vendor_id.clone(),
         total_paise: order.total.get(),
+        tax_paise: order.tax_total().get(),
         payment_method: order
             .payment_method
             .map_or("UNDECIDED", PaymentMethod::as_db)
@@ -165,6 +166,7 @@ pub async fn return_approved(
         vendor_id: r.vendor_id.clone(),
         lines: wire_lines(lines),
         refund_paise: r.refund_total.get(),
+        refund_tax_paise: lines.iter().map(|l| l.refund_tax.get()).sum(),
         note: note.to_string(),
     };
     publish(conn, &event, cause).await?;

@@ -94,6 +94,10 @@ pub fn with_loaders(request: async_graphql::Request, store: &Store) -> async_gra
         .data(batched::<ReturnsLoader>(store))
         .data(batched::<ReturnLoader>(store))
         .data(batched::<ReturnLinesLoader>(store))
+        .data(batched::<super::DocumentsLoader>(store))
+        .data(batched::<super::PartiesLoader>(store))
+        .data(batched::<super::dispensing::DispensingLoader>(store))
+        .data(batched::<super::dispensing::LinePrescriberLoader>(store))
 }
 
 pub(super) async fn load_order(ctx: &Context<'_>, id: &str) -> ApiResult<Option<OrderRow>> {

@@ -7,17 +7,21 @@
 //! with `cart`/`orders` and `orders`; `Medicine` and `Listing` (catalog's)
 //! referenced by ID only.
 
+mod dispensing;
+mod invoices;
 mod loaders;
 mod mutation;
 mod query;
 mod types;
 
+pub use invoices::{
+    DocumentsLoader, FulfilFromInput, Invoice, InvoiceBuyer, InvoiceFormat, InvoiceHsnSummary,
+    InvoiceLine, InvoiceQuery, OrderSeller, PartiesLoader,
+};
 pub use loaders::{
     with_loaders, HistoryLoader, LinesLoader, OrderLoader, ReturnLinesLoader, ReturnLoader,
     ReturnsLoader,
 };
-pub use mutation::Mutation;
-pub use query::Query;
 pub use types::{
     Cart, CartLine, DeliveryAddress, Listing, Medicine, Order, OrderForPayment, OrderLine,
     OrderLineBatch, OrderReturn, OrderReturnLine, OrderStatusChange, PlaceOrderInput,
@@ -27,12 +31,25 @@ pub use types::{
 use crate::domain::{access, Mover};
 use crate::store::OrderRow;
 use crate::OrdersState;
-use async_graphql::{Context, EmptySubscription, Schema, ID};
+use async_graphql::{Context, EmptySubscription, MergedObject, Schema, ID};
 use janta_platform::auth::{principal, Principal, Role};
 use janta_platform::ids::parse_id;
 use janta_platform::{ApiError, ApiResult};
 use loaders::load_order;
 use std::sync::Arc;
+
+/// Read operations: carts, orders, returns, tax invoices and the H1 register.
+#[derive(MergedObject, Default)]
+pub struct Query(
+    query::OrderQuery,
+    invoices::InvoiceQuery,
+    dispensing::DispensingQuery,
+);
+
+/// Write operations: the cart, checkout, the order life cycle, returns
+/// and dispensing.
+#[derive(MergedObject, Default)]
+pub struct Mutation(mutation::OrderMutation, dispensing::DispensingMutation);
 
 /// The orders subgraph schema.
 pub type OrdersSchema = Schema<Query, Mutation, EmptySubscription>;

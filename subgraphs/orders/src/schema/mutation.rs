@@ -17,11 +17,12 @@ use janta_platform::ids::parse_id;
 use janta_platform::loader::load_one;
 use janta_platform::{ApiError, ApiResult};
 
-/// Write operations.
-pub struct Mutation;
+/// Write operations on carts, orders and returns.
+#[derive(Default)]
+pub struct OrderMutation;
 
 #[Object]
-impl Mutation {
+impl OrderMutation {
     /// Adds units of a listing to your cart (more units if it is already
     /// there). A listing of a pharmacy that does not sell now (not verified
     /// by the platform, or suspended) is FORBIDDEN.
@@ -86,6 +87,12 @@ impl Mutation {
                 .collect(),
             idempotency_key: input.idempotency_key,
             payment_method: input.payment_method,
+            fulfil_from: input
+                .fulfil_from
+                .unwrap_or_default()
+                .into_iter()
+                .map(|f| (f.vendor_id.0, f.branch_id.0))
+                .collect(),
         };
         let orders = service::place_order(state(ctx), &Cause::of_request(ctx), request).await?;
         Ok(PlaceOrderPayload {
@@ -117,7 +124,10 @@ impl Mutation {
 
     /// Moves an order along fulfilment (vendor staff of its vendor, or an
     /// admin): `CONFIRMED → PACKED → OUT_FOR_DELIVERY → DELIVERED`, and
-    /// `DELIVERED → RETURNED`. Other moves are `CONFLICT`.
+    /// `DELIVERED → RETURNED`. Other moves are `CONFLICT`. An order with
+    /// prescription medicines leaves `PACKED` only once a pharmacist
+    /// recorded its dispensing (`dispenseOrder`; `BAD_USER_INPUT` before);
+    /// dispatching it writes its schedule H1 sales to the H1 register.
     async fn advance_order(
         &self,
         ctx: &Context<'_>,

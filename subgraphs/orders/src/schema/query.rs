@@ -14,25 +14,27 @@ use janta_platform::ids::parse_id;
 use janta_platform::pagination::CountedConnection;
 use janta_platform::{ApiError, ApiResult};
 
-/// Read operations.
-pub struct Query;
+/// Read operations on carts, orders and returns.
+#[derive(Default)]
+pub struct OrderQuery;
 
 #[Object]
-impl Query {
+impl OrderQuery {
     /// Your shopping cart (created empty on first use).
     async fn cart(&self, ctx: &Context<'_>) -> ApiResult<Cart> {
         let me = require_customer(ctx)?;
         load_cart(state(ctx), &me.subject).await
     }
 
-    /// An order: for its buyer, the vendor's staff and admins.
+    /// An order: for its buyer, the vendor's staff and admins (null with
+    /// an error otherwise, so the other root fields still answer).
     async fn order(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Order ID")] id: ID,
-    ) -> ApiResult<Order> {
+    ) -> ApiResult<Option<Order>> {
         let (order, _) = readable_order(ctx, &id).await?;
-        Ok(Order(order))
+        Ok(Some(Order(order)))
     }
 
     /// Your orders, newest first.

@@ -68,6 +68,7 @@ pub async fn add_to_cart(
     let priced = prices
         .get(listing_id)
         .ok_or_else(|| ApiError::not_found("listing"))?;
+    domain::dispensing::refuse_schedule_x([(listing_id, priced.schedule)])?;
     if !priced.sellable {
         return Err(domain::not_selling(
             &[&priced.listing_id],

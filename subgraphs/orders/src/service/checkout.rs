@@ -4,7 +4,9 @@
 //! 2. price the cart from catalog in one call (refusing listings of
 //!    pharmacies that do not sell now) and split it by vendor;
 //! 3. check the delivery address and that every vendor sells (users, which
-//!    decides it even while its events are on their way to catalog) and,
+//!    decides it even while its events are on their way to catalog), choose
+//!    the branch fulfilling each order (the vendor's shipping branch or the
+//!    one named in `fulfilFrom`; its state decides the GST split) and,
 //!    for scheduled medicines, the prescriptions (`authorizeDispense`) —
 //!    before holding any stock;
 //! 4. reserve stock per order (catalog, which refuses pharmacies that do
@@ -14,14 +16,17 @@
 //!    audit and `OrderPlaced` events, take the lines out of the cart, and mark
 //!    the claim done — one transaction.
 
+use super::fulfilment;
 use super::lifecycle::{confirm, Payment};
+use crate::domain::dispensing::{refuse_schedule_x, Prescriber};
+use crate::domain::invoices::Seller;
 use crate::domain::{
     self, line_tax, request_fingerprint, split_by_vendor, CheckoutStatus, IdempotencyKey,
     PaymentMethod, Status, Supply, Totals, MAX_PRESCRIPTIONS_PER_CHECKOUT,
 };
 use crate::events::publish;
 use crate::peers::{Allocation, DispenseLine, PricedListing};
-use crate::store::{self, AddressSnapshot, CartLineRow, LineRow, OrderRow, Owed};
+use crate::store::{self, AddressSnapshot, CartLineRow, LineRow, OrderParties, OrderRow, Owed};
 use crate::{audit, OrdersState};
 use chrono::Utc;
 use janta_platform::cause::Cause;
@@ -31,7 +36,7 @@ use janta_platform::money::INR;
 use janta_platform::scalars::DateTime;
 use janta_platform::{ApiError, ApiResult, ErrorCode};
 use serde_json::json;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 /// What the customer asked `placeOrder` for (raw, validated here).
@@ -45,6 +50,9 @@ pub struct PlaceOrderRequest {
     pub idempotency_key: String,
     /// How the customer intends to pay; cash on delivery confirms at once.
     pub payment_method: Option<PaymentMethod>,
+    /// (vendor ID, branch ID): the branch to fulfil that vendor's order
+    /// from, instead of its default shipping branch.
+    pub fulfil_from: Vec<(String, String)>,
 }
 
 /// Runs checkout for the customer who is `cause`'s actor: one order per vendor in the cart, or a
@@ -71,10 +79,14 @@ pub async fn place_order(
             "offer at most {MAX_PRESCRIPTIONS_PER_CHECKOUT} prescriptions"
         )));
     }
-    let fingerprint = request_fingerprint(
-        &address_id,
-        &prescription_ids,
-        request.payment_method.map(PaymentMethod::as_db),
+    let fulfil_from = fulfilment::parse_fulfil_from(&request.fulfil_from)?;
+    let fingerprint = fulfilment::fingerprint_with(
+        request_fingerprint(
+            &address_id,
+            &prescription_ids,
+            request.payment_method.map(PaymentMethod::as_db),
+        ),
+        &fulfil_from,
     );
     let deadline = Instant::now() + state.settings.duplicate_wait;
     loop {
@@ -95,6 +107,7 @@ pub async fn place_order(
                 address_id: &address_id,
                 prescription_ids: &prescription_ids,
                 payment_method: request.payment_method,
+                fulfil_from: &fulfil_from,
                 cause,
             };
             let result = attempt.run().await;
@@ -142,6 +155,7 @@ struct Checkout<'a> {
     address_id: &'a str,
     prescription_ids: &'a [String],
     payment_method: Option<PaymentMethod>,
+    fulfil_from: &'a BTreeMap<String, String>,
     cause: &'a Cause,
 }
 
@@ -151,6 +165,10 @@ struct PlannedOrder {
     lines: Vec<LineRow>,
     /// Cart lines it takes (line ID, quantity).
     taken: Vec<(String, i64)>,
+    /// Patient and prescriber of each prescription line (order line ID).
+    prescribers: Vec<(String, Prescriber)>,
+    /// The fulfilling branch and the buyer's name.
+    parties: OrderParties,
 }
 
 impl Checkout<'_> {
@@ -186,6 +204,12 @@ impl Checkout<'_> {
                 "listingIds": gone.iter().map(|l| &l.listing_id).collect::<Vec<_>>(),
             })));
         }
+        // Schedule X is never sold online, whatever catalog says of it.
+        refuse_schedule_x(
+            cart_lines
+                .iter()
+                .map(|l| (l.listing_id.as_str(), priced[&l.listing_id].schedule)),
+        )?;
         // A pharmacy suspended (or never verified) since the line was added
         // is refused before any stock is held; users is asked below too, and
         // catalog checks again at reservation.
@@ -194,6 +218,7 @@ impl Checkout<'_> {
             priced[&l.listing_id].vendor_id.clone()
         });
         let vendor_ids: Vec<String> = groups.keys().cloned().collect();
+        fulfilment::check_vendors_in_cart(self.fulfil_from, &vendor_ids)?;
 
         // Address and vendor states (users) and prescriptions, side by side,
         // before any stock is held.
@@ -202,12 +227,19 @@ impl Checkout<'_> {
             .filter(|l| priced[&l.listing_id].schedule.requires_prescription())
             .collect();
         let (users, rx) = tokio::join!(
-            st.peers
-                .address_and_vendors(self.address_id, &vendor_ids, self.cause.correlation()),
+            st.peers.parties(
+                self.address_id,
+                self.customer,
+                &vendor_ids,
+                self.cause.correlation()
+            ),
             self.authorize(&rx_lines, &priced)
         );
-        let (address, vendors) = users?;
-        let address = address
+        let parties = users?;
+        let vendors = &parties.vendors;
+        let address = parties
+            .address
+            .clone()
             .filter(|a| a.user_id == self.customer)
             .ok_or_else(|| ApiError::not_found("address"))?;
         let covered = rx?;
@@ -222,6 +254,14 @@ impl Checkout<'_> {
         // Users decides who sells: a suspension whose event has not reached
         // catalog yet is refused here.
         refuse_not_selling(&cart_lines, &priced, |p| vendors[&p.vendor_id].sells)?;
+        // The fulfilling branch of each order decides its GST split and is
+        // its seller on the invoice.
+        let mut sellers = HashMap::new();
+        for vendor in &vendor_ids {
+            let seller =
+                fulfilment::seller_for(vendor, &vendors[vendor], self.fulfil_from.get(vendor))?;
+            sellers.insert(vendor.clone(), seller);
+        }
 
         // Plan one order per vendor and record the IDs before reserving, so
         // that an abandoned attempt's reservations can be found and released.
@@ -264,7 +304,8 @@ impl Checkout<'_> {
             let facts = OrderFacts {
                 order_id,
                 vendor_id,
-                vendor_state: &vendors[vendor_id].state,
+                seller: &sellers[vendor_id],
+                buyer_name: parties.buyer_name.as_deref(),
                 address: &address,
                 placed_at,
                 payment_due_at: DateTime(due),
@@ -300,7 +341,7 @@ impl Checkout<'_> {
         &self,
         rx_lines: &[&CartLineRow],
         priced: &HashMap<String, PricedListing>,
-    ) -> ApiResult<HashMap<String, Option<String>>> {
+    ) -> ApiResult<HashMap<String, Prescriber>> {
         if rx_lines.is_empty() {
             return Ok(HashMap::new());
         }
@@ -337,7 +378,7 @@ impl Checkout<'_> {
             let decision = decisions.as_ref().map(|d| &d[i]);
             match decision {
                 Some(d) if d.covered => {
-                    covered.insert(line.id.clone(), d.prescription_id.clone());
+                    covered.insert(line.id.clone(), d.prescriber.clone());
                 }
                 _ => refused.push(json!({
                     "lineId": line.id,
@@ -365,12 +406,13 @@ impl Checkout<'_> {
         cart_lines: &[CartLineRow],
         allocated: Vec<Allocation>,
     ) -> ApiResult<PlannedOrder> {
-        let supply = Supply::between(facts.vendor_state, &facts.address.state);
+        let supply = Supply::between(&facts.seller.state, &facts.address.state);
         let by_listing: HashMap<&str, &Allocation> = allocated
             .iter()
             .map(|a| (a.listing_id.as_str(), a))
             .collect();
         let mut lines = Vec::with_capacity(cart_lines.len());
+        let mut prescribers = Vec::new();
         let mut taxes = Vec::with_capacity(cart_lines.len());
         let mut refused = Vec::new();
         for (position, cart_line) in cart_lines.iter().enumerate() {
@@ -385,7 +427,8 @@ impl Checkout<'_> {
                 })?;
             // The medicine may have changed schedule since pricing: the
             // reserved version is what is sold, so it is what must be covered.
-            let prescription_id = facts.covered.get(&cart_line.id).cloned().flatten();
+            let prescriber = facts.covered.get(&cart_line.id);
+            let prescription_id = prescriber.and_then(|p| p.prescription_id.clone());
             if alloc.schedule.requires_prescription() && !facts.covered.contains_key(&cart_line.id)
             {
                 refused.push(json!({
@@ -422,6 +465,9 @@ impl Checkout<'_> {
                 prescription_id,
                 batches: alloc.batches.clone(),
             });
+            if let (Some(p), Some(line)) = (prescriber, lines.last()) {
+                prescribers.push((line.id.clone(), p.clone()));
+            }
         }
         if !refused.is_empty() {
             return Err(prescription_required(refused));
@@ -433,7 +479,7 @@ impl Checkout<'_> {
             checkout_id: self.checkout_id.to_string(),
             customer_id: self.customer.to_string(),
             vendor_id: facts.vendor_id.to_string(),
-            vendor_state: facts.vendor_state.to_string(),
+            vendor_state: facts.seller.state.clone(),
             status: Status::PendingPayment,
             payment_method: self.payment_method,
             supply,
@@ -463,10 +509,16 @@ impl Checkout<'_> {
         Ok(PlannedOrder {
             order,
             lines,
+            prescribers,
             taken: cart_lines
                 .iter()
                 .map(|l| (l.id.clone(), l.quantity))
                 .collect(),
+            parties: OrderParties {
+                order_id: facts.order_id.to_string(),
+                seller: facts.seller.clone(),
+                buyer_name: facts.buyer_name.map(str::to_string),
+            },
         })
     }
 
@@ -476,8 +528,12 @@ impl Checkout<'_> {
         let mut tx = self.state.store.begin().await?;
         for p in planned {
             store::insert_order(&mut tx, &p.order).await?;
+            store::insert_parties(&mut tx, &p.order.vendor_id, &p.parties).await?;
             for line in &p.lines {
                 store::insert_line(&mut tx, line).await?;
+            }
+            for (line_id, prescriber) in &p.prescribers {
+                store::insert_line_prescriber(&mut tx, line_id, &p.order.id, prescriber).await?;
             }
             store::record_status(
                 &mut tx,
@@ -564,11 +620,13 @@ fn refuse_not_selling(
 struct OrderFacts<'a> {
     order_id: &'a str,
     vendor_id: &'a str,
-    vendor_state: &'a str,
+    /// The fulfilling branch: its state decides the GST split.
+    seller: &'a Seller,
+    buyer_name: Option<&'a str>,
     address: &'a crate::peers::AddressFacts,
     placed_at: DateTime,
     payment_due_at: DateTime,
-    covered: &'a HashMap<String, Option<String>>,
+    covered: &'a HashMap<String, Prescriber>,
 }
 
 fn prescription_required(lines: Vec<serde_json::Value>) -> ApiError {

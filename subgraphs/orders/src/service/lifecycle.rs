@@ -119,6 +119,7 @@ pub async fn confirm_in(
     )
     .await?;
     publish::order_confirmed(conn, &order, payment.id, cause).await?;
+    super::invoices::issue_invoice_in(conn, &order, cause).await?;
     Ok(true)
 }
 
@@ -206,6 +207,9 @@ pub async fn cancel_in(
     )
     .await?;
     publish::order_cancelled(conn, &order, from, reason, cause).await?;
+    if from.was_confirmed() {
+        super::invoices::credit_cancellation_in(conn, &order, reason, cause).await?;
+    }
     Ok(order)
 }
 
@@ -275,6 +279,9 @@ pub async fn advance(
         .ok_or_else(|| ApiError::not_found("order"))?;
     check_transition(order.status, to, mover)?;
     move_in(&mut tx, &order, to, cause, note).await?;
+    // After the guarded move, so that of two racing dispatches the loser
+    // stops at the move (CONFLICT) before touching the register.
+    super::dispensing::dispatch_in(&mut tx, &order, to, cause).await?;
     let after = store::order_by_id(&mut tx, order_id)
         .await?
         .ok_or_else(|| ApiError::not_found("order"))?;

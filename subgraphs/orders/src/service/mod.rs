@@ -15,11 +15,18 @@
 //! - [`sweeper`]: the safety net — expires unpaid orders, retries owed calls
 //!   and cash-on-delivery confirmations, frees abandoned checkouts;
 //! - [`cart`]: the customer's cart;
-//! - [`returns`]: returns of delivered lines and their review.
+//! - [`returns`]: returns of delivered lines and their review;
+//! - [`dispensing`]: a pharmacist's dispensing of prescription orders and
+//!   the H1 register written at dispatch;
+//! - [`invoices`]: GST tax invoices and credit notes, issued inside the
+//!   confirming, cancelling or return-approving transaction.
 
 pub mod cart;
 pub mod checkout;
+pub mod dispensing;
 pub mod followups;
+pub mod fulfilment;
+pub mod invoices;
 pub mod lifecycle;
 pub mod payments;
 pub mod returns;

@@ -94,6 +94,7 @@ pub async fn request_return(
             listing_id: line.listing_id.clone(),
             quantity: *quantity,
             refund: returns::refund_for(balance, *quantity)?,
+            refund_tax: returns::tax_share(line.tax_total(), balance, *quantity),
         });
     }
     if !store::claim_order(&mut tx, &order.id, order.version).await? {
@@ -196,6 +197,7 @@ pub async fn review_return(
     if approve {
         let lines = store::lines_of_return(&mut tx, return_id).await?;
         move_order(&mut tx, &before.order_id, cause, note).await?;
+        super::invoices::credit_return_in(&mut tx, &before, &lines, note, cause).await?;
         publish::return_approved(&mut tx, &before, &lines, note, cause).await?;
     } else {
         publish::return_rejected(&mut tx, &before, note, cause).await?;

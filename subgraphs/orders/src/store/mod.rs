@@ -7,12 +7,16 @@
 //! not parse is an error here, not in a GraphQL getter.
 
 mod carts;
+mod dispensing;
 mod followups;
+mod invoices;
 mod orders;
 mod returns;
 
 pub use carts::*;
+pub use dispensing::*;
 pub use followups::*;
+pub use invoices::*;
 pub use orders::*;
 pub use returns::*;
 

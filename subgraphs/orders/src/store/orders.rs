@@ -132,6 +132,13 @@ pub struct LineRow {
     pub batches: Vec<AllocatedBatch>,
 }
 
+impl LineRow {
+    /// All GST in the line total.
+    pub fn tax_total(&self) -> Paise {
+        self.cgst + self.sgst + self.igst
+    }
+}
+
 impl FromRow<'_, AnyRow> for LineRow {
     fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
         let bad = |column: &str, source: Box<dyn std::error::Error + Send + Sync>| {

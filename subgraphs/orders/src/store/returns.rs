@@ -40,10 +40,12 @@ pub struct ReturnLineRow {
     pub listing_id: String,
     pub quantity: i64,
     pub refund: Paise,
+    /// The GST inside `refund`.
+    pub refund_tax: Paise,
 }
 
 const RETURN_LINE_COLUMNS: &str =
-    "id, return_id, order_line_id, position, listing_id, quantity, refund";
+    "id, return_id, order_line_id, position, listing_id, quantity, refund, refund_tax";
 
 /// Inserts a new return (its lines separately, same transaction).
 pub async fn insert_return(conn: &mut AnyConnection, r: &ReturnRow) -> sqlx::Result<()> {
@@ -74,6 +76,7 @@ pub async fn insert_return_line(conn: &mut AnyConnection, l: &ReturnLineRow) -> 
         .set("listing_id", l.listing_id.as_str())
         .set("quantity", l.quantity)
         .set("refund", l.refund)
+        .set("refund_tax", l.refund_tax)
         .execute(conn)
         .await
 }

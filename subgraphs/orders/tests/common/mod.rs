@@ -149,7 +149,7 @@ impl Stack {
     /// yet; returns its ID.
     pub async fn create_vendor(&self) -> String {
         let input = json!({"input": {"name": "Nandi Medicals", "legalName": "Nandi Medicals LLP",
-            "gstin": "29NANDI1234F1Z5", "drugLicenceNumber": "KA-BLR-20B-77", "state": "KA",
+            "gstin": "29NANDI1234F1Z6", "drugLicenceNumber": "KA-BLR-20B-77", "state": "KA",
             "branch": {"name": "Jayanagar", "line1": "4 Main Road", "city": "Bengaluru", "state": "KA", "pincode": "560041"}}});
         let data = self
             .users

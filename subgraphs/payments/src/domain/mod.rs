@@ -370,6 +370,8 @@ pub struct OrderFacts {
     pub status: String,
     /// Total to pay, in paise.
     pub total_paise: i64,
+    /// The GST inside the total, in paise.
+    pub tax_paise: i64,
     /// ISO currency; always INR.
     pub currency: String,
 }
@@ -549,6 +551,7 @@ mod tests {
             vendor_id: "v1".into(),
             status: "PENDING_PAYMENT".into(),
             total_paise: 12_345,
+            tax_paise: 1_323,
             currency: "INR".into(),
         };
         let buyer = user("c1", &[Role::Customer], None);

@@ -1,10 +1,13 @@
 //! Vendor settlement arithmetic, in paise and basis points (never floats):
 //! what the marketplace pays a vendor for a period is the money captured
 //! for the vendor's orders, minus what was refunded, minus the
-//! marketplace's commission, minus the tax the marketplace must withhold as
-//! an e-commerce operator — TCS under GST section 52 (0.5 % since July 2024)
-//! and TDS under income-tax section 194-O (0.1 %) — all on the period's net
-//! sales.
+//! marketplace's commission (on the net sales as the customer paid them,
+//! GST included), minus the tax the marketplace must withhold as an
+//! e-commerce operator — TCS under GST section 52 (0.5 % since July 2024)
+//! and TDS under income-tax section 194-O (0.1 %). Both are on the net
+//! value *before GST*: section 52 levies TCS on the "net value of taxable
+//! supplies", and CBDT circular 17/2020 leaves GST out of the 194-O base
+//! when the invoice shows it separately (ours always do).
 
 use chrono::{Days, NaiveDate, TimeZone};
 use janta_platform::money::Paise;
@@ -31,11 +34,15 @@ pub struct SettlementFigures {
     pub captured: Paise,
     /// Refunded in the period (of any period's captures).
     pub refunded: Paise,
+    /// The GST inside the net sales (captured − refunded).
+    pub gst: Paise,
+    /// The net sales before GST: the base of TCS and TDS.
+    pub taxable: Paise,
     /// The marketplace's commission on net sales.
     pub commission: Paise,
-    /// GST collected at source on net sales.
+    /// GST collected at source on the net taxable value.
     pub tcs: Paise,
-    /// Income-tax deducted at source on net sales.
+    /// Income-tax deducted at source on the net taxable value.
     pub tds: Paise,
     /// What the vendor is paid.
     pub payout: Paise,
@@ -49,20 +56,68 @@ pub fn share(amount: Paise, bps: i64) -> Paise {
     Paise((product + half) / BPS)
 }
 
-/// The statement for `captured` and `refunded` under `rates`.
-pub fn settle(captured: Paise, refunded: Paise, rates: SettlementRates) -> SettlementFigures {
-    let net = captured - refunded;
+/// What a period moved, each amount with the GST inside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeriodSales {
+    /// Captured, GST included.
+    pub captured: Paise,
+    /// The GST inside `captured`.
+    pub captured_tax: Paise,
+    /// Refunded, GST included.
+    pub refunded: Paise,
+    /// The GST inside `refunded`.
+    pub refunded_tax: Paise,
+}
+
+/// The statement for a period's `sales` under `rates`.
+pub fn settle(sales: PeriodSales, rates: SettlementRates) -> SettlementFigures {
+    let net = sales.captured - sales.refunded;
+    let gst = sales.captured_tax - sales.refunded_tax;
+    let taxable = net - gst;
     let commission = share(net, rates.commission_bps);
-    let tcs = share(net, rates.tcs_bps);
-    let tds = share(net, rates.tds_bps);
+    let tcs = share(taxable, rates.tcs_bps);
+    let tds = share(taxable, rates.tds_bps);
     SettlementFigures {
-        captured,
-        refunded,
+        captured: sales.captured,
+        refunded: sales.refunded,
+        gst,
+        taxable,
         commission,
         tcs,
         tds,
         payout: net - commission - tcs - tds,
     }
+}
+
+/// What a payment's refunds have taken so far, to apportion the GST of a
+/// new refund.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefundBase {
+    /// The GST inside the payment.
+    pub payment_tax: Paise,
+    /// What the payment captured.
+    pub captured: Paise,
+    /// What earlier refunds (not failed) returned or reserve.
+    pub refunded_before: Paise,
+    /// The GST inside those earlier refunds.
+    pub tax_refunded_before: Paise,
+}
+
+/// The GST inside a new refund of `amount`: `known` when the caller knows
+/// it (a return knows its lines' tax), else the payment's tax pro rata by
+/// cumulative floors, so full refunds return exactly the payment's tax.
+/// Never more than the refund, nor than the payment's tax not yet refunded.
+pub fn refund_tax(base: RefundBase, amount: Paise, known: Option<Paise>) -> Paise {
+    let left = (base.payment_tax - base.tax_refunded_before).max(Paise::ZERO);
+    let share = known.unwrap_or_else(|| {
+        let upto = |refunded: Paise| {
+            let v = i128::from(base.payment_tax.get()) * i128::from(refunded.get())
+                / i128::from(base.captured.get().max(1));
+            Paise(i64::try_from(v).unwrap_or(i64::MAX))
+        };
+        upto(base.refunded_before + amount) - upto(base.refunded_before)
+    });
+    share.max(Paise::ZERO).min(amount).min(left)
 }
 
 /// Parses a rate given in percent with at most two decimals ("8", "7.5",
@@ -147,14 +202,51 @@ mod tests {
             tcs_bps: 50,
             tds_bps: 10,
         };
-        let f = settle(Paise(250_000), Paise(30_000), rates);
+        // ₹2,500 captured with ₹267.86 GST inside; ₹300 refunded with
+        // ₹32.14 GST inside: net ₹2,200 of which ₹235.72 GST, taxable
+        // ₹1,964.28; commission 8 % of 2,200 = 176.00, TCS 0.5 % of
+        // 1,964.28 = 9.8214 → 9.82, TDS 0.1 % = 1.964 → 1.96.
+        let sales = PeriodSales {
+            captured: Paise(250_000),
+            captured_tax: Paise(26_786),
+            refunded: Paise(30_000),
+            refunded_tax: Paise(3_214),
+        };
+        let f = settle(sales, rates);
+        assert_eq!(f.gst, Paise(23_572));
+        assert_eq!(f.taxable, Paise(196_428));
         assert_eq!(f.commission, Paise(17_600));
-        assert_eq!(f.tcs, Paise(1_100));
-        assert_eq!(f.tds, Paise(220));
-        assert_eq!(f.payout, Paise(201_080));
+        assert_eq!(f.tcs, Paise(982));
+        assert_eq!(f.tds, Paise(196));
+        assert_eq!(f.payout, Paise(201_222));
         assert_eq!(
             f.payout + f.commission + f.tcs + f.tds + f.refunded,
             f.captured
+        );
+    }
+
+    #[test]
+    fn refunds_carry_their_share_of_the_payments_gst() {
+        // ₹1,120 paid with ₹120 GST; refunded ₹500, then the ₹620 left.
+        let mut base = RefundBase {
+            payment_tax: Paise(12_000),
+            captured: Paise(112_000),
+            refunded_before: Paise::ZERO,
+            tax_refunded_before: Paise::ZERO,
+        };
+        let first = refund_tax(base, Paise(50_000), None);
+        assert_eq!(first, Paise(5_357)); // 120 × 500 / 1120 = 53.57
+        base.refunded_before = Paise(50_000);
+        base.tax_refunded_before = first;
+        assert_eq!(refund_tax(base, Paise(62_000), None), Paise(6_643));
+        // A return that knows its lines' tax uses it, within what is left.
+        assert_eq!(
+            refund_tax(base, Paise(10_000), Some(Paise(1_071))),
+            Paise(1_071)
+        );
+        assert_eq!(
+            refund_tax(base, Paise(62_000), Some(Paise(9_000))),
+            Paise(6_643)
         );
     }
 

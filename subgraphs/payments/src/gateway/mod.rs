@@ -100,6 +100,9 @@ pub enum WebhookKind {
     PaymentProcessing,
     /// The payment was captured.
     PaymentSucceeded,
+    /// The customer's bank authorized the payment; it still has to be
+    /// captured (gateways whose automatic capture is off).
+    PaymentAuthorized,
     /// The payment was declined or abandoned.
     PaymentFailed {
         /// Why, safe to show.
@@ -195,6 +198,15 @@ pub enum GatewayStatus {
         /// The amount captured, in paise.
         amount_paise: i64,
     },
+    /// The customer's bank authorized this charge but nothing is captured
+    /// yet: we must capture it (see [`Gateway::capture`]), or the bank
+    /// returns the money after a few days while the order is cancelled.
+    Authorized {
+        /// The gateway's ID of the charge.
+        charge_id: String,
+        /// The amount authorized, in paise.
+        amount_paise: i64,
+    },
     /// Every attempt failed (the last one for this reason).
     Failed {
         /// Why, safe to show.
@@ -229,6 +241,17 @@ pub trait Gateway: Send + Sync + 'static {
     /// Asks the gateway what became of payment `gateway_payment_id` (for
     /// payments whose webhook never came).
     async fn status(&self, gateway_payment_id: &str) -> anyhow::Result<GatewayStatus>;
+
+    /// Captures an authorized charge for exactly `amount_paise` and says
+    /// what became of it. Gateways that always capture at once (the
+    /// sandbox, cash) never report [`GatewayStatus::Authorized`], so they
+    /// keep this default.
+    async fn capture(&self, charge_id: &str, amount_paise: i64) -> anyhow::Result<GatewayStatus> {
+        anyhow::bail!(
+            "{} captures payments itself; cannot capture {charge_id} ({amount_paise} paise)",
+            self.name()
+        )
+    }
 }
 
 /// The gateways of this deployment: one for online methods, if any, and

@@ -18,7 +18,12 @@
 //!   with `receipt` = our refund ID; before asking again after a failure we
 //!   look for a refund with that receipt, so a refund whose answer was lost
 //!   is never made twice;
-//! - **reconciliation** reads `GET /v1/orders/{id}/payments`.
+//! - **reconciliation** reads `GET /v1/orders/{id}/payments`;
+//! - a payment only **authorized** (an account whose automatic capture is
+//!   off; webhook `payment.authorized`) is captured by us with
+//!   `POST /v1/payments/{pay_id}/capture` for exactly the order's amount —
+//!   at the customer's return, on that webhook, or by the sweeper — since
+//!   an uncaptured authorization is returned to the customer by the bank.
 //!
 //! API calls authenticate with HTTP basic auth (key ID : key secret) and time
 //! out after [`CALL_TIMEOUT`]; 5xx answers and time-outs are errors the caller
@@ -304,21 +309,21 @@ impl Gateway for RazorpayGateway {
             .ok_or(WebhookRejection::BadPayload)?
             .to_string();
         let (gateway_payment_id, charge_id, amount, kind) = match event_type.as_str() {
-            "payment.captured" | "order.paid" | "payment.failed" => {
+            "payment.captured" | "order.paid" | "payment.failed" | "payment.authorized" => {
                 let payment: PaymentEntity = entity(&parsed, "payment")?;
                 let order_id = payment
                     .order_id
                     .clone()
                     .ok_or(WebhookRejection::BadPayload)?;
-                let kind = if event_type == "payment.failed" {
-                    WebhookKind::PaymentFailed {
+                let kind = match event_type.as_str() {
+                    "payment.failed" => WebhookKind::PaymentFailed {
                         reason: payment
                             .error_description
                             .clone()
                             .unwrap_or_else(|| "declined".to_string()),
-                    }
-                } else {
-                    WebhookKind::PaymentSucceeded
+                    },
+                    "payment.authorized" => WebhookKind::PaymentAuthorized,
+                    _ => WebhookKind::PaymentSucceeded,
                 };
                 (order_id, Some(payment.id), Some(payment.amount), kind)
             }
@@ -382,6 +387,12 @@ impl Gateway for RazorpayGateway {
                 amount_paise: captured.amount,
             });
         }
+        if let Some(authorized) = payments.items.iter().find(|p| p.status == "authorized") {
+            return Ok(GatewayStatus::Authorized {
+                charge_id: authorized.id.clone(),
+                amount_paise: authorized.amount,
+            });
+        }
         let last_failure = payments.items.iter().rev().find(|p| p.status == "failed");
         Ok(match last_failure {
             Some(failed) => GatewayStatus::Failed {
@@ -392,5 +403,40 @@ impl Gateway for RazorpayGateway {
             },
             None => GatewayStatus::Open,
         })
+    }
+
+    async fn capture(&self, charge_id: &str, amount_paise: i64) -> anyhow::Result<GatewayStatus> {
+        let path = format!("/v1/payments/{charge_id}/capture");
+        let body = json!({ "amount": amount_paise, "currency": "INR" });
+        match self
+            .call::<PaymentEntity>(self.http.post(self.url(&path)).json(&body))
+            .await
+        {
+            Ok(payment) if payment.status == "captured" => Ok(GatewayStatus::Captured {
+                charge_id: payment.id,
+                amount_paise: payment.amount,
+            }),
+            Ok(payment) => anyhow::bail!("capture of {charge_id} left it {}", payment.status),
+            // Captured meanwhile (a concurrent capture, a second sweep):
+            // Razorpay refuses; read what is true now.
+            Err(CallError::Refused(_)) => {
+                let payment: PaymentEntity = self
+                    .call(
+                        self.http
+                            .get(self.url(&format!("/v1/payments/{charge_id}"))),
+                    )
+                    .await?;
+                anyhow::ensure!(
+                    payment.status == "captured" || payment.status == "refunded",
+                    "Razorpay refused to capture {charge_id}, which is {}",
+                    payment.status
+                );
+                Ok(GatewayStatus::Captured {
+                    charge_id: payment.id,
+                    amount_paise: payment.amount,
+                })
+            }
+            Err(err) => Err(err.into()),
+        }
     }
 }

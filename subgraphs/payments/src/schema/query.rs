@@ -13,14 +13,16 @@ pub struct PaymentQuery;
 
 #[Object]
 impl PaymentQuery {
-    /// A payment by ID: for its customer, the vendor's staff and admins.
+    /// A payment by ID: for its customer, the vendor's staff and admins
+    /// (null with a NOT_FOUND error otherwise, so the other root fields of
+    /// the request still answer).
     async fn payment(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Payment ID")] id: ID,
-    ) -> ApiResult<Payment> {
+    ) -> ApiResult<Option<Payment>> {
         let viewer = principal(ctx)?;
-        Ok(Payment(visible_payment(ctx, viewer, &id).await?))
+        Ok(Some(Payment(visible_payment(ctx, viewer, &id).await?)))
     }
 
     /// Resolves `Payment` references from other subgraphs (batched).

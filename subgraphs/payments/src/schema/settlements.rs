@@ -94,22 +94,36 @@ impl Settlement {
         self.0.refunded.into()
     }
 
+    /// The GST inside the net sales (captured − refunded): not the vendor's
+    /// income, so TCS and TDS leave it out.
+    async fn gst_in_sales(&self) -> Money {
+        self.0.gst.into()
+    }
+
+    /// Net sales before GST (captured − refunded − GST): the base of TCS
+    /// and TDS.
+    async fn taxable_value(&self) -> Money {
+        (self.0.captured - self.0.refunded - self.0.gst).into()
+    }
+
     /// The commission rate applied, in percent ("8.00").
     async fn commission_rate_percent(&self) -> String {
         bps_to_percent(self.0.commission_rate_bps)
     }
 
-    /// The marketplace's commission on net sales.
+    /// The marketplace's commission on net sales (GST included, as the
+    /// customer paid them).
     async fn commission(&self) -> Money {
         self.0.commission.into()
     }
 
-    /// GST collected at source (section 52) on net sales.
+    /// GST collected at source (section 52) on the net taxable value.
     async fn tcs(&self) -> Money {
         self.0.tcs.into()
     }
 
-    /// Income-tax deducted at source (section 194-O) on net sales.
+    /// Income-tax deducted at source (section 194-O) on the net taxable
+    /// value.
     async fn tds(&self) -> Money {
         self.0.tds.into()
     }
@@ -138,16 +152,17 @@ pub struct SettlementQuery;
 
 #[Object]
 impl SettlementQuery {
-    /// A settlement statement: for the vendor's staff and admins.
+    /// A settlement statement: for the vendor's staff and admins (null with
+    /// a NOT_FOUND error otherwise).
     async fn settlement(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Settlement ID")] id: ID,
-    ) -> ApiResult<Settlement> {
+    ) -> ApiResult<Option<Settlement>> {
         let viewer = principal(ctx)?;
         let id = parse_id(&id, "id")?;
         match store::settlement(&state(ctx).store, &id).await? {
-            Some(row) if may_read(viewer, &row.vendor_id) => Ok(Settlement(row)),
+            Some(row) if may_read(viewer, &row.vendor_id) => Ok(Some(Settlement(row))),
             _ => Err(ApiError::not_found("settlement")),
         }
     }

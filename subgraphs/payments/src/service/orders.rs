@@ -59,6 +59,7 @@ pub async fn order_cancelled_in(
             cause,
             &payment.id,
             amount,
+            None,
             &reason,
             Some(CANCELLATION_REFUND_KEY),
         )
@@ -158,6 +159,7 @@ pub async fn order_placed_in(
         vendor_id: event.vendor_id.clone(),
         status: "CONFIRMED".to_string(),
         total_paise: event.total_paise,
+        tax_paise: event.tax_paise,
         currency: janta_platform::money::INR.to_string(),
     };
     cash_order_placed_in(conn, &order, cause).await?;
@@ -204,6 +206,7 @@ async fn cash_order_placed_in(
             gateway_payment_id: &reference,
             checkout_url: None,
             amount: Paise(order.total_paise),
+            tax: Paise(order.tax_paise),
             currency: &order.currency,
         },
     )
@@ -265,6 +268,7 @@ pub async fn return_approved_in(
         cause,
         &payment.id,
         amount,
+        Some(Paise(event.refund_tax_paise)),
         &reason,
         Some(&event.return_id),
     )

@@ -74,6 +74,7 @@ pub async fn pay_order(
             gateway_payment_id: &created.gateway_payment_id,
             checkout_url: created.checkout_url.as_deref(),
             amount: Paise(order.total_paise),
+            tax: Paise(order.tax_paise),
             currency: &order.currency,
         },
     )

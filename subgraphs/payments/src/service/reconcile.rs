@@ -4,7 +4,8 @@
 //! open after a threshold and applies the answer exactly as the webhook
 //! would have been applied: recorded once under a fixed event ID per
 //! payment and outcome, and only if it moves the payment forward, so a late
-//! webhook afterwards (or a second sweep) changes nothing.
+//! webhook afterwards (or a second sweep) changes nothing. A payment the
+//! bank only authorized is captured first, for exactly its amount.
 
 use super::apply_webhook;
 use crate::gateway::{GatewayStatus, WebhookEvent, WebhookKind};
@@ -41,6 +42,33 @@ pub async fn sweep(state: &PaymentsState, older_than: Duration) -> anyhow::Resul
     Ok(moved)
 }
 
+/// A gateway reported a payment authorized but not captured: capture it
+/// now (through [`reconcile`], so it is settled exactly as the capture's
+/// webhook would). A failure is logged; the customer's return or the next
+/// sweep tries again.
+pub async fn capture_authorized(state: &PaymentsState, gateway: &str, gateway_payment_id: &str) {
+    let payment = match store::payment_by_gateway_ref(
+        state.store.pool(),
+        gateway,
+        gateway_payment_id,
+    )
+    .await
+    {
+        Ok(Some(payment)) => payment,
+        Ok(None) => return,
+        Err(err) => {
+            tracing::warn!(error = %err, "looking up an authorized payment failed");
+            return;
+        }
+    };
+    if let Err(err) = reconcile(state, &payment).await {
+        tracing::warn!(
+            payment_id = %payment.id, error = %format!("{err:#}"),
+            "capturing an authorized payment failed; the sweeper tries again"
+        );
+    }
+}
+
 /// Asks `payment`'s gateway what became of it and applies the answer as
 /// its webhook; returns the outcome (`applied`, `duplicate`, `open`, or
 /// why it was ignored).
@@ -49,22 +77,37 @@ pub async fn reconcile(state: &PaymentsState, payment: &PaymentRow) -> anyhow::R
         .gateways
         .by_name(&payment.gateway)
         .ok_or_else(|| anyhow::anyhow!("no gateway {} configured", payment.gateway))?;
-    let (suffix, charge_id, amount, kind) =
-        match gateway.status(&payment.gateway_payment_id).await? {
-            GatewayStatus::Open => return Ok("open".to_string()),
-            GatewayStatus::Captured {
-                charge_id,
-                amount_paise,
-            } => (
-                "captured",
-                Some(charge_id),
-                Some(amount_paise),
-                WebhookKind::PaymentSucceeded,
-            ),
-            GatewayStatus::Failed { reason } => {
-                ("failed", None, None, WebhookKind::PaymentFailed { reason })
+    let status = match gateway.status(&payment.gateway_payment_id).await? {
+        GatewayStatus::Authorized {
+            charge_id,
+            amount_paise,
+        } => {
+            if amount_paise != payment.amount.get() {
+                tracing::error!(
+                    payment_id = %payment.id, authorized = amount_paise, expected = payment.amount.get(),
+                    "the gateway authorized a different amount; not capturing it (the bank returns it)"
+                );
+                return Ok("ignored: authorized amount differs".to_string());
             }
-        };
+            gateway.capture(&charge_id, amount_paise).await?
+        }
+        status => status,
+    };
+    let (suffix, charge_id, amount, kind) = match status {
+        GatewayStatus::Open | GatewayStatus::Authorized { .. } => return Ok("open".to_string()),
+        GatewayStatus::Captured {
+            charge_id,
+            amount_paise,
+        } => (
+            "captured",
+            Some(charge_id),
+            Some(amount_paise),
+            WebhookKind::PaymentSucceeded,
+        ),
+        GatewayStatus::Failed { reason } => {
+            ("failed", None, None, WebhookKind::PaymentFailed { reason })
+        }
+    };
     let report = WebhookEvent {
         event_id: format!("reconciliation:{}:{suffix}", payment.id),
         event_type: format!("reconciliation.{suffix}"),

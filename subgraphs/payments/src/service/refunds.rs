@@ -4,6 +4,7 @@
 
 use super::audit;
 use super::payment_now;
+use crate::domain::settlement::{refund_tax, RefundBase};
 use crate::domain::{check_refund, RefundAmount, RefundStatus};
 use crate::events::publish;
 use crate::gateway::{RefundOutcome, RefundRequest};
@@ -30,11 +31,14 @@ pub enum Reservation {
 /// inside the caller's transaction (an error leaves the caller to roll
 /// back). Never more than what is left of the capture, also under
 /// concurrency; an existing idempotency key answers [`Reservation::Repeated`].
+/// `known_tax` is the GST inside the refund when the caller knows it (a
+/// return does); otherwise the payment's GST is apportioned.
 pub async fn reserve_refund_in(
     conn: &mut AnyConnection,
     cause: &Cause,
     payment_id: &str,
     amount: RefundAmount,
+    known_tax: Option<Paise>,
     reason: &str,
     idempotency_key: Option<&str>,
 ) -> ApiResult<Reservation> {
@@ -52,6 +56,13 @@ pub async fn reserve_refund_in(
         payment.refunded.get(),
         amount,
     )?;
+    let base = RefundBase {
+        payment_tax: payment.tax,
+        captured: payment.captured,
+        refunded_before: payment.refunded,
+        tax_refunded_before: store::tax_refunded(conn, payment_id).await?,
+    };
+    let tax = refund_tax(base, Paise(amount.paise()), known_tax);
     let refund_id = new_id();
     let inserted = store::insert_refund(
         conn,
@@ -59,6 +70,7 @@ pub async fn reserve_refund_in(
             id: &refund_id,
             payment_id,
             amount: Paise(amount.paise()),
+            tax,
             reason,
             idempotency_key,
             requested_by: cause.actor(),
@@ -101,6 +113,7 @@ pub async fn reserve_refund_in(
         Some(json!({
             "refundId": refund_id,
             "amount": amount.paise(),
+            "tax": tax,
             "reason": reason,
             "payment": reserved.audit_view(),
         })),
@@ -166,8 +179,16 @@ pub async fn refund(
     idempotency_key: Option<&str>,
 ) -> ApiResult<PaymentRow> {
     let mut tx = state.store.begin().await?;
-    let reservation =
-        reserve_refund_in(&mut tx, cause, payment_id, amount, reason, idempotency_key).await?;
+    let reservation = reserve_refund_in(
+        &mut tx,
+        cause,
+        payment_id,
+        amount,
+        None,
+        reason,
+        idempotency_key,
+    )
+    .await?;
     tx.commit().await?;
     match reservation {
         Reservation::Repeated(existing) if existing.amount != Paise(amount.paise()) => {

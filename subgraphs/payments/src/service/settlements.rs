@@ -5,7 +5,7 @@
 
 use super::audit;
 use crate::domain::settlement::{
-    bps_to_percent, percent_to_bps, period_bounds, settle, SettlementRates,
+    bps_to_percent, percent_to_bps, period_bounds, settle, PeriodSales, SettlementRates,
 };
 use crate::events::publish;
 use crate::store::settlements::{self as store, CommissionRow, SettlementRow};
@@ -90,7 +90,15 @@ pub async fn issue(
         })?;
     let totals = store::period_totals(&mut tx, vendor_id, DateTime(from), DateTime(until)).await?;
     let rates = rates(state, commission.rate_bps);
-    let figures = settle(totals.captured, totals.refunded, rates);
+    let figures = settle(
+        PeriodSales {
+            captured: totals.captured,
+            captured_tax: totals.captured_tax,
+            refunded: totals.refunded,
+            refunded_tax: totals.refunded_tax,
+        },
+        rates,
+    );
     let row = SettlementRow {
         id: new_id(),
         vendor_id: vendor_id.to_string(),
@@ -99,6 +107,7 @@ pub async fn issue(
         payments_count: totals.payments,
         captured: figures.captured,
         refunded: figures.refunded,
+        gst: figures.gst,
         commission_rate_bps: rates.commission_bps,
         commission: figures.commission,
         tcs_rate_bps: rates.tcs_bps,
@@ -116,7 +125,7 @@ pub async fn issue(
     }
     let after = json!({
         "periodStart": first.to_db(), "periodEnd": last.to_db(), "captured": row.captured,
-        "refunded": row.refunded, "commission": row.commission, "tcs": row.tcs, "tds": row.tds,
+        "refunded": row.refunded, "gst": row.gst, "commission": row.commission, "tcs": row.tcs, "tds": row.tds,
         "payout": row.payout,
     });
     audit(

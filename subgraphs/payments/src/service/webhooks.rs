@@ -102,6 +102,9 @@ pub async fn apply_webhook(
             )
             .await?
         }
+        // Capturing calls the gateway: the webhook route does it after this
+        // commit (see `reconcile`), then the capture's own webhook applies.
+        WebhookKind::PaymentAuthorized => "authorized: capture follows".to_string(),
         WebhookKind::Other => "ignored: event type not handled".to_string(),
     };
     store::set_webhook_outcome(&mut tx, &record, Some(&payment.id), &outcome).await?;

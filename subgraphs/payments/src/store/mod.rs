@@ -42,6 +42,8 @@ pub struct PaymentRow {
     pub checkout_url: Option<String>,
     pub status: PaymentStatus,
     pub amount: Paise,
+    /// The GST inside `amount`.
+    pub tax: Paise,
     pub currency: String,
     pub captured: Paise,
     pub refunded: Paise,
@@ -77,8 +79,8 @@ impl PaymentRow {
 }
 
 const PAYMENT_COLUMNS: &str = "id, order_id, customer_id, vendor_id, method, gateway, \
-    gateway_payment_id, gateway_charge_id, checkout_url, status, amount, currency, captured, refunded, \
-    failure_reason, created_at, updated_at";
+    gateway_payment_id, gateway_charge_id, checkout_url, status, amount, tax, currency, captured, \
+    refunded, failure_reason, created_at, updated_at";
 
 /// A refund as stored, typed.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
@@ -86,6 +88,8 @@ pub struct RefundRow {
     pub id: String,
     pub payment_id: String,
     pub amount: Paise,
+    /// The GST inside `amount`.
+    pub tax: Paise,
     pub reason: String,
     pub status: RefundStatus,
     pub idempotency_key: Option<String>,
@@ -96,7 +100,7 @@ pub struct RefundRow {
     pub updated_at: DateTime,
 }
 
-const REFUND_COLUMNS: &str = "id, payment_id, amount, reason, status, idempotency_key, \
+const REFUND_COLUMNS: &str = "id, payment_id, amount, tax, reason, status, idempotency_key, \
     gateway_refund_id, requested_by, failure_reason, created_at, updated_at";
 
 /// A new payment to insert.
@@ -111,6 +115,8 @@ pub struct NewPaymentRow<'a> {
     pub gateway_payment_id: &'a str,
     pub checkout_url: Option<&'a str>,
     pub amount: Paise,
+    /// The GST inside `amount`.
+    pub tax: Paise,
     pub currency: &'a str,
 }
 
@@ -121,9 +127,9 @@ pub async fn insert_payment(conn: &mut AnyConnection, p: &NewPaymentRow<'_>) -> 
     let now = now_db();
     let result = sqlx::query(
         "INSERT INTO payments (id, order_id, customer_id, vendor_id, method, gateway, \
-         gateway_payment_id, checkout_url, status, amount, currency, captured, refunded, \
+         gateway_payment_id, checkout_url, status, amount, tax, currency, captured, refunded, \
          open_order_id, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, 0, $2, $12, $12) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, 0, $2, $13, $13) \
          ON CONFLICT DO NOTHING",
     )
     .bind(p.id)
@@ -136,6 +142,7 @@ pub async fn insert_payment(conn: &mut AnyConnection, p: &NewPaymentRow<'_>) -> 
     .bind(p.checkout_url)
     .bind(p.method.initial_status().as_db())
     .bind(p.amount)
+    .bind(p.tax)
     .bind(p.currency)
     .bind(&now)
     .execute(conn)
@@ -362,6 +369,8 @@ pub struct NewRefundRow<'a> {
     pub id: &'a str,
     pub payment_id: &'a str,
     pub amount: Paise,
+    /// The GST inside `amount`.
+    pub tax: Paise,
     pub reason: &'a str,
     pub idempotency_key: Option<&'a str>,
     pub requested_by: &'a str,
@@ -372,13 +381,14 @@ pub struct NewRefundRow<'a> {
 pub async fn insert_refund(conn: &mut AnyConnection, r: &NewRefundRow<'_>) -> sqlx::Result<bool> {
     let now = now_db();
     let result = sqlx::query(
-        "INSERT INTO refunds (id, payment_id, amount, reason, status, idempotency_key, \
+        "INSERT INTO refunds (id, payment_id, amount, tax, reason, status, idempotency_key, \
          requested_by, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, 'PENDING', $5, $6, $7, $7) ON CONFLICT DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, 'PENDING', $6, $7, $8, $8) ON CONFLICT DO NOTHING",
     )
     .bind(r.id)
     .bind(r.payment_id)
     .bind(r.amount)
+    .bind(r.tax)
     .bind(r.reason)
     .bind(r.idempotency_key)
     .bind(r.requested_by)
@@ -386,6 +396,19 @@ pub async fn insert_refund(conn: &mut AnyConnection, r: &NewRefundRow<'_>) -> sq
     .execute(conn)
     .await?;
     Ok(result.rows_affected() == 1)
+}
+
+/// The GST inside the payment's refunds that did not fail (done or still
+/// reserved).
+pub async fn tax_refunded(conn: &mut AnyConnection, payment_id: &str) -> sqlx::Result<Paise> {
+    let (tax,): (i64,) = sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(tax), 0) AS BIGINT) FROM refunds \
+         WHERE payment_id = $1 AND status <> 'FAILED'",
+    )
+    .bind(payment_id)
+    .fetch_one(conn)
+    .await?;
+    Ok(Paise(tax))
 }
 
 /// The payment's refund with idempotency key `key`.

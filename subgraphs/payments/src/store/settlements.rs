@@ -60,6 +60,10 @@ pub struct PeriodTotals {
     pub captured: Paise,
     /// Money refunded in the period (on any of the vendor's payments).
     pub refunded: Paise,
+    /// The GST inside `captured`.
+    pub captured_tax: Paise,
+    /// The GST inside `refunded`.
+    pub refunded_tax: Paise,
 }
 
 /// The vendor's captures in `[from, until)` and refunds completed then.
@@ -69,8 +73,9 @@ pub async fn period_totals(
     from: DateTime,
     until: DateTime,
 ) -> sqlx::Result<PeriodTotals> {
-    let (payments, captured): (i64, i64) = sqlx::query_as(
-        "SELECT CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM(captured), 0) AS BIGINT) FROM payments \
+    let (payments, captured, captured_tax): (i64, i64, i64) = sqlx::query_as(
+        "SELECT CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM(captured), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(tax), 0) AS BIGINT) FROM payments \
          WHERE vendor_id = $1 AND captured_at >= $2 AND captured_at < $3",
     )
     .bind(vendor_id)
@@ -78,8 +83,9 @@ pub async fn period_totals(
     .bind(until)
     .fetch_one(&mut *conn)
     .await?;
-    let (refunded,): (i64,) = sqlx::query_as(
-        "SELECT CAST(COALESCE(SUM(r.amount), 0) AS BIGINT) FROM refunds r \
+    let (refunded, refunded_tax): (i64, i64) = sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(r.amount), 0) AS BIGINT), CAST(COALESCE(SUM(r.tax), 0) AS BIGINT) \
+         FROM refunds r \
          JOIN payments p ON p.id = r.payment_id \
          WHERE p.vendor_id = $1 AND r.status = 'SUCCEEDED' AND r.updated_at >= $2 AND r.updated_at < $3",
     )
@@ -92,6 +98,8 @@ pub async fn period_totals(
         payments,
         captured: Paise(captured),
         refunded: Paise(refunded),
+        captured_tax: Paise(captured_tax),
+        refunded_tax: Paise(refunded_tax),
     })
 }
 
@@ -105,6 +113,8 @@ pub struct SettlementRow {
     pub payments_count: i64,
     pub captured: Paise,
     pub refunded: Paise,
+    /// The GST inside the period's net sales (captured − refunded).
+    pub gst: Paise,
     pub commission_rate_bps: i64,
     pub commission: Paise,
     pub tcs_rate_bps: i64,
@@ -118,7 +128,7 @@ pub struct SettlementRow {
 
 const SETTLEMENT_COLUMNS: &str = "id, vendor_id, period_start, period_end, payments_count, \
     captured, refunded, commission_rate_bps, commission, tcs_rate_bps, tcs, tds_rate_bps, tds, \
-    payout, issued_by, issued_at";
+    payout, issued_by, issued_at, gst";
 
 /// Holds the vendor's settlements still until the transaction ends, so that
 /// two admins issuing overlapping periods at once cannot both pass the
@@ -160,7 +170,7 @@ pub async fn overlaps_issued(
 pub async fn insert_settlement(conn: &mut AnyConnection, s: &SettlementRow) -> sqlx::Result<bool> {
     let inserted = sqlx::query(&format!(
         "INSERT INTO settlements ({SETTLEMENT_COLUMNS}) VALUES \
-         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
          ON CONFLICT (vendor_id, period_start) DO NOTHING"
     ))
     .bind(&s.id)
@@ -179,6 +189,7 @@ pub async fn insert_settlement(conn: &mut AnyConnection, s: &SettlementRow) -> s
     .bind(s.payout)
     .bind(&s.issued_by)
     .bind(s.issued_at)
+    .bind(s.gst)
     .execute(conn)
     .await?;
     Ok(inserted.rows_affected() == 1)

@@ -176,6 +176,7 @@ impl Harness {
                 gateway_payment_id: &created.gateway_payment_id,
                 checkout_url: created.checkout_url.as_deref(),
                 amount: janta_platform::money::Paise(amount),
+                tax: janta_platform::money::Paise::ZERO,
                 currency: "INR",
             },
         )

@@ -96,7 +96,9 @@ impl Mutation {
 
     /// Approves (with lines and validity) or rejects (with a reason) a
     /// prescription submitted to your pharmacy. Its pharmacists only; never
-    /// your own.
+    /// your own. An approval needs the prescriber's name and medical council
+    /// registration number (given here or at submission): `BAD_USER_INPUT`
+    /// otherwise.
     async fn review_prescription(
         &self,
         ctx: &Context<'_>,
@@ -115,6 +117,8 @@ impl Mutation {
                 .collect(),
             valid_until: input.valid_until.map(|d| d.0),
             notes: input.notes,
+            prescriber_name: input.prescriber_name,
+            prescriber_registration: input.prescriber_registration,
         };
         let cause = Cause::of_request(ctx);
         let row =

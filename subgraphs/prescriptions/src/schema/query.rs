@@ -32,7 +32,7 @@ impl Query {
             desc = "Why you read it: required for platform admins (10 to 500 characters), recorded in the audit trail"
         )]
         reason: Option<String>,
-    ) -> ApiResult<Prescription> {
+    ) -> ApiResult<Option<Prescription>> {
         let viewer = principal(ctx)?;
         let reason = domain::parse_reason(reason.as_deref())?;
         let id = parse_id(&id, "id")?;
@@ -42,7 +42,7 @@ impl Query {
             let cause = Cause::of_request(ctx);
             documents::record_admin_read(&state(ctx).store, &id, reason.as_deref(), &cause).await?;
         }
-        Ok(rx.into())
+        Ok(Some(rx.into()))
     }
 
     /// Your prescriptions, newest first.

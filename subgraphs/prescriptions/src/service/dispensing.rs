@@ -88,6 +88,20 @@ pub struct LineDecision {
     pub quantity: i64,
     /// What covers it (or why nothing does).
     pub allocation: Allocation,
+    /// Who the covering prescription is for and who wrote it (orders
+    /// snapshots these on the order line for the H1 register).
+    pub covering: Option<Covering>,
+}
+
+/// The facts of a covering prescription that a sale records.
+#[derive(Debug, Clone, Default)]
+pub struct Covering {
+    /// The patient named on it.
+    pub patient_name: String,
+    /// The prescriber (confirmed on approval).
+    pub prescriber_name: Option<String>,
+    /// The prescriber's medical council registration number.
+    pub prescriber_registration: Option<String>,
 }
 
 /// Loads the offered prescriptions with their lines, as of `today`. Unknown
@@ -107,6 +121,10 @@ async fn candidates(
                 owner_id: row.owner_id.clone(),
                 status: row.status(today),
                 valid_until: row.valid_until_date(),
+                names_prescriber: row
+                    .prescriber_registration
+                    .as_deref()
+                    .is_some_and(|r| !r.is_empty()),
                 lines: lines
                     .iter()
                     .filter(|l| &l.prescription_id == id)
@@ -123,6 +141,7 @@ async fn candidates(
                 owner_id: String::new(),
                 status: Status::Rejected,
                 valid_until: None,
+                names_prescriber: false,
                 lines: vec![],
             },
         })
@@ -140,6 +159,7 @@ fn decide(request: &DispenseRequest, offered: &[Candidate]) -> Vec<LineDecision>
         .map(|(line, i)| LineDecision {
             medicine_id: line.medicine_id.clone(),
             quantity: line.quantity,
+            covering: None,
             allocation: if line.needs_prescription {
                 allocations[i].clone()
             } else {
@@ -154,7 +174,24 @@ fn decide(request: &DispenseRequest, offered: &[Candidate]) -> Vec<LineDecision>
 pub async fn authorize(store: &Store, request: &DispenseRequest) -> ApiResult<Vec<LineDecision>> {
     let mut conn = store.pool().acquire().await?;
     let offered = candidates(&mut conn, &request.prescription_ids, domain::today()).await?;
-    Ok(decide(request, &offered))
+    let mut decisions = decide(request, &offered);
+    let rows = store::prescriptions_by_ids(&mut conn, &request.prescription_ids).await?;
+    for d in &mut decisions {
+        if let Allocation::Covered {
+            prescription_id, ..
+        } = &d.allocation
+        {
+            d.covering = rows
+                .iter()
+                .find(|r| &r.id == prescription_id)
+                .map(|r| Covering {
+                    patient_name: r.patient_name.clone(),
+                    prescriber_name: r.prescriber_name.clone(),
+                    prescriber_registration: r.prescriber_registration.clone(),
+                });
+        }
+    }
+    Ok(decisions)
 }
 
 /// An order's consumption as it stands.
@@ -197,6 +234,7 @@ pub fn refusal_code(reason: Refusal) -> &'static str {
         Refusal::NotPrescribed => "NOT_PRESCRIBED",
         Refusal::NotCustomers => "NOT_CUSTOMERS",
         Refusal::NotApproved => "NOT_APPROVED",
+        Refusal::NoPrescriber => "NO_PRESCRIBER",
         Refusal::Expired => "EXPIRED",
         Refusal::AlreadyUsed => "ALREADY_USED",
         Refusal::InsufficientQuantity => "INSUFFICIENT_QUANTITY",

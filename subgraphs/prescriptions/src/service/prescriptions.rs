@@ -185,6 +185,12 @@ pub struct Decision {
     pub lines: Vec<(String, i64)>,
     pub valid_until: Option<NaiveDate>,
     pub notes: Option<String>,
+    /// The prescriber's name as the pharmacist reads it (approvals; default:
+    /// the doctor named at submission).
+    pub prescriber_name: Option<String>,
+    /// The prescriber's registration number (approvals; default: the one
+    /// given at submission). An approval without one is refused.
+    pub prescriber_registration: Option<String>,
 }
 
 /// Approves (with lines and validity) or rejects (with a reason) a
@@ -234,12 +240,22 @@ pub async fn review(
         ),
         Review::Reject { reason } => (Status::Rejected, None, Some(reason.as_str()), &[][..]),
     };
+    let prescriber = match status {
+        Status::Approved => Some(domain::approval_prescriber(
+            decision.prescriber_name.as_deref(),
+            decision.prescriber_registration.as_deref(),
+            &before.doctor_name,
+            before.doctor_registration_number.as_deref(),
+        )?),
+        _ => None,
+    };
     let record = store::ReviewRecord {
         status,
         valid_until,
         notes,
         reviewer_id,
         reviewer_vendor_id: vendor_id,
+        prescriber: prescriber.as_ref().map(|(n, r)| (n.as_str(), r.as_str())),
     };
     if !store::record_review(&mut tx, id, &record).await? {
         return Err(ApiError::conflict(
@@ -267,6 +283,8 @@ pub async fn review(
         "lines": lines_json,
         "pharmacistId": reviewer_id,
         "vendorId": vendor_id,
+        "prescriberName": after.prescriber_name,
+        "prescriberRegistration": after.prescriber_registration,
     }));
     audit_prescription(&mut tx, cause, id, action, audit_before, audit_after).await?;
     if status == Status::Approved {

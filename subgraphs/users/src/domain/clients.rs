@@ -179,6 +179,31 @@ mod tests {
     }
 
     #[test]
+    fn partner_tokens_speak_for_the_app_and_its_owner_within_its_scopes() {
+        let app = Client {
+            id: "app-1".into(),
+            kind: ClientKind::Partner,
+            owner_vendor_id: Some("ka".into()),
+            scopes: vec!["catalog:read".into(), "stock:write".into()],
+            ..orders(Utc::now())
+        };
+        let narrowed = grant_scopes(&app, Some("stock:write")).unwrap();
+        assert_eq!(narrowed, vec!["stock:write"]);
+        for wider in [
+            "orders:write",
+            "stock:write webhooks:manage",
+            "service:orders",
+        ] {
+            assert!(grant_scopes(&app, Some(wider)).is_err(), "{wider}");
+        }
+        let principal = principal(&app, narrowed);
+        assert_eq!(principal.subject, "partner:app-1");
+        assert_eq!(principal.roles, vec![Role::Partner]);
+        assert_eq!(principal.vendor_id.as_deref(), Some("ka"));
+        assert_eq!(app.kind.token_ttl(), Duration::from_secs(15 * 60));
+    }
+
+    #[test]
     fn requests_may_narrow_scopes_but_not_widen_them() {
         let client = orders(Utc::now());
         assert_eq!(grant_scopes(&client, None).unwrap(), vec!["service:orders"]);

@@ -1,5 +1,6 @@
 //! Batched loaders, so that lists of entities cost one statement per batch.
 
+use crate::store::compliance::{self, LicenceRow};
 use crate::store::{self, AddressRow, BranchRow, UserRow, VendorRow};
 use async_graphql::{Context, ID};
 use janta_platform::ids::parse_id;
@@ -44,6 +45,33 @@ impl BatchLoad<String> for BranchesLoader {
     }
 }
 
+/// Loads branches by ID in one statement per batch (shipping branches).
+pub struct BranchLoader;
+
+impl BatchLoad<String> for BranchLoader {
+    type Value = BranchRow;
+
+    async fn load(store: &Store, keys: &[String]) -> sqlx::Result<HashMap<String, BranchRow>> {
+        let rows = compliance::branches_by_ids(store, keys).await?;
+        Ok(keyed(rows, |r| r.id.clone()))
+    }
+}
+
+/// Loads the drug licence records of many vendors in one statement per batch.
+pub struct LicencesLoader;
+
+impl BatchLoad<String> for LicencesLoader {
+    type Value = Vec<LicenceRow>;
+
+    async fn load(
+        store: &Store,
+        keys: &[String],
+    ) -> sqlx::Result<HashMap<String, Vec<LicenceRow>>> {
+        let rows = compliance::licences_of(store, keys).await?;
+        Ok(grouped(rows, |r| r.vendor_id.clone()))
+    }
+}
+
 /// Loads addresses by ID in one statement per batch.
 pub struct AddressLoader;
 
@@ -77,4 +105,6 @@ pub fn with_loaders(request: async_graphql::Request, store: &Store) -> async_gra
         .data(batched::<VendorLoader>(store))
         .data(batched::<AddressLoader>(store))
         .data(batched::<BranchesLoader>(store))
+        .data(batched::<BranchLoader>(store))
+        .data(batched::<LicencesLoader>(store))
 }

@@ -6,22 +6,34 @@
 
 mod loaders;
 mod mutation;
+mod partners;
 mod query;
 mod types;
 
 use crate::UsersState;
-use async_graphql::{Context, EmptySubscription, Schema};
+use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
 use janta_platform::auth::{Principal, Role};
 use janta_platform::{ApiError, ApiResult};
 
-pub use loaders::{with_loaders, AddressLoader, BranchesLoader, UserLoader, VendorLoader};
-pub use mutation::Mutation;
-pub use query::Query;
-pub use types::{
-    Address, AddressInput, AuthPayload, Branch, BranchInput, CreateVendorInput, FamilyMember,
-    FamilyMemberInput, PharmacistAppointment, PharmacistAppointmentStatus, ProposePharmacistInput,
-    RegisterInput, Relation, ServiceContact, UpdateProfileInput, User, Vendor, VendorStatus,
+pub use loaders::{
+    with_loaders, AddressLoader, BranchLoader, BranchesLoader, LicencesLoader, UserLoader,
+    VendorLoader,
 };
+pub use types::{
+    Address, AddressInput, AuthPayload, Branch, BranchInput, CreateVendorInput, DrugLicence,
+    DrugLicenceForm, FamilyMember, FamilyMemberInput, PartnerApp, PartnerAppCredentials,
+    PharmacistAppointment, PharmacistAppointmentStatus, ProposePharmacistInput, RegisterInput,
+    RegisterPartnerAppInput, Relation, ServiceContact, UpdateProfileInput, User, Vendor,
+    VendorStatus,
+};
+
+/// Read operations: accounts, vendors and their staff, partner apps.
+#[derive(MergedObject, Default)]
+pub struct Query(query::AccountQuery, partners::PartnerQuery);
+
+/// Write operations: accounts, vendors and their staff, partner apps.
+#[derive(MergedObject, Default)]
+pub struct Mutation(mutation::AccountMutation, partners::PartnerMutation);
 
 /// The users subgraph schema.
 pub type UsersSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -1,17 +1,19 @@
 //! Write operations: each parses its input, authorises, and calls one use
 //! case of [`crate::service`].
 
-use crate::domain::{self, Email, Password, PharmacistRegistration, Phone};
+use crate::domain::licences::parse_licence_number;
+use crate::domain::{self, gst, Email, Password, PharmacistRegistration, Phone};
 use crate::schema::types::ValidAddress;
 use crate::schema::{
     require_vendor_admin_of, state, Address, AddressInput, AuthPayload, Branch, BranchInput,
-    CreateVendorInput, FamilyMember, FamilyMemberInput, PharmacistAppointment,
-    ProposePharmacistInput, RegisterInput, UpdateProfileInput, User, Vendor,
+    CreateVendorInput, DrugLicence, DrugLicenceForm, FamilyMember, FamilyMemberInput,
+    PharmacistAppointment, ProposePharmacistInput, RegisterInput, UpdateProfileInput, User, Vendor,
 };
 use crate::service::registration::{self, Registration};
 use crate::service::staff::{self, Decision};
-use crate::service::{accounts, vendors, Cause};
-use crate::store;
+use crate::service::vendors::BranchRequest;
+use crate::service::{accounts, licences, vendors, Cause};
+use crate::store::{self, compliance::NewLicence};
 use async_graphql::{Context, Object, ID};
 use janta_platform::auth::{principal, require_admin, Role};
 use janta_platform::ids::parse_id;
@@ -19,11 +21,12 @@ use janta_platform::scalars::Date;
 use janta_platform::server::ClientAddress;
 use janta_platform::{ApiError, ApiResult};
 
-/// Write operations.
-pub struct Mutation;
+/// Write operations on accounts, vendors and their staff.
+#[derive(Default)]
+pub struct AccountMutation;
 
 #[Object]
-impl Mutation {
+impl AccountMutation {
     /// Creates a customer account and signs it in. An e-mail that already
     /// has an account gets the same kind of answer (its owner is told by
     /// e-mail instead), so registration does not reveal who has an account.
@@ -80,11 +83,13 @@ impl Mutation {
         st.sessions.logout(&st.store, &refresh_token).await
     }
 
-    /// Changes your name or phone number.
+    /// Changes your name or phone number. With `expectedVersion` (the
+    /// `version` you read), a profile changed since is refused (`CONFLICT`).
     async fn update_profile(
         &self,
         ctx: &Context<'_>,
         input: UpdateProfileInput,
+        #[graphql(desc = "The profile's `version` when you read it")] expected_version: Option<i64>,
     ) -> ApiResult<User> {
         let me = principal(ctx)?;
         let name = input
@@ -94,8 +99,9 @@ impl Mutation {
             .transpose()?;
         let phone = input.phone.as_deref().map(Phone::parse).transpose()?;
         let phone = phone.as_ref().map(Phone::as_str);
-        let row = accounts::update_profile(&state(ctx).store, &me.subject, name.as_deref(), phone)
-            .await?;
+        let db = &state(ctx).store;
+        let name = name.as_deref();
+        let row = accounts::update_profile(db, &me.subject, name, phone, expected_version).await?;
         Ok(User::own_account(row))
     }
 
@@ -114,36 +120,59 @@ impl Mutation {
         Ok(Address(row))
     }
 
-    /// Rewrites one of your addresses.
+    /// Rewrites one of your addresses. With `expectedVersion` (the
+    /// `version` you read), an address changed since is refused (`CONFLICT`).
     async fn update_address(
         &self,
         ctx: &Context<'_>,
         id: ID,
         input: AddressInput,
+        #[graphql(desc = "The address's `version` when you read it")] expected_version: Option<i64>,
     ) -> ApiResult<Address> {
         let me = principal(ctx)?;
         let valid = ValidAddress::parse(&input)?;
         let id = parse_id(&id, "id")?;
         let make_default = input.is_default == Some(true);
         let db = &state(ctx).store;
-        let row =
-            accounts::update_address(db, &me.subject, &id, &valid.fields(), make_default).await?;
+        let fields = valid.fields();
+        let row = accounts::update_address(
+            db,
+            &me.subject,
+            &id,
+            &fields,
+            make_default,
+            expected_version,
+        )
+        .await?;
         Ok(Address(row))
     }
 
-    /// Deletes one of your addresses (past orders keep their copy).
-    async fn remove_address(&self, ctx: &Context<'_>, id: ID) -> ApiResult<bool> {
+    /// Deletes one of your addresses (past orders keep their copy). With
+    /// `expectedVersion`, an address changed since is refused (`CONFLICT`).
+    async fn remove_address(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        #[graphql(desc = "The address's `version` when you read it")] expected_version: Option<i64>,
+    ) -> ApiResult<bool> {
         let me = principal(ctx)?;
         let id = parse_id(&id, "id")?;
-        accounts::remove_address(&state(ctx).store, &me.subject, &id).await?;
+        accounts::remove_address(&state(ctx).store, &me.subject, &id, expected_version).await?;
         Ok(true)
     }
 
-    /// Makes one of your addresses the default.
-    async fn set_default_address(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Address> {
+    /// Makes one of your addresses the default. With `expectedVersion`, an
+    /// address changed since is refused (`CONFLICT`).
+    async fn set_default_address(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        #[graphql(desc = "The address's `version` when you read it")] expected_version: Option<i64>,
+    ) -> ApiResult<Address> {
         let me = principal(ctx)?;
         let id = parse_id(&id, "id")?;
-        let row = accounts::set_default_address(&state(ctx).store, &me.subject, &id).await?;
+        let db = &state(ctx).store;
+        let row = accounts::set_default_address(db, &me.subject, &id, expected_version).await?;
         Ok(Address(row))
     }
 
@@ -187,9 +216,9 @@ impl Mutation {
         let admin = require_admin(ctx)?;
         let name = domain::parse_text(&input.name, "name", 2, 120)?;
         let legal_name = domain::parse_text(&input.legal_name, "legalName", 2, 200)?;
-        let gstin = domain::parse_gstin(&input.gstin)?;
         let licence = domain::parse_text(&input.drug_licence_number, "drugLicenceNumber", 4, 64)?;
         let vendor_state = domain::parse_state(&input.state)?;
+        let gstin = gst::parse_gstin_of_state(&input.gstin, &vendor_state, "gstin")?;
         let branch = ValidAddress::parse(&AddressInput {
             label: None,
             line1: input.branch.line1.clone(),
@@ -207,8 +236,15 @@ impl Mutation {
             drug_licence_number: &licence,
             state: &vendor_state,
         };
+        let fields = branch.fields();
+        let branch = BranchRequest {
+            name: &branch_name,
+            address: &fields,
+            gstin: input.branch.gstin.as_deref(),
+            ships: input.branch.ships,
+        };
         let db = &state(ctx).store;
-        let row = vendors::create_vendor(db, admin, vendor, &branch_name, &branch.fields()).await?;
+        let row = vendors::create_vendor(db, admin, vendor, &branch).await?;
         Ok(Vendor(row))
     }
 
@@ -221,7 +257,11 @@ impl Mutation {
         Ok(Vendor(row))
     }
 
-    /// Adds a branch to a vendor (admin, or that vendor's admin).
+    /// Adds a branch to a vendor (admin, or that vendor's admin), with the
+    /// next invoice series of its state. A branch that ships needs the
+    /// GSTIN of its state (a wrong check character or state prefix is
+    /// `BAD_USER_INPUT`); the vendor's first shipping branch becomes its
+    /// default shipping branch.
     async fn add_vendor_branch(
         &self,
         ctx: &Context<'_>,
@@ -241,9 +281,60 @@ impl Mutation {
             pincode: input.pincode,
             is_default: None,
         })?;
-        let db = &state(ctx).store;
-        let row = vendors::add_branch(db, actor, &vendor_id, &name, &address.fields()).await?;
+        let fields = address.fields();
+        let branch = BranchRequest {
+            name: &name,
+            address: &fields,
+            gstin: input.gstin.as_deref(),
+            ships: input.ships,
+        };
+        let row = vendors::add_branch(&state(ctx).store, actor, &vendor_id, &branch).await?;
         Ok(Branch(row))
+    }
+
+    /// Chooses the branch a vendor's orders ship from by default (that
+    /// vendor's admins, or an admin). It must be one of the vendor's
+    /// shipping branches.
+    async fn set_shipping_branch(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The vendor")] vendor_id: ID,
+        #[graphql(desc = "One of its shipping branches")] branch_id: ID,
+    ) -> ApiResult<Vendor> {
+        let actor = principal(ctx)?;
+        let vendor_id = parse_id(&vendor_id, "vendorId")?;
+        require_vendor_admin_of(actor, &vendor_id)?;
+        let branch_id = parse_id(&branch_id, "branchId")?;
+        let db = &state(ctx).store;
+        let row = vendors::set_shipping_branch(db, actor, &vendor_id, &branch_id).await?;
+        Ok(Vendor(row))
+    }
+
+    /// Records a retail drug licence of a vendor, or its renewal (that
+    /// vendor's admins, or an admin); earlier records stay as history. When
+    /// the latest licence of a form expires, the vendor stops selling until
+    /// a renewal is recorded.
+    async fn record_drug_licence(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The vendor")] vendor_id: ID,
+        #[graphql(desc = "Form 20 or Form 21")] form: DrugLicenceForm,
+        #[graphql(desc = "The licence number")] number: String,
+        #[graphql(desc = "The last day it is valid")] valid_until: Date,
+    ) -> ApiResult<DrugLicence> {
+        let actor = principal(ctx)?;
+        let vendor_id = parse_id(&vendor_id, "vendorId")?;
+        require_vendor_admin_of(actor, &vendor_id)?;
+        let number = parse_licence_number(&number)?;
+        let licence = NewLicence {
+            vendor_id: &vendor_id,
+            form: form.into(),
+            number: &number,
+            valid_until: valid_until.0,
+            recorded_by: &actor.subject,
+        };
+        let row = licences::record_licence(&state(ctx).store, actor, &licence).await?;
+        Ok(DrugLicence(row))
     }
 
     /// Makes an existing account a vendor admin of a vendor (admin, or that

@@ -4,23 +4,24 @@
 use crate::domain::{self, Visibility};
 use crate::schema::loaders::{load_user, load_vendor, AddressLoader, UserLoader};
 use crate::schema::{
-    require_vendor_admin_of, state, Address, PharmacistAppointment, PharmacistAppointmentStatus,
-    ServiceContact, User, Vendor,
+    require_vendor_admin_of, state, Address, DrugLicence, PharmacistAppointment,
+    PharmacistAppointmentStatus, ServiceContact, User, Vendor,
 };
 use crate::store;
 use async_graphql::{Context, Object, ID};
-use janta_platform::auth::{optional_principal, principal, require_service_of};
+use janta_platform::auth::{optional_principal, principal, require_admin, require_service_of};
 use janta_platform::ids::parse_id;
 use janta_platform::loader::{load_many, load_one};
 use janta_platform::pagination::{build_connection, CountedConnection, Cursor, PageRequest};
 use janta_platform::scalars::to_db_time;
 use janta_platform::{ApiError, ApiResult};
 
-/// Read operations.
-pub struct Query;
+/// Read operations on accounts, vendors and their staff.
+#[derive(Default)]
+pub struct AccountQuery;
 
 #[Object]
-impl Query {
+impl AccountQuery {
     /// The signed-in user.
     async fn me(&self, ctx: &Context<'_>) -> ApiResult<User> {
         let me = principal(ctx)?;
@@ -171,6 +172,41 @@ impl Query {
         let member_id = parse_id(&family_member_id, "familyMemberId")?;
         let store = &state(ctx).store;
         Ok(store::is_family_member_of(store, &user_id, &member_id).await?)
+    }
+
+    /// The verified pharmacist appointment of `userId` at `vendorId`, for
+    /// the orders service to check who dispenses an order (hidden from the
+    /// router). Null unless the person holds a verified, not revoked,
+    /// appointment at that pharmacy.
+    #[graphql(inaccessible)]
+    async fn pharmacist_appointment(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The person")] user_id: ID,
+        #[graphql(desc = "The pharmacy")] vendor_id: ID,
+    ) -> ApiResult<Option<PharmacistAppointment>> {
+        require_service_of(ctx, &["orders"])?;
+        let user_id = parse_id(&user_id, "userId")?;
+        let vendor_id = parse_id(&vendor_id, "vendorId")?;
+        let store = &state(ctx).store;
+        let row = store::compliance::verified_appointment(store, &user_id, &vendor_id).await?;
+        Ok(row.map(PharmacistAppointment))
+    }
+
+    /// Drug licences in force (the latest of each vendor and form) that
+    /// expire within `withinDays` days or have expired, soonest first
+    /// (admins), so that vendors can be reminded before they stop selling.
+    async fn drug_licences_expiring(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many days ahead to look (0 to 366)", default = 30)]
+        within_days: Option<i32>,
+    ) -> ApiResult<Vec<DrugLicence>> {
+        require_admin(ctx)?;
+        let within_days = within_days.unwrap_or(30);
+        let by = domain::licences::expiring_by(within_days, chrono::Utc::now())?;
+        let rows = store::compliance::latest_licences_until(&state(ctx).store, by).await?;
+        Ok(rows.into_iter().map(DrugLicence).collect())
     }
 
     /// Pharmacist appointments, oldest proposal first: every vendor's for

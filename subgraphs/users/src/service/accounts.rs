@@ -9,15 +9,22 @@ use janta_platform::{ApiError, ApiResult};
 use serde_json::json;
 use sqlx::AnyConnection;
 
-/// Changes the name and/or phone of `me`.
+/// Changes the name and/or phone of `me`; `CONFLICT` when the profile is
+/// no longer at `expected_version` (someone changed it since it was read).
 pub async fn update_profile(
     db: &Store,
     me: &str,
     full_name: Option<&str>,
     phone: Option<&str>,
+    expected_version: Option<i64>,
 ) -> ApiResult<UserRow> {
     let mut tx = db.begin().await?;
-    store::update_profile(&mut tx, me, full_name, phone).await?;
+    let before = store::user_by_id(&mut tx, me)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    if !store::update_profile(&mut tx, me, full_name, phone, expected_version).await? {
+        return Err(stale("profile", before.version));
+    }
     let row = store::user_by_id(&mut tx, me)
         .await?
         .ok_or_else(|| ApiError::not_found("user"))?;
@@ -51,17 +58,21 @@ pub async fn add_address(
     Ok(row)
 }
 
-/// Rewrites address `id` of `me` (and makes it the default if asked).
+/// Rewrites address `id` of `me` (and makes it the default if asked);
+/// `CONFLICT` when it is no longer at `expected_version`.
 pub async fn update_address(
     db: &Store,
     me: &str,
     id: &str,
     fields: &AddressFields<'_>,
     make_default: bool,
+    expected_version: Option<i64>,
 ) -> ApiResult<AddressRow> {
     let mut tx = db.begin().await?;
-    own_address(&mut tx, me, id).await?;
-    store::update_address(&mut tx, id, fields).await?;
+    let before = own_address(&mut tx, me, id).await?;
+    if !store::update_address(&mut tx, id, fields, expected_version).await? {
+        return Err(stale("address", before.version));
+    }
     if make_default {
         store::set_default_address(&mut tx, me, id).await?;
     }
@@ -71,20 +82,37 @@ pub async fn update_address(
     Ok(row)
 }
 
-/// Deletes address `id` of `me` (past orders keep their copy).
-pub async fn remove_address(db: &Store, me: &str, id: &str) -> ApiResult<()> {
+/// Deletes address `id` of `me` (past orders keep their copy); `CONFLICT`
+/// when it is no longer at `expected_version`.
+pub async fn remove_address(
+    db: &Store,
+    me: &str,
+    id: &str,
+    expected_version: Option<i64>,
+) -> ApiResult<()> {
     let mut tx = db.begin().await?;
-    own_address(&mut tx, me, id).await?;
-    store::delete_address(&mut tx, id).await?;
+    let before = own_address(&mut tx, me, id).await?;
+    if !store::delete_address(&mut tx, id, expected_version).await? {
+        return Err(stale("address", before.version));
+    }
     audit(&mut tx, me, "address", id, "removed", None, None).await?;
     tx.commit().await?;
     Ok(())
 }
 
-/// Makes address `id` the only default of `me`.
-pub async fn set_default_address(db: &Store, me: &str, id: &str) -> ApiResult<AddressRow> {
+/// Makes address `id` the only default of `me`; `CONFLICT` when it is no
+/// longer at `expected_version`.
+pub async fn set_default_address(
+    db: &Store,
+    me: &str,
+    id: &str,
+    expected_version: Option<i64>,
+) -> ApiResult<AddressRow> {
     let mut tx = db.begin().await?;
-    own_address(&mut tx, me, id).await?;
+    let before = own_address(&mut tx, me, id).await?;
+    if !store::lock_address_at(&mut tx, id, expected_version).await? {
+        return Err(stale("address", before.version));
+    }
     store::set_default_address(&mut tx, me, id).await?;
     audit(&mut tx, me, "address", id, "made_default", None, None).await?;
     let row = own_address(&mut tx, me, id).await?;
@@ -125,4 +153,11 @@ async fn own_address(conn: &mut AnyConnection, me: &str, id: &str) -> ApiResult<
         Some(row) if row.user_id == me => Ok(row),
         _ => Err(ApiError::not_found("address")),
     }
+}
+
+/// The refusal of an edit made from a stale read: `what` is now at `current`.
+fn stale(what: &str, current: i64) -> ApiError {
+    ApiError::conflict(format!(
+        "this {what} was changed since you read it (it is now at version {current}): read it again"
+    ))
 }

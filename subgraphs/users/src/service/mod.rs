@@ -5,6 +5,8 @@
 
 pub mod accounts;
 pub mod clients;
+pub mod licences;
+pub mod partners;
 pub mod registration;
 pub mod sessions;
 pub mod staff;

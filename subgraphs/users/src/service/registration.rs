@@ -104,6 +104,7 @@ fn unclaimed_account(email: Email, phone: Option<Phone>, full_name: String) -> U
         granted_roles: vec![Role::Customer],
         vendor_id: None,
         pharmacy_id: None,
+        version: 1,
         created_at: chrono::Utc::now(),
     }
 }

@@ -2,7 +2,7 @@
 //! other subgraphs' demo data refers to, written as the use cases write
 //! them.
 
-use super::{AddressFields, NewUser, NewVendor};
+use super::{compliance, AddressFields, NewBranch, NewUser, NewVendor};
 use janta_platform::store::Store;
 use sqlx::AnyConnection;
 
@@ -15,16 +15,26 @@ pub async fn has_user(store: &Store, id: &str) -> sqlx::Result<bool> {
     Ok(found.is_some())
 }
 
-/// A verified vendor `id` with one branch at `branch`, named after its city.
+/// A verified vendor `id` with one branch at `branch`, named after its
+/// city, that ships under the vendor's GSTIN (its default shipping branch).
 pub async fn verified_vendor(
     conn: &mut AnyConnection,
     id: &str,
     vendor: &NewVendor<'_>,
     branch: &AddressFields<'_>,
-) -> sqlx::Result<()> {
+) -> anyhow::Result<()> {
     super::write_vendor(conn, id, vendor, true).await?;
     let name = format!("{} — {}", vendor.name, branch.city);
-    super::insert_branch(conn, id, &name, branch).await?;
+    let new = NewBranch {
+        name: &name,
+        address: branch,
+        gstin: Some(vendor.gstin),
+        ships: true,
+    };
+    let row = super::insert_branch(conn, id, &new)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    compliance::claim_shipping_branch(conn, id, &row.id).await?;
     Ok(())
 }
 

@@ -47,6 +47,11 @@ pub struct UpsertListingInput {
     pub mrp: String,
     /// Offer it (default: true for new listings, unchanged for existing ones).
     pub active: Option<bool>,
+    /// Shelf life a pack must have left at sale, in days after the order
+    /// date: at least the platform minimum (default 30), so a listing may
+    /// ask for more, never less (default: the platform minimum for new
+    /// listings, unchanged for existing ones).
+    pub min_shelf_life_days: Option<i32>,
 }
 
 /// Stock received from a supplier.
@@ -60,6 +65,11 @@ pub struct ReceiveBatchInput {
     pub expires_on: Date,
     /// Packs received (positive).
     pub quantity: i32,
+    /// MRP printed on these packs, e.g. "33.60"; no pack of the batch sells
+    /// above it, and it may not be below the listing's current price (lower
+    /// the price first). Default: the batch's own when it is recorded
+    /// already, else the listing's MRP.
+    pub mrp: Option<String>,
 }
 
 /// A correction of stock on hand.
@@ -76,7 +86,8 @@ pub struct AdjustStockInput {
     pub reason: String,
 }
 
-/// A GST slab to create or replace.
+/// A GST slab to record (slabs are never changed: a correction is a new
+/// slab with its own effective date).
 #[derive(InputObject)]
 pub struct TaxSlabInput {
     /// HSN code or prefix (2, 4, 6 or 8 digits).

@@ -1,12 +1,12 @@
 //! Vendor offers: `Vendor`, `Listing`, its `Batch`es and stock ledger.
 
 use super::Medicine;
-use crate::domain::{self, MovementKind};
+use crate::domain::{self, compliance, MovementKind};
 use crate::schema::loaders::{
     alone, with_siblings, LoadedListing, MedicineLoader, QuarantineLoader, Siblings,
 };
 use crate::schema::{int, state};
-use crate::store::stock::{self, BatchRow, MovementRow};
+use crate::store::stock::{self, BatchRow, ExpiringBatchRow, MovementRow};
 use crate::store::{self, ListingRow, ReadClock};
 use async_graphql::{Context, Object, ID};
 use chrono::NaiveDate;
@@ -110,7 +110,10 @@ impl Listing {
         }
         int((mrp - price) * 100 / mrp)
     }
-    /// Packs that can be sold now: unexpired batches minus units held for orders.
+    /// Packs on hand in unexpired batches minus units held for orders.
+    /// Checkout also leaves out batches inside the shelf-life margin
+    /// (`minShelfLifeDays`) and batches whose MRP is below the price, so it
+    /// may sell fewer (the vendor's staff see each batch in `batches`).
     async fn stock(&self) -> i32 {
         int(self.0.stock.max(0))
     }
@@ -118,11 +121,26 @@ impl Listing {
     async fn in_stock(&self) -> bool {
         self.0.active && self.0.stock > 0 && self.0.sellable
     }
-    /// Whether its vendor may sell now: verified by the platform and not
-    /// suspended. Only the vendor's staff and admins see listings where it
-    /// is false (and a cart or order that already holds one).
+    /// Whether it may be sold now: its vendor is verified by the platform
+    /// and not suspended, and the medicine is not Schedule X (never sold
+    /// online). Only the vendor's staff and admins see listings where it is
+    /// false (and a cart or order that already holds one).
     async fn sellable(&self) -> bool {
         self.0.sellable
+    }
+    /// Version of the listing, raised by every change: pass it as
+    /// `upsertListing(expectedVersion:)` to change it only if nobody did meanwhile.
+    async fn version(&self) -> i32 {
+        int(self.0.version)
+    }
+    /// Shelf life a pack must have left at sale, in days after the order
+    /// date: the listing's own demand, never below the platform minimum.
+    async fn min_shelf_life_days(&self, ctx: &Context<'_>) -> i32 {
+        let platform = state(ctx).settings.min_shelf_life_days;
+        int(compliance::shelf_life_days(
+            self.0.min_shelf_life_days,
+            platform,
+        ))
     }
     /// Whether the vendor currently offers it.
     async fn active(&self) -> bool {
@@ -158,8 +176,8 @@ impl Listing {
         let today = domain::today();
         Ok(rows.into_iter().map(|row| Batch { row, today }).collect())
     }
-    /// Packs customers returned that are held in quarantine, never sold
-    /// again (the vendor's staff and admins only).
+    /// Packs held in quarantine, never sold again: returned by customers,
+    /// or left in batches when they expired (the vendor's staff and admins only).
     async fn quarantined(&self, ctx: &Context<'_>) -> ApiResult<i32> {
         require_stock_viewer(ctx, &self.0.vendor_id)?;
         let slot = "quarantined".to_string();
@@ -213,6 +231,10 @@ impl Batch {
     async fn expires_on(&self) -> Date {
         self.row.expires_on
     }
+    /// MRP printed on this batch's packs; none of them sells above it.
+    async fn mrp(&self) -> Money {
+        self.row.mrp_paise.into()
+    }
     /// Packs on hand (including those held for orders).
     async fn quantity(&self) -> i32 {
         int(self.row.quantity)
@@ -221,7 +243,8 @@ impl Batch {
     async fn reserved(&self) -> i32 {
         int(self.row.reserved)
     }
-    /// Packs that can be sold now (0 once expired).
+    /// Packs not held for orders (0 once expired; the shelf-life margin
+    /// and the MRP rule may still keep them from checkout).
     async fn available(&self) -> i32 {
         if self.row.sellable(self.today) {
             int(self.row.quantity - self.row.reserved)
@@ -276,5 +299,54 @@ impl StockMovement {
     /// When.
     async fn at(&self) -> DateTime {
         self.0.at
+    }
+}
+
+/// A batch with packs on hand that expires soon (see `expiringBatches`).
+pub struct ExpiringBatch(pub(in crate::schema) ExpiringBatchRow);
+
+/// A batch expiring within the asked window, with its packs: staff pull it
+/// (the sweeper quarantines what is left once it expires).
+#[Object]
+impl ExpiringBatch {
+    /// Batch ID.
+    async fn id(&self) -> ID {
+        ID(self.0.batch.id.clone())
+    }
+    /// The listing it belongs to.
+    async fn listing_id(&self) -> ID {
+        ID(self.0.batch.listing_id.clone())
+    }
+    /// The vendor holding it.
+    async fn vendor_id(&self) -> ID {
+        ID(self.0.vendor_id.clone())
+    }
+    /// The medicine of the listing.
+    async fn medicine_id(&self) -> ID {
+        ID(self.0.medicine_id.clone())
+    }
+    /// Batch number as printed on the pack.
+    async fn batch_number(&self) -> &str {
+        &self.0.batch.batch_number
+    }
+    /// Expiry date.
+    async fn expires_on(&self) -> Date {
+        self.0.batch.expires_on
+    }
+    /// Days from today (India) to expiry; 0 or less once expired.
+    async fn days_left(&self) -> i32 {
+        int((self.0.batch.expires_on.0 - domain::today()).num_days())
+    }
+    /// Packs on hand (including those held for orders).
+    async fn quantity(&self) -> i32 {
+        int(self.0.batch.quantity)
+    }
+    /// Packs held for unconfirmed orders.
+    async fn reserved(&self) -> i32 {
+        int(self.0.batch.reserved)
+    }
+    /// MRP printed on its packs.
+    async fn mrp(&self) -> Money {
+        self.0.batch.mrp_paise.into()
     }
 }

@@ -96,6 +96,8 @@ pub struct BatchAllocation {
     pub expires_on: Date,
     /// Packs taken from it.
     pub quantity: i32,
+    /// The batch's MRP (the unit price never exceeds it).
+    pub mrp: Money,
 }
 
 /// A reserved line.
@@ -143,6 +145,7 @@ impl ReservedLine {
                 batch_number: a.batch_number.clone(),
                 expires_on: a.expires_on,
                 quantity: int(a.quantity),
+                mrp: a.mrp_paise.into(),
             })
             .collect()
     }
@@ -222,8 +225,8 @@ impl ListingQuote {
     async fn available(&self) -> bool {
         self.listing.active && self.listing.stock > 0 && self.listing.sellable
     }
-    /// Whether its vendor may sell now (verified, not suspended); checkout
-    /// and carts refuse the listing otherwise.
+    /// Whether it may be sold now (its vendor verified and not suspended,
+    /// its medicine not Schedule X); checkout and carts refuse it otherwise.
     async fn sellable(&self) -> bool {
         self.listing.sellable
     }

@@ -3,6 +3,7 @@
 use super::foreign::{Listing, Medicine, User, Vendor};
 use super::returns::OrderReturn;
 use crate::domain::{PaymentMethod, Schedule, Status, Supply};
+use crate::schema::invoices::{self, FulfilFromInput, Invoice, OrderSeller};
 use crate::schema::loaders::{HistoryLoader, LinesLoader, ReturnsLoader};
 use crate::schema::state;
 use crate::store::{self, LineRow, OrderOwner, OrderRow};
@@ -146,6 +147,31 @@ impl Order {
     async fn cancellation_reason(&self) -> Option<&str> {
         self.0.cancellation_reason.as_deref()
     }
+
+    /// The pharmacist's dispensing of its prescription medicines (null
+    /// until recorded with `dispenseOrder`; required before dispatch).
+    async fn dispensing(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Option<crate::schema::dispensing::OrderDispensing>> {
+        crate::schema::dispensing::order_dispensing(ctx, &self.0.id).await
+    }
+
+    /// Who sells it: the vendor's legal name and the branch fulfilling it
+    /// (null for orders placed before branches were recorded).
+    async fn seller(&self, ctx: &Context<'_>) -> ApiResult<Option<OrderSeller>> {
+        invoices::seller_of(ctx, &self.0.id).await
+    }
+
+    /// Its GST tax invoice, issued when it was confirmed (null before).
+    async fn invoice(&self, ctx: &Context<'_>) -> ApiResult<Option<Invoice>> {
+        invoices::invoice_of(ctx, &self.0.id).await
+    }
+
+    /// Credit notes against its invoice (cancellation, approved returns), oldest first.
+    async fn credit_notes(&self, ctx: &Context<'_>) -> ApiResult<Vec<Invoice>> {
+        invoices::credit_notes_of(ctx, &self.0.id).await
+    }
 }
 
 /// One line of an order, with the snapshot that makes the invoice.
@@ -244,6 +270,15 @@ impl OrderLine {
         Money::from(self.0.cgst + self.0.sgst + self.0.igst)
     }
 
+    /// For a prescription medicine: the patient and prescriber it was
+    /// sold against (snapshotted at checkout); null otherwise.
+    async fn prescription(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Option<crate::schema::dispensing::OrderLinePrescription>> {
+        crate::schema::dispensing::line_prescription(ctx, &self.0.id).await
+    }
+
     /// The batches the units come from (first expiry first out).
     async fn batches(&self) -> ApiResult<Vec<OrderLineBatch>> {
         self.0
@@ -254,6 +289,7 @@ impl OrderLine {
                     batch_number: b.batch_number.clone(),
                     expires_on: Date::from_db(&b.expires_on)?,
                     quantity: b.quantity,
+                    mrp: b.mrp.map(|p| Money::from(janta_platform::money::Paise(p))),
                 })
             })
             .collect()
@@ -269,6 +305,9 @@ pub struct OrderLineBatch {
     pub expires_on: Date,
     /// Units from this batch.
     pub quantity: i64,
+    /// The batch's MRP per unit as printed on it (null for orders placed
+    /// before catalog reported it).
+    pub mrp: Option<Money>,
 }
 
 /// Where an order goes: a copy of the customer's address at checkout (later
@@ -322,6 +361,9 @@ pub struct OrderForPayment {
     pub status: Status,
     /// Amount to charge, in paise (tax included).
     pub total_paise: i64,
+    /// The GST inside the total, in paise (settlements withhold TCS on the
+    /// value before tax).
+    pub tax_paise: i64,
     /// ISO 4217 currency; always "INR".
     pub currency: String,
     /// The same amount as money.
@@ -338,6 +380,7 @@ impl From<&OrderRow> for OrderForPayment {
             vendor_id: ID(o.vendor_id.clone()),
             status: o.status,
             total_paise: o.total.get(),
+            tax_paise: o.tax_total().get(),
             currency: o.currency.clone(),
             total: Money::from(o.total),
             payment_method: o.payment_method,
@@ -360,6 +403,10 @@ pub struct PlaceOrderInput {
     /// How you will pay; cash on delivery confirms the orders at once.
     /// Omit it to choose when paying (payOrder).
     pub payment_method: Option<PaymentMethod>,
+    /// Branches to fulfil vendors' orders from (at most one per vendor);
+    /// each vendor's default shipping branch otherwise. The branch's state
+    /// decides CGST + SGST or IGST.
+    pub fulfil_from: Option<Vec<FulfilFromInput>>,
 }
 
 pub(in crate::schema) async fn list(

@@ -30,6 +30,8 @@ pub enum DispenseRefusal {
     NotCustomers,
     /// The prescription is awaiting review or was rejected.
     NotApproved,
+    /// The prescription does not name its prescriber's registration number.
+    NoPrescriber,
     /// The prescription's validity has passed.
     Expired,
     /// Schedule X: the prescription was already used by another order.
@@ -45,6 +47,7 @@ impl From<Refusal> for DispenseRefusal {
             Refusal::NotPrescribed => DispenseRefusal::NotPrescribed,
             Refusal::NotCustomers => DispenseRefusal::NotCustomers,
             Refusal::NotApproved => DispenseRefusal::NotApproved,
+            Refusal::NoPrescriber => DispenseRefusal::NoPrescriber,
             Refusal::Expired => DispenseRefusal::Expired,
             Refusal::AlreadyUsed => DispenseRefusal::AlreadyUsed,
             Refusal::InsufficientQuantity => DispenseRefusal::InsufficientQuantity,
@@ -87,6 +90,12 @@ pub struct DispenseLineDecision {
     pub reason: Option<DispenseRefusal>,
     /// A sentence for the customer, when not covered.
     pub message: Option<String>,
+    /// The patient named on the covering prescription (orders snapshots it).
+    pub patient_name: Option<String>,
+    /// The covering prescription's prescriber, as confirmed on approval.
+    pub prescriber_name: Option<String>,
+    /// The prescriber's medical council registration number.
+    pub prescriber_registration: Option<String>,
 }
 
 impl From<LineDecision> for DispenseLineDecision {
@@ -99,7 +108,11 @@ impl From<LineDecision> for DispenseLineDecision {
             whole_prescription: false,
             reason: None,
             message: None,
+            patient_name: None,
+            prescriber_name: None,
+            prescriber_registration: None,
         };
+        let covering = d.covering.unwrap_or_default();
         match d.allocation {
             Allocation::NotRequired => base,
             Allocation::Covered {
@@ -109,6 +122,9 @@ impl From<LineDecision> for DispenseLineDecision {
             } => DispenseLineDecision {
                 prescription_id: Some(ID(prescription_id)),
                 whole_prescription,
+                patient_name: Some(covering.patient_name).filter(|n| !n.is_empty()),
+                prescriber_name: covering.prescriber_name,
+                prescriber_registration: covering.prescriber_registration,
                 ..base
             },
             Allocation::Refused(reason) => DispenseLineDecision {

@@ -98,6 +98,23 @@ impl Prescription {
     async fn doctor_registration_number(&self) -> Option<&str> {
         self.0.doctor_registration_number.as_deref()
     }
+    /// The prescriber (doctor) as the reviewing pharmacist confirmed it on
+    /// approval; before that, the doctor the customer named.
+    async fn prescriber_name(&self) -> &str {
+        self.0
+            .prescriber_name
+            .as_deref()
+            .unwrap_or(&self.0.doctor_name)
+    }
+    /// The prescriber's medical council registration number, as confirmed
+    /// on approval (required for schedule H and H1); before that, as the
+    /// customer gave it, if at all.
+    async fn prescriber_registration(&self) -> Option<&str> {
+        self.0
+            .prescriber_registration
+            .as_deref()
+            .or(self.0.doctor_registration_number.as_deref())
+    }
     /// The date the doctor issued it.
     async fn issued_on(&self) -> Date {
         self.0.issued_on
@@ -261,6 +278,14 @@ pub struct ReviewPrescriptionInput {
     pub valid_until: Option<Date>,
     /// Notes; for REJECT, the reason the customer is told (required).
     pub notes: Option<String>,
+    /// APPROVE: the prescriber's name as written on the prescription
+    /// (default: the doctor named at submission).
+    pub prescriber_name: Option<String>,
+    /// APPROVE: the prescriber's medical council registration number
+    /// (default: the one given at submission). Required for an approval:
+    /// schedule H and H1 medicines are dispensed only against a named,
+    /// registered prescriber.
+    pub prescriber_registration: Option<String>,
 }
 
 /// One approved medicine.

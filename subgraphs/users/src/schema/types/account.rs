@@ -104,6 +104,11 @@ impl User {
         let rows = store::family_of(&state(ctx).store, &row.id).await?;
         Ok(rows.into_iter().map(FamilyMember).collect())
     }
+    /// The profile's version (self and admins only): send it back as
+    /// `updateProfile(expectedVersion:)` so a stale edit is refused.
+    async fn version(&self) -> ApiResult<i64> {
+        Ok(self.visible(Visibility::Private)?.version)
+    }
     /// When the account was created (self and admins only).
     async fn created_at(&self) -> ApiResult<DateTime> {
         Ok(DateTime(self.visible(Visibility::Private)?.created_at))
@@ -152,6 +157,11 @@ impl Address {
     /// Whether this is the user's default delivery address.
     async fn is_default(&self) -> bool {
         self.0.is_default
+    }
+    /// The address's version: send it back as `updateAddress(expectedVersion:)`
+    /// so a stale edit is refused.
+    async fn version(&self) -> i64 {
+        self.0.version
     }
 }
 

@@ -85,6 +85,13 @@ pub struct BranchInput {
     pub state: String,
     /// PIN code.
     pub pincode: String,
+    /// The GSTIN of the branch's state (checked: shape, check character and
+    /// state prefix). Omitted: the vendor's GSTIN when the branch is in the
+    /// vendor's state, else none.
+    pub gstin: Option<String>,
+    /// Whether orders ship from it. Omitted: it ships exactly when it has a
+    /// GSTIN; a branch that ships must have one.
+    pub ships: Option<bool>,
 }
 
 /// A pharmacy joining the marketplace.
@@ -94,7 +101,8 @@ pub struct CreateVendorInput {
     pub name: String,
     /// Registered legal name.
     pub legal_name: String,
-    /// GSTIN.
+    /// GSTIN of the state of registration (checked: shape, check character
+    /// and state prefix).
     pub gstin: String,
     /// Drug licence number.
     pub drug_licence_number: String,

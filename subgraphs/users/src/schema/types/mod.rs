@@ -2,6 +2,8 @@
 
 mod account;
 mod inputs;
+mod licence;
+mod partner;
 mod vendor;
 
 pub use account::{Address, AuthPayload, FamilyMember, Relation, ServiceContact, User};
@@ -10,6 +12,8 @@ pub use inputs::{
     AddressInput, BranchInput, CreateVendorInput, FamilyMemberInput, ProposePharmacistInput,
     RegisterInput, UpdateProfileInput,
 };
+pub use licence::{DrugLicence, DrugLicenceForm};
+pub use partner::{PartnerApp, PartnerAppCredentials, RegisterPartnerAppInput};
 pub use vendor::{
     Branch, PharmacistAppointment, PharmacistAppointmentStatus, Vendor, VendorStatus,
 };

@@ -2,12 +2,14 @@
 //! pharmacist appointments.
 
 use crate::domain;
-use crate::schema::loaders::{load_user, load_vendor, BranchesLoader};
-use crate::schema::User;
+use crate::schema::loaders::{
+    load_user, load_vendor, BranchLoader, BranchesLoader, LicencesLoader,
+};
+use crate::schema::{DrugLicence, User};
 use crate::store::{AppointmentRow, BranchRow, VendorRow};
 use async_graphql::{Context, Enum, Object, ID};
 use janta_platform::auth::{optional_principal, principal};
-use janta_platform::loader::load_or_empty;
+use janta_platform::loader::{load_one, load_or_empty};
 use janta_platform::scalars::DateTime;
 use janta_platform::{ApiError, ApiResult};
 
@@ -67,10 +69,24 @@ impl Vendor {
         }
         Ok(self.0.suspension_reason.as_deref())
     }
-    /// Premises the vendor sells from.
+    /// Premises the vendor sells from, oldest first.
     async fn branches(&self, ctx: &Context<'_>) -> ApiResult<Vec<Branch>> {
         let rows = load_or_empty::<BranchesLoader, _, _>(ctx, self.0.id.clone()).await?;
         Ok(rows.into_iter().map(Branch).collect())
+    }
+    /// The branch orders ship from by default (its GSTIN and invoice series
+    /// go on the invoices); null until the vendor has a shipping branch.
+    async fn shipping_branch(&self, ctx: &Context<'_>) -> ApiResult<Option<Branch>> {
+        let Some(id) = self.0.shipping_branch_id.clone() else {
+            return Ok(None);
+        };
+        Ok(load_one::<BranchLoader, _>(ctx, id).await?.map(Branch))
+    }
+    /// Its retail drug licences (Form 20 and Form 21), every record newest
+    /// first: renewals are new records, the latest of a form is in force.
+    async fn drug_licences(&self, ctx: &Context<'_>) -> ApiResult<Vec<DrugLicence>> {
+        let rows = load_or_empty::<LicencesLoader, _, _>(ctx, self.0.id.clone()).await?;
+        Ok(rows.into_iter().map(DrugLicence).collect())
     }
 }
 
@@ -115,6 +131,21 @@ impl Branch {
     async fn pincode(&self) -> &str {
         &self.0.pincode
     }
+    /// GSTIN of the branch's state (every shipping branch has one; it goes
+    /// on the invoices of orders shipped from here).
+    async fn gstin(&self) -> Option<&str> {
+        self.0.gstin.as_deref()
+    }
+    /// Whether orders ship from this branch.
+    async fn ships(&self) -> bool {
+        self.0.ships
+    }
+    /// The series its invoices are numbered in: state code and the
+    /// branch's ordinal among the vendor's branches in that state, e.g.
+    /// "KA01". Assigned when the branch is added; never changes.
+    async fn invoice_series(&self) -> &str {
+        &self.0.invoice_series
+    }
 }
 
 /// Where a pharmacist appointment stands.
@@ -155,6 +186,23 @@ impl PharmacistAppointment {
             .await?
             .ok_or_else(|| ApiError::not_found("user"))?;
         Ok(User::for_viewer(row, optional_principal(ctx)))
+    }
+    /// The user ID of the person proposed.
+    async fn user_id(&self) -> ID {
+        ID(self.0.user_id.clone())
+    }
+    /// The person's full name (whoever may read the appointment may read
+    /// the name: admins, the vendor's admins, the orders service).
+    async fn full_name(&self, ctx: &Context<'_>) -> ApiResult<String> {
+        let row = load_user(ctx, &self.0.user_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("user"))?;
+        Ok(row.full_name)
+    }
+    /// When a platform admin verified it; null unless verified.
+    async fn verified_at(&self) -> Option<DateTime> {
+        let verified = self.0.status == domain::AppointmentStatus::Verified;
+        self.0.decided_at.filter(|_| verified).map(DateTime)
     }
     /// State code of the State Pharmacy Council the person is registered with.
     async fn council(&self) -> &str {
