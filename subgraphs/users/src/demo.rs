@@ -92,6 +92,7 @@ struct DemoVendor {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DemoBranch {
+    id: String,
     line1: String,
     city: String,
     pincode: String,
@@ -168,7 +169,7 @@ pub async fn seed(store: &Store) -> anyhow::Result<bool> {
             state: &v.state,
             pincode: &b.pincode,
         };
-        seed::verified_vendor(&mut tx, &v.id, &vendor, &branch).await?;
+        seed::verified_vendor(&mut tx, &v.id, &vendor, &b.id, &branch).await?;
     }
     for u in &data.users {
         let user = NewUser {

@@ -768,6 +768,9 @@ pub async fn reinstate_vendor(
 /// The fields of a new branch, its GSTIN and shipping already decided
 /// ([`crate::domain::gst::branch_registration`]).
 pub struct NewBranch<'a> {
+    /// A fixed ID (demo data, which other subgraphs' demo data refers to);
+    /// `None` for a new one.
+    pub id: Option<&'a str>,
     pub name: &'a str,
     pub address: &'a AddressFields<'a>,
     pub gstin: Option<&'a str>,
@@ -782,7 +785,7 @@ pub async fn insert_branch(
     vendor_id: &str,
     branch: &NewBranch<'_>,
 ) -> ApiResult<BranchRow> {
-    let id = new_id();
+    let id = branch.id.map_or_else(new_id, str::to_string);
     let state = branch.address.state;
     let (existing,): (i64,) =
         sqlx::query_as("SELECT COUNT(*) FROM vendor_branches WHERE vendor_id = $1 AND state = $2")

@@ -109,6 +109,7 @@ async fn insert_branch(
         (&vendor.gstin, &vendor.state),
     )?;
     let new = NewBranch {
+        id: None,
         name: branch.name,
         address: branch.address,
         gstin: gstin.as_deref(),

@@ -21,11 +21,13 @@ pub async fn verified_vendor(
     conn: &mut AnyConnection,
     id: &str,
     vendor: &NewVendor<'_>,
+    branch_id: &str,
     branch: &AddressFields<'_>,
 ) -> anyhow::Result<()> {
     super::write_vendor(conn, id, vendor, true).await?;
     let name = format!("{} — {}", vendor.name, branch.city);
     let new = NewBranch {
+        id: Some(branch_id),
         name: &name,
         address: branch,
         gstin: Some(vendor.gstin),
