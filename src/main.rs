@@ -6,6 +6,7 @@
 mod compose;
 mod dev;
 mod error_codes;
+mod limits;
 mod playground;
 mod router;
 mod subgraphs;

@@ -17,7 +17,9 @@
 //! `janta_trusted_documents` (`src/trusted_documents.rs`), limits partner
 //! apps to the contract's trusted documents when the deployment asks, and
 //! `janta_error_codes` (`src/error_codes.rs`) gives the router's own errors
-//! documented codes and readable messages.
+//! documented codes and readable messages. `janta_limits`
+//! (`src/limits.rs`) applies the request rate and query cost limits per
+//! client.
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -46,6 +48,7 @@ use hive_router::{GraphQLError, PlanExecutionOutput, PluginRegistry};
 use janta_platform::server::{ClientAddress, TrustedProxies};
 
 use crate::error_codes::ErrorCodes;
+use crate::limits::Limits;
 use crate::playground::Playground;
 use crate::trusted_documents::TrustedDocuments;
 use serde::Deserialize;
@@ -127,7 +130,8 @@ async fn serve() -> Result<(), RouterInitError> {
         .register::<RejectInvalidJwt>()
         .register::<TrustedDocuments>()
         .register::<ErrorCodes>()
-        .register::<ForwardClientAddress>();
+        .register::<ForwardClientAddress>()
+        .register::<Limits>();
     hive_router::router_entrypoint(plugins).await
 }
 
@@ -227,8 +231,9 @@ struct ForwardClientAddressConfig {
 }
 
 /// The client's address, kept in the request's plugin context from the
-/// HTTP request hook to the subgraph request hooks.
-struct ClientIp(IpAddr);
+/// HTTP request hook to the subgraph request hooks (and read by
+/// `janta_limits` to key anonymous callers' buckets).
+pub(crate) struct ClientIp(pub(crate) IpAddr);
 
 impl ForwardClientAddress {
     /// Parses the configured proxies: a network (`10.0.0.0/8`) or a single

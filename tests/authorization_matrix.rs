@@ -1,7 +1,8 @@
 //! Who may do what, as one table: every role (anonymous, a customer,
 //! another customer, each pharmacy's pharmacist and admin, a pharmacist
-//! whose registration nobody verified yet, the platform admin, a partner and
-//! a service principal) against every kind of object (profile, address,
+//! whose registration nobody verified yet, the platform admin, a partner,
+//! the KA pharmacy's partner app holding every pharmacy scope, and a
+//! service principal) against every kind of object (profile, address,
 //! cart, order, prescription and its document, payment, refund, listing and
 //! stock, notification, webhook subscription, audit trail) and operation.
 //!
@@ -47,6 +48,7 @@ roles!(
     UnverifiedPharmacist,
     Admin,
     Partner,
+    PartnerAppKa,
     Service,
 );
 
@@ -174,24 +176,55 @@ async fn sign_in_everyone(p: &Platform) -> (HashMap<Who, Option<String>>, String
         .await;
     assert!(proposed["errors"].is_null(), "proposal failed: {proposed}");
 
-    let partner_id = p.register("partner@janta.test", "Pixel Partner").await;
-    let roles = p
-        .gql
-        .send(
-            Some(&admin),
-            "mutation($id: ID!) { setUserRoles(userId: $id, roles: [PARTNER]) { id } }",
-            json!({"id": partner_id}),
-        )
-        .await;
-    assert!(roles["errors"].is_null(), "partner role: {roles}");
+    // The platform's partner: a partner app managing its webhooks.
+    let (partner_id, partner_token) = webhook_partner(p, &admin).await;
+    tokens.insert(Partner, Some(partner_token));
     for (who, email) in [
         (OtherCustomer, "other@janta.test"),
         (UnverifiedPharmacist, "unverified.rx@janta.test"),
-        (Partner, "partner@janta.test"),
     ] {
         tokens.insert(who, Some(p.login_with(email, TEST_PASSWORD).await));
     }
+    tokens.insert(PartnerAppKa, Some(partner_app_token(p, &vendor_ka).await));
     (tokens, partner_id)
+}
+
+/// A token of the KA pharmacy's integration holding every pharmacy scope
+/// but `webhooks:manage` (client credentials, as docs/partners.md says).
+async fn partner_app_token(p: &Platform, vendor_ka: &str) -> String {
+    let scopes = [
+        "CATALOG_READ",
+        "LISTINGS_WRITE",
+        "STOCK_WRITE",
+        "ORDERS_READ",
+        "ORDERS_WRITE",
+    ];
+    let registered = p
+        .gql
+        .data(
+            Some(vendor_ka),
+            &operation("RegisterPartnerApp"),
+            json!({"input": {"name": "KA integration", "scopes": scopes}}),
+        )
+        .await;
+    let app = &registered["registerPartnerApp"];
+    let granted: Value = reqwest::Client::new()
+        .post(p.subgraph_url("users").replace("/graphql", "/oauth/token"))
+        .basic_auth(
+            app["clientId"].as_str().expect("client ID"),
+            app["clientSecret"].as_str(),
+        )
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("token endpoint answers")
+        .json()
+        .await
+        .expect("token JSON");
+    granted["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no partner token: {granted}"))
+        .to_string()
 }
 
 async fn build_world(p: &Platform) -> World {
@@ -341,11 +374,11 @@ fn table(w: &World) -> Vec<Cell> {
              json!({"id": w.id("cartLine")}), &[Customer]),
         cell("order", "read", "orders", "order",
              "query($id: ID!) { order(id: $id) { id status } }",
-             json!({"id": w.id("order")}), &[Customer, PharmacistKa, VendorAdminKa, Admin]),
+             json!({"id": w.id("order")}), &[Customer, PharmacistKa, VendorAdminKa, Admin, PartnerAppKa]),
         // An invalid transition: allowed callers get CONFLICT, others a refusal.
         cell("order", "advance", "orders", "advanceOrder",
              "mutation($id: ID!) { advanceOrder(id: $id, to: PENDING_PAYMENT) { id } }",
-             json!({"id": w.id("order")}), &[VendorAdminKa, PharmacistKa, Admin]),
+             json!({"id": w.id("order")}), &[VendorAdminKa, PharmacistKa, Admin, PartnerAppKa]),
         // Dispensing an order that is not packed: the pharmacy's verified
         // pharmacist gets CONFLICT, everyone else a refusal.
         cell("order", "dispense", "orders", "dispenseOrder",
@@ -377,7 +410,7 @@ fn table(w: &World) -> Vec<Cell> {
         // A real receipt of one unit: allowed staff add it, others are refused.
         cell("listing", "update stock", "catalog", "receiveBatch",
              RECEIVE_ONE_UNIT,
-             json!({"id": PARACETAMOL_500_KA_LISTING_ID}), &[PharmacistKa, VendorAdminKa]),
+             json!({"id": PARACETAMOL_500_KA_LISTING_ID}), &[PharmacistKa, VendorAdminKa, PartnerAppKa]),
         cell("listing", "update stock (other pharmacy)", "catalog", "receiveBatch",
              RECEIVE_ONE_UNIT,
              json!({"id": PARACETAMOL_500_MH_LISTING_ID}), &[PharmacistMh, VendorAdminMh]),
@@ -462,4 +495,28 @@ fn hidden_from_router(body: &Value) -> Result<(), String> {
             "service-only field reachable through the router: {body}"
         ))
     }
+}
+
+/// A platform partner app holding `webhooks:manage` (registered by `admin`):
+/// its token subject (`partner:<client ID>`, what grants name) and a token
+/// from the users token endpoint.
+async fn webhook_partner(p: &Platform, admin: &str) -> (String, String) {
+    let registered = p
+        .gql
+        .data(
+            Some(admin),
+            &operation("RegisterPartnerApp"),
+            json!({"input": {"name": "Pixel Partner", "scopes": ["WEBHOOKS_MANAGE"]}}),
+        )
+        .await;
+    let app = &registered["registerPartnerApp"];
+    let client = app["clientId"].as_str().expect("client ID");
+    let granted: Value = p
+        .request_service_token(client, app["clientSecret"].as_str().expect("secret"))
+        .await
+        .json()
+        .await
+        .expect("token JSON");
+    let token = granted["access_token"].as_str().expect("a partner token");
+    (format!("partner:{client}"), token.to_string())
 }

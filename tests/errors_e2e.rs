@@ -64,6 +64,7 @@ async fn every_router_error_has_a_documented_code_and_a_readable_message() {
         ("too deep", json!({"query": format!("{{ medicines(first: 1) {{ edges {{ node {{ {nested} }} }} }} }}")}).to_string(), "MAX_DEPTH_EXCEEDED"),
         ("too many aliases", json!({"query": format!("{{ {aliases} }}")}).to_string(), "MAX_ALIASES_EXCEEDED"),
         ("unknown trusted document", json!({"documentId": "0".repeat(64)}).to_string(), "PERSISTED_DOCUMENT_NOT_FOUND"),
+        ("pages of 100 in pages of 100", json!({"query": "{ vendors(first: 100) { edges { node { listings(first: 100) { edges { node { id } } } } } } }"}).to_string(), "QUERY_TOO_COSTLY"),
     ];
     for (what, body, expected) in cases {
         let answer = post(&p, body).await;

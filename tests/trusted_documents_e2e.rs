@@ -95,3 +95,54 @@ async fn first_party_clients_keep_sending_their_own_documents_when_partners_are_
     let anonymous = p.gql.data(None, "{ categories { name } }", json!({})).await;
     assert!(!anonymous["categories"].as_array().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_partner_app_runs_contract_operations_by_id_only_when_limited() {
+    let p = Platform::start_with(&[("JANTA_PARTNERS_TRUSTED_DOCUMENTS_ONLY", "true")]).await;
+    let ka_admin = p.login("vendor.ka@janta.test").await;
+    let input = json!({"input": {"name": "KA catalogue reader", "scopes": ["CATALOG_READ"]}});
+    let registered = p
+        .gql
+        .data(Some(&ka_admin), &operation("RegisterPartnerApp"), input)
+        .await;
+    let app = &registered["registerPartnerApp"];
+    let token_url = p.subgraph_url("users").replace("/graphql", "/oauth/token");
+    let granted: Value = reqwest::Client::new()
+        .post(token_url)
+        .basic_auth(
+            app["clientId"].as_str().unwrap(),
+            Some(app["clientSecret"].as_str().unwrap()),
+        )
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = granted["access_token"].as_str().expect("a partner token");
+
+    let variables = json!({"search": "paracetamol", "first": 5});
+    let ad_hoc = post(
+        &p,
+        Some(token),
+        json!({"query": "{ medicines(first: 5) { totalCount } }"}),
+    )
+    .await;
+    assert!(ad_hoc["data"].is_null(), "{ad_hoc}");
+    assert_eq!(
+        ad_hoc["errors"][0]["extensions"]["code"], "TRUSTED_DOCUMENT_REQUIRED",
+        "{ad_hoc}"
+    );
+    let by_id = post(
+        &p,
+        Some(token),
+        json!({"documentId": document_id("SearchMedicines"), "variables": variables}),
+    )
+    .await;
+    assert!(by_id["errors"].is_null(), "{by_id}");
+    assert!(
+        by_id["data"]["medicines"]["totalCount"].as_i64().unwrap() >= 1,
+        "{by_id}"
+    );
+}

@@ -32,6 +32,10 @@ fn launch(port: u16, data_dir: &std::path::Path, env: &[(String, String)]) -> Ch
         .args(["dev", "--port", &port.to_string(), "--data-dir"])
         .arg(data_dir)
         .env("RUST_LOG", "warn")
+        // Tests send many requests from one address and account at once;
+        // `tests/limits_e2e.rs` sets small rates of its own.
+        .env("JANTA_RATE_LIMIT_PER_MINUTE", "1000000")
+        .env("JANTA_PARTNER_RATE_LIMIT_PER_MINUTE", "1000000")
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .stdin(Stdio::null())
         .stdout(Stdio::null())

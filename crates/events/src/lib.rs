@@ -32,6 +32,7 @@
 
 mod backoff;
 mod consumer;
+pub mod doc;
 mod in_process;
 mod nats;
 mod relay;

@@ -12,7 +12,7 @@ use janta_events::{Consumer, EventBus, Runtime};
 use janta_platform::auth::TokenVerifier;
 use janta_platform::client::ServiceClient;
 use janta_platform::config::SubgraphConfig;
-use janta_platform::server::{subgraph_router_with_checks, with_limits};
+use janta_platform::server::{subgraph_router_with_checks, with_limits, SubgraphLimits};
 use janta_platform::store::{Migrations, Store};
 use janta_platform::tasks::background;
 use std::future::Future;
@@ -149,6 +149,10 @@ impl Kit {
             extend,
             vec![self.bus.readiness_check()],
             self.config.trusted_proxies.clone(),
+            SubgraphLimits {
+                clients: self.config.client_limits,
+                max_query_cost: self.config.max_query_cost,
+            },
         )
     }
 }

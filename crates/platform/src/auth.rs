@@ -105,6 +105,33 @@ impl Principal {
             )))
         }
     }
+
+    /// Whether this is a partner app's token (role `PARTNER`).
+    pub fn is_partner(&self) -> bool {
+        self.has_role(Role::Partner)
+    }
+
+    /// Whether the principal may act for `vendor_id` in the way `scope`
+    /// names: that vendor's staff (pharmacist or vendor admin), or a partner
+    /// app owned by that vendor whose token holds `scope`. Platform partner
+    /// apps (no vendor) never act for a vendor. Admins are not included:
+    /// callers add `is_admin()` where admins may act too.
+    pub fn acts_for_vendor(&self, vendor_id: &str, scope: PartnerScope) -> bool {
+        self.is_staff_of(vendor_id)
+            || (self.is_partner()
+                && self.vendor_id.as_deref() == Some(vendor_id)
+                && self.scopes.iter().any(|s| s == scope.as_str()))
+    }
+
+    /// `FORBIDDEN` for partner tokens: fields no partner scope covers
+    /// (a customer's cart or account, prescriptions, payments) call it.
+    pub fn refuse_partner(&self) -> ApiResult<()> {
+        if self.is_partner() {
+            Err(ApiError::forbidden("partner apps may not use this field"))
+        } else {
+            Ok(())
+        }
+    }
 }
 
 /// The closed list of scopes a partner app may be granted (documented in
@@ -233,6 +260,25 @@ pub fn require_vendor_staff<'a>(ctx: &Context<'a>) -> ApiResult<(&'a Principal, 
         .vendor_id
         .as_deref()
         .ok_or_else(|| ApiError::forbidden("your account is not attached to a vendor"))?;
+    Ok((p, vendor))
+}
+
+/// The vendor a vendor-scoped operation acts for: the caller's own vendor
+/// if they are its staff, or if they are a partner app of a vendor whose
+/// token holds `scope`. Platform partner apps (no vendor) and partners
+/// lacking `scope` are `FORBIDDEN`, as is everyone else.
+pub fn require_vendor_actor<'a>(
+    ctx: &Context<'a>,
+    scope: PartnerScope,
+) -> ApiResult<(&'a Principal, &'a str)> {
+    let p = principal(ctx)?;
+    if !p.is_partner() {
+        return require_vendor_staff(ctx);
+    }
+    p.require_scope(scope)?;
+    let vendor = p.vendor_id.as_deref().ok_or_else(|| {
+        ApiError::forbidden("platform partner apps act for no vendor; use a vendor's app")
+    })?;
     Ok((p, vendor))
 }
 
@@ -500,6 +546,53 @@ mod tests {
         for unknown in unknown {
             assert_eq!(PartnerScope::parse(unknown), None, "{unknown:?}");
         }
+    }
+
+    fn partner(vendor: Option<&str>, scopes: &[&str]) -> Principal {
+        Principal {
+            subject: "partner:app".into(),
+            roles: vec![Role::Partner],
+            vendor_id: vendor.map(str::to_string),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn acts_for_vendor_needs_the_vendor_and_for_partners_the_scope() {
+        let ka = partner(Some("ka"), &["orders:read"]);
+        assert!(ka.acts_for_vendor("ka", PartnerScope::OrdersRead));
+        assert!(!ka.acts_for_vendor("mh", PartnerScope::OrdersRead));
+        assert!(!ka.acts_for_vendor("ka", PartnerScope::OrdersWrite));
+        let platform = partner(None, &["orders:read", "catalog:read"]);
+        assert!(!platform.acts_for_vendor("ka", PartnerScope::OrdersRead));
+        let staff = Principal {
+            subject: "s1".into(),
+            roles: vec![Role::Pharmacist],
+            vendor_id: Some("ka".into()),
+            scopes: vec![],
+        };
+        assert!(staff.acts_for_vendor("ka", PartnerScope::StockWrite));
+        assert!(!staff.acts_for_vendor("mh", PartnerScope::StockWrite));
+        let admin = Principal {
+            roles: vec![Role::Admin],
+            ..customer()
+        };
+        assert!(!admin.acts_for_vendor("ka", PartnerScope::OrdersRead));
+        let sneaky = Principal {
+            roles: vec![Role::Customer],
+            vendor_id: Some("ka".into()),
+            scopes: vec!["orders:read".into()],
+            ..customer()
+        };
+        assert!(!sneaky.acts_for_vendor("ka", PartnerScope::OrdersRead));
+    }
+
+    #[test]
+    fn refuse_partner_refuses_partners_only() {
+        assert!(customer().refuse_partner().is_ok());
+        let all: Vec<&str> = PartnerScope::ALL.iter().map(|s| s.as_str()).collect();
+        let err = partner(Some("ka"), &all).refuse_partner().unwrap_err();
+        assert_eq!(err.code(), crate::ErrorCode::Forbidden);
     }
 
     #[test]

@@ -189,6 +189,14 @@ pub struct SubgraphConfig {
     /// the router's hosts when it runs elsewhere. Throttling and the audit
     /// trail see the client's address only through them.
     pub trusted_proxies: crate::server::TrustedProxies,
+    /// Request rates per client for requests sent straight to this
+    /// subgraph (`JANTA_RATE_LIMIT_PER_MINUTE`, `JANTA_RATE_LIMIT_BURST`,
+    /// `JANTA_PARTNER_RATE_LIMIT_PER_MINUTE`, `JANTA_PARTNER_RATE_LIMIT_BURST`),
+    /// the same as the router's.
+    pub client_limits: crate::rate_limit::ClientLimits,
+    /// The most a document may cost (`JANTA_MAX_QUERY_COST`, see
+    /// [`crate::query_cost`]), the same as the router's.
+    pub max_query_cost: u64,
     /// Catalog: how long a stock reservation holds stock before it expires.
     pub reservation_ttl: Duration,
     /// Catalog: how often the sweeper looks for expired reservations.
@@ -469,6 +477,8 @@ impl SubgraphConfig {
             webhook_encryption_key: Secret::new(DEV_WEBHOOK_ENCRYPTION_KEY),
             webhook_allow_private_nets: false,
             trusted_proxies: crate::server::TrustedProxies::default(),
+            client_limits: crate::rate_limit::ClientLimits::default(),
+            max_query_cost: crate::query_cost::DEFAULT_MAX_QUERY_COST,
             reservation_ttl: DEFAULT_RESERVATION_TTL,
             reservation_sweep_interval: DEFAULT_RESERVATION_SWEEP_INTERVAL,
             stock_low_threshold: DEFAULT_STOCK_LOW_THRESHOLD,
@@ -594,6 +604,11 @@ impl SubgraphConfig {
         let mut config = Self::dev(domain, router_port, data_dir);
         apply_tuning(&mut config, &env)?;
         apply_gateway(&mut config, &env);
+        // Lets `janta dev` (and the end-to-end tests) deliver webhooks to
+        // receivers on this machine; production refuses the setting.
+        if let Some(allow) = env.webhook_allow_private_nets {
+            config.webhook_allow_private_nets = allow;
+        }
         Ok(config)
     }
 
@@ -929,6 +944,8 @@ fn apply_gateway(config: &mut SubgraphConfig, merged: &FileConfig) {
 /// checked against its sane range.
 fn apply_tuning(config: &mut SubgraphConfig, merged: &FileConfig) -> anyhow::Result<()> {
     let secs = Duration::from_secs;
+    config.client_limits = crate::rate_limit::ClientLimits::from_env()?;
+    config.max_query_cost = crate::query_cost::max_query_cost_from_env();
     if let Some(v) = merged.reservation_ttl_secs {
         let names = "JANTA_RESERVATION_TTL_SECS / reservation_ttl_secs";
         config.reservation_ttl = secs(in_range(names, v, 1..=86_400)?);

@@ -15,6 +15,9 @@
 //!   entity fetches, `_internal_qp_alias_<N>` when it renames a conflicting
 //!   field) do not spend the caller's alias budget but have one of their own;
 //! - entity representations travel as variables, which no limit counts.
+//!
+//! The extension also prices the document ([`crate::query_cost`],
+//! `QUERY_TOO_COSTLY`) against the request's [`MaxQueryCost`].
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
@@ -77,8 +80,36 @@ impl Extension for EnforceLimitsExtension {
         check_source(query, &self.0)?;
         let document = next.run(ctx, query, variables).await?;
         check_document(&document, &self.0)?;
+        check_request_cost(ctx, &document, variables)?;
         Ok(document)
     }
+}
+
+/// The most a document may cost on this request (put into the request's
+/// data by the server, from `JANTA_MAX_QUERY_COST`); without it,
+/// [`crate::query_cost::DEFAULT_MAX_QUERY_COST`].
+#[derive(Debug, Clone, Copy)]
+pub struct MaxQueryCost(pub u64);
+
+/// Refuses a document costing more than the request's [`MaxQueryCost`]
+/// (`QUERY_TOO_COSTLY`), before anything resolves; service principals'
+/// calls are not priced.
+fn check_request_cost(
+    ctx: &ExtensionContext<'_>,
+    document: &ExecutableDocument,
+    variables: &Variables,
+) -> ServerResult<()> {
+    let service = ctx
+        .data_opt::<crate::auth::Caller>()
+        .and_then(|caller| caller.0.as_ref())
+        .is_some_and(|p| p.has_role(crate::auth::Role::Service));
+    if service {
+        return Ok(());
+    }
+    let max = ctx
+        .data_opt::<MaxQueryCost>()
+        .map_or(crate::query_cost::DEFAULT_MAX_QUERY_COST, |max| max.0);
+    crate::query_cost::check_cost(document, None, variables, max)
 }
 
 /// Refuses a document with too many tokens or too deep a nesting, without

@@ -7,7 +7,8 @@
 
 use crate::auth::{Caller, TokenVerifier};
 use crate::graphql_http::{self, Refusal, ResponseFormat};
-use crate::query_limits::{EnforceLimits, ROUTER_LIMITS};
+use crate::query_limits::{EnforceLimits, MaxQueryCost, ROUTER_LIMITS};
+use crate::rate_limit::{ClientKey, ClientLimits, RateLimiter};
 use crate::store::Store;
 use crate::ApiError;
 use async_graphql::{ObjectType, Schema, SchemaBuilder, ServerError, SubscriptionType};
@@ -151,6 +152,27 @@ where
         .limit_recursive_depth(32)
 }
 
+/// The per-client limits a subgraph applies itself (the router's, from the
+/// same settings): request rates for requests that did not come through
+/// the router or another trusted proxy (which applied them already), and
+/// the most a document may cost.
+#[derive(Debug, Clone, Copy)]
+pub struct SubgraphLimits {
+    /// Request rates per client.
+    pub clients: ClientLimits,
+    /// The most a document may cost ([`crate::query_cost`]).
+    pub max_query_cost: u64,
+}
+
+impl Default for SubgraphLimits {
+    fn default() -> Self {
+        SubgraphLimits {
+            clients: ClientLimits::default(),
+            max_query_cost: crate::query_cost::DEFAULT_MAX_QUERY_COST,
+        }
+    }
+}
+
 struct Endpoint<Q, M, S> {
     schema: Schema<Q, M, S>,
     verifier: Arc<TokenVerifier>,
@@ -158,6 +180,8 @@ struct Endpoint<Q, M, S> {
     store: Store,
     checks: Vec<ReadinessCheck>,
     trusted: TrustedProxies,
+    limiter: RateLimiter,
+    max_query_cost: u64,
 }
 
 /// The routes every subgraph serves; merge domain routes (webhooks, uploads) onto it.
@@ -179,12 +203,14 @@ where
         extend,
         Vec::new(),
         TrustedProxies::default(),
+        SubgraphLimits::default(),
     )
 }
 
 /// [`subgraph_router`] whose `/ready` also runs `checks` (e.g. the event bus
 /// from `janta_events::EventBus::readiness_check`) and which believes the
-/// client addresses forwarded by `trusted` proxies (the router).
+/// client addresses forwarded by `trusted` proxies (the router), applying
+/// `limits` per client.
 pub fn subgraph_router_with_checks<Q, M, S>(
     schema: Schema<Q, M, S>,
     verifier: Arc<TokenVerifier>,
@@ -192,6 +218,7 @@ pub fn subgraph_router_with_checks<Q, M, S>(
     extend: RequestExtender,
     checks: Vec<ReadinessCheck>,
     trusted: TrustedProxies,
+    limits: SubgraphLimits,
 ) -> Router
 where
     Q: ObjectType + 'static,
@@ -205,6 +232,8 @@ where
         store,
         checks,
         trusted,
+        limiter: RateLimiter::new(limits.clients),
+        max_query_cost: limits.max_query_cost,
     });
     let graphql_routes = get(graphql::<Q, M, S>)
         .post(graphql::<Q, M, S>)
@@ -246,11 +275,44 @@ where
         Ok(caller) => caller,
         Err(err) => return error_response(err, format),
     };
+    if let Err(err) = admit(&endpoint, peer, headers, &caller, client) {
+        return error_response(err, format);
+    }
     let span = tracing::info_span!("graphql", correlation_id = %correlation.0);
-    let request = request.data(caller).data(correlation).data(client);
+    let request = request
+        .data(caller)
+        .data(correlation)
+        .data(client)
+        .data(MaxQueryCost(endpoint.max_query_cost));
     let request = (endpoint.extend)(request);
     let response = tracing::Instrument::instrument(endpoint.schema.execute(request), span).await;
     graphql_http::respond(response, format)
+}
+
+/// Spends one request of the caller's rate (`RATE_LIMITED` with
+/// `retryAfter` when none is left). Requests a trusted proxy forwarded
+/// (`X-Forwarded-For` from the router) were counted there and pass.
+fn admit<Q, M, S>(
+    endpoint: &Endpoint<Q, M, S>,
+    peer: Option<std::net::IpAddr>,
+    headers: &HeaderMap,
+    caller: &Caller,
+    client: ClientAddress,
+) -> Result<(), ApiError> {
+    let forwarded = headers.contains_key("x-forwarded-for")
+        && peer.is_some_and(|ip| endpoint.trusted.trusts(&ip));
+    if forwarded {
+        return Ok(());
+    }
+    let Some(key) = ClientKey::of(caller.0.as_ref(), client.0) else {
+        return Ok(());
+    };
+    endpoint.limiter.admit(&key).map_err(|wait| {
+        ApiError::rate_limited(
+            "Too many requests from this client; wait before sending more.",
+            wait,
+        )
+    })
 }
 
 /// The caller of a request: anonymous without `Authorization`, else the

@@ -210,6 +210,16 @@ pub fn config(domain: &str, db: &TestDb, jwks_url: &str) -> SubgraphConfig {
     config.database_url = db.url.clone();
     config.auth.jwks_url = jwks_url.to_string();
     config.listen = "127.0.0.1:0".parse().expect("static address");
+    // Tests send many requests at once from one address; the request rate
+    // limits have tests of their own.
+    let unlimited = janta_platform::rate_limit::Rate {
+        per_minute: 1_000_000,
+        burst: 1_000_000,
+    };
+    config.client_limits = janta_platform::rate_limit::ClientLimits {
+        user: unlimited,
+        partner: unlimited,
+    };
     config
 }
 

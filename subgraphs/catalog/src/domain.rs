@@ -5,7 +5,7 @@
 
 use async_graphql::{Enum, InputObject, ID};
 use chrono::{FixedOffset, NaiveDate, Utc};
-use janta_platform::auth::Principal;
+use janta_platform::auth::{PartnerScope, Principal};
 use janta_platform::money::Paise;
 use janta_platform::{ApiError, ApiResult};
 use std::collections::HashSet;
@@ -448,9 +448,13 @@ pub fn can_manage_listing(principal: &Principal, vendor_id: &str) -> bool {
     principal.is_staff_of(vendor_id)
 }
 
-/// Vendor staff of the listing's vendor and platform admins see its batches and ledger.
+/// Vendor staff of the listing's vendor and platform admins see its
+/// batches and ledger, and so does a partner app of that vendor with
+/// `catalog:read` (or `stock:write`, which needs the batches it changes).
 pub fn can_view_stock_details(principal: &Principal, vendor_id: &str) -> bool {
-    principal.is_admin() || principal.is_staff_of(vendor_id)
+    principal.is_admin()
+        || principal.acts_for_vendor(vendor_id, PartnerScope::CatalogRead)
+        || principal.acts_for_vendor(vendor_id, PartnerScope::StockWrite)
 }
 
 /// Whose listings a reader sees besides those of vendors that sell (verified
@@ -473,7 +477,9 @@ impl ListingAudience {
         match principal {
             Some(p) if p.is_admin() => ListingAudience::Admin,
             Some(p) => match p.vendor_id.as_deref() {
-                Some(vendor) if p.is_staff_of(vendor) => ListingAudience::Staff(vendor.to_string()),
+                Some(vendor) if p.acts_for_vendor(vendor, PartnerScope::CatalogRead) => {
+                    ListingAudience::Staff(vendor.to_string())
+                }
                 _ => ListingAudience::Public,
             },
             None => ListingAudience::Public,

@@ -893,7 +893,7 @@ pub const VENDOR_WEBHOOK_EVENTS: [&str; 9] = [
 
 /// Event types no partner is ever granted: `UserRegistered` carries a
 /// person's name and nothing a partner acts on.
-const NEVER_GRANTED: [&str; 1] = ["UserRegistered"];
+pub const NEVER_GRANTED: [&str; 1] = ["UserRegistered"];
 
 /// A list of event type names: at least one, each a platform event, without
 /// repeats (in the order given).

@@ -14,6 +14,7 @@ pub mod secrets;
 pub mod service;
 pub mod store;
 pub mod target;
+pub mod webhook_doc;
 
 use axum::Router;
 use janta_events::Runtime;

@@ -912,12 +912,27 @@ pub async fn deliveries_of_notification(
         .await
 }
 
-/// Admin filters over deliveries.
+/// Filters over deliveries: admins' searches, and partners' and vendor
+/// admins' delivery logs (`managed_by`).
 #[derive(Default)]
 pub struct DeliveryFilter {
     pub status: Option<DeliveryStatus>,
     pub channel: Option<Channel>,
     pub subscription_id: Option<String>,
+    /// Only webhook deliveries of subscriptions this caller manages
+    /// (`None`: every delivery, for admins).
+    pub managed_by: Option<ManagedBy>,
+}
+
+/// Whose webhook subscriptions a non-admin manages: those it created and,
+/// for a vendor admin, its vendor's integrations (as
+/// `domain::may_manage_webhook` decides for one subscription).
+#[derive(Debug, Clone)]
+pub struct ManagedBy {
+    /// The caller's token subject (a user ID or `partner:<clientId>`).
+    pub owner_id: String,
+    /// The vendor of a vendor admin; `None` for everyone else.
+    pub vendor_id: Option<String>,
 }
 
 /// A page of deliveries, newest first, and how many match.
@@ -929,8 +944,19 @@ pub async fn list_deliveries(
     let status = filter.status.map(DeliveryStatus::as_db).unwrap_or("");
     let channel = filter.channel.map(Channel::as_db).unwrap_or("");
     let subscription = filter.subscription_id.as_deref().unwrap_or("");
+    let owner = filter
+        .managed_by
+        .as_ref()
+        .map_or("", |m| m.owner_id.as_str());
+    let vendor = filter
+        .managed_by
+        .as_ref()
+        .and_then(|m| m.vendor_id.as_deref())
+        .unwrap_or("");
     let where_sql = "WHERE ($1 = '' OR status = $1) AND ($2 = '' OR channel = $2) \
-                     AND ($3 = '' OR subscription_id = $3)";
+                     AND ($3 = '' OR subscription_id = $3) \
+                     AND ($4 = '' OR subscription_id IN (SELECT id FROM webhook_subscriptions \
+                          WHERE owner_id = $4 OR ($5 <> '' AND vendor_id = $5)))";
     let (after_key, after_id) = page
         .after
         .as_ref()
@@ -938,13 +964,15 @@ pub async fn list_deliveries(
         .unwrap_or_default();
     let sql = format!(
         "SELECT {DELIVERY_COLUMNS} FROM deliveries {where_sql} \
-         AND ($4 = '' OR created_at < $5 OR (created_at = $5 AND id < $4)) \
-         ORDER BY created_at DESC, id DESC LIMIT $6"
+         AND ($6 = '' OR created_at < $7 OR (created_at = $7 AND id < $6)) \
+         ORDER BY created_at DESC, id DESC LIMIT $8"
     );
     let rows = sqlx::query_as(&sql)
         .bind(status)
         .bind(channel)
         .bind(subscription)
+        .bind(owner)
+        .bind(vendor)
         .bind(&after_id)
         .bind(&after_key)
         .bind(page.fetch_limit())
@@ -954,6 +982,8 @@ pub async fn list_deliveries(
         .bind(status)
         .bind(channel)
         .bind(subscription)
+        .bind(owner)
+        .bind(vendor)
         .fetch_one(store.pool())
         .await?;
     Ok((rows, total))

@@ -103,14 +103,14 @@ both_backends! {
     async fn a_partner_endpoint_failing_once_gets_the_event_once_signed(db) {
         let env = start(&db, Options { private_webhook_targets: true, ..Options::default() }).await;
         let partner = Partner::start(&[500, 200]).await;
-        let partner_token = env.token("partner-clinic", &[Role::Partner], None);
+        let partner_token = env.partner_app("clinic", None, &["webhooks:manage"]);
         let customer = env.token("customer-x", &[Role::Customer], None);
         let denied = env.gql.send(Some(&customer), CREATE_SUBSCRIPTION, json!({ "url": partner.url, "events": ["OrderPlaced"] })).await;
         assert_eq!(error_code(&denied).as_deref(), Some("FORBIDDEN"));
         let private = env.gql.send(Some(&partner_token), CREATE_SUBSCRIPTION, json!({ "url": partner.url, "events": ["UserRegistered"] })).await;
         assert_eq!(error_code(&private).as_deref(), Some("FORBIDDEN"));
         env.gql.data(Some(&env.admin()), GRANT,
-            json!({ "partner": "partner-clinic", "types": ["OrderPlaced", "OrderConfirmed"] })).await;
+            json!({ "partner": "partner:clinic", "types": ["OrderPlaced", "OrderConfirmed"] })).await;
         let created = env.gql.data(Some(&partner_token), CREATE_SUBSCRIPTION,
             json!({ "url": partner.url, "events": ["OrderPlaced", "OrderConfirmed"] })).await;
         let secret = created["createWebhookSubscription"]["secret"].as_str().unwrap().to_string();

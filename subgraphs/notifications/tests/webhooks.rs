@@ -231,9 +231,9 @@ both_backends! {
         let env = start(&db, local_receivers(3)).await;
         let partner_receiver = Partner::start(&[200]).await;
         let admin_receiver = Partner::start(&[200]).await;
-        let partner = env.token("partner-insurer", &[Role::Partner], None);
+        let partner = env.partner_app("insurer", None, &["webhooks:manage"]);
         let admin = env.admin();
-        let who = json!({ "partner": "partner-insurer", "types": ["OrderPlaced"] });
+        let who = json!({ "partner": "partner:insurer", "types": ["OrderPlaced"] });
 
         let refused = env.gql.send(Some(&partner), CREATE, json!({ "url": partner_receiver.url, "events": ["OrderPlaced"] })).await;
         assert_eq!(error_code(&refused).as_deref(), Some("FORBIDDEN"), "{refused}");
@@ -243,11 +243,17 @@ both_backends! {
         assert_eq!(error_code(&other).as_deref(), Some("FORBIDDEN"));
         let granted = env.gql.data(Some(&admin), GRANT, who.clone()).await;
         assert_eq!(granted["grantWebhookEventTypes"], json!(["OrderPlaced"]));
-        let private = env.gql.send(Some(&admin), GRANT, json!({ "partner": "partner-insurer", "types": ["UserRegistered"] })).await;
+        let private = env.gql.send(Some(&admin), GRANT, json!({ "partner": "partner:insurer", "types": ["UserRegistered"] })).await;
         assert_eq!(error_code(&private).as_deref(), Some("BAD_USER_INPUT"));
-        let mine = env.gql.data(Some(&partner), GRANTS, json!({ "partner": "partner-insurer" })).await;
+        let mine = env.gql.data(Some(&partner), GRANTS, json!({ "partner": "partner:insurer" })).await;
         assert_eq!(mine["webhookEventGrants"], json!(["OrderPlaced"]));
 
+        // A partner token without `webhooks:manage` manages no webhooks.
+        let scopeless = env.partner_app("insurer", None, &["orders:read"]);
+        for (query, vars) in [(CREATE, json!({ "url": partner_receiver.url, "events": ["OrderPlaced"] })), (LIST, json!({}))] {
+            let refused = env.gql.send(Some(&scopeless), query, vars).await;
+            assert_eq!(error_code(&refused).as_deref(), Some("FORBIDDEN"), "{refused}");
+        }
         let ungranted = env.gql.send(Some(&partner), CREATE, json!({ "url": partner_receiver.url, "events": ["OrderPlaced", "OrderConfirmed"] })).await;
         assert_eq!(error_code(&ungranted).as_deref(), Some("FORBIDDEN"));
         let (partner_sub, _) = subscribe(&env, &partner, &partner_receiver.url, &["OrderPlaced"]).await;

@@ -7,7 +7,7 @@ use argon2::password_hash::{
 use argon2::Argon2;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use janta_platform::auth::{Principal, Role};
+use janta_platform::auth::{PartnerScope, Principal, Role};
 use janta_platform::{ApiError, ApiResult};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -213,23 +213,10 @@ pub fn parse_state(raw: &str) -> ApiResult<String> {
     }
 }
 
-/// A GSTIN: 2-digit state code, 10-character PAN, entity digit, 'Z', check character.
+/// A GSTIN of the right shape (the check character and state prefix are
+/// checked by [`gst`]).
 pub fn parse_gstin(raw: &str) -> ApiResult<String> {
-    let g = raw.trim().to_uppercase();
-    let b = g.as_bytes();
-    let valid = b.len() == 15
-        && b[..2].iter().all(u8::is_ascii_digit)
-        && b[2..7].iter().all(u8::is_ascii_uppercase)
-        && b[7..11].iter().all(u8::is_ascii_digit)
-        && b[11].is_ascii_uppercase()
-        && b[12].is_ascii_alphanumeric()
-        && b[13] == b'Z'
-        && b[14].is_ascii_alphanumeric();
-    if valid {
-        Ok(g)
-    } else {
-        Err(ApiError::bad_input("gstin is not a valid GSTIN"))
-    }
+    janta_platform::gstin::parse_shape(raw, "gstin")
 }
 
 /// Roles a user account may hold (service principals are not user accounts).
@@ -284,11 +271,16 @@ pub enum Visibility {
 
 /// What `viewer` may see of `user_id`: all of themselves; admins all of
 /// anyone; active vendor staff (their token carries the staff role and
-/// vendor) and services the name of anyone (services get contact details
-/// only through `contactForService`, which only notifications may call);
-/// others, and anonymous callers, nothing.
+/// vendor), a vendor's partner app with `orders:read` (it fulfils that
+/// vendor's orders, like its staff) and services the name of anyone
+/// (services get contact details only through `contactForService`, which
+/// only notifications may call); others, and anonymous callers, nothing.
 pub fn visibility(viewer: Option<&Principal>, user_id: &str) -> Visibility {
-    let staff = |v: &Principal| v.vendor_id.as_deref().is_some_and(|id| v.is_staff_of(id));
+    let staff = |v: &Principal| {
+        v.vendor_id
+            .as_deref()
+            .is_some_and(|id| v.acts_for_vendor(id, PartnerScope::OrdersRead))
+    };
     match viewer {
         Some(v) if can_view_private(v, user_id) => Visibility::Private,
         Some(v) if staff(v) || v.has_role(Role::Service) => Visibility::Name,
@@ -520,6 +512,16 @@ mod tests {
         for (viewer, expected) in cases {
             assert_eq!(visibility(viewer.as_ref(), "u1"), expected, "{viewer:?}");
         }
+        let app = |vendor: Option<&str>, scope: &str| Principal {
+            scopes: vec![scope.to_string()],
+            ..principal("partner:app", &[Role::Partner], vendor)
+        };
+        let fulfils = app(Some("v"), "orders:read");
+        assert_eq!(visibility(Some(&fulfils), "u1"), Visibility::Name);
+        let stock_only = app(Some("v"), "stock:write");
+        assert_eq!(visibility(Some(&stock_only), "u1"), Visibility::None);
+        let platform = app(None, "orders:read");
+        assert_eq!(visibility(Some(&platform), "u1"), Visibility::None);
     }
 
     #[test]

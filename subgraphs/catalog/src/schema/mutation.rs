@@ -16,7 +16,7 @@ use crate::service::master::{self, NewSlab};
 use crate::service::reservations;
 use crate::store::ListingChange;
 use async_graphql::{Context, Object, ID};
-use janta_platform::auth::{require_admin, require_service_of, require_vendor_staff};
+use janta_platform::auth::{require_admin, require_service_of, require_vendor_actor, PartnerScope};
 use janta_platform::cause::Cause;
 use janta_platform::ids::parse_id;
 use janta_platform::{ApiError, ApiResult};
@@ -158,7 +158,7 @@ impl Mutation {
         )]
         expected_version: Option<i32>,
     ) -> ApiResult<Listing> {
-        let (_, vendor_id) = require_vendor_staff(ctx)?;
+        let (_, vendor_id) = require_vendor_actor(ctx, PartnerScope::ListingsWrite)?;
         let medicine_id = parse_id(&input.medicine_id, "medicineId")?;
         let st = state(ctx);
         let change = ListingChange {
@@ -185,7 +185,7 @@ impl Mutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The receipt")] input: ReceiveBatchInput,
     ) -> ApiResult<Listing> {
-        let (_, vendor_id) = require_vendor_staff(ctx)?;
+        let (_, vendor_id) = require_vendor_actor(ctx, PartnerScope::StockWrite)?;
         let receipt = Receipt {
             listing_id: parse_id(&input.listing_id, "listingId")?,
             batch_number: domain::parse_batch_number(&input.batch_number)?,
@@ -210,7 +210,7 @@ impl Mutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The correction")] input: AdjustStockInput,
     ) -> ApiResult<Listing> {
-        let (_, vendor_id) = require_vendor_staff(ctx)?;
+        let (_, vendor_id) = require_vendor_actor(ctx, PartnerScope::StockWrite)?;
         let adjustment = Adjustment {
             listing_id: parse_id(&input.listing_id, "listingId")?,
             batch_id: input

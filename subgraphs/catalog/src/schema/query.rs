@@ -12,7 +12,9 @@ use crate::store::search::{self, MedicineFilter};
 use crate::store::stock;
 use crate::store::{self, ListingRow, MedicineRow, ReadClock};
 use async_graphql::{Context, Object, ID};
-use janta_platform::auth::{optional_principal, principal, require_service_of, Principal};
+use janta_platform::auth::{
+    optional_principal, principal, require_service_of, PartnerScope, Principal,
+};
 use janta_platform::ids::parse_id;
 use janta_platform::pagination::{build_connection, CountedConnection, Cursor, PageRequest};
 use janta_platform::scalars::Date;
@@ -28,16 +30,25 @@ fn expiring_scope(p: &Principal, asked: Option<String>) -> ApiResult<Option<Stri
     if p.is_admin() {
         return Ok(asked);
     }
+    p.require_scope(PartnerScope::CatalogRead)?;
     let own = p
         .vendor_id
         .as_deref()
-        .filter(|v| p.is_staff_of(v))
+        .filter(|v| p.acts_for_vendor(v, PartnerScope::CatalogRead))
         .ok_or_else(|| ApiError::forbidden("only vendor staff and admins see expiring stock"))?;
     match asked {
         Some(other) if other != own => Err(ApiError::forbidden(
             "you can only see your own vendor's stock",
         )),
         _ => Ok(Some(own.to_string())),
+    }
+}
+
+/// Public catalogue reads: anyone, but a partner token needs `catalog:read`.
+fn check_catalog_reader(ctx: &Context<'_>) -> ApiResult<()> {
+    match optional_principal(ctx) {
+        Some(p) => p.require_scope(PartnerScope::CatalogRead),
+        None => Ok(()),
     }
 }
 
@@ -59,6 +70,7 @@ impl Query {
         #[graphql(desc = "Page size (at most 100, default 20)")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last item of the previous page")] after: Option<String>,
     ) -> ApiResult<CountedConnection<Medicine>> {
+        check_catalog_reader(ctx)?;
         let page = PageRequest::new(first, after)?;
         if search.as_ref().is_some_and(|s| s.chars().count() > 200) {
             return Err(ApiError::bad_input(
@@ -98,6 +110,7 @@ impl Query {
         ctx: &Context<'_>,
         #[graphql(desc = "Medicine ID")] id: ID,
     ) -> ApiResult<Option<Medicine>> {
+        check_catalog_reader(ctx)?;
         let id = parse_id(&id, "id")?;
         let loaded = load_medicine(ctx, &id)
             .await?
@@ -112,6 +125,7 @@ impl Query {
         #[graphql(desc = "Medicine ID")] id: ID,
         #[graphql(desc = "Version number")] version: i32,
     ) -> ApiResult<Option<MedicineVersion>> {
+        check_catalog_reader(ctx)?;
         let id = parse_id(&id, "id")?;
         let row = store::medicine_version(&state(ctx).store, &id, i64::from(version))
             .await?
@@ -121,6 +135,7 @@ impl Query {
 
     /// Every category, by name.
     async fn categories(&self, ctx: &Context<'_>) -> ApiResult<Vec<Category>> {
+        check_catalog_reader(ctx)?;
         let rows = store::all_categories(&state(ctx).store).await?;
         Ok(rows.into_iter().map(Category).collect())
     }
@@ -131,6 +146,7 @@ impl Query {
         ctx: &Context<'_>,
         #[graphql(desc = "Category ID")] id: ID,
     ) -> ApiResult<Option<Category>> {
+        check_catalog_reader(ctx)?;
         let id = parse_id(&id, "id")?;
         let row = load_category(ctx, &id)
             .await?
@@ -145,6 +161,7 @@ impl Query {
         ctx: &Context<'_>,
         #[graphql(desc = "Listing ID")] id: ID,
     ) -> ApiResult<Option<Listing>> {
+        check_catalog_reader(ctx)?;
         let id = parse_id(&id, "id")?;
         let audience = ListingAudience::of(optional_principal(ctx));
         let loaded = load_listing(ctx, &id)
@@ -161,6 +178,7 @@ impl Query {
         #[graphql(desc = "Only slabs for this HSN code (its prefixes and extensions)")]
         hsn_code: Option<String>,
     ) -> ApiResult<Vec<TaxSlab>> {
+        check_catalog_reader(ctx)?;
         let hsn = hsn_code
             .as_deref()
             .map(domain::parse_slab_hsn)
@@ -179,6 +197,7 @@ impl Query {
         #[graphql(desc = "A medicine's HSN code (4, 6 or 8 digits)")] hsn_code: String,
         #[graphql(desc = "The day, e.g. an invoice date")] date: Date,
     ) -> ApiResult<Option<TaxSlab>> {
+        check_catalog_reader(ctx)?;
         let hsn = domain::parse_medicine_hsn(&hsn_code)?;
         let row = store::slab_in_force(&state(ctx).store, &hsn, date.0).await?;
         Ok(row.map(TaxSlab))

@@ -11,7 +11,8 @@ use janta_events::types::{
     Event, ListingPriceChanged, OrderCancelled, OrderConfirmed, OrderPlaced, OrderStatusChanged,
     PaymentFailed, PaymentRefunded, PaymentSucceeded, PrescriptionApproved, PrescriptionRejected,
     PrescriptionSubmitted, RegistrationAttempted, ReturnApproved, ReturnRejected, ReturnRequested,
-    SettlementIssued, StockLow, UserRegistered, VendorVerified,
+    SettlementIssued, StockLow, StockQuarantined, UserRegistered, VendorReinstated,
+    VendorSuspended, VendorVerified,
 };
 use janta_events::{Consumer, Envelope, EventHandler};
 use sqlx::AnyConnection;
@@ -63,9 +64,12 @@ pub fn handlers(consumer: Consumer, deliverer: Arc<Deliverer>) -> Consumer {
     consumer
         .on::<UserRegistered>(rule(&n, domain::on_user_registered))
         .on::<VendorVerified>(rule(&n, domain::on_vendor_verified))
+        .on::<VendorSuspended>(rule(&n, none))
+        .on::<VendorReinstated>(rule(&n, none))
         .on::<RegistrationAttempted>(rule(&n, domain::on_registration_attempted))
         .on::<StockLow>(rule(&n, domain::on_stock_low))
         .on::<ListingPriceChanged>(rule(&n, none))
+        .on::<StockQuarantined>(rule(&n, none))
         .on::<PrescriptionSubmitted>(rule(&n, domain::on_prescription_submitted))
         .on::<PrescriptionApproved>(rule(&n, domain::on_prescription_approved))
         .on::<PrescriptionRejected>(rule(&n, domain::on_prescription_rejected))

@@ -5,29 +5,34 @@ use super::types::{
     with_events, CreatedWebhookSubscription, Delivery, NotificationPreference,
     NotificationPreferenceInput, WebhookSubscription,
 };
-use super::{partner_id_of, state, MAX_MARK_READ};
+use super::{
+    delivery_manager, event_names, partner_id_of, state, webhook_caller, WebhookEventType,
+    MAX_MARK_READ,
+};
 use crate::service::delivery;
 use crate::service::inbox::{self, PreferenceChange};
 use crate::service::webhooks::{self, Endpoints};
 use async_graphql::{Context, Object, ID};
-use janta_platform::auth::{principal, require_admin, require_any_role, Role};
+use janta_platform::auth::{principal, require_admin, require_any_role, PartnerScope, Role};
 use janta_platform::ids::parse_id;
 use janta_platform::{ApiError, ApiResult};
 
 /// Write operations.
 pub struct Mutation;
 
-/// Grants or revokes `event_types` for a partner (admins); returns the
-/// partner's grants after the change.
+/// Grants or revokes event types (`types`, or by name `event_types`) for
+/// a partner (admins); returns the partner's grants after the change.
 async fn change_grants(
     ctx: &Context<'_>,
     partner_id: &ID,
-    event_types: &[String],
+    types: Option<Vec<WebhookEventType>>,
+    event_types: Option<Vec<String>>,
     grant: bool,
 ) -> ApiResult<Vec<String>> {
     let admin = require_admin(ctx)?;
     let partner = partner_id_of(partner_id)?;
-    webhooks::change_grants(&state(ctx).store, admin, &partner, event_types, grant).await
+    let names = event_names(types, event_types, "types", "eventTypes")?;
+    webhooks::change_grants(&state(ctx).store, admin, &partner, &names, grant).await
 }
 
 #[Object]
@@ -93,9 +98,15 @@ impl Mutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The https URL to POST events to")] url: String,
-        #[graphql(desc = "Event types to deliver, e.g. [\"OrderConfirmed\"]")] events: Vec<String>,
+        #[graphql(desc = "Event types to deliver, e.g. [ORDER_CONFIRMED] (give this or `events`)")]
+        event_types: Option<Vec<WebhookEventType>>,
+        #[graphql(
+            desc = "Deprecated: use `eventTypes`. Event type names, e.g. [\"OrderConfirmed\"]"
+        )]
+        events: Option<Vec<String>>,
     ) -> ApiResult<CreatedWebhookSubscription> {
-        let me = principal(ctx)?;
+        let me = webhook_caller(ctx)?;
+        let events = event_names(event_types, events, "eventTypes", "events")?;
         let st = state(ctx);
         let endpoints = Endpoints {
             secrets: &st.secrets,
@@ -118,6 +129,7 @@ impl Mutation {
         #[graphql(desc = "Subscription ID")] id: ID,
     ) -> ApiResult<WebhookSubscription> {
         let me = require_any_role(ctx, &[Role::Partner, Role::VendorAdmin, Role::Admin])?;
+        me.require_scope(PartnerScope::WebhooksManage)?;
         let id = parse_id(&id, "id")?;
         let st = state(ctx);
         let row = webhooks::deactivate_subscription(&st.store, me, &id).await?;
@@ -132,9 +144,12 @@ impl Mutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The partner (its token subject)")] partner_id: ID,
-        #[graphql(desc = "Event types, e.g. [\"OrderConfirmed\"]")] event_types: Vec<String>,
+        #[graphql(desc = "Event types, e.g. [ORDER_CONFIRMED] (give this or `eventTypes`)")]
+        types: Option<Vec<WebhookEventType>>,
+        #[graphql(desc = "Deprecated: use `types`. Event type names, e.g. [\"OrderConfirmed\"]")]
+        event_types: Option<Vec<String>>,
     ) -> ApiResult<Vec<String>> {
-        change_grants(ctx, &partner_id, &event_types, true).await
+        change_grants(ctx, &partner_id, types, event_types, true).await
     }
 
     /// Withdraws event types from a partner (admins): its subscriptions to
@@ -143,21 +158,27 @@ impl Mutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The partner (its token subject)")] partner_id: ID,
-        #[graphql(desc = "Event types to withdraw")] event_types: Vec<String>,
+        #[graphql(desc = "Event types to withdraw (give this or `eventTypes`)")] types: Option<
+            Vec<WebhookEventType>,
+        >,
+        #[graphql(desc = "Deprecated: use `types`. Event type names to withdraw")]
+        event_types: Option<Vec<String>>,
     ) -> ApiResult<Vec<String>> {
-        change_grants(ctx, &partner_id, &event_types, false).await
+        change_grants(ctx, &partner_id, types, event_types, false).await
     }
 
     /// Sends a `FAILED` or `DEAD` delivery again with a fresh round of
-    /// attempts (admins).
+    /// attempts, under its original event ID: admins any delivery;
+    /// partners (scope `webhooks:manage`) and vendor admins the webhook
+    /// deliveries of subscriptions they manage (any other is `NOT_FOUND`).
     async fn replay_delivery(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Delivery ID")] delivery_id: ID,
     ) -> ApiResult<Delivery> {
-        let admin = require_admin(ctx)?;
+        let (me, _) = delivery_manager(ctx)?;
         let id = parse_id(&delivery_id, "deliveryId")?;
-        let row = delivery::replay(&state(ctx).deliverer, admin, &id).await?;
+        let row = delivery::replay(&state(ctx).deliverer, me, &id).await?;
         Ok(Delivery(row))
     }
 }

@@ -5,7 +5,7 @@ use super::types::{
     inbox, with_events, Delivery, DeliveryAttempt, DeliveryStatusValue, Notification,
     NotificationChannel, NotificationPreference, UserRef, WebhookSubscription,
 };
-use super::{partner_id_of, state};
+use super::{delivery_manager, partner_id_of, state, webhook_caller};
 use crate::domain::{audiences_of, WebhookScope};
 use crate::store::{self, DeliveryFilter, SubscriptionFilter};
 use async_graphql::{Context, Object, ID};
@@ -56,7 +56,7 @@ impl Query {
         &self,
         ctx: &Context<'_>,
     ) -> ApiResult<Vec<WebhookSubscription>> {
-        let me = principal(ctx)?;
+        let me = webhook_caller(ctx)?;
         let filter = match WebhookScope::of(me)? {
             WebhookScope::Platform => SubscriptionFilter::All,
             WebhookScope::Vendor(_) => {
@@ -113,8 +113,10 @@ impl Query {
         Ok(rows.into_iter().map(Delivery).collect())
     }
 
-    /// Deliveries of every channel, newest first, e.g. the `DEAD` ones to
-    /// replay (admins).
+    /// Deliveries, newest first, e.g. the `DEAD` ones to replay. Admins see
+    /// every channel's; partners (scope `webhooks:manage`) and vendor
+    /// admins see the webhook deliveries of the subscriptions they manage:
+    /// their delivery log.
     async fn deliveries(
         &self,
         ctx: &Context<'_>,
@@ -126,9 +128,10 @@ impl Query {
         #[graphql(desc = "Page size (at most 100, default 20)")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last item of the previous page")] after: Option<String>,
     ) -> ApiResult<CountedConnection<Delivery>> {
-        require_admin(ctx)?;
+        let (_, managed_by) = delivery_manager(ctx)?;
         let page = PageRequest::new(first, after)?;
         let filter = DeliveryFilter {
+            managed_by,
             status: status.map(Into::into),
             channel: channel.map(Into::into),
             subscription_id: subscription_id

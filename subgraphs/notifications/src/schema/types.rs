@@ -286,9 +286,17 @@ impl WebhookSubscription {
     async fn url(&self) -> &str {
         &self.row.url
     }
-    /// Event types delivered (e.g. `OrderConfirmed`).
+    /// Event type names delivered (e.g. `OrderConfirmed`), as the
+    /// deliveries' `type` spells them.
     async fn events(&self) -> &[String] {
         &self.events
+    }
+    /// Event types delivered.
+    async fn event_types(&self) -> Vec<super::WebhookEventType> {
+        self.events
+            .iter()
+            .filter_map(|name| super::WebhookEventType::from_wire_name(name))
+            .collect()
     }
     /// Whether events are still delivered.
     async fn active(&self) -> bool {
@@ -337,7 +345,8 @@ pub(super) async fn with_events(
 
 // ---------------------------------------------------------------- deliveries
 
-/// One channel delivery of one event to one recipient (admins only).
+/// One channel delivery of one event to one recipient (admins; partners
+/// and vendor admins see their webhooks' deliveries).
 pub struct Delivery(pub(super) DeliveryRow);
 
 /// A delivery by e-mail, SMS or webhook, with its attempts.

@@ -16,7 +16,8 @@
 
 use crate::channels::{Channels, Contact, Email, Sent, WebhookCall};
 use crate::domain::{
-    after_failure, redact, AfterFailure, Channel, DeliveryStatus, Failure, Outcome,
+    after_failure, may_manage_webhook, redact, AfterFailure, Channel, DeliveryStatus, Failure,
+    Outcome,
 };
 use crate::secrets::SecretBox;
 use crate::store::{self, AttemptRecord, DeliveryRow, NotificationRow};
@@ -500,10 +501,16 @@ impl Deliverer {
 }
 
 /// Sends a `FAILED` or `DEAD` delivery again with a fresh round of attempts,
-/// as `admin`, and wakes the worker.
-pub async fn replay(deliverer: &Deliverer, admin: &Principal, id: &str) -> ApiResult<DeliveryRow> {
+/// as `actor`, and wakes the worker. Admins replay any delivery; anyone
+/// else only webhook deliveries of subscriptions they manage
+/// ([`may_manage_webhook`]): any other is `NOT_FOUND`, as if it did not
+/// exist.
+pub async fn replay(deliverer: &Deliverer, actor: &Principal, id: &str) -> ApiResult<DeliveryRow> {
     let mut tx = deliverer.store.begin().await?;
     let before = delivery_in(&mut tx, id).await?;
+    if !actor.is_admin() && !manages_delivery(&mut tx, actor, &before).await? {
+        return Err(ApiError::not_found("delivery"));
+    }
     if !store::replay_delivery(&mut tx, id).await? {
         return Err(ApiError::conflict(format!(
             "only FAILED or DEAD deliveries can be replayed; this one is {}",
@@ -512,7 +519,7 @@ pub async fn replay(deliverer: &Deliverer, admin: &Principal, id: &str) -> ApiRe
     }
     janta_platform::audit::append(
         &mut tx,
-        &admin.subject,
+        &actor.subject,
         "delivery",
         id,
         "replayed",
@@ -524,6 +531,21 @@ pub async fn replay(deliverer: &Deliverer, admin: &Principal, id: &str) -> ApiRe
     tx.commit().await?;
     deliverer.poke();
     Ok(row)
+}
+
+/// Whether `actor` manages the webhook subscription `row` goes to (never
+/// for e-mail and SMS deliveries, which only admins handle).
+async fn manages_delivery(
+    conn: &mut sqlx::AnyConnection,
+    actor: &Principal,
+    row: &DeliveryRow,
+) -> ApiResult<bool> {
+    let Some(subscription) = row.subscription_id.as_deref() else {
+        return Ok(false);
+    };
+    Ok(store::subscription_by_id(conn, subscription)
+        .await?
+        .is_some_and(|s| may_manage_webhook(actor, &s.owner_id, s.vendor_id.as_deref())))
 }
 
 async fn delivery_in(conn: &mut sqlx::AnyConnection, id: &str) -> ApiResult<DeliveryRow> {

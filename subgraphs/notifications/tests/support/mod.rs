@@ -206,6 +206,24 @@ impl Env {
             .0
     }
 
+    /// A partner app's token as the users token endpoint issues it:
+    /// subject `partner:<client_id>`, role `PARTNER`, the owning vendor
+    /// (none for a platform app) and OAuth `scopes`.
+    pub fn partner_app(&self, client_id: &str, vendor_id: Option<&str>, scopes: &[&str]) -> String {
+        self.signer
+            .sign(
+                &Principal {
+                    subject: format!("partner:{client_id}"),
+                    roles: vec![Role::Partner],
+                    vendor_id: vendor_id.map(str::to_string),
+                    scopes: scopes.iter().map(|s| s.to_string()).collect(),
+                },
+                Duration::from_secs(600),
+            )
+            .expect("sign")
+            .0
+    }
+
     /// A platform admin's token.
     pub fn admin(&self) -> String {
         self.token(janta_platform::demo::ADMIN_ID, &[Role::Admin], None)

@@ -153,24 +153,10 @@ pub fn parse_number(raw: &str) -> ApiResult<String> {
     }
 }
 
-/// Validates a GSTIN's shape: 2-digit state code, PAN (5 letters, 4 digits,
-/// 1 letter), entity code, `Z`, check character.
+/// Validates a seller GSTIN's shape (users checks the rest when a branch
+/// is registered).
 pub fn parse_gstin(raw: &str) -> ApiResult<String> {
-    let g = raw.trim().to_ascii_uppercase();
-    let b = g.as_bytes();
-    let ok = b.len() == 15
-        && b[..2].iter().all(u8::is_ascii_digit)
-        && b[2..7].iter().all(u8::is_ascii_uppercase)
-        && b[7..11].iter().all(u8::is_ascii_digit)
-        && b[11].is_ascii_uppercase()
-        && b[12].is_ascii_alphanumeric()
-        && b[13] == b'Z'
-        && b[14].is_ascii_alphanumeric();
-    if ok {
-        Ok(g)
-    } else {
-        Err(ApiError::bad_input("sellerGstin is not a valid GSTIN"))
-    }
+    janta_platform::gstin::parse_shape(raw, "sellerGstin")
 }
 
 /// The seller on an order and its documents: the vendor's legal name and

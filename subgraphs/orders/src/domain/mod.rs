@@ -8,7 +8,7 @@ pub mod invoices;
 pub mod returns;
 
 use async_graphql::Enum;
-use janta_platform::auth::Principal;
+use janta_platform::auth::{PartnerScope, Principal};
 use janta_platform::{ApiError, ApiResult};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -407,21 +407,23 @@ pub struct Access {
 }
 
 /// The buyer, that vendor's staff and admins may read an order; everyone
-/// else may not. Services have their own service-only fields
-/// (`orderForPayment`) and act on orders through events, never through the
-/// public fields.
+/// else may not. A partner app of that vendor reads it with `orders:read`
+/// and acts on it as the vendor's staff with `orders:write`; other partner
+/// apps (another vendor's, platform apps) do neither. Services have their
+/// own service-only fields (`orderForPayment`) and act on orders through
+/// events, never through the public fields.
 pub fn access(p: &Principal, buyer_id: &str, vendor_id: &str) -> Access {
     let mover = if p.is_admin() {
         Some(Mover::Admin)
-    } else if p.is_staff_of(vendor_id) {
+    } else if p.acts_for_vendor(vendor_id, PartnerScope::OrdersWrite) {
         Some(Mover::VendorStaff)
-    } else if p.subject == buyer_id {
+    } else if p.subject == buyer_id && !p.is_partner() {
         Some(Mover::Buyer)
     } else {
         None
     };
     Access {
-        read: mover.is_some(),
+        read: mover.is_some() || p.acts_for_vendor(vendor_id, PartnerScope::OrdersRead),
         mover,
     }
 }
@@ -841,6 +843,26 @@ mod tests {
         assert_eq!(access(&staff, "u1", "v1").mover, Some(Mover::VendorStaff));
         assert!(!access(&foreign_staff, "u1", "v1").read);
         assert_eq!(access(&admin, "u1", "v1").mover, Some(Mover::Admin));
+    }
+
+    #[test]
+    fn partners_access_their_vendors_orders_by_scope() {
+        use janta_platform::auth::Role;
+        let p = |vendor: Option<&str>, scopes: &[&str]| Principal {
+            subject: "partner:app".into(),
+            roles: vec![Role::Partner],
+            vendor_id: vendor.map(str::to_string),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        };
+        let reader = access(&p(Some("v1"), &["orders:read"]), "u1", "v1");
+        assert_eq!((reader.read, reader.mover), (true, None));
+        let writer = access(&p(Some("v1"), &["orders:write"]), "u1", "v1");
+        assert_eq!(writer.mover, Some(Mover::VendorStaff));
+        assert!(!access(&p(Some("v2"), &["orders:read", "orders:write"]), "u1", "v1").read);
+        assert!(!access(&p(None, &["orders:read", "orders:write"]), "u1", "v1").read);
+        assert!(!access(&p(Some("v1"), &["catalog:read"]), "u1", "v1").read);
+        let as_buyer = access(&p(None, &["orders:read"]), "partner:app", "v1");
+        assert!(!as_buyer.read, "a partner is never a buyer");
     }
 
     #[test]

@@ -64,6 +64,7 @@ pub(super) async fn line_prescription(
     ctx: &Context<'_>,
     line_id: &str,
 ) -> ApiResult<Option<OrderLinePrescription>> {
+    principal(ctx)?.refuse_partner()?;
     let found = load_one::<LinePrescriberLoader, _>(ctx, line_id.to_string()).await?;
     Ok(found.map(|p| OrderLinePrescription {
         prescription_id: p.prescription_id.map(ID),

@@ -32,7 +32,7 @@ use crate::domain::{access, Mover};
 use crate::store::OrderRow;
 use crate::OrdersState;
 use async_graphql::{Context, EmptySubscription, MergedObject, Schema, ID};
-use janta_platform::auth::{principal, Principal, Role};
+use janta_platform::auth::{principal, PartnerScope, Principal, Role};
 use janta_platform::ids::parse_id;
 use janta_platform::{ApiError, ApiResult};
 use loaders::load_order;
@@ -70,20 +70,43 @@ fn require_customer<'a>(ctx: &Context<'a>) -> ApiResult<&'a Principal> {
     }
 }
 
-/// An order the caller may read, and the mover they act as: `NOT_FOUND`
-/// when it does not exist, `FORBIDDEN` when it is someone else's.
-async fn readable_order(ctx: &Context<'_>, id: &ID) -> ApiResult<(OrderRow, Mover)> {
+/// An order the caller may read, and the mover they act as if they may
+/// change it: `NOT_FOUND` when it does not exist, `FORBIDDEN` when it is
+/// someone else's (for partner apps: another vendor's, or a token
+/// without `orders:read`).
+async fn readable_order(ctx: &Context<'_>, id: &ID) -> ApiResult<(OrderRow, Option<Mover>)> {
     let viewer = principal(ctx)?;
     let id = parse_id(id, "id")?;
     let order = load_order(ctx, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("order"))?;
-    match access(viewer, &order.customer_id, &order.vendor_id).mover {
-        Some(mover) => Ok((order, mover)),
-        None => Err(ApiError::forbidden(
+    let found = access(viewer, &order.customer_id, &order.vendor_id);
+    if !found.read {
+        viewer.require_scope(PartnerScope::OrdersRead)?;
+        return Err(ApiError::forbidden(
             "only the buyer, the vendor's staff and admins can see this order",
-        )),
+        ));
     }
+    Ok((order, found.mover))
+}
+
+/// The mover of a caller who changes an order they may read: partner
+/// apps need `orders:write` for that.
+fn changing_as(ctx: &Context<'_>, mover: Option<Mover>) -> ApiResult<Mover> {
+    principal(ctx)?.require_scope(PartnerScope::OrdersWrite)?;
+    mover.ok_or_else(|| ApiError::forbidden("you may read this order but not change it"))
+}
+
+/// Who reads the orders of `vendor_id`: its staff, a partner app of it
+/// with `orders:read`, and admins.
+fn check_vendor_order_reader(p: &Principal, vendor_id: &str) -> ApiResult<()> {
+    if p.is_admin() || p.acts_for_vendor(vendor_id, PartnerScope::OrdersRead) {
+        return Ok(());
+    }
+    p.require_scope(PartnerScope::OrdersRead)?;
+    Err(ApiError::forbidden(
+        "only this vendor's staff can see its orders",
+    ))
 }
 
 #[cfg(test)]

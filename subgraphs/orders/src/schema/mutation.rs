@@ -6,7 +6,7 @@ use super::types::{
     Cart, Order, OrderReturn, PlaceOrderInput, PlaceOrderPayload, RequestReturnInput,
     ReviewReturnInput,
 };
-use super::{readable_order, require_customer, state};
+use super::{changing_as, readable_order, require_customer, state};
 use crate::domain::{self, returns, Mover, Quantity, Status};
 use crate::service::returns::ReturnRequest;
 use crate::service::{self, cart, PlaceOrderRequest};
@@ -111,6 +111,7 @@ impl OrderMutation {
     ) -> ApiResult<Order> {
         let reason = domain::parse_reason(&reason)?;
         let (order, mover) = readable_order(ctx, &id).await?;
+        let mover = changing_as(ctx, mover)?;
         let after = service::cancel(
             state(ctx),
             &order.id,
@@ -138,6 +139,7 @@ impl OrderMutation {
         >,
     ) -> ApiResult<Order> {
         let (order, mover) = readable_order(ctx, &id).await?;
+        let mover = changing_as(ctx, mover)?;
         if !matches!(mover, Mover::VendorStaff | Mover::Admin) {
             return Err(ApiError::forbidden(
                 "only the vendor's staff can move an order forward",

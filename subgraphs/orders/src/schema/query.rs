@@ -4,12 +4,12 @@ use super::loaders::load_order;
 use super::types::{
     list, list_returns, load_cart, Cart, Order, OrderForPayment, OrderReturn, User, Vendor,
 };
-use super::{readable_order, require_customer, state};
+use super::{check_vendor_order_reader, readable_order, require_customer, state};
 use crate::domain::returns::ReturnStatus;
 use crate::domain::{access, Status};
 use crate::store::{OrderOwner, ReturnOwner};
 use async_graphql::{Context, Object, ID};
-use janta_platform::auth::{optional_principal, principal, require_service_of};
+use janta_platform::auth::{optional_principal, principal, require_service_of, PartnerScope};
 use janta_platform::ids::parse_id;
 use janta_platform::pagination::CountedConnection;
 use janta_platform::{ApiError, ApiResult};
@@ -46,6 +46,7 @@ impl OrderQuery {
         #[graphql(desc = "Cursor of the last order of the previous page")] after: Option<String>,
     ) -> ApiResult<CountedConnection<Order>> {
         let me = principal(ctx)?;
+        me.refuse_partner()?;
         list(ctx, OrderOwner::Customer(&me.subject), status, first, after).await
     }
 
@@ -62,12 +63,13 @@ impl OrderQuery {
         #[graphql(desc = "Cursor of the last order of the previous page")] after: Option<String>,
     ) -> ApiResult<CountedConnection<Order>> {
         let me = principal(ctx)?;
+        me.require_scope(PartnerScope::OrdersRead)?;
         let vendor = match vendor_id {
             Some(id) => parse_id(&id, "vendorId")?,
             None => me
                 .vendor_id
                 .clone()
-                .filter(|v| me.is_staff_of(v))
+                .filter(|v| me.acts_for_vendor(v, PartnerScope::OrdersRead))
                 .ok_or_else(|| {
                     if me.is_admin() {
                         ApiError::bad_input("vendorId is required for admins")
@@ -76,11 +78,7 @@ impl OrderQuery {
                     }
                 })?,
         };
-        if !me.is_staff_of(&vendor) && !me.is_admin() {
-            return Err(ApiError::forbidden(
-                "only this vendor's staff can see its orders",
-            ));
-        }
+        check_vendor_order_reader(me, &vendor)?;
         list(ctx, OrderOwner::Vendor(&vendor), status, first, after).await
     }
 
@@ -92,6 +90,7 @@ impl OrderQuery {
         #[graphql(desc = "Cursor of the last return of the previous page")] after: Option<String>,
     ) -> ApiResult<CountedConnection<OrderReturn>> {
         let me = principal(ctx)?;
+        me.refuse_partner()?;
         list_returns(ctx, ReturnOwner::Customer(&me.subject), None, first, after).await
     }
 

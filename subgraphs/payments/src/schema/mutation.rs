@@ -31,6 +31,7 @@ impl PaymentMutation {
         #[graphql(desc = "How to pay")] method: PaymentMethod,
     ) -> ApiResult<PayOrderPayload> {
         let payer = principal(ctx)?;
+        payer.refuse_partner()?;
         let order_id = parse_id(&order_id, "orderId")?;
         let row = service::pay_order(
             state(ctx),
@@ -64,6 +65,7 @@ impl PaymentMutation {
         idempotency_key: Option<String>,
     ) -> ApiResult<Payment> {
         let actor = principal(ctx)?;
+        actor.refuse_partner()?;
         let payment_id = parse_id(&payment_id, "paymentId")?;
         let payment = load_one::<PaymentLoader, _>(ctx, payment_id.clone())
             .await?

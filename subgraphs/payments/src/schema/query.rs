@@ -22,6 +22,7 @@ impl PaymentQuery {
         #[graphql(desc = "Payment ID")] id: ID,
     ) -> ApiResult<Option<Payment>> {
         let viewer = principal(ctx)?;
+        viewer.refuse_partner()?;
         Ok(Some(Payment(visible_payment(ctx, viewer, &id).await?)))
     }
 
@@ -29,6 +30,7 @@ impl PaymentQuery {
     #[graphql(entity)]
     async fn find_payment_by_id(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Payment> {
         let viewer = principal(ctx)?;
+        viewer.refuse_partner()?;
         Ok(Payment(visible_payment(ctx, viewer, &id).await?))
     }
 

@@ -160,6 +160,7 @@ impl SettlementQuery {
         #[graphql(desc = "Settlement ID")] id: ID,
     ) -> ApiResult<Option<Settlement>> {
         let viewer = principal(ctx)?;
+        viewer.refuse_partner()?;
         let id = parse_id(&id, "id")?;
         match store::settlement(&state(ctx).store, &id).await? {
             Some(row) if may_read(viewer, &row.vendor_id) => Ok(Some(Settlement(row))),
@@ -177,6 +178,7 @@ impl SettlementQuery {
         #[graphql(desc = "Cursor of the last item of the previous page")] after: Option<String>,
     ) -> ApiResult<CountedConnection<Settlement>> {
         let viewer = principal(ctx)?;
+        viewer.refuse_partner()?;
         let vendor = match vendor_id.map(|id| parse_id(&id, "vendorId")).transpose()? {
             Some(vendor) if may_read(viewer, &vendor) => Some(vendor),
             Some(_) => {

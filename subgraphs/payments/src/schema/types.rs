@@ -120,6 +120,7 @@ impl Order {
     /// buyer, the vendor's staff and admins.
     async fn payments(&self, ctx: &Context<'_>) -> ApiResult<Vec<Payment>> {
         let viewer = principal(ctx)?;
+        viewer.refuse_partner()?;
         let rows = load_or_empty::<OrderPaymentsLoader, _, _>(ctx, self.id.clone()).await?;
         if rows
             .iter()

@@ -105,6 +105,7 @@ impl Mutation {
         input: ReviewPrescriptionInput,
     ) -> ApiResult<Prescription> {
         let me = principal(ctx)?;
+        me.refuse_partner()?;
         let vendor_id = domain::reviewer_vendor(me)?;
         let decision = Decision {
             prescription_id: parse_id(&input.prescription_id, "prescriptionId")?,

@@ -34,6 +34,7 @@ impl Query {
         reason: Option<String>,
     ) -> ApiResult<Option<Prescription>> {
         let viewer = principal(ctx)?;
+        viewer.refuse_partner()?;
         let reason = domain::parse_reason(reason.as_deref())?;
         let id = parse_id(&id, "id")?;
         let rx = existing(ctx, &id).await?;
@@ -54,6 +55,7 @@ impl Query {
         #[graphql(desc = "Cursor of the last item of the previous page")] after: Option<String>,
     ) -> ApiResult<CountedConnection<Prescription>> {
         let me = principal(ctx)?;
+        me.refuse_partner()?;
         Ok(owned_page(ctx, &me.subject, status, first, after).await?)
     }
 
@@ -66,6 +68,7 @@ impl Query {
         #[graphql(desc = "Cursor of the last item of the previous page")] after: Option<String>,
     ) -> ApiResult<CountedConnection<Prescription>> {
         let me = principal(ctx)?;
+        me.refuse_partner()?;
         let vendor_id = domain::reviewer_vendor(me)?;
         let page = PageRequest::new(first, after)?;
         let (rows, total) =
@@ -87,6 +90,7 @@ impl Query {
         reason: Option<String>,
     ) -> ApiResult<DocumentUrl> {
         let viewer = principal(ctx)?;
+        viewer.refuse_partner()?;
         let reason = domain::parse_reason(reason.as_deref())?;
         let id = parse_id(&id, "id")?;
         let rx = existing(ctx, &id).await?;
@@ -112,6 +116,7 @@ impl Query {
         limit: Option<i32>,
     ) -> ApiResult<Vec<PrescriptionAccess>> {
         let viewer = principal(ctx)?;
+        viewer.refuse_partner()?;
         let id = parse_id(&prescription_id, "prescriptionId")?;
         let limit = domain::access_log_limit(limit)?;
         let rx = existing(ctx, &id).await?;
@@ -157,6 +162,7 @@ impl Query {
         id: ID,
     ) -> ApiResult<Option<Prescription>> {
         let viewer = principal(ctx)?;
+        viewer.refuse_partner()?;
         let Ok(id) = parse_id(&id, "id") else {
             return Ok(None);
         };

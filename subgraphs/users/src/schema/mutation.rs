@@ -92,6 +92,7 @@ impl AccountMutation {
         #[graphql(desc = "The profile's `version` when you read it")] expected_version: Option<i64>,
     ) -> ApiResult<User> {
         let me = principal(ctx)?;
+        me.refuse_partner()?;
         let name = input
             .full_name
             .as_deref()
@@ -108,6 +109,7 @@ impl AccountMutation {
     /// Saves a delivery address; the first one becomes the default.
     async fn add_address(&self, ctx: &Context<'_>, input: AddressInput) -> ApiResult<Address> {
         let me = principal(ctx)?;
+        me.refuse_partner()?;
         let valid = ValidAddress::parse(&input)?;
         let make_default = input.is_default.unwrap_or(false);
         let row = accounts::add_address(
@@ -130,6 +132,7 @@ impl AccountMutation {
         #[graphql(desc = "The address's `version` when you read it")] expected_version: Option<i64>,
     ) -> ApiResult<Address> {
         let me = principal(ctx)?;
+        me.refuse_partner()?;
         let valid = ValidAddress::parse(&input)?;
         let id = parse_id(&id, "id")?;
         let make_default = input.is_default == Some(true);
@@ -156,6 +159,7 @@ impl AccountMutation {
         #[graphql(desc = "The address's `version` when you read it")] expected_version: Option<i64>,
     ) -> ApiResult<bool> {
         let me = principal(ctx)?;
+        me.refuse_partner()?;
         let id = parse_id(&id, "id")?;
         accounts::remove_address(&state(ctx).store, &me.subject, &id, expected_version).await?;
         Ok(true)
@@ -170,6 +174,7 @@ impl AccountMutation {
         #[graphql(desc = "The address's `version` when you read it")] expected_version: Option<i64>,
     ) -> ApiResult<Address> {
         let me = principal(ctx)?;
+        me.refuse_partner()?;
         let id = parse_id(&id, "id")?;
         let db = &state(ctx).store;
         let row = accounts::set_default_address(db, &me.subject, &id, expected_version).await?;
@@ -183,6 +188,7 @@ impl AccountMutation {
         input: FamilyMemberInput,
     ) -> ApiResult<FamilyMember> {
         let me = principal(ctx)?;
+        me.refuse_partner()?;
         let name = domain::parse_person_name(&input.full_name, "fullName")?;
         if input
             .date_of_birth
@@ -202,6 +208,7 @@ impl AccountMutation {
     /// Removes one of your dependents.
     async fn remove_family_member(&self, ctx: &Context<'_>, id: ID) -> ApiResult<bool> {
         let me = principal(ctx)?;
+        me.refuse_partner()?;
         let id = parse_id(&id, "id")?;
         accounts::remove_family_member(&state(ctx).store, &me.subject, &id).await?;
         Ok(true)

@@ -25,6 +25,7 @@ impl AccountQuery {
     /// The signed-in user.
     async fn me(&self, ctx: &Context<'_>) -> ApiResult<User> {
         let me = principal(ctx)?;
+        me.refuse_partner()?;
         let row = load_user(ctx, &me.subject)
             .await?
             .ok_or_else(|| ApiError::unauthenticated("this account no longer exists"))?;

@@ -3,7 +3,7 @@
 use super::cart::{load_cart, Cart};
 use super::order::{list, Order};
 use crate::domain::Status;
-use crate::schema::state;
+use crate::schema::{check_vendor_order_reader, state};
 use crate::store::OrderOwner;
 use async_graphql::{Context, Object, SimpleObject, ID};
 use janta_platform::auth::principal;
@@ -87,12 +87,7 @@ impl Vendor {
         #[graphql(desc = "Page size (at most 100, default 20)")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last order of the previous page")] after: Option<String>,
     ) -> ApiResult<CountedConnection<Order>> {
-        let viewer = principal(ctx)?;
-        if !viewer.is_staff_of(&self.id) && !viewer.is_admin() {
-            return Err(ApiError::forbidden(
-                "only this vendor's staff can see its orders",
-            ));
-        }
+        check_vendor_order_reader(principal(ctx)?, &self.id)?;
         list(ctx, OrderOwner::Vendor(&self.id), status, first, after).await
     }
 }

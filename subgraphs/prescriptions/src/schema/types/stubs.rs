@@ -51,6 +51,7 @@ impl UserRef {
         #[graphql(desc = "Cursor of the last item of the previous page")] after: Option<String>,
     ) -> ApiResult<CountedConnection<Prescription>> {
         let viewer = principal(ctx)?;
+        viewer.refuse_partner()?;
         if viewer.subject != self.id {
             return Err(ApiError::forbidden(
                 "you can only list your own prescriptions",
@@ -80,6 +81,7 @@ impl OrderRef {
     /// quantities) and services; admins use `prescription(id, reason)`.
     async fn prescriptions(&self, ctx: &Context<'_>) -> ApiResult<Vec<Prescription>> {
         let viewer = principal(ctx)?;
+        viewer.refuse_partner()?;
         let links = load_or_empty::<OrderPrescriptionsLoader, _, _>(ctx, self.id.clone()).await?;
         Ok(links
             .into_iter()
