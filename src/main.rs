@@ -3,11 +3,13 @@
 //! other commands serve one subgraph, run the router, migrate, or compose.
 #![recursion_limit = "256"]
 
+mod admin;
 mod compose;
 mod dev;
 mod error_codes;
 mod limits;
 mod playground;
+mod request_id;
 mod router;
 mod subgraphs;
 mod trusted_documents;
@@ -59,6 +61,12 @@ enum Command {
         #[arg(long, env = "JANTA_DATA_DIR", default_value = "data")]
         data_dir: PathBuf,
     },
+    /// Operator commands: create a platform admin (`admin create`).
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
+    /// Load data into a deployment's databases (`seed demo`).
+    #[command(subcommand)]
+    Seed(admin::SeedCommand),
     /// Compose the supergraph from the subgraphs' SDL and write it.
     Compose {
         /// Fail if the file differs from a fresh composition instead of writing it.
@@ -118,6 +126,8 @@ async fn tokio_main(command: Command) -> anyhow::Result<()> {
             config,
             data_dir,
         } => subgraphs::migrate(domain, config.as_deref(), &data_dir).await,
+        Command::Admin(command) => admin::run(command).await,
+        Command::Seed(command) => admin::seed(command).await,
         Command::Router { .. } | Command::Compose { .. } => {
             unreachable!("handled before the runtime starts")
         }

@@ -50,6 +50,7 @@ use janta_platform::server::{ClientAddress, TrustedProxies};
 use crate::error_codes::ErrorCodes;
 use crate::limits::Limits;
 use crate::playground::Playground;
+use crate::request_id::RequestId;
 use crate::trusted_documents::TrustedDocuments;
 use serde::Deserialize;
 
@@ -125,7 +126,9 @@ pub fn run(config_path: &Path, supergraph_path: &Path) -> anyhow::Result<()> {
 #[hive_router::main]
 async fn serve() -> Result<(), RouterInitError> {
     hive_router::init_rustls_crypto_provider();
+    // First, so that its response hook wraps every later plugin's work.
     let plugins = PluginRegistry::new()
+        .register::<RequestId>()
         .register::<Playground>()
         .register::<RejectInvalidJwt>()
         .register::<TrustedDocuments>()

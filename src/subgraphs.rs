@@ -125,7 +125,8 @@ pub fn all_sdl() -> Vec<SubgraphSdl> {
         .collect()
 }
 
-fn find(domain: Domain) -> Subgraph {
+/// The registered subgraph of `domain`.
+pub fn find(domain: Domain) -> Subgraph {
     all()
         .into_iter()
         .find(|s| s.name == domain.name())

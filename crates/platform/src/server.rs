@@ -244,6 +244,33 @@ where
         .with_state(endpoint)
         .route("/health", get(|| async { "ok" }))
         .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(echo_request_id))
+}
+
+/// The header naming a request end to end (client, router, subgraphs, logs).
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// Gives every request an `x-request-id` and echoes it on the response, so
+/// a client or operator can quote it and find the request in the logs:
+/// the incoming one when sane ([`sane_request_id`]), else the correlation
+/// ID (the `traceparent` trace ID, shared by every subgraph of one routed
+/// request, else a fresh UUID). The request carries it on, so the
+/// correlation ID of logs and events is the echoed one.
+async fn echo_request_id(mut request: Request, next: axum::middleware::Next) -> Response {
+    let id = correlation_id(request.headers()).0;
+    let Ok(value) = axum::http::HeaderValue::from_str(&id) else {
+        return next.run(request).await;
+    };
+    request.headers_mut().insert(REQUEST_ID, value.clone());
+    let mut response = next.run(request).await;
+    response.headers_mut().insert(REQUEST_ID, value);
+    response
+}
+
+/// An incoming request ID worth keeping: 1 to 128 visible ASCII characters
+/// (no spaces or control characters that could forge log lines).
+pub fn sane_request_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic())
 }
 
 async fn graphql<Q, M, S>(
@@ -355,9 +382,9 @@ fn correlation_id(headers: &HeaderMap) -> CorrelationId {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let from_traceparent = header("traceparent")
         .and_then(|tp| tp.split('-').nth(1))
-        .filter(|id| id.len() == 32);
+        .filter(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()));
     let id = header("x-request-id")
-        .filter(|id| id.len() <= 128)
+        .filter(|id| sane_request_id(id))
         .or(from_traceparent)
         .map(str::to_string)
         .unwrap_or_else(crate::ids::new_id);
@@ -482,6 +509,30 @@ mod tests {
 
     fn ip(text: &str) -> IpAddr {
         text.parse().unwrap()
+    }
+
+    #[test]
+    fn request_ids_are_kept_when_sane_else_minted() {
+        let with = |id: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(REQUEST_ID, id.parse().unwrap());
+            correlation_id(&headers).0
+        };
+        assert_eq!(with("abc-123_XYZ"), "abc-123_XYZ");
+        let long = "a".repeat(128);
+        assert_eq!(with(&long), long);
+        for bad in ["a".repeat(129), "two words".to_string(), String::new()] {
+            let minted = with(&bad);
+            assert_ne!(minted, bad);
+            assert!(uuid::Uuid::parse_str(&minted).is_ok(), "{minted}");
+        }
+        let mut traced = HeaderMap::new();
+        let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+        traced.insert(
+            "traceparent",
+            format!("00-{trace}-00f067aa0ba902b7-01").parse().unwrap(),
+        );
+        assert_eq!(correlation_id(&traced).0, trace);
     }
 
     #[test]

@@ -115,7 +115,7 @@ fn what_is_sent(out: &mut String, examples: &[Envelope]) {
         .iter()
         .find(|e| e.event_type == "OrderConfirmed")
         .unwrap_or(&examples[0]);
-    let body = serde_json::to_string_pretty(&webhook_body(sample)).unwrap_or_default();
+    let body = serde_json::to_string_pretty(&sorted(&webhook_body(sample))).unwrap_or_default();
     let _ = write!(
         out,
         "
@@ -152,12 +152,34 @@ Payloads carry no e-mail addresses, phone numbers or street addresses.
     );
 }
 
+/// `value` with every object's keys in alphabetical order. Key order in a
+/// JSON object carries no meaning, and serde_json keeps insertion order or
+/// sorts depending on which crates a build links (its `preserve_order`
+/// feature), so the document fixes one order to be the same in every build.
+fn sorted(value: &serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            let mut out = serde_json::Map::new();
+            for key in keys {
+                out.insert(key.clone(), sorted(&map[key]));
+            }
+            serde_json::Value::Object(out)
+        }
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.iter().map(sorted).collect())
+        }
+        other => other.clone(),
+    }
+}
+
 fn signatures(out: &mut String, examples: &[Envelope]) {
     let sample = examples
         .iter()
         .find(|e| e.event_type == "VendorVerified")
         .unwrap_or(&examples[0]);
-    let body = webhook_body(sample).to_string();
+    let body = sorted(&webhook_body(sample)).to_string();
     let signature = webhook_signature(EXAMPLE_SECRET, EXAMPLE_TIMESTAMP, &body);
     let _ = write!(
         out,
@@ -373,7 +395,7 @@ fn event_section(out: &mut String, example: &Envelope, docs: &[TypeDoc]) {
         doc.doc,
     );
     field_table(out, doc);
-    let body = serde_json::to_string_pretty(&webhook_body(example)).unwrap_or_default();
+    let body = serde_json::to_string_pretty(&sorted(&webhook_body(example))).unwrap_or_default();
     let _ = write!(out, "\n```json\n{body}\n```\n");
 }
 

@@ -15,6 +15,7 @@ use janta_platform::{ApiError, ApiResult};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, FromRow, Row};
 
+pub mod bootstrap;
 pub mod clients;
 pub mod compliance;
 pub mod seed;

@@ -4,6 +4,7 @@
 //! commits. Resolvers and the OAuth endpoint call exactly one of these.
 
 pub mod accounts;
+pub mod bootstrap;
 pub mod clients;
 pub mod licences;
 pub mod partners;
