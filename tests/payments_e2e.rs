@@ -170,6 +170,21 @@ async fn razorpay_payments_confirm_orders_once_whatever_the_webhooks_do() {
         .await;
     assert_eq!(p.count("payments", succeeded).await, 2);
 
+    // Automatic capture off at Razorpay: the payment is only authorized
+    // (the bank would hand it back in a few days); we capture it, exactly
+    // once, and the order confirms.
+    fake.set_faults(Faults {
+        manual_capture: true,
+        duplicates: 2,
+        ..Faults::default()
+    });
+    let (third, checkout) = order_awaiting_payment(&p, &customer, "razorpay-3").await;
+    let (charge, _) = fake.pay(&razorpay_order(&fake, &checkout), "upi").unwrap();
+    p.order_when(&customer, &third, |o| o["status"] == "CONFIRMED")
+        .await;
+    assert_eq!(fake.payment(&charge).unwrap()["status"], "captured");
+    assert_eq!(p.count("payments", succeeded).await, 3);
+
     // A refund above the capture is refused before it reaches Razorpay.
     let vendor = p.login("vendor.ka@janta.test").await;
     let payment_id = order["payments"][0]["id"].as_str().unwrap();

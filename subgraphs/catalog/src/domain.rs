@@ -4,7 +4,7 @@
 //! the SQLite (FTS5) and PostgreSQL (tsvector) indexes.
 
 use async_graphql::{Enum, InputObject, ID};
-use chrono::{FixedOffset, NaiveDate, Utc};
+use chrono::NaiveDate;
 use janta_platform::auth::{PartnerScope, Principal};
 use janta_platform::money::Paise;
 use janta_platform::{ApiError, ApiResult};
@@ -217,16 +217,10 @@ impl MovementKind {
     }
 }
 
-/// India Standard Time (UTC+05:30), in which expiry dates and tax effective dates are read.
-const IST: FixedOffset = match FixedOffset::east_opt(5 * 3600 + 1800) {
-    Some(offset) => offset,
-    None => panic!("UTC+05:30 is a valid offset"),
-};
-
 /// Today's date in India: a batch expiring today is no longer sellable, and
 /// a tax slab effective today applies.
 pub fn today() -> NaiveDate {
-    Utc::now().with_timezone(&IST).date_naive()
+    janta_platform::india::today()
 }
 
 /// A batch is sellable strictly before its expiry date.

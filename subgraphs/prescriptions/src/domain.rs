@@ -4,7 +4,7 @@
 //! who may read what, and how dispensing requests are matched against
 //! approved lines (including the schedule-X one-prescription-per-order rule).
 
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate};
 use janta_platform::auth::{Principal, Role};
 use janta_platform::ids::parse_id;
 use janta_platform::{ApiError, ApiResult};
@@ -34,7 +34,7 @@ pub const MAX_DISPENSE_LINES: usize = 100;
 /// Today's date in India (IST, UTC+05:30): issue dates and validity are
 /// Indian calendar dates, so "expired" flips at Indian midnight.
 pub fn today() -> NaiveDate {
-    (Utc::now() + Duration::minutes(330)).date_naive()
+    janta_platform::india::today()
 }
 
 // ---------- documents ----------

@@ -8,17 +8,13 @@ use chrono::NaiveDate;
 use janta_platform::money::Paise;
 use janta_platform::{ApiError, ApiResult};
 
-/// Why a Schedule X listing is refused (the draft e-pharmacy rules).
-pub const SCHEDULE_X_NOT_SOLD: &str =
-    "Schedule X (narcotic and psychotropic) medicines are not sold online";
-
 /// Longest shelf life a listing may demand at sale, in days (five years).
 pub const MAX_SHELF_LIFE_DAYS: i64 = 1826;
 
 /// Refuses to list (or sell) a Schedule X medicine: BAD_USER_INPUT naming the rule.
 pub fn check_listable(schedule: Schedule) -> ApiResult<()> {
     if schedule == Schedule::X {
-        Err(ApiError::bad_input(SCHEDULE_X_NOT_SOLD))
+        Err(janta_platform::pharmacy::schedule_x_refusal(&[]))
     } else {
         Ok(())
     }

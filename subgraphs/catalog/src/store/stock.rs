@@ -568,8 +568,7 @@ fn refuse_schedule_x(
     if refused.is_empty() {
         return Ok(());
     }
-    Err(ApiError::bad_input(domain::compliance::SCHEDULE_X_NOT_SOLD)
-        .with_details(json!({ "listingIds": refused })))
+    Err(janta_platform::pharmacy::schedule_x_refusal(&refused))
 }
 
 /// `FORBIDDEN` naming the lines whose vendor does not sell now (not

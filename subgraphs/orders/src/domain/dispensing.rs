@@ -7,7 +7,7 @@
 //! admins and by platform admins, also as RFC 4180 CSV.
 
 use super::{AllocatedBatch, Schedule, Status};
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::NaiveDate;
 use janta_platform::auth::{Principal, Role};
 use janta_platform::{ApiError, ApiResult};
 use serde_json::json;
@@ -23,7 +23,7 @@ pub const MAX_BATCHES_CHECKED: usize = 200;
 /// Today's date in India (IST, UTC+05:30): the register is kept in Indian
 /// calendar days.
 pub fn india_today() -> NaiveDate {
-    (Utc::now() + Duration::minutes(330)).date_naive()
+    janta_platform::india::today()
 }
 
 /// Schedule X (narcotic and psychotropic) medicines are never sold online
@@ -40,10 +40,7 @@ pub fn refuse_schedule_x<'a>(
     if listings.is_empty() {
         return Ok(());
     }
-    Err(ApiError::bad_input(
-        "Schedule X medicines are not sold online (draft e-pharmacy rules); remove them",
-    )
-    .with_details(json!({ "listingIds": listings, "rule": "SCHEDULE_X_NOT_SOLD_ONLINE" })))
+    Err(janta_platform::pharmacy::schedule_x_refusal(&listings))
 }
 
 /// Who may record dispensing for an order of `vendor_id`: a pharmacist of
@@ -344,6 +341,7 @@ pub fn register_csv(entries: &[H1Entry]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Duration;
     use janta_platform::ErrorCode;
 
     fn principal(roles: &[Role], vendor: Option<&str>) -> Principal {

@@ -7,7 +7,7 @@
 
 use super::{GstRate, LineTax, Supply, Totals};
 use async_graphql::Enum;
-use chrono::{Datelike, FixedOffset, Utc};
+use chrono::{Datelike, Utc};
 use janta_platform::money::format_paise;
 use janta_platform::scalars::DateTime;
 use janta_platform::{ApiError, ApiResult};
@@ -67,8 +67,7 @@ impl FinancialYear {
     /// The year of a moment, in India time (UTC+05:30): 31 March 23:59 IST
     /// belongs to the year ending then, 1 April 00:00 IST to the next.
     pub fn of(at: chrono::DateTime<Utc>) -> Self {
-        let ist = FixedOffset::east_opt(5 * 3600 + 30 * 60).expect("IST is a valid offset");
-        let local = at.with_timezone(&ist);
+        let local = at.with_timezone(&janta_platform::india::IST);
         let start = if local.month() >= 4 {
             local.year()
         } else {

@@ -150,11 +150,6 @@ pub fn bps_to_percent(bps: i64) -> String {
     format!("{}.{:02}", bps / 100, bps % 100)
 }
 
-/// India Standard Time, in which settlement periods are calendar days.
-fn ist() -> chrono::FixedOffset {
-    chrono::FixedOffset::east_opt(5 * 3600 + 30 * 60).expect("a valid offset")
-}
-
 /// The instants a period of India calendar days covers: from the start of
 /// `first` to the start of the day after `last` (exclusive), in UTC.
 pub fn period_bounds(
@@ -170,7 +165,7 @@ pub fn period_bounds(
         return Err(ApiError::bad_input("a settlement period is at most a year"));
     }
     let midnight = |day: NaiveDate| {
-        ist()
+        janta_platform::india::IST
             .from_local_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight exists"))
             .single()
             .map(|t| t.with_timezone(&chrono::Utc))

@@ -4,7 +4,7 @@
 //! an admin made.
 
 use super::parse_text;
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use janta_platform::{ApiError, ApiResult};
 
 /// The form of a retail drug licence (Drugs and Cosmetics Rules, 1945).
@@ -69,15 +69,9 @@ pub fn parse_licence_number(raw: &str) -> ApiResult<String> {
     Ok(number)
 }
 
-/// India Standard Time: licences are valid through the last day of their
-/// validity in India, not in UTC.
-fn india() -> FixedOffset {
-    FixedOffset::east_opt(5 * 3600 + 30 * 60).expect("IST is a valid offset")
-}
-
 /// Today's date in India at `now`.
 pub fn today_in_india(now: DateTime<Utc>) -> NaiveDate {
-    now.with_timezone(&india()).date_naive()
+    janta_platform::india::date_of(now)
 }
 
 /// Whether a licence valid until `valid_until` (inclusive) has expired at `now`.
