@@ -1,4 +1,4 @@
-//! `janta admin create` and `janta seed demo`: the operator's commands for
+//! `janta admin create` and `janta seed demo` (or `--scale N`): the operator's commands for
 //! a new deployment. The first creates its first platform admin (nobody can
 //! appoint one through the API before one exists); the second loads the
 //! demo data of `janta dev` into a deployment's databases for a trial. The
@@ -43,7 +43,30 @@ pub struct CreateArgs {
     config: Option<PathBuf>,
 }
 
-/// `janta seed …`: loading data into a deployment.
+/// `janta seed demo …` or `janta seed --scale N`: loading data into a
+/// deployment, the demo's or a synthetic catalog and history of any size
+/// (for benchmarks; see [`janta_platform::scale`]).
+#[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct SeedArgs {
+    #[command(subcommand)]
+    command: Option<SeedCommand>,
+    /// Load the demo, then a synthetic catalog and history proportional to
+    /// N: 100·N medicines, N/2 vendors (at least 2), 10 listings per
+    /// medicine, 100·N customers and 5·N orders of scale.customer@janta.test.
+    /// Seeding the same N again does nothing; another N is refused.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    scale: Option<u64>,
+    /// Only this subgraph (users, catalog and orders have scaled data; the
+    /// others get the demo).
+    #[arg(long, value_enum, requires = "scale")]
+    domain: Option<Domain>,
+    /// Optional TOML config file (as for `serve`).
+    #[arg(long, requires = "scale")]
+    config: Option<PathBuf>,
+}
+
+/// `janta seed <command>`.
 #[derive(clap::Subcommand)]
 pub enum SeedCommand {
     /// Load the demo data of `janta dev` (idempotent) into one subgraph's
@@ -128,21 +151,35 @@ fn refusal(err: janta_platform::ApiError) -> anyhow::Error {
     anyhow::anyhow!("refused: {err}")
 }
 
-/// Runs `janta seed <command>`.
-pub async fn seed(command: SeedCommand) -> anyhow::Result<()> {
-    let SeedCommand::Demo { domain, config } = command;
-    let targets: Vec<Subgraph> = match domain {
-        Some(d) => vec![subgraphs::find(d)],
+/// Runs `janta seed demo …` or `janta seed --scale N …`.
+pub async fn seed(args: SeedArgs) -> anyhow::Result<()> {
+    match (args.command, args.scale) {
+        (Some(SeedCommand::Demo { domain, config }), _) => seed_demo(domain, config).await,
+        (None, Some(n)) => seed_scale(n, args.domain, args.config).await,
+        (None, None) => {
+            anyhow::bail!("say what to seed: `janta seed demo` or `janta seed --scale N`")
+        }
+    }
+}
+
+/// The subgraphs a seed writes to: `domain`'s, or every one (each from its
+/// own configuration, so `DATABASE_URL`, which names one, is refused).
+fn seed_targets(domain: Option<Domain>, example: &str) -> anyhow::Result<Vec<Subgraph>> {
+    match domain {
+        Some(d) => Ok(vec![subgraphs::find(d)]),
         None => {
             anyhow::ensure!(
                 std::env::var("DATABASE_URL").map_or(true, |v| v.is_empty()),
                 "DATABASE_URL names one subgraph's database: name the subgraph \
-                 (`janta seed demo users`), or configure each in the config file"
+                 (`{example}`), or configure each in the config file"
             );
-            subgraphs::all()
+            Ok(subgraphs::all())
         }
-    };
-    for subgraph in targets {
+    }
+}
+
+async fn seed_demo(domain: Option<Domain>, config: Option<PathBuf>) -> anyhow::Result<()> {
+    for subgraph in seed_targets(domain, "janta seed demo users")? {
         let config = SubgraphConfig::load(subgraph.name, config.as_deref())?;
         let store = migrated_store(&config.database_url, &(subgraph.migrations)()).await?;
         let seeded = (subgraph.seed)(&store).await;
@@ -151,4 +188,38 @@ pub async fn seed(command: SeedCommand) -> anyhow::Result<()> {
         println!("{}: {done}", subgraph.name);
     }
     Ok(())
+}
+
+/// Seeds the demo and then scale `n` into each target, printing how long each took.
+async fn seed_scale(n: u64, domain: Option<Domain>, config: Option<PathBuf>) -> anyhow::Result<()> {
+    let plan = janta_platform::scale::ScalePlan::new(n);
+    let started = std::time::Instant::now();
+    for subgraph in seed_targets(domain, "janta seed --scale N --domain users")? {
+        let config = SubgraphConfig::load(subgraph.name, config.as_deref())?;
+        let store = migrated_store(&config.database_url, &(subgraph.migrations)()).await?;
+        let at = std::time::Instant::now();
+        let seeded = seed_one_at_scale(&subgraph, &store, plan).await;
+        store.close().await;
+        let done = match seeded? {
+            None => "demo only (nothing to scale)".to_string(),
+            Some(true) => format!("seeded scale {n} in {:.1} s", at.elapsed().as_secs_f64()),
+            Some(false) => format!("scale {n} already seeded"),
+        };
+        println!("{}: {done}", subgraph.name);
+    }
+    println!("done in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// The demo, then the subgraph's scaled data if it has any (None when not).
+async fn seed_one_at_scale(
+    subgraph: &Subgraph,
+    store: &Store,
+    plan: janta_platform::scale::ScalePlan,
+) -> anyhow::Result<Option<bool>> {
+    (subgraph.seed)(store).await?;
+    match subgraph.scale {
+        Some(scale) => scale(store, plan).await.map(Some),
+        None => Ok(None),
+    }
 }

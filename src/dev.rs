@@ -110,6 +110,8 @@ fn start_router(port: u16, data_dir: &Path) -> anyhow::Result<Child> {
         .arg("--supergraph")
         .arg(&supergraph_path)
         .env("PORT", port.to_string())
+        // The router reports as `janta-router`, not as this process.
+        .env_remove(janta_platform::telemetry::SERVICE_NAME_ENV)
         .env(
             "JANTA_JWKS_URL",
             format!(

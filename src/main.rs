@@ -8,6 +8,7 @@ mod compose;
 mod dev;
 mod error_codes;
 mod limits;
+mod metrics_path;
 mod playground;
 mod request_id;
 mod router;
@@ -64,9 +65,8 @@ enum Command {
     /// Operator commands: create a platform admin (`admin create`).
     #[command(subcommand)]
     Admin(admin::AdminCommand),
-    /// Load data into a deployment's databases (`seed demo`).
-    #[command(subcommand)]
-    Seed(admin::SeedCommand),
+    /// Load data into a deployment's databases (`seed demo`, `seed --scale N`).
+    Seed(admin::SeedArgs),
     /// Compose the supergraph from the subgraphs' SDL and write it.
     Compose {
         /// Fail if the file differs from a fresh composition instead of writing it.
@@ -117,7 +117,28 @@ fn main() -> anyhow::Result<()> {
 
 #[tokio::main]
 async fn tokio_main(command: Command) -> anyhow::Result<()> {
-    janta_platform::telemetry::init("info,hive_router=warn,sqlx=warn");
+    // A bulk seed's statements are slow by design: sqlx would log each in full.
+    let filter = match command {
+        Command::Seed(_) => "info,sqlx=error",
+        _ => "info,hive_router=warn,sqlx=warn",
+    };
+    janta_platform::telemetry::init_traced(filter, &service_name(&command))?;
+    let outcome = run(command).await;
+    janta_platform::telemetry::flush().await;
+    outcome
+}
+
+/// The `service.name` of this process's spans: `janta-<subgraph>` for one
+/// subgraph, `janta` for the whole platform in one process (each span
+/// names its subgraph in `janta.subgraph`).
+fn service_name(command: &Command) -> String {
+    match command {
+        Command::Serve { domain, .. } => format!("janta-{}", domain.name()),
+        _ => "janta".to_string(),
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Dev(args) => dev::run(args).await,
         Command::Serve { domain, config } => subgraphs::serve_one(domain, config.as_deref()).await,

@@ -49,6 +49,7 @@ use janta_platform::server::{ClientAddress, TrustedProxies};
 
 use crate::error_codes::ErrorCodes;
 use crate::limits::Limits;
+use crate::metrics_path::MetricsPath;
 use crate::playground::Playground;
 use crate::request_id::RequestId;
 use crate::trusted_documents::TrustedDocuments;
@@ -109,6 +110,9 @@ pub fn run(config_path: &Path, supergraph_path: &Path) -> anyhow::Result<()> {
 
     std::env::set_var(CONFIG_PATH_ENV, &config_path);
     std::env::set_var(SUPERGRAPH_PATH_ENV, &supergraph_path);
+    for (name, value) in trace_settings()? {
+        std::env::set_var(name, value);
+    }
 
     // `RouterInitError` can hold a non-`Send` boxed error, so it cannot become
     // an `anyhow::Error` directly; its message carries the cause.
@@ -121,6 +125,27 @@ pub fn run(config_path: &Path, supergraph_path: &Path) -> anyhow::Result<()> {
     })
 }
 
+/// The variables the `telemetry` section of `router-config/*.yaml` reads
+/// (`{ from_env: JANTA_ROUTER_… }`), derived from the subgraphs' trace
+/// settings ([`janta_platform::telemetry::TraceExport`]): the router's OTLP
+/// exporter samples every request exactly when `JANTA_OTLP_ENDPOINT` is set
+/// (sampling 0 otherwise, which turns its tracing off), and sends to
+/// the same receiver as `janta-router` (unless `JANTA_SERVICE_NAME` names it).
+fn trace_settings() -> anyhow::Result<Vec<(&'static str, String)>> {
+    let Some(export) = janta_platform::telemetry::TraceExport::from_env("janta-router")? else {
+        return Ok(vec![("JANTA_ROUTER_TRACES_SAMPLING", "0.0".to_string())]);
+    };
+    Ok(vec![
+        ("JANTA_ROUTER_TRACES_SAMPLING", "1.0".to_string()),
+        ("JANTA_ROUTER_TRACES_URL", export.traces_url),
+        ("JANTA_ROUTER_SERVICE_NAME", export.service_name),
+        (
+            "JANTA_ROUTER_TRACES_DELAY",
+            format!("{}ms", export.export_delay.as_millis()),
+        ),
+    ])
+}
+
 /// The body of the stock `hive_router` binary's `main`, run on an ntex
 /// runtime built by the attribute (it makes this a blocking function).
 #[hive_router::main]
@@ -130,6 +155,7 @@ async fn serve() -> Result<(), RouterInitError> {
     let plugins = PluginRegistry::new()
         .register::<RequestId>()
         .register::<Playground>()
+        .register::<MetricsPath>()
         .register::<RejectInvalidJwt>()
         .register::<TrustedDocuments>()
         .register::<ErrorCodes>()
@@ -358,6 +384,54 @@ mod tests {
             assert_eq!(
                 limits.max_request_body_size.to_bytes() as usize,
                 janta_platform::server::MAX_GRAPHQL_BODY
+            );
+        }
+    }
+
+    /// The shipped configurations export the router's spans exactly when
+    /// `janta router` says so, to the URL, name and pace it derives.
+    #[test]
+    fn the_router_configs_export_traces_only_when_asked() {
+        use hive_router::config::telemetry::tracing::TracingExporterConfig;
+        for file in ["dev.yaml", "production.yaml"] {
+            let path = format!("{}/router-config/{file}", env!("CARGO_MANIFEST_DIR"));
+            let config = hive_router::config::load_config(Some(path.clone())).unwrap();
+            assert!(!config.telemetry.is_tracing_enabled(), "{file}");
+            assert!(config.telemetry.tracing.propagation.trace_context, "{file}");
+
+            for (name, value) in [
+                ("JANTA_ROUTER_TRACES_SAMPLING", "1.0"),
+                ("JANTA_ROUTER_TRACES_URL", "http://collector:4318/v1/traces"),
+                ("JANTA_ROUTER_SERVICE_NAME", "janta-router"),
+                ("JANTA_ROUTER_TRACES_DELAY", "250ms"),
+            ] {
+                std::env::set_var(name, value);
+            }
+            let config = hive_router::config::load_config(Some(path)).unwrap();
+            for name in [
+                "JANTA_ROUTER_TRACES_SAMPLING",
+                "JANTA_ROUTER_TRACES_URL",
+                "JANTA_ROUTER_SERVICE_NAME",
+                "JANTA_ROUTER_TRACES_DELAY",
+            ] {
+                std::env::remove_var(name);
+            }
+            assert!(config.telemetry.is_tracing_enabled(), "{file}");
+            let Some(TracingExporterConfig::Otlp(otlp)) =
+                config.telemetry.tracing.exporters.first()
+            else {
+                panic!("{file}: no OTLP exporter");
+            };
+            let endpoint = serde_json::to_value(&otlp.endpoint).unwrap();
+            assert_eq!(endpoint, "http://collector:4318/v1/traces", "{file}");
+            assert_eq!(
+                otlp.batch_processor.scheduled_delay,
+                std::time::Duration::from_millis(250)
+            );
+            let resource = serde_json::to_value(&config.telemetry.resource.attributes).unwrap();
+            assert_eq!(
+                resource["service.name"], "janta-router",
+                "{file}: {resource}"
             );
         }
     }

@@ -6,6 +6,7 @@ use axum::Router;
 use futures::future::BoxFuture;
 use janta_events::Runtime;
 use janta_platform::config::{subgraph_port, SubgraphConfig, DEFAULT_ROUTER_PORT};
+use janta_platform::scale::ScaleSeedFn;
 use janta_platform::server::{serve, shutdown_signal};
 use janta_platform::store::{Migrations, Store};
 use std::path::Path;
@@ -60,6 +61,8 @@ pub struct Subgraph {
     pub migrations: fn() -> Migrations,
     /// Seeds its demo data (dev mode only).
     pub seed: fn(&Store) -> BoxFuture<'_, anyhow::Result<bool>>,
+    /// Seeds its part of `janta seed --scale N`, if it has one.
+    pub scale: Option<ScaleSeedFn>,
 }
 
 /// Every subgraph, in port order.
@@ -71,6 +74,7 @@ pub fn all() -> Vec<Subgraph> {
             build: |c, rt| Box::pin(async move { janta_users::build_with(c, &rt).await }),
             migrations: janta_users::store::migrations,
             seed: |s| Box::pin(janta_users::demo::seed(s)),
+            scale: Some(|s, plan| Box::pin(janta_users::demo::scale::seed(s, plan))),
         },
         Subgraph {
             name: "catalog",
@@ -78,6 +82,7 @@ pub fn all() -> Vec<Subgraph> {
             build: |c, rt| Box::pin(async move { janta_catalog::build_with(c, &rt).await }),
             migrations: janta_catalog::store::migrations,
             seed: |s| Box::pin(janta_catalog::demo::seed(s)),
+            scale: Some(|s, plan| Box::pin(janta_catalog::demo::scale::seed(s, plan))),
         },
         Subgraph {
             name: "prescriptions",
@@ -85,6 +90,7 @@ pub fn all() -> Vec<Subgraph> {
             build: |c, rt| Box::pin(async move { janta_prescriptions::build_with(c, &rt).await }),
             migrations: janta_prescriptions::store::migrations,
             seed: |s| Box::pin(janta_prescriptions::demo::seed(s)),
+            scale: None,
         },
         Subgraph {
             name: "orders",
@@ -92,6 +98,7 @@ pub fn all() -> Vec<Subgraph> {
             build: |c, rt| Box::pin(async move { janta_orders::build_with(c, &rt).await }),
             migrations: janta_orders::store::migrations,
             seed: |s| Box::pin(janta_orders::demo::seed(s)),
+            scale: Some(|s, plan| Box::pin(janta_orders::demo::scale::seed(s, plan))),
         },
         Subgraph {
             name: "payments",
@@ -99,6 +106,7 @@ pub fn all() -> Vec<Subgraph> {
             build: |c, rt| Box::pin(async move { janta_payments::build_with(c, &rt).await }),
             migrations: janta_payments::store::migrations,
             seed: |s| Box::pin(janta_payments::demo::seed(s)),
+            scale: None,
         },
         Subgraph {
             name: "notifications",
@@ -106,6 +114,7 @@ pub fn all() -> Vec<Subgraph> {
             build: |c, rt| Box::pin(async move { janta_notifications::build_with(c, &rt).await }),
             migrations: janta_notifications::store::migrations,
             seed: |s| Box::pin(janta_notifications::demo::seed(s)),
+            scale: None,
         },
     ]
 }

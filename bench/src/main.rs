@@ -1,193 +1,200 @@
-//! `janta-bench`: reproducible load scenarios against a running platform
-//! (start one with `cargo run --release`), each run side by side with its
-//! baseline so the printed ratio, not an absolute number, carries the result:
+//! `janta-bench`: reproducible load scenarios against the platform, each run
+//! side by side with its baseline so the printed ratio, not an absolute
+//! number, carries the result (`bench/run.sh <scenario>` starts what each
+//! needs; `bench/README.md` has the latest figures):
 //!
-//! - `router`: the contract's `Me` query through the router vs directly
-//!   against the users subgraph — what the federation hop costs.
-//! - `entities`: resolving 100 users as one `_entities` batch vs 100
-//!   separate `user(id)` requests — what batching saves.
+//! - `gateway`: each contract query through Hive Router vs Apollo Gateway
+//!   over the same subgraphs, a distinct customer per connection.
+//! - `plan`: each query's single-client p50 through the router vs the sum
+//!   of its plan levels' direct subgraph p50s.
+//! - `scale`: search, detail and Dashboard at catalog scale 1×/100×/1000×.
+//! - `checkout`: distinct customers ordering limited stock at once.
+//! - `memory`: cold start and the whole platform's RSS, idle and loaded.
+//! - `router`: `Me` through the router vs straight to users.
+//! - `entities`: one `_entities` batch vs single requests.
+//! - `smoke`: a few requests of the above on a platform of its own, failing
+//!   on any error (what the test suite runs).
 //!
-//! Requests are bounded in count and go to loopback only.
+//! Requests go to loopback only.
+
+mod client;
+mod customers;
+mod load;
+mod platform;
+mod scenarios;
+mod stats;
 
 use clap::Parser;
-use futures::stream::{self, StreamExt};
-use serde_json::{json, Value};
-use std::time::{Duration, Instant};
+use scenarios::{numbers, selected};
+use std::path::PathBuf;
 
 /// Load scenarios with baselines.
 #[derive(Parser)]
+#[command(args_override_self = true)]
 struct Args {
+    /// Which scenario: gateway, plan, scale, checkout, memory, router,
+    /// entities, smoke, or all (router and entities).
+    #[arg(long, default_value = "all")]
+    scenario: String,
     /// Router port of the running platform (subgraphs on the next ports).
     #[arg(long, default_value_t = 4000)]
     port: u16,
-    /// Requests per measured side.
-    #[arg(long, default_value_t = 2000)]
+    /// Requests per single-client measurement.
+    #[arg(long, default_value_t = 500)]
     requests: usize,
-    /// Requests in flight at once.
+    /// Connections (each its own customer) of `router`, `scale`, `memory`.
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
-    /// Which scenario: router, entities or all.
-    #[arg(long, default_value = "all")]
-    scenario: String,
+    /// Connection counts of `gateway`.
+    #[arg(long, default_value = "1,16,64")]
+    connections: String,
+    /// Measured seconds per side of a load run (`memory`: of the mixed load).
+    #[arg(long, default_value_t = 5)]
+    seconds: u64,
+    /// Contract queries (comma-separated; default Me, SearchMedicines,
+    /// MedicineDetail, Dashboard).
+    #[arg(long, default_value = "")]
+    queries: String,
+    /// `SearchMedicines`' search term.
+    #[arg(long, default_value = "para")]
+    search: String,
+    /// Apollo Gateway's GraphQL endpoint (`gateway`).
+    #[arg(long, default_value = "http://127.0.0.1:4100/graphql")]
+    gateway_url: String,
+    /// Processes to report the memory of in `gateway`, as label=pid.
+    #[arg(long = "rss-of")]
+    rss_of: Vec<String>,
+    /// The janta binary (`plan`, `scale`, `memory`, `smoke`); default: next
+    /// to this one.
+    #[arg(long)]
+    janta_bin: Option<PathBuf>,
+    /// The running platform's data directory (`plan`).
+    #[arg(long, default_value = "data")]
+    data_dir: PathBuf,
+    /// Where `scale-<N>` data directories live (`scale`).
+    #[arg(long, default_value = "bench-data")]
+    scale_root: PathBuf,
+    /// Catalog scales (`scale`).
+    #[arg(long, default_value = "1,100,1000")]
+    scales: String,
+    /// Customers ordering at once (`checkout`).
+    #[arg(long, default_value_t = 40)]
+    customers: usize,
+    /// Packs put on the shelf before they race (`checkout`).
+    #[arg(long, default_value_t = 400)]
+    stock: i64,
 }
 
-struct Stats {
-    label: String,
-    total: Duration,
-    latencies: Vec<Duration>,
-    errors: usize,
-}
-
-impl Stats {
-    fn percentile(&self, p: f64) -> Duration {
-        let mut sorted = self.latencies.clone();
-        sorted.sort();
-        let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-        sorted.get(index).copied().unwrap_or_default()
+impl Args {
+    fn router(&self) -> String {
+        format!("http://127.0.0.1:{}/graphql", self.port)
     }
 
-    fn throughput(&self) -> f64 {
-        self.latencies.len() as f64 / self.total.as_secs_f64()
-    }
-
-    fn print(&self) {
-        println!(
-            "  {:<34} {:>9.0} req/s   p50 {:>7.2} ms   p95 {:>7.2} ms   p99 {:>7.2} ms   errors {}",
-            self.label,
-            self.throughput(),
-            ms(self.percentile(0.50)),
-            ms(self.percentile(0.95)),
-            ms(self.percentile(0.99)),
-            self.errors
+    fn janta_bin(&self) -> anyhow::Result<PathBuf> {
+        if let Some(bin) = &self.janta_bin {
+            return Ok(bin.clone());
+        }
+        let sibling = std::env::current_exe()?.with_file_name("janta");
+        anyhow::ensure!(
+            sibling.exists(),
+            "no janta binary next to janta-bench: pass --janta-bin"
         );
+        Ok(sibling)
     }
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-async fn measure(label: &str, args: &Args, url: &str, token: &str, body: Value) -> Stats {
-    let http = reqwest::Client::new();
-    let started = Instant::now();
-    let results: Vec<(Duration, bool)> = stream::iter(0..args.requests)
-        .map(|_| {
-            let request = http.post(url).bearer_auth(token).json(&body);
-            async move {
-                let t = Instant::now();
-                let ok = match request.send().await {
-                    Ok(r) => r
-                        .json::<Value>()
-                        .await
-                        .is_ok_and(|v| v.get("errors").is_none()),
-                    Err(_) => false,
-                };
-                (t.elapsed(), ok)
-            }
-        })
-        .buffer_unordered(args.concurrency)
-        .collect()
-        .await;
-    Stats {
-        label: label.to_string(),
-        total: started.elapsed(),
-        errors: results.iter().filter(|(_, ok)| !ok).count(),
-        latencies: results.into_iter().map(|(d, _)| d).collect(),
-    }
-}
-
-fn ratio(name: &str, measured: &Stats, baseline: &Stats) {
-    println!(
-        "  ratio {name}: p50 {:.2}x, throughput {:.2}x of baseline\n",
-        ms(measured.percentile(0.5)) / ms(baseline.percentile(0.5)).max(1e-9),
-        measured.throughput() / baseline.throughput().max(1e-9)
-    );
-}
-
-async fn login(router: &str) -> anyhow::Result<(String, String)> {
-    let body: Value = reqwest::Client::new()
-        .post(router)
-        .json(&json!({"query": "mutation { login(email: \"admin@janta.test\", password: \"demo-password-1\") { accessToken user { id } } }"}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = body["data"]["login"]["accessToken"]
-        .as_str()
-        .ok_or_else(|| anyhow::anyhow!("login failed: {body}"))?;
-    let id = body["data"]["login"]["user"]["id"]
-        .as_str()
-        .unwrap_or_default();
-    Ok((token.to_string(), id.to_string()))
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let router = format!("http://127.0.0.1:{}/graphql", args.port);
-    let users = format!("http://127.0.0.1:{}/graphql", args.port + 1);
-    let (token, admin_id) = login(&router).await?;
     println!(
-        "janta-bench: {} requests per side, {} in flight\n",
-        args.requests, args.concurrency
+        "janta-bench {} on {} cores, {}\n",
+        args.scenario,
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        chrono_free_now()
     );
-    let me = json!({"query": "query Me { me { id email fullName roles addresses { id line1 city state pincode isDefault } } }"});
-    if args.scenario == "all" || args.scenario == "router" {
-        println!("router: Me through the router vs directly against users");
-        let direct = measure(
-            "direct to users subgraph (baseline)",
-            &args,
-            &users,
-            &token,
-            me.clone(),
-        )
-        .await;
-        let routed = measure("through the router", &args, &router, &token, me).await;
-        direct.print();
-        routed.print();
-        ratio("router/direct", &routed, &direct);
+    match args.scenario.as_str() {
+        "gateway" => {
+            scenarios::gateway::run(&scenarios::gateway::Options {
+                router: args.router(),
+                gateway: args.gateway_url.clone(),
+                queries: selected(&args.queries),
+                connections: numbers(&args.connections),
+                seconds: args.seconds,
+                search: args.search.clone(),
+                processes: args
+                    .rss_of
+                    .iter()
+                    .filter_map(|p| {
+                        p.split_once('=')
+                            .and_then(|(l, pid)| Some((l.to_string(), pid.parse().ok()?)))
+                    })
+                    .collect(),
+            })
+            .await
+        }
+        "plan" => {
+            scenarios::plan::run(&scenarios::plan::Options {
+                port: args.port,
+                janta_bin: args.janta_bin()?,
+                data_dir: args.data_dir.clone(),
+                queries: selected(&args.queries),
+                requests: args.requests,
+                search: args.search.clone(),
+            })
+            .await
+        }
+        "scale" => {
+            scenarios::scale::run(&scenarios::scale::Options {
+                janta_bin: args.janta_bin()?,
+                root: args.scale_root.clone(),
+                scales: numbers(&args.scales),
+                requests: args.requests,
+                connections: args.concurrency,
+                seconds: args.seconds,
+                search: args.search.clone(),
+            })
+            .await
+        }
+        "checkout" => scenarios::checkout::run(&args.router(), args.customers, args.stock)
+            .await
+            .map(|_| ()),
+        "smoke" => scenarios::smoke::run(&args.janta_bin()?).await,
+        "memory" => {
+            scenarios::memory::run(
+                &args.janta_bin()?,
+                args.concurrency,
+                args.seconds,
+                &args.search,
+            )
+            .await
+        }
+        "router" => scenarios::basics::router_hop(args.port, args.concurrency, args.seconds).await,
+        "entities" => scenarios::basics::entities(args.port, args.requests).await,
+        "all" => {
+            scenarios::basics::router_hop(args.port, args.concurrency, args.seconds).await?;
+            scenarios::basics::entities(args.port, args.requests).await
+        }
+        other => anyhow::bail!("unknown scenario {other}"),
     }
-    if args.scenario == "all" || args.scenario == "entities" {
-        println!("entities: 100 users as one _entities batch vs 100 single requests");
-        let reps: Vec<Value> = (0..100)
-            .map(|_| json!({"__typename": "User", "id": admin_id}))
-            .collect();
-        let batch = json!({"query": "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id fullName } } }", "variables": {"r": reps}});
-        let single = json!({"query": "query($id: ID!) { user(id: $id) { id fullName } }", "variables": {"id": admin_id}});
-        let per_batch = Args {
-            requests: args.requests / 100 + 1,
-            ..args
-        };
-        let batched = measure(
-            "one batch of 100 references",
-            &per_batch,
-            &users,
-            &token,
-            batch,
-        )
-        .await;
-        let singles = measure(
-            "single user(id) requests (baseline)",
-            &Args {
-                requests: per_batch.requests * 100,
-                ..per_batch
-            },
-            &users,
-            &token,
-            single,
-        )
-        .await;
-        batched.print();
-        singles.print();
-        let per_user_batched =
-            batched.total.as_secs_f64() / (batched.latencies.len() as f64 * 100.0);
-        let per_user_single = singles.total.as_secs_f64() / singles.latencies.len() as f64;
-        println!(
-            "  cost per user: batched {:.1} µs vs single {:.1} µs ({:.1}x cheaper)\n",
-            per_user_batched * 1e6,
-            per_user_single * 1e6,
-            per_user_single / per_user_batched.max(1e-12)
-        );
-    }
-    Ok(())
+}
+
+/// The current UTC time (seconds since the epoch and a readable form)
+/// without a date library.
+fn chrono_free_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let days = secs / 86_400;
+    let (h, m) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(mo <= 2);
+    format!("{y:04}-{mo:02}-{d:02} {h:02}:{m:02} UTC")
 }

@@ -24,6 +24,8 @@ pub struct Platform {
     pub data_dir: PathBuf,
     /// Extra environment of the `janta dev` process.
     env: Vec<(String, String)>,
+    /// This platform's claim on its ports (see `pick_base_port`).
+    _port_claim: std::fs::File,
 }
 
 /// Starts `janta dev` on `port` with `data_dir`.
@@ -48,11 +50,28 @@ fn ports_free(base: u16) -> bool {
     (base..base + 7).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok())
 }
 
-fn pick_base_port() -> u16 {
+/// A free range of seven ports, claimed for as long as the returned file
+/// lives. Test binaries run in parallel processes: without a claim two of
+/// them can pick the same range between checking it and binding it, and
+/// one test's requests then reach the other's platform. The claim is an
+/// exclusive `flock` on a file named after the range, released by the OS
+/// when the process ends, however it ends.
+fn pick_base_port() -> (u16, std::fs::File) {
+    use std::os::fd::AsRawFd;
+    let dir = std::env::temp_dir().join("janta-e2e-ports");
+    std::fs::create_dir_all(&dir).expect("port claims directory");
     loop {
         let base = 20_000 + (rand_u16() % 4000) * 10;
-        if ports_free(base) {
-            return base;
+        let claim = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(format!("{base}.lock")))
+            .expect("port claim file");
+        // SAFETY: flock on a file descriptor this function owns.
+        let claimed = unsafe { libc::flock(claim.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
+        if claimed && ports_free(base) {
+            return (base, claim);
         }
     }
 }
@@ -70,7 +89,7 @@ impl Platform {
     /// [`Platform::start`] with extra environment settings (a payment
     /// gateway and its keys, say).
     pub async fn start_with(env: &[(&str, &str)]) -> Platform {
-        let port = pick_base_port();
+        let (port, port_claim) = pick_base_port();
         let data_dir =
             std::env::temp_dir().join(format!("janta-e2e-{}", uuid::Uuid::new_v4().simple()));
         let env: Vec<(String, String)> = env
@@ -83,6 +102,7 @@ impl Platform {
             gql: Gql::new(format!("http://127.0.0.1:{port}/graphql")),
             data_dir,
             env,
+            _port_claim: port_claim,
         };
         platform.wait_ready().await;
         platform
@@ -302,6 +322,39 @@ impl Platform {
             .await
             .expect("count");
         n
+    }
+}
+
+impl Platform {
+    /// The newest one-time secret of `purpose` (`VERIFY_EMAIL`,
+    /// `VERIFY_PHONE`, `PASSWORD_RESET`) users issued to `user_id`, read from the
+    /// `AccountCodeIssued` events of its outbox: what the e-mail or SMS
+    /// carries to the person.
+    pub async fn account_code(&self, user_id: &str, purpose: &str) -> String {
+        sqlx::any::install_default_drivers();
+        let url = format!(
+            "sqlite://{}?mode=ro",
+            self.data_dir.join("users.db").display()
+        );
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
+            .await
+            .expect("open store");
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT payload FROM outbox WHERE event_type = 'AccountCodeIssued' \
+             AND aggregate_id = $1 ORDER BY occurred_at, id",
+        )
+        .bind(user_id)
+        .fetch_all(&mut conn)
+        .await
+        .expect("outbox");
+        rows.iter()
+            .rev()
+            .map(|(payload,)| {
+                serde_json::from_str::<Value>(payload).unwrap_or_else(|e| panic!("{e}: {payload}"))
+            })
+            .find(|payload| payload["purpose"] == purpose)
+            .and_then(|payload| payload["code"].as_str().map(str::to_string))
+            .unwrap_or_else(|| panic!("no {purpose} code for {user_id}"))
     }
 }
 

@@ -316,6 +316,37 @@ impl ConsumerHandle {
     /// fixed). On success the parked entry is marked resolved; on failure it
     /// stays parked with the new error and one more attempt counted.
     pub async fn replay_parked(&self, event_id: &str) -> anyhow::Result<Outcome> {
+        self.replayer().replay_parked(event_id).await
+    }
+
+    /// A cheap handle that can replay this consumer's parked events after
+    /// the consumer handle itself went to the shutdown hooks (the admin API
+    /// keeps one).
+    pub fn replayer(&self) -> Replayer {
+        Replayer {
+            core: self.core.clone(),
+        }
+    }
+}
+
+/// Replays a consumer's parked events through its handlers, in the
+/// consumer's transaction with its `processed_events` claim, so a replayed
+/// event still has its effect at most once. Cheap to clone.
+#[derive(Clone)]
+pub struct Replayer {
+    core: Arc<Core>,
+}
+
+impl Replayer {
+    /// The consumer's name.
+    pub fn name(&self) -> &str {
+        &self.core.name
+    }
+
+    /// See [`ConsumerHandle::replay_parked`]: `Err` when there is no
+    /// unresolved parked event `event_id` (never parked, already replayed or
+    /// discarded) or when the handler fails again.
+    pub async fn replay_parked(&self, event_id: &str) -> anyhow::Result<Outcome> {
         let core = &self.core;
         let Some(parked) = event_store::open_parked(&core.store, &core.name, event_id).await?
         else {
@@ -345,15 +376,32 @@ impl ConsumerHandle {
     }
 }
 
+/// The span a handler runs in; with traces on, a consumer span in the
+/// trace of the request that caused the event (through its publication).
 fn event_span(consumer: &str, envelope: &Envelope, attempt: u32) -> tracing::Span {
-    tracing::info_span!(
+    if !janta_platform::telemetry::enabled() {
+        return tracing::info_span!(
+            "event",
+            consumer = %consumer,
+            event_type = %envelope.event_type,
+            event_id = %envelope.id,
+            correlation_id = %envelope.correlation_id.as_deref().unwrap_or("-"),
+            attempt,
+        );
+    }
+    let span = tracing::info_span!(
         "event",
+        otel.name = %format!("consume {}", envelope.event_type),
+        otel.kind = "consumer",
+        janta.subgraph = %consumer,
         consumer = %consumer,
         event_type = %envelope.event_type,
         event_id = %envelope.id,
         correlation_id = %envelope.correlation_id.as_deref().unwrap_or("-"),
         attempt,
-    )
+    );
+    janta_platform::telemetry::continue_from(&span, envelope.traceparent.as_deref());
+    span
 }
 
 async fn run_subscription(

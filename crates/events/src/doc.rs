@@ -163,6 +163,7 @@ fn envelope<E: Event>(n: usize, event: E) -> Envelope {
         actor: "system".into(),
         correlation_id: None,
         payload: serde_json::to_value(&event).unwrap_or_default(),
+        traceparent: None,
     }
 }
 

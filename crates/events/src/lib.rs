@@ -41,12 +41,15 @@ mod transport;
 pub mod types;
 
 pub use backoff::Backoff;
-pub use consumer::{Consumer, ConsumerHandle, ConsumerSettings, EventHandler, Outcome};
+pub use consumer::{Consumer, ConsumerHandle, ConsumerSettings, EventHandler, Outcome, Replayer};
 pub use in_process::{InProcessBus, DEFAULT_SETTLE_TIMEOUT};
 pub use janta_platform::events::{outbox_written, Envelope};
 pub use nats::NatsTransport;
 pub use relay::{pending_events, Relay, RelayHandle, RelaySettings};
-pub use store::{is_processed, list_parked, processed_count, ParkedEvent};
+pub use store::{
+    discard_parked, find_parked, is_processed, list_parked, outbox_backlog, parked_counts,
+    processed_count, ParkedEvent,
+};
 pub use transport::{
     Acker, Deliveries, Delivery, PublishError, Receipt, Subscription, Transport, Undecodable,
 };
@@ -54,6 +57,7 @@ pub use types::Event;
 
 use janta_platform::cause::Cause;
 use janta_platform::config::{Secret, SubgraphConfig};
+use janta_platform::metrics::{gauge_source, Gauge, GaugeSource};
 use janta_platform::server::{readiness_check, ReadinessCheck};
 use janta_platform::store::Store;
 use sqlx::AnyConnection;
@@ -88,6 +92,46 @@ pub async fn publish<E: Event>(
     let envelope = envelope(event, cause);
     janta_platform::events::publish(conn, &envelope).await?;
     Ok(envelope)
+}
+
+/// The `/metrics` gauges of events in `store`, the database of subgraph
+/// `name` (publisher and consumer): its outbox backlog and the age of the
+/// oldest unsent event (what its consumers wait for), and the events its
+/// consumer parked (0 when none). Pass it to `janta_platform::server`'s
+/// metrics settings (`janta_kit` does).
+pub fn gauges(store: &Store, name: &'static str) -> GaugeSource {
+    let store = store.clone();
+    gauge_source("events", move || {
+        let store = store.clone();
+        async move {
+            let (pending, age) = outbox_backlog(&store).await?;
+            let mut parked = parked_counts(&store).await?;
+            if !parked.iter().any(|(consumer, _)| consumer == name) {
+                parked.push((name.to_string(), 0));
+            }
+            let mut gauges = vec![
+                Gauge::new(
+                    "janta_outbox_pending_events",
+                    "Events committed to the outbox and not yet handed to the transport.",
+                    pending as f64,
+                ),
+                Gauge::new(
+                    "janta_outbox_oldest_pending_age_seconds",
+                    "Age of the oldest event not yet handed to the transport (0 when none).",
+                    age,
+                ),
+            ];
+            gauges.extend(parked.into_iter().map(|(consumer, n)| {
+                Gauge::new(
+                    "janta_events_parked",
+                    "Events a consumer gave up on and parked, awaiting replay.",
+                    n as f64,
+                )
+                .label("consumer", consumer)
+            }));
+            Ok(gauges)
+        }
+    })
 }
 
 /// Resolves once a stop was asked for through the handle's sender; never

@@ -295,6 +295,7 @@ impl Relay {
 
     async fn send(&self, rows: &[(i64, Envelope)]) -> Result<Receipt, PublishError> {
         let events: Vec<Envelope> = rows.iter().map(|(_, e)| e.clone()).collect();
+        let events = traced(&self.source, events);
         self.transport.publish(&self.source, &events).await
     }
 
@@ -351,8 +352,34 @@ async fn confirmed(
     }
 }
 
+/// Marks each traced event's hand-off to the transport with a producer span
+/// in the trace of the request that wrote it (published by `source`); the
+/// event then carries that span's context, so its consumers' spans follow
+/// it. Events travel untouched when traces are off.
+fn traced(source: &str, mut events: Vec<Envelope>) -> Vec<Envelope> {
+    use janta_platform::telemetry::{continue_from, current_traceparent, enabled};
+    if !enabled() {
+        return events;
+    }
+    for event in events.iter_mut().filter(|e| e.traceparent.is_some()) {
+        let span = tracing::info_span!(
+            "event.publish",
+            otel.name = %format!("publish {}", event.event_type),
+            otel.kind = "producer",
+            janta.subgraph = %source,
+            event_type = %event.event_type,
+            event_id = %event.id,
+        );
+        continue_from(&span, event.traceparent.as_deref());
+        if let Some(traceparent) = span.in_scope(current_traceparent) {
+            event.traceparent = Some(traceparent);
+        }
+    }
+    events
+}
+
 const ROW_COLUMNS: &str = "seq, id, event_type, event_version, aggregate_type, aggregate_id, \
-                           occurred_at, actor, correlation_id, payload";
+                           occurred_at, actor, correlation_id, payload, trace_context";
 
 async fn pending_rows(
     conn: &mut AnyConnection,
@@ -385,6 +412,7 @@ fn envelope_from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<(i64, Envelope)> {
             correlation_id: row.try_get("correlation_id")?,
             // Always JSON when written by `publish`; anything else travels as a string.
             payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::String(payload)),
+            traceparent: row.try_get("trace_context")?,
         },
     ))
 }

@@ -170,6 +170,44 @@ pub(crate) async fn open_parked(
     row.as_ref().map(parked_from_row).transpose()
 }
 
+/// Parked event `event_id` of `consumer`, resolved or not: what the admin
+/// API shows before and after a replay or discard.
+pub async fn find_parked(
+    store: &Store,
+    consumer: &str,
+    event_id: &str,
+) -> sqlx::Result<Option<ParkedEvent>> {
+    let sql =
+        format!("SELECT {PARKED_COLUMNS} FROM parked_events WHERE consumer = $1 AND event_id = $2");
+    let row = sqlx::query(&sql)
+        .bind(consumer)
+        .bind(event_id)
+        .fetch_optional(store.pool())
+        .await?;
+    row.as_ref().map(parked_from_row).transpose()
+}
+
+/// Gives up on unresolved parked event `event_id` of `consumer` inside the
+/// caller's transaction (so the audit entry commits with it): the row stays,
+/// marked resolved without a replay, so it is never replayed. `false` when
+/// there was no unresolved entry (already replayed or discarded).
+pub async fn discard_parked(
+    conn: &mut AnyConnection,
+    consumer: &str,
+    event_id: &str,
+) -> sqlx::Result<bool> {
+    let result = sqlx::query(
+        "UPDATE parked_events SET resolved_at = $1 \
+         WHERE consumer = $2 AND event_id = $3 AND resolved_at IS NULL",
+    )
+    .bind(now_db())
+    .bind(consumer)
+    .bind(event_id)
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
 pub(crate) async fn resolve_parked(
     store: &Store,
     consumer: &str,
@@ -220,4 +258,32 @@ pub async fn is_processed(store: &Store, consumer: &str, event_id: &str) -> sqlx
     .fetch_one(store.pool())
     .await?;
     Ok(n > 0)
+}
+
+/// The events of `store`'s outbox not yet handed to the transport, and
+/// the age in seconds of the oldest of them (0 when there are none).
+pub async fn outbox_backlog(store: &Store) -> anyhow::Result<(i64, f64)> {
+    let (pending, oldest): (i64, Option<String>) =
+        sqlx::query_as("SELECT COUNT(*), MIN(occurred_at) FROM outbox WHERE published_at IS NULL")
+            .fetch_one(store.pool())
+            .await?;
+    let age = match oldest {
+        Some(at) => {
+            let at = janta_platform::scalars::from_db_time(&at)?;
+            (chrono::Utc::now() - at).num_milliseconds().max(0) as f64 / 1000.0
+        }
+        None => 0.0,
+    };
+    Ok((pending, age))
+}
+
+/// Unresolved parked events per consumer of `store` (consumers without any
+/// are absent).
+pub async fn parked_counts(store: &Store) -> sqlx::Result<Vec<(String, i64)>> {
+    sqlx::query_as(
+        "SELECT consumer, COUNT(*) FROM parked_events WHERE resolved_at IS NULL \
+         GROUP BY consumer ORDER BY consumer",
+    )
+    .fetch_all(store.pool())
+    .await
 }

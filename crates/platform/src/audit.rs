@@ -65,3 +65,70 @@ pub async fn append(
     record(conn, entry).await?;
     Ok(())
 }
+
+/// One recorded entry of the audit trail as read back (for the admin API's
+/// `auditTrail`): the written [`AuditEntry`] plus its ID and time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRecord {
+    /// The entry's ID.
+    pub id: String,
+    /// Who did it.
+    pub actor: String,
+    /// The kind of entity changed.
+    pub entity_type: String,
+    /// The changed entity's ID.
+    pub entity_id: String,
+    /// What happened.
+    pub action: String,
+    /// State before, as JSON text.
+    pub before: Option<String>,
+    /// State after, as JSON text.
+    pub after: Option<String>,
+    /// When (database time text).
+    pub at: String,
+}
+
+/// The audit trail of one entity in `store`, oldest first, at most `limit`
+/// entries: what an admin reads instead of querying SQL.
+pub async fn trail(
+    store: &crate::store::Store,
+    entity_type: &str,
+    entity_id: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<AuditRecord>> {
+    let rows: Vec<AuditRow> = sqlx::query_as(
+        "SELECT id, actor, entity_type, entity_id, action, before_json, after_json, at \
+         FROM audit_log WHERE entity_type = $1 AND entity_id = $2 ORDER BY at, id LIMIT $3",
+    )
+    .bind(entity_type)
+    .bind(entity_id)
+    .bind(limit)
+    .fetch_all(store.pool())
+    .await?;
+    Ok(rows.into_iter().map(into_record).collect())
+}
+
+type AuditRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+);
+
+fn into_record(row: AuditRow) -> AuditRecord {
+    let (id, actor, entity_type, entity_id, action, before, after, at) = row;
+    AuditRecord {
+        id,
+        actor,
+        entity_type,
+        entity_id,
+        action,
+        before,
+        after,
+        at,
+    }
+}

@@ -468,9 +468,30 @@ fn parse_jwks(value: &serde_json::Value) -> anyhow::Result<HashMap<String, Decod
 }
 
 /// Verifies access tokens: signature (EdDSA only), `iss`, `aud`, `exp`.
+///
+/// A request through the router reaches up to seven subgraph fetches, each
+/// carrying the same token; checking its Ed25519 signature each time was
+/// 8 % of a subgraph's CPU under load. So a verified token's principal is
+/// kept (by the token's SHA-256) until the token expires — never longer, so
+/// an expired token is refused as before — in a cache of at most
+/// [`VERIFIED_CACHE_LIMIT`] tokens.
 pub struct TokenVerifier {
     keys: KeySource,
     validation: Validation,
+    verified: std::sync::Mutex<HashMap<[u8; 32], VerifiedToken>>,
+}
+
+/// How many verified tokens a subgraph remembers: a few megabytes at most.
+/// When full, expired entries go; if none has expired, the cache starts
+/// over (a burst of distinct users costs verification, never memory).
+pub const VERIFIED_CACHE_LIMIT: usize = 10_000;
+
+/// A token that passed verification, until its expiry.
+#[derive(Clone)]
+struct VerifiedToken {
+    principal: Principal,
+    /// Expiry, seconds since the epoch.
+    exp: i64,
 }
 
 impl TokenVerifier {
@@ -481,7 +502,11 @@ impl TokenVerifier {
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 5;
-        TokenVerifier { keys, validation }
+        TokenVerifier {
+            keys,
+            validation,
+            verified: std::sync::Mutex::default(),
+        }
     }
 
     /// A verifier that fetches keys from a JWKS URL.
@@ -495,6 +520,48 @@ impl TokenVerifier {
 
     /// Checks a bearer token and returns its principal.
     pub async fn verify(&self, token: &str) -> ApiResult<Principal> {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let now = chrono::Utc::now().timestamp();
+        if let Some(principal) = self.remembered(&digest, now) {
+            return Ok(principal);
+        }
+        let claims = self.verify_signed(token).await?;
+        self.remember(digest, &claims, now);
+        Ok(claims.into())
+    }
+
+    /// The principal of a token verified before, while it has not expired.
+    fn remembered(&self, digest: &[u8; 32], now: i64) -> Option<Principal> {
+        let cache = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        let hit = cache.get(digest)?;
+        (now < hit.exp).then(|| hit.principal.clone())
+    }
+
+    /// Keeps a verified token's principal until its expiry, within
+    /// [`VERIFIED_CACHE_LIMIT`].
+    fn remember(&self, digest: [u8; 32], claims: &Claims, now: i64) {
+        if claims.exp <= now {
+            return; // accepted within the leeway: verify again next time
+        }
+        let mut cache = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= VERIFIED_CACHE_LIMIT {
+            cache.retain(|_, token| token.exp > now);
+            if cache.len() >= VERIFIED_CACHE_LIMIT {
+                cache.clear();
+            }
+        }
+        let principal = Principal::from(claims.clone());
+        cache.insert(
+            digest,
+            VerifiedToken {
+                principal,
+                exp: claims.exp,
+            },
+        );
+    }
+
+    /// Checks the token's signature and claims.
+    async fn verify_signed(&self, token: &str) -> ApiResult<Claims> {
         let header = jsonwebtoken::decode_header(token)
             .map_err(|_| ApiError::unauthenticated("malformed access token"))?;
         if header.alg != Algorithm::EdDSA {
@@ -518,7 +585,7 @@ impl TokenVerifier {
                 _ => ApiError::unauthenticated("invalid access token"),
             }
         })?;
-        Ok(data.claims.into())
+        Ok(data.claims)
     }
 }
 
@@ -613,6 +680,57 @@ mod tests {
             ..partner
         };
         assert!(scopeless.require_scope(PartnerScope::CatalogRead).is_err());
+    }
+
+    fn claims_expiring_at(exp: i64) -> Claims {
+        Claims {
+            sub: "u1".into(),
+            roles: vec![Role::Customer],
+            vendor_id: None,
+            scope: None,
+            iss: "janta".into(),
+            aud: "janta-api".into(),
+            exp,
+            iat: exp - 900,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_remembered_token_is_accepted_until_it_expires_and_never_after() {
+        let signer = TokenSigner::generate("janta", "janta-api").unwrap();
+        let verifier = signer.local_verifier().unwrap();
+        let exp = chrono::Utc::now().timestamp() + 600;
+        let token = signer.sign_claims(&claims_expiring_at(exp)).unwrap();
+        assert_eq!(verifier.verify(&token).await.unwrap(), customer());
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        assert_eq!(verifier.remembered(&digest, exp - 1), Some(customer()));
+        assert_eq!(verifier.remembered(&digest, exp), None, "expired");
+
+        // The same token with one character of its signature changed is
+        // another token: verified, and refused.
+        let mut forged = token.clone().into_bytes();
+        let inside = forged.len() - 10;
+        forged[inside] = if forged[inside] == b'A' { b'B' } else { b'A' };
+        let forged = String::from_utf8(forged).unwrap();
+        assert!(verifier.verify(&forged).await.is_err(), "forgery accepted");
+        assert_eq!(verifier.verify(&token).await.unwrap(), customer());
+    }
+
+    #[tokio::test]
+    async fn the_verified_token_cache_stays_bounded() {
+        let signer = TokenSigner::generate("janta", "janta-api").unwrap();
+        let verifier = signer.local_verifier().unwrap();
+        let now = chrono::Utc::now().timestamp();
+        for i in 0..(VERIFIED_CACHE_LIMIT as i64 + 10) {
+            let mut digest = [0u8; 32];
+            digest[..8].copy_from_slice(&i.to_le_bytes());
+            verifier.remember(digest, &claims_expiring_at(now + 600), now);
+        }
+        let held = verifier.verified.lock().unwrap().len();
+        assert!(held <= VERIFIED_CACHE_LIMIT, "{held} tokens held");
+        // A token accepted only within the leeway is not remembered.
+        verifier.remember([9; 32], &claims_expiring_at(now - 1), now);
+        assert_eq!(verifier.remembered(&[9; 32], now - 2), None);
     }
 
     #[tokio::test]

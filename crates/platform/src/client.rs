@@ -3,7 +3,8 @@
 //! service principal with a short-lived token it obtains from the users
 //! token endpoint with the OAuth 2.0 client-credentials grant (client ID =
 //! its domain, its own secret), cached until shortly before it expires; the
-//! request's correlation ID travels along; the callee's client errors come
+//! request's correlation ID and trace context (`traceparent`) travel along;
+//! the callee's client errors come
 //! back with their codes.
 
 use crate::config::{Secret, SubgraphConfig};
@@ -112,6 +113,9 @@ impl ServiceClient {
             .json(&json!({ "query": query, "variables": variables }));
         if let Some(id) = correlation_id {
             request = request.header("x-request-id", id);
+        }
+        if let Some(traceparent) = crate::telemetry::current_traceparent() {
+            request = request.header(crate::telemetry::TRACEPARENT, traceparent);
         }
         let body: Value = request
             .send()

@@ -160,6 +160,10 @@ pub struct SubgraphConfig {
     pub reconcile_interval: Duration,
     /// Orders: days after delivery during which lines may be returned.
     pub return_window_days: u32,
+    /// Orders: whether placing an order needs a verified e-mail address or
+    /// phone number (`JANTA_REQUIRE_VERIFIED_CONTACT`); `None` follows the
+    /// mode: see [`SubgraphConfig::requires_verified_contact`].
+    pub require_verified_contact: Option<bool>,
     /// Payments: GST TCS withheld from vendor settlements, basis points (50 = 0.5 %).
     pub tcs_bps: u32,
     /// Payments: income-tax TDS withheld from vendor settlements, basis points (10 = 0.1 %).
@@ -197,6 +201,10 @@ pub struct SubgraphConfig {
     /// The most a document may cost (`JANTA_MAX_QUERY_COST`, see
     /// [`crate::query_cost`]), the same as the router's.
     pub max_query_cost: u64,
+    /// Bearer token `GET /metrics` demands (`JANTA_METRICS_TOKEN`); see
+    /// [`SubgraphConfig::metrics_access`]. Production refuses a token
+    /// shorter than [`MIN_METRICS_TOKEN_LEN`]. Never log it.
+    pub metrics_token: Option<Secret>,
     /// Catalog: how long a stock reservation holds stock before it expires.
     pub reservation_ttl: Duration,
     /// Catalog: how often the sweeper looks for expired reservations.
@@ -230,6 +238,8 @@ pub struct SubgraphConfig {
 pub const DEV_URL_SIGNING_SECRET: &str = "janta-dev-url-signing-secret";
 /// Shortest signed-link secret production accepts.
 pub const MIN_URL_SIGNING_SECRET_LEN: usize = 32;
+/// Shortest `/metrics` bearer token production accepts.
+pub const MIN_METRICS_TOKEN_LEN: usize = 32;
 /// Default prescription validity policy: 30 days from issue.
 pub const DEFAULT_PRESCRIPTION_VALIDITY_DAYS: u32 = 30;
 
@@ -289,6 +299,7 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     signing_key_file: Option<PathBuf>,
     nats_url: Option<Secret>,
+    metrics_token: Option<Secret>,
     events_namespace: Option<String>,
     service_client_secret: Option<Secret>,
     #[serde(default)]
@@ -305,6 +316,7 @@ struct FileConfig {
     reconcile_after_secs: Option<u64>,
     reconcile_interval_secs: Option<u64>,
     return_window_days: Option<u64>,
+    require_verified_contact: Option<bool>,
     tcs_bps: Option<u64>,
     tds_bps: Option<u64>,
     smtp_url: Option<Secret>,
@@ -333,7 +345,7 @@ struct FileConfig {
 /// Keys that only one subgraph reads: a file may set them at the top level
 /// or in that subgraph's section, and another subgraph's section naming one
 /// is an error (it would silently do nothing there).
-const DOMAIN_KEYS: [(&str, &str); 33] = [
+const DOMAIN_KEYS: [(&str, &str); 34] = [
     ("signing_key_file", "users"),
     ("service_clients", "users"),
     ("service_secret_overlap_secs", "users"),
@@ -347,6 +359,7 @@ const DOMAIN_KEYS: [(&str, &str); 33] = [
     ("reconcile_after_secs", "payments"),
     ("reconcile_interval_secs", "payments"),
     ("return_window_days", "orders"),
+    ("require_verified_contact", "orders"),
     ("tcs_bps", "payments"),
     ("tds_bps", "payments"),
     ("smtp_url", "notifications"),
@@ -423,6 +436,19 @@ pub const DEFAULT_ISSUER: &str = "janta";
 pub const DEFAULT_AUDIENCE: &str = "janta-api";
 
 impl SubgraphConfig {
+    /// Who may read `/metrics`: with a token, its bearers; without one,
+    /// anyone in dev (loopback) and nobody in production, where the
+    /// prescriptions and payments ports also serve clients (upload and
+    /// checkout links, gateway webhooks).
+    pub fn metrics_access(&self) -> crate::metrics::MetricsAccess {
+        use crate::metrics::MetricsAccess;
+        match (&self.metrics_token, self.mode) {
+            (Some(token), _) => MetricsAccess::Token(token.clone()),
+            (None, Mode::Production) => MetricsAccess::Off,
+            (None, Mode::Dev) => MetricsAccess::Open,
+        }
+    }
+
     /// Dev defaults for `domain` next to a router on `router_port`, data under `data_dir`.
     pub fn dev(domain: &str, router_port: u16, data_dir: &Path) -> Self {
         let port = subgraph_port(router_port, domain);
@@ -467,6 +493,7 @@ impl SubgraphConfig {
             reconcile_after: DEFAULT_RECONCILE_AFTER,
             reconcile_interval: DEFAULT_RECONCILE_INTERVAL,
             return_window_days: DEFAULT_RETURN_WINDOW_DAYS,
+            require_verified_contact: None,
             tcs_bps: DEFAULT_TCS_BPS,
             tds_bps: DEFAULT_TDS_BPS,
             smtp_url: None,
@@ -479,6 +506,7 @@ impl SubgraphConfig {
             trusted_proxies: crate::server::TrustedProxies::default(),
             client_limits: crate::rate_limit::ClientLimits::default(),
             max_query_cost: crate::query_cost::DEFAULT_MAX_QUERY_COST,
+            metrics_token: None,
             reservation_ttl: DEFAULT_RESERVATION_TTL,
             reservation_sweep_interval: DEFAULT_RESERVATION_SWEEP_INTERVAL,
             stock_low_threshold: DEFAULT_STOCK_LOW_THRESHOLD,
@@ -565,6 +593,14 @@ impl SubgraphConfig {
         Ok(())
     }
 
+    /// Orders: whether placing an order needs a verified e-mail address or
+    /// phone number: as configured, else on in production and off in dev
+    /// (so the demo and tests can order without a verification step).
+    pub fn requires_verified_contact(&self) -> bool {
+        self.require_verified_contact
+            .unwrap_or(self.mode == Mode::Production)
+    }
+
     /// The key sealing webhook secrets, decoded; it must be 32 bytes.
     pub fn webhook_encryption_key_bytes(&self) -> anyhow::Result<[u8; 32]> {
         use base64::Engine as _;
@@ -616,7 +652,7 @@ impl SubgraphConfig {
     /// `DATABASE_URL`, `JANTA_LISTEN`, `JANTA_MODE`, `JANTA_JWKS_URL`,
     /// `JANTA_JWT_ISSUER`, `JANTA_JWT_AUDIENCE`, `JANTA_PUBLIC_URL`,
     /// `JANTA_DATA_DIR`, `JANTA_SIGNING_KEY_FILE`, `JANTA_NATS_URL`,
-    /// `JANTA_EVENTS_NAMESPACE`,
+    /// `JANTA_EVENTS_NAMESPACE`, `JANTA_METRICS_TOKEN`,
     /// `JANTA_URL_SIGNING_SECRET`,
     /// `JANTA_PRESCRIPTION_VALIDITY_DAYS`, `JANTA_WEBHOOK_SECRET`,
     /// `JANTA_PAYMENT_GATEWAY` (`sandbox`/`none`),
@@ -626,6 +662,7 @@ impl SubgraphConfig {
     /// `JANTA_TOKEN_URL`,
     /// `JANTA_OUTBOX_DIR`, `JANTA_WEBHOOK_ENCRYPTION_KEY`,
     /// `JANTA_WEBHOOK_ALLOW_PRIVATE_NETS` (`true`/`false`),
+    /// `JANTA_REQUIRE_VERIFIED_CONTACT` (`true`/`false`),
     /// `JANTA_RESERVATION_TTL_SECS`, `JANTA_RESERVATION_SWEEP_SECS`,
     /// `JANTA_STOCK_LOW_THRESHOLD`, `JANTA_EXPIRY_SWEEP_SECS`,
     /// `JANTA_MIN_SHELF_LIFE_DAYS`, `JANTA_ORDER_PAYMENT_WINDOW_MINUTES`,
@@ -683,6 +720,17 @@ impl SubgraphConfig {
         };
         config.signing_key_file = merged.signing_key_file;
         config.nats_url = merged.nats_url;
+        config.metrics_token = merged.metrics_token;
+        if config.mode == Mode::Production
+            && config
+                .metrics_token
+                .as_ref()
+                .is_some_and(|t| t.expose().len() < MIN_METRICS_TOKEN_LEN)
+        {
+            anyhow::bail!(
+                "JANTA_METRICS_TOKEN must have {MIN_METRICS_TOKEN_LEN}+ characters in production (or be unset: /metrics is then off)"
+            );
+        }
         if let Some(v) = merged.events_namespace {
             anyhow::ensure!(
                 !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
@@ -796,6 +844,7 @@ fn overlay_env(mut c: FileConfig) -> anyhow::Result<FileConfig> {
     }
     let secrets = [
         ("JANTA_NATS_URL", &mut c.nats_url),
+        ("JANTA_METRICS_TOKEN", &mut c.metrics_token),
         ("JANTA_URL_SIGNING_SECRET", &mut c.url_signing_secret),
         ("JANTA_WEBHOOK_SECRET", &mut c.webhook_secret),
         ("JANTA_SMTP_URL", &mut c.smtp_url),
@@ -893,6 +942,12 @@ fn overlay_env(mut c: FileConfig) -> anyhow::Result<FileConfig> {
     if let Some(v) = var("JANTA_TRUSTED_PROXIES") {
         c.trusted_proxies = Some(v.split(',').map(str::to_string).collect());
     }
+    if let Some(v) = var("JANTA_REQUIRE_VERIFIED_CONTACT") {
+        c.require_verified_contact = Some(
+            v.parse()
+                .context("JANTA_REQUIRE_VERIFIED_CONTACT must be true or false")?,
+        );
+    }
     if let Some(v) = var("JANTA_WEBHOOK_ALLOW_PRIVATE_NETS") {
         c.webhook_allow_private_nets = Some(
             v.parse()
@@ -988,6 +1043,9 @@ fn apply_tuning(config: &mut SubgraphConfig, merged: &FileConfig) -> anyhow::Res
     if let Some(v) = merged.return_window_days {
         let names = "JANTA_RETURN_WINDOW_DAYS / return_window_days";
         config.return_window_days = in_range(names, v, 0..=365)? as u32;
+    }
+    if let Some(v) = merged.require_verified_contact {
+        config.require_verified_contact = Some(v);
     }
     if let Some(v) = merged.tcs_bps {
         config.tcs_bps = in_range("JANTA_TCS_BPS / tcs_bps", v, 0..=10_000)? as u32;
@@ -1257,6 +1315,31 @@ mod tests {
         std::fs::write(&path, "databse_url = \"sqlite://x.db\"\n").unwrap();
         let err = SubgraphConfig::load("users", Some(&path)).unwrap_err();
         assert!(format!("{err:#}").contains("databse_url"), "{err:#}");
+    }
+
+    #[test]
+    fn production_serves_metrics_only_with_a_strong_token() {
+        use crate::metrics::MetricsAccess;
+        let dir = std::env::temp_dir().join(format!("janta-cfg-metrics-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("prod.toml");
+        let base =
+            format!("mode = \"production\"\nservice_client_secret = \"{STRONG_SERVICE_SECRET}\"\n");
+        std::fs::write(&path, &base).unwrap();
+        let config = SubgraphConfig::load("orders", Some(&path)).unwrap();
+        assert!(matches!(config.metrics_access(), MetricsAccess::Off));
+        std::fs::write(&path, format!("{base}metrics_token = \"short\"\n")).unwrap();
+        let err = SubgraphConfig::load("orders", Some(&path)).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("JANTA_METRICS_TOKEN"),
+            "{err:#}"
+        );
+        let strong = "0123456789abcdef0123456789abcdef-metrics";
+        std::fs::write(&path, format!("{base}metrics_token = \"{strong}\"\n")).unwrap();
+        let config = SubgraphConfig::load("orders", Some(&path)).unwrap();
+        assert!(matches!(config.metrics_access(), MetricsAccess::Token(t) if t.expose() == strong));
+        let dev = SubgraphConfig::dev("orders", 4000, &dir);
+        assert!(matches!(dev.metrics_access(), MetricsAccess::Open));
     }
 
     #[test]

@@ -22,6 +22,20 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, so that metrics can label errors from a fixed set.
+    pub const ALL: [ErrorCode; 10] = [
+        ErrorCode::Unauthenticated,
+        ErrorCode::Forbidden,
+        ErrorCode::BadUserInput,
+        ErrorCode::NotFound,
+        ErrorCode::Conflict,
+        ErrorCode::OutOfStock,
+        ErrorCode::PrescriptionRequired,
+        ErrorCode::PaymentFailed,
+        ErrorCode::RateLimited,
+        ErrorCode::Internal,
+    ];
+
     /// The wire form of the code.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -33,6 +33,10 @@ pub struct Envelope {
     pub correlation_id: Option<String>,
     /// Type-specific data.
     pub payload: serde_json::Value,
+    /// The W3C `traceparent` of the request that caused it, when traced:
+    /// the relay's and consumers' spans continue that trace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 impl Envelope {
@@ -55,6 +59,7 @@ impl Envelope {
             actor: actor.to_string(),
             correlation_id: correlation_id.map(str::to_string),
             payload,
+            traceparent: crate::telemetry::current_traceparent(),
         }
     }
 }
@@ -65,7 +70,8 @@ impl Envelope {
 pub async fn publish(conn: &mut AnyConnection, event: &Envelope) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO outbox (id, event_type, event_version, aggregate_type, aggregate_id, \
-         occurred_at, actor, correlation_id, payload) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         occurred_at, actor, correlation_id, payload, trace_context) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&event.id)
     .bind(&event.event_type)
@@ -76,6 +82,7 @@ pub async fn publish(conn: &mut AnyConnection, event: &Envelope) -> sqlx::Result
     .bind(&event.actor)
     .bind(&event.correlation_id)
     .bind(event.payload.to_string())
+    .bind(&event.traceparent)
     .execute(conn)
     .await?;
     Ok(())

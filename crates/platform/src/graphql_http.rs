@@ -61,6 +61,11 @@ impl Refusal {
         Refusal::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", message)
     }
 
+    /// The refusal's `extensions.code` (for metrics).
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
     /// `405 Method Not Allowed` for methods other than GET and POST.
     pub fn method_not_allowed() -> Self {
         Refusal {

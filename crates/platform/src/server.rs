@@ -2,11 +2,14 @@
 //! `POST`/`GET /graphql` (GraphQL over HTTP as strict as the router: see
 //! [`crate::graphql_http`] and [`crate::query_limits`]; token verified,
 //! caller put into the request), `/health` (alive), `/ready` (database and
-//! any extra dependency, such as the event bus, reachable), request tracing
-//! with a correlation ID, and graceful shutdown.
+//! any extra dependency, such as the event bus, reachable; also answered at
+//! `/readiness`, the router's name for it), `/metrics` (Prometheus text, see
+//! [`crate::metrics`]; access per [`MetricsAccess`]),
+//! request tracing with a correlation ID, and graceful shutdown.
 
 use crate::auth::{Caller, TokenVerifier};
 use crate::graphql_http::{self, Refusal, ResponseFormat};
+use crate::metrics::{GaugeSource, Metrics, MetricsAccess};
 use crate::query_limits::{EnforceLimits, MaxQueryCost, ROUTER_LIMITS};
 use crate::rate_limit::{ClientKey, ClientLimits, RateLimiter};
 use crate::store::Store;
@@ -111,6 +114,11 @@ impl ClientAddress {
     }
 }
 
+/// The name of the subgraph serving a request, for its trace spans: add it
+/// to the app as an `axum::Extension` (`janta_kit` does).
+#[derive(Debug, Clone, Copy)]
+pub struct SubgraphName(pub &'static str);
+
 /// Adds per-request data (DataLoaders, …) to each GraphQL request.
 pub type RequestExtender =
     Arc<dyn Fn(async_graphql::Request) -> async_graphql::Request + Send + Sync>;
@@ -173,8 +181,20 @@ impl Default for SubgraphLimits {
     }
 }
 
+/// What `/metrics` serves and to whom.
+#[derive(Clone, Default)]
+pub struct MetricsSettings {
+    /// Gauges read at each scrape besides the request figures and the pool
+    /// (the outbox from `janta_events`, the subgraph's domain figures).
+    pub sources: Vec<GaugeSource>,
+    /// Who may read it ([`crate::config::SubgraphConfig::metrics_access`]).
+    pub access: MetricsAccess,
+}
+
 struct Endpoint<Q, M, S> {
     schema: Schema<Q, M, S>,
+    metrics: Metrics,
+    metrics_access: MetricsAccess,
     verifier: Arc<TokenVerifier>,
     extend: RequestExtender,
     store: Store,
@@ -204,13 +224,15 @@ where
         Vec::new(),
         TrustedProxies::default(),
         SubgraphLimits::default(),
+        MetricsSettings::default(),
     )
 }
 
 /// [`subgraph_router`] whose `/ready` also runs `checks` (e.g. the event bus
 /// from `janta_events::EventBus::readiness_check`) and which believes the
 /// client addresses forwarded by `trusted` proxies (the router), applying
-/// `limits` per client.
+/// `limits` per client, and whose `/metrics` also reads `metrics.sources`.
+#[allow(clippy::too_many_arguments)]
 pub fn subgraph_router_with_checks<Q, M, S>(
     schema: Schema<Q, M, S>,
     verifier: Arc<TokenVerifier>,
@@ -219,6 +241,7 @@ pub fn subgraph_router_with_checks<Q, M, S>(
     checks: Vec<ReadinessCheck>,
     trusted: TrustedProxies,
     limits: SubgraphLimits,
+    metrics: MetricsSettings,
 ) -> Router
 where
     Q: ObjectType + 'static,
@@ -227,6 +250,8 @@ where
 {
     let endpoint = Arc::new(Endpoint {
         schema,
+        metrics: Metrics::new(metrics.sources),
+        metrics_access: metrics.access,
         verifier,
         extend,
         store,
@@ -241,6 +266,8 @@ where
     Router::new()
         .route("/graphql", graphql_routes)
         .route("/ready", get(ready::<Q, M, S>))
+        .route("/readiness", get(ready::<Q, M, S>))
+        .route("/metrics", get(serve_metrics::<Q, M, S>))
         .with_state(endpoint)
         .route("/health", get(|| async { "ok" }))
         .layer(TraceLayer::new_for_http())
@@ -273,10 +300,65 @@ pub fn sane_request_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic())
 }
 
+/// What a GraphQL request was answered with, before it becomes HTTP.
+enum Answer {
+    /// Refused by the HTTP layer (status and code of the router's).
+    Refused(Refusal),
+    /// A GraphQL response (executed, or refused with an [`ApiError`]).
+    Graphql(async_graphql::Response),
+}
+
+impl Answer {
+    /// The `extensions.code` of each error answered.
+    fn codes(&self) -> Vec<Option<&str>> {
+        match self {
+            Answer::Refused(refusal) => vec![Some(refusal.code())],
+            Answer::Graphql(response) => response
+                .errors
+                .iter()
+                .map(|error| match error.extensions.as_ref()?.get("code")? {
+                    async_graphql::Value::String(code) => Some(code.as_str()),
+                    _ => None,
+                })
+                .collect(),
+        }
+    }
+
+    fn respond(self, format: ResponseFormat) -> Response {
+        match self {
+            Answer::Refused(refusal) => refusal.respond(format),
+            Answer::Graphql(response) => graphql_http::respond(response, format),
+        }
+    }
+}
+
+/// Serves one GraphQL request and counts it in the subgraph's metrics
+/// (operation, error codes, time taken).
 async fn graphql<Q, M, S>(
     State(endpoint): State<Arc<Endpoint<Q, M, S>>>,
     request: Request,
 ) -> Response
+where
+    Q: ObjectType + 'static,
+    M: ObjectType + 'static,
+    S: SubscriptionType + 'static,
+{
+    let started = std::time::Instant::now();
+    let mut operation = crate::metrics::UNREADABLE.to_string();
+    let (answer, format) = answer(&endpoint, request, &mut operation).await;
+    endpoint
+        .metrics
+        .observe(&operation, &answer.codes(), started.elapsed());
+    answer.respond(format)
+}
+
+/// The answer to a GraphQL request and the format to send it in; sets
+/// `operation` to the request's operation label once it is read.
+async fn answer<Q, M, S>(
+    endpoint: &Endpoint<Q, M, S>,
+    request: Request,
+    operation: &mut String,
+) -> (Answer, ResponseFormat)
 where
     Q: ObjectType + 'static,
     M: ObjectType + 'static,
@@ -289,23 +371,31 @@ where
     let (parts, body) = request.into_parts();
     let format = match graphql_http::negotiate(&parts.headers) {
         Ok(format) => format,
-        Err(refusal) => return refusal.into_response(),
+        Err(refusal) => return (Answer::Refused(refusal), ResponseFormat::Json),
     };
     let request = match graphql_http::read_request(&parts, body, MAX_GRAPHQL_BODY).await {
         Ok(request) => request,
-        Err(refusal) => return refusal.respond(format),
+        Err(refusal) => return (Answer::Refused(refusal), format),
     };
+    let name = crate::metrics::operation_name(&request);
+    *operation = endpoint.metrics.operation_label(name.as_deref());
     let headers = &parts.headers;
     let correlation = correlation_id(headers);
     let client = ClientAddress::from_parts(peer, headers, &endpoint.trusted);
     let caller = match caller(&endpoint.verifier, headers).await {
         Ok(caller) => caller,
-        Err(err) => return error_response(err, format),
+        Err(err) => return (Answer::Graphql(error_response(err)), format),
     };
-    if let Err(err) = admit(&endpoint, peer, headers, &caller, client) {
-        return error_response(err, format);
+    if let Err(err) = admit(endpoint, peer, headers, &caller, client) {
+        return (Answer::Graphql(error_response(err)), format);
     }
-    let span = tracing::info_span!("graphql", correlation_id = %correlation.0);
+    let span = crate::telemetry::operation_span(
+        parts.extensions.get::<SubgraphName>().map(|n| n.0),
+        name.as_deref(),
+        &request.query,
+        &correlation.0,
+        headers,
+    );
     let request = request
         .data(caller)
         .data(correlation)
@@ -313,7 +403,7 @@ where
         .data(MaxQueryCost(endpoint.max_query_cost));
     let request = (endpoint.extend)(request);
     let response = tracing::Instrument::instrument(endpoint.schema.execute(request), span).await;
-    graphql_http::respond(response, format)
+    (Answer::Graphql(response), format)
 }
 
 /// Spends one request of the caller's rate (`RATE_LIMITED` with
@@ -352,11 +442,51 @@ async fn caller(verifier: &TokenVerifier, headers: &HeaderMap) -> Result<Caller,
 }
 
 /// A GraphQL response holding only `err`, refused before execution.
-fn error_response(err: ApiError, format: ResponseFormat) -> Response {
+fn error_response(err: ApiError) -> async_graphql::Response {
     let err: async_graphql::Error = err.into();
     let mut error = ServerError::new(err.message, None);
     error.extensions = err.extensions;
-    graphql_http::respond(async_graphql::Response::from_errors(vec![error]), format)
+    async_graphql::Response::from_errors(vec![error])
+}
+
+/// `GET /metrics`: the Prometheus text exposition of this subgraph; 401
+/// without the configured bearer token, 404 when switched off.
+async fn serve_metrics<Q, M, S>(
+    State(endpoint): State<Arc<Endpoint<Q, M, S>>>,
+    headers: HeaderMap,
+) -> Response {
+    match &endpoint.metrics_access {
+        MetricsAccess::Open => {}
+        MetricsAccess::Off => return StatusCode::NOT_FOUND.into_response(),
+        MetricsAccess::Token(token) => {
+            let offered = bearer_token(&headers).ok().flatten().unwrap_or_default();
+            if !same_secret(offered, token.expose()) {
+                let challenge = [(axum::http::header::WWW_AUTHENTICATE, "Bearer")];
+                let body = "metrics need the bearer token\n";
+                return (StatusCode::UNAUTHORIZED, challenge, body).into_response();
+            }
+        }
+    }
+    let body = endpoint.metrics.render(&endpoint.store).await;
+    let content_type = [(
+        axum::http::header::CONTENT_TYPE,
+        crate::metrics::CONTENT_TYPE,
+    )];
+    (StatusCode::OK, content_type, body).into_response()
+}
+
+/// Compares two secrets in time independent of where they differ (their
+/// SHA-256 digests, byte by byte).
+fn same_secret(offered: &str, expected: &str) -> bool {
+    use sha2::Digest as _;
+    let (a, b) = (
+        sha2::Sha256::digest(offered),
+        sha2::Sha256::digest(expected),
+    );
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
 }
 
 fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
@@ -431,6 +561,7 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await?;
     crate::tasks::background().shutdown().await;
+    crate::telemetry::flush().await;
     Ok(())
 }
 
@@ -485,7 +616,7 @@ where
         [flag, path] if flag == "--config" => Some(path.into()),
         _ => anyhow::bail!("{usage}"),
     };
-    crate::telemetry::init("info");
+    crate::telemetry::init_traced("info", &format!("janta-{domain}"))?;
     let config = crate::config::SubgraphConfig::load(domain, config_path.as_deref())?;
     let listen = config.listen;
     let router = build(config).await?;

@@ -14,7 +14,9 @@ use std::time::Duration;
 pub use janta_platform::store::Backend;
 
 mod audit;
+pub mod fuzz;
 mod logs;
+pub mod prometheus;
 pub mod razorpay;
 pub use audit::graphql_http_audit;
 pub use logs::CapturedLogs;
@@ -272,11 +274,20 @@ pub fn error_code(body: &Value) -> Option<String> {
 }
 
 /// Records the SQL statements executed in this process (sqlx logs each one
-/// under the `sqlx::query` target). Install once per test process. Background
-/// work (outbox relays, sweepers) runs statements too, so tests count the
-/// statements that touch the tables they are about with [`StatementCounter::matching`].
+/// under the `sqlx::query` target), and whether each ran inside a GraphQL
+/// request (the server's `graphql` span). Install once per test process.
+/// Background work (outbox relays, sweepers, pollers) runs statements too:
+/// [`StatementCounter::request_statements`] leaves it out, and tests can
+/// count the statements that touch a table with [`StatementCounter::matching`].
 #[derive(Clone, Default)]
-pub struct StatementCounter(Arc<Mutex<Vec<String>>>);
+pub struct StatementCounter(Arc<Mutex<Vec<Statement>>>);
+
+/// One recorded statement.
+struct Statement {
+    sql: String,
+    /// Run inside a GraphQL request's span.
+    in_request: bool,
+}
 
 impl StatementCounter {
     /// Installs the counter as the global tracing subscriber.
@@ -284,7 +295,8 @@ impl StatementCounter {
         use tracing_subscriber::layer::SubscriberExt;
         let counter = StatementCounter::default();
         let filter = tracing_subscriber::filter::Targets::new()
-            .with_target("sqlx::query", tracing::Level::TRACE);
+            .with_target("sqlx::query", tracing::Level::TRACE)
+            .with_target("janta_platform::telemetry", tracing::Level::INFO);
         let subscriber =
             tracing_subscriber::registry().with(CountLayer(counter.0.clone()).with_filter(filter));
         tracing::subscriber::set_global_default(subscriber).expect("one counter per test process");
@@ -296,59 +308,44 @@ impl StatementCounter {
         self.0.lock().map(|s| s.len()).unwrap_or(0)
     }
 
-    /// Statements so far, leaving out the event plumbing that runs in the
-    /// background of every subgraph (outbox relay, consumers): what requests cost.
+    /// Statements run inside GraphQL requests so far: what requests cost,
+    /// leaving out background work (outbox relays, consumers, sweepers) and
+    /// connection set-up (PRAGMAs when the pool grows).
     pub fn request_statements(&self) -> usize {
-        // Connection set-up (PRAGMAs when the pool grows) is not a query either.
-        const BACKGROUND: [&str; 5] = [
-            "outbox",
-            "processed_events",
-            "parked_events",
-            "advisory",
-            "pragma",
-        ];
+        self.0
+            .lock()
+            .map(|s| s.iter().filter(|s| s.counts_for_request()).count())
+            .unwrap_or(0)
+    }
+
+    /// The request statements recorded after the first `skip` statements
+    /// (to explain a failure).
+    pub fn statements_after(&self, skip: usize) -> Vec<String> {
         self.0
             .lock()
             .map(|s| {
                 s.iter()
-                    .filter(|sql| {
-                        let sql = sql.to_lowercase();
-                        !BACKGROUND.iter().any(|b| sql.contains(b))
-                    })
-                    .count()
+                    .skip(skip)
+                    .filter(|s| s.counts_for_request())
+                    .map(|s| s.sql.clone())
+                    .collect()
             })
-            .unwrap_or(0)
-    }
-
-    /// The statements recorded after the first `skip` (to explain a failure).
-    pub fn statements_after(&self, skip: usize) -> Vec<String> {
-        self.0
-            .lock()
-            .map(|s| s.iter().skip(skip).cloned().collect())
             .unwrap_or_default()
     }
 
-    /// The fewest request statements `request` costs over `runs` runs, with
-    /// the statements of that run (to print when an assertion fails) and its
-    /// result. A loader's batch window can close early when the machine is
-    /// busy and split one batch in two; the fewest of a few runs is what the
-    /// request costs when the window holds, so tests can compare it exactly.
-    pub async fn fewest<T, F, Fut>(&self, runs: usize, mut request: F) -> (usize, Vec<String>, T)
+    /// The request statements one run of `request` costs, with those
+    /// statements (to print when an assertion fails) and its result. The
+    /// batch loader has no timing window to miss, so one run is exact.
+    pub async fn cost_of<T, F, Fut>(&self, request: F) -> (usize, Vec<String>, T)
     where
-        F: FnMut() -> Fut,
+        F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = T>,
     {
-        let mut best: Option<(usize, Vec<String>, T)> = None;
-        for _ in 0..runs.max(1) {
-            let mark = self.get();
-            let before = self.request_statements();
-            let result = request().await;
-            let statements = self.request_statements() - before;
-            if best.as_ref().is_none_or(|b| statements < b.0) {
-                best = Some((statements, self.statements_after(mark), result));
-            }
-        }
-        best.expect("at least one run")
+        let mark = self.get();
+        let before = self.request_statements();
+        let result = request().await;
+        let statements = self.request_statements() - before;
+        (statements, self.statements_after(mark), result)
     }
 
     /// Statements so far whose SQL contains `needle` (case-insensitive),
@@ -359,7 +356,7 @@ impl StatementCounter {
             .lock()
             .map(|s| {
                 s.iter()
-                    .filter(|sql| sql.to_lowercase().contains(&needle))
+                    .filter(|s| s.sql.to_lowercase().contains(&needle))
                     .count()
             })
             .unwrap_or(0)
@@ -368,7 +365,15 @@ impl StatementCounter {
 
 use tracing_subscriber::Layer as _;
 
-struct CountLayer(Arc<Mutex<Vec<String>>>);
+impl Statement {
+    /// Work of a request: run in its span, and not the connection set-up
+    /// (PRAGMAs) a request may trigger by opening a pooled connection.
+    fn counts_for_request(&self) -> bool {
+        self.in_request && !self.sql.to_lowercase().contains("pragma")
+    }
+}
+
+struct CountLayer(Arc<Mutex<Vec<Statement>>>);
 
 #[derive(Default)]
 struct SqlText(String);
@@ -388,16 +393,24 @@ impl tracing::field::Visit for SqlText {
     }
 }
 
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountLayer {
-    fn on_event(
-        &self,
-        event: &tracing::Event<'_>,
-        _ctx: tracing_subscriber::layer::Context<'_, S>,
-    ) {
+impl<S> tracing_subscriber::Layer<S> for CountLayer
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    fn on_event(&self, event: &tracing::Event<'_>, ctx: tracing_subscriber::layer::Context<'_, S>) {
+        if event.metadata().target() != "sqlx::query" {
+            return;
+        }
         let mut sql = SqlText::default();
         event.record(&mut sql);
+        let in_request = ctx
+            .event_scope(event)
+            .is_some_and(|mut scope| scope.any(|span| span.name() == "graphql"));
         if let Ok(mut statements) = self.0.lock() {
-            statements.push(sql.0);
+            statements.push(Statement {
+                sql: sql.0,
+                in_request,
+            });
         }
     }
 }

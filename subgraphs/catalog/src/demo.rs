@@ -18,6 +18,7 @@
 //! recorded as verified, so their listings sell.
 
 mod data;
+pub mod scale;
 
 use crate::store::{self, stock, ReadClock};
 use data::DemoData;

@@ -11,6 +11,7 @@ use janta_platform::{ApiError, ApiResult};
 use std::collections::HashSet;
 
 pub mod compliance;
+pub mod import;
 
 /// Drug schedule under the Drugs and Cosmetics Rules, 1945. Anything but
 /// `OTC` is sold only against a prescription.

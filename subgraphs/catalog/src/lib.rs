@@ -34,7 +34,7 @@ pub struct CatalogState {
 
 /// The schema without data, for SDL export and composition.
 pub fn schema() -> CatalogSchema {
-    schema_builder(Query, Mutation).finish()
+    schema_builder(Query::default(), Mutation::default()).finish()
 }
 
 /// This subgraph's Federation v2 SDL.
@@ -79,7 +79,10 @@ pub async fn build_with_settings(
         store: store.clone(),
         settings,
     };
-    let schema = schema_builder(Query, Mutation).data(state).finish();
+    let schema = schema_builder(Query::default(), Mutation::default())
+        .data(state)
+        .finish();
+    kit.count_gauges(&store::stock::GAUGES);
     let router = kit.router(schema, kit.remote_verifier(), schema::with_loaders);
     Ok((router, store))
 }

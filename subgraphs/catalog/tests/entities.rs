@@ -20,8 +20,7 @@ const MEDICINE_NESTED: &str = "query($r: [_Any!]!) { _entities(representations: 
     ... on Medicine { id name gstRate category { name } versions { version name } \
     alternatives { id } listings(first: 3) { id stock } } } }";
 
-/// Statements one request costs: the fewest of three runs (a loader's batch
-/// window may close early on a busy machine), with that run's statements.
+/// Statements one request costs, exactly, with those statements.
 async fn count(
     counter: &StatementCounter,
     gql: &Gql,
@@ -29,7 +28,7 @@ async fn count(
     r: &[Value],
 ) -> (usize, Vec<String>, Value) {
     counter
-        .fewest(3, || gql.data(None, query, json!({ "r": r })))
+        .cost_of(|| gql.data(None, query, json!({ "r": r })))
         .await
 }
 

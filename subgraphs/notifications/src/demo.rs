@@ -130,6 +130,7 @@ async fn seed_integration(tx: &mut sqlx::AnyConnection, now: &str) -> anyhow::Re
         actor: ADMIN_ID.into(),
         correlation_id: None,
         payload: serde_json::json!({ "vendorId": VENDOR_KA_ID }),
+        traceparent: None,
     };
     let body = webhook_body(&verified).to_string();
     let delivery = NewDelivery {

@@ -7,10 +7,10 @@
 
 use hmac::{Hmac, Mac};
 use janta_events::types::{
-    OrderCancelled, OrderConfirmed, OrderPlaced, OrderStatus, OrderStatusChanged, PaymentFailed,
-    PaymentRefunded, PrescriptionApproved, PrescriptionRejected, PrescriptionSubmitted,
-    RegistrationAttempted, ReturnApproved, ReturnRejected, ReturnRequested, SettlementIssued,
-    StockLow, UserRegistered, VendorVerified,
+    AccountCodeIssued, AccountCodePurpose, OrderCancelled, OrderConfirmed, OrderPlaced,
+    OrderStatus, OrderStatusChanged, PaymentFailed, PaymentRefunded, PrescriptionApproved,
+    PrescriptionRejected, PrescriptionSubmitted, RegistrationAttempted, ReturnApproved,
+    ReturnRejected, ReturnRequested, SettlementIssued, StockLow, UserRegistered, VendorVerified,
 };
 use janta_platform::auth::{Principal, Role};
 use janta_platform::money::format_paise;
@@ -60,11 +60,14 @@ pub enum Kind {
     ReturnRejected,
     /// Vendor staff: a settlement statement was issued for their pharmacy.
     SettlementIssued,
+    /// A one-time code or reset token for the person's account (always
+    /// sent, on the channel it proves; the in-app copy never shows it).
+    AccountCode,
 }
 
 impl Kind {
     /// Every kind, in a stable order.
-    pub const ALL: [Kind; 19] = [
+    pub const ALL: [Kind; 20] = [
         Kind::Welcome,
         Kind::OrderPlaced,
         Kind::OrderConfirmed,
@@ -84,6 +87,7 @@ impl Kind {
         Kind::ReturnApproved,
         Kind::ReturnRejected,
         Kind::SettlementIssued,
+        Kind::AccountCode,
     ];
 
     /// Storage form.
@@ -108,6 +112,7 @@ impl Kind {
             Kind::ReturnApproved => "RETURN_APPROVED",
             Kind::ReturnRejected => "RETURN_REJECTED",
             Kind::SettlementIssued => "SETTLEMENT_ISSUED",
+            Kind::AccountCode => "ACCOUNT_CODE",
         }
     }
 
@@ -117,11 +122,13 @@ impl Kind {
     }
 
     /// Kinds addressed to one person, whose e-mail and SMS they may switch
-    /// (staff kinds go to a shared in-app inbox only).
+    /// (staff kinds go to a shared in-app inbox only; account codes always
+    /// go out on the channel they prove).
     pub fn is_personal(self) -> bool {
         !matches!(
             self,
-            Kind::NewOrder
+            Kind::AccountCode
+                | Kind::NewOrder
                 | Kind::StockLow
                 | Kind::PrescriptionSubmitted
                 | Kind::VendorVerified
@@ -330,6 +337,9 @@ pub struct Planned {
     pub title: String,
     /// One or two sentences.
     pub body: String,
+    /// A one-time secret that goes only into the e-mail or SMS (never the
+    /// stored notification text).
+    pub secret: Option<Secret>,
 }
 
 fn plan(audience: Audience, kind: Kind, title: &str, body: String) -> Planned {
@@ -338,6 +348,39 @@ fn plan(audience: Audience, kind: Kind, title: &str, body: String) -> Planned {
         kind,
         title: title.to_string(),
         body,
+        secret: None,
+    }
+}
+
+/// A one-time secret to deliver: kept apart from the notification text,
+/// sent on exactly one channel, forgotten once it expires.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret {
+    /// The line the e-mail or SMS ends with, e.g. "Your code: 123456".
+    pub text: String,
+    /// The only channel it goes out on (the one it proves).
+    pub channel: Channel,
+    /// When it stops working (RFC 3339); not sent after that.
+    pub expires_at: String,
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The secret never reaches a log through a Debug print.
+        f.debug_struct("Secret")
+            .field("text", &"<redacted>")
+            .field("channel", &self.channel)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// The text an e-mail or SMS carries: the notification's body, then the
+/// secret line when it has one.
+pub fn message_body(body: &str, secret: Option<&str>) -> String {
+    match secret {
+        Some(line) => format!("{body}\n\n{line}"),
+        None => body.to_string(),
     }
 }
 
@@ -400,6 +443,47 @@ pub fn on_registration_attempted(e: &RegistrationAttempted) -> Vec<Planned> {
          can ignore this message, and your account is unchanged."
             .to_string(),
     )]
+}
+
+/// `AccountCodeIssued` → the code goes to the owner, by e-mail (or SMS
+/// for a phone code); the in-app copy says a code was sent, not which.
+pub fn on_account_code_issued(e: &AccountCodeIssued) -> Vec<Planned> {
+    let (title, body, line, channel) = match e.purpose {
+        AccountCodePurpose::VerifyEmail => (
+            "Confirm your e-mail address",
+            "We sent a code to your e-mail address to confirm it is yours. It works once, \
+             for 10 minutes. If you did not ask for it, ignore it.",
+            format!("Your code: {}", e.code),
+            Channel::Email,
+        ),
+        AccountCodePurpose::VerifyPhone => (
+            "Confirm your phone number",
+            "We sent a code by SMS to confirm your phone number is yours. It works once, \
+             for 10 minutes.",
+            format!("Your code: {}", e.code),
+            Channel::Sms,
+        ),
+        AccountCodePurpose::PasswordReset => (
+            "Reset your password",
+            "Someone (hopefully you) asked to reset your Janta password; we sent a reset \
+             token to your e-mail address. It works once, for 30 minutes. If it was not you, \
+             ignore it: your password is unchanged.",
+            format!("Your reset token: {}", e.code),
+            Channel::Email,
+        ),
+    };
+    let mut planned = plan(
+        Audience::User(e.user_id.clone()),
+        Kind::AccountCode,
+        title,
+        body.to_string(),
+    );
+    planned.secret = Some(Secret {
+        text: line,
+        channel,
+        expires_at: e.expires_at.clone(),
+    });
+    vec![planned]
 }
 
 /// `VendorVerified` → the vendor's staff learn they may sell.
@@ -677,6 +761,18 @@ pub fn channels_for(
 ) -> Vec<Channel> {
     if planned.audience.user_id().is_none() {
         return vec![];
+    }
+    if let Some(secret) = &planned.secret {
+        let available = match secret.channel {
+            Channel::Email => email_available,
+            Channel::Sms => sms_available,
+            _ => false,
+        };
+        return if available {
+            vec![secret.channel]
+        } else {
+            vec![]
+        };
     }
     let pref = preference.unwrap_or_else(|| planned.kind.default_preference());
     let mut channels = Vec::new();

@@ -42,7 +42,7 @@ pub struct NotificationsState {
 
 /// The schema without data, for SDL export and composition.
 pub fn schema() -> schema::NotificationsSchema {
-    janta_kit::schema_builder(Query, Mutation).finish()
+    janta_kit::schema_builder(Query::default(), Mutation::default()).finish()
 }
 
 /// This subgraph's Federation v2 SDL.
@@ -90,9 +90,10 @@ pub async fn build_with_settings(
         targets,
     };
     let state = Arc::new(state);
-    let schema = janta_kit::schema_builder(Query, Mutation)
+    let schema = janta_kit::schema_builder(Query::default(), Mutation::default())
         .data(state.clone())
         .finish();
+    kit.count_gauges(&store::GAUGES);
     let router = kit.router(schema, kit.remote_verifier(), schema::with_loaders);
     Ok((router, state))
 }

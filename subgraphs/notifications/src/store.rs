@@ -111,11 +111,14 @@ pub struct InboxQuery<'a> {
     pub unread_only: bool,
 }
 
+/// The inbox's rows: the viewer's audiences, without account-code
+/// notifications (those exist to carry their e-mail or SMS; the inbox
+/// would only repeat "we sent you a code").
 fn inbox_filter(q: &InboxQuery<'_>, first_param: usize) -> String {
     let mut sql = format!(
         " FROM notifications n LEFT JOIN notification_reads r \
          ON r.notification_id = n.id AND r.user_id = ${first_param} \
-         WHERE n.audience IN ({})",
+         WHERE n.kind <> 'ACCOUNT_CODE' AND n.audience IN ({})",
         placeholders(first_param + 1, q.audiences.len())
     );
     if q.unread_only {
@@ -166,8 +169,8 @@ pub async fn list_inbox(
         .fetch_all(store.pool())
         .await?;
     let count_sql = format!("SELECT COUNT(*){filter}");
-    let (total,): (i64,) = bind_inbox(sqlx::query_as(&count_sql), q)
-        .fetch_one(store.pool())
+    let total = page
+        .total(bind_inbox(sqlx::query_as(&count_sql), q).fetch_one(store.pool()))
         .await?;
     Ok((rows, total))
 }
@@ -187,6 +190,53 @@ pub async fn unread_count(store: &Store, user_id: &str, audiences: &[String]) ->
         .fetch_one(store.pool())
         .await?;
     Ok(n)
+}
+
+/// Keeps the one-time secret of notification `notification_id` for its
+/// delivery until `expires_at` (RFC 3339; unreadable means already expired).
+pub async fn insert_secret(
+    conn: &mut AnyConnection,
+    notification_id: &str,
+    text: &str,
+    expires_at: &str,
+) -> sqlx::Result<()> {
+    let expires = DateTime::parse_from_rfc3339(expires_at)
+        .map(|t| to_db_time(t.with_timezone(&Utc)))
+        .unwrap_or_else(|_| now_db());
+    sqlx::query(
+        "INSERT INTO account_codes (notification_id, secret_text, expires_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (notification_id) DO NOTHING",
+    )
+    .bind(notification_id)
+    .bind(text)
+    .bind(expires)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// The unexpired secrets of `notification_ids`, by notification; expired
+/// ones are deleted first (a secret is kept no longer than it works).
+pub async fn live_secrets(
+    conn: &mut AnyConnection,
+    notification_ids: &[String],
+) -> sqlx::Result<Vec<(String, String)>> {
+    sqlx::query("DELETE FROM account_codes WHERE expires_at <= $1")
+        .bind(now_db())
+        .execute(&mut *conn)
+        .await?;
+    if notification_ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let sql = format!(
+        "SELECT notification_id, secret_text FROM account_codes WHERE notification_id IN ({})",
+        placeholders(1, notification_ids.len())
+    );
+    let mut query = sqlx::query_as(&sql);
+    for id in notification_ids {
+        query = query.bind(id);
+    }
+    query.fetch_all(conn).await
 }
 
 /// Notifications by ID (without read marks), one statement.
@@ -978,13 +1028,17 @@ pub async fn list_deliveries(
         .bind(page.fetch_limit())
         .fetch_all(store.pool())
         .await?;
-    let (total,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM deliveries {where_sql}"))
-        .bind(status)
-        .bind(channel)
-        .bind(subscription)
-        .bind(owner)
-        .bind(vendor)
-        .fetch_one(store.pool())
+    let count_sql = format!("SELECT COUNT(*) FROM deliveries {where_sql}");
+    let total = page
+        .total(
+            sqlx::query_as(&count_sql)
+                .bind(status)
+                .bind(channel)
+                .bind(subscription)
+                .bind(owner)
+                .bind(vendor)
+                .fetch_one(store.pool()),
+        )
         .await?;
     Ok((rows, total))
 }
@@ -1060,3 +1114,14 @@ pub async fn notification_exists(store: &Store, id: &str) -> sqlx::Result<bool> 
         .await?;
     Ok(n > 0)
 }
+
+/// The notifications `/metrics` gauge: deliveries by channel and outcome
+/// (their status: pending, delivered, dead-lettered, …).
+pub const GAUGES: [janta_platform::metrics::CountQuery; 1] =
+    [janta_platform::metrics::CountQuery {
+        metric: "janta_notification_deliveries",
+        help: "Notification deliveries by channel and outcome (delivery status).",
+        labels: &["channel", "outcome"],
+        sql: "SELECT channel, status, COUNT(*) FROM deliveries GROUP BY channel, status \
+          ORDER BY channel, status",
+    }];

@@ -52,7 +52,12 @@ both_backends! {
         let dead = env.wait_for_delivery(&id, "EMAIL", "DEAD").await;
         assert_eq!(dead["attempts"], 3);
         assert_eq!(dead["lastResponseCode"], 451);
-        assert_eq!(smtp.sessions(), 3, "one SMTP session per attempt");
+        // One SMTP session per attempt: three for the welcome, three for the
+        // sign-up's verification code.
+        eventually("six SMTP sessions", || async {
+            let n = smtp.sessions();
+            if n == 6 { Ok(()) } else { Err(format!("{n} sessions")) }
+        }).await;
         assert!(smtp.messages.lock().unwrap().is_empty());
         let attempts = env.gql.data(Some(&env.admin()),
             "query($id: ID!) { deliveryAttempts(notificationId: $id) { attemptNumber outcome responseCode error durationMs delivery { channel status } } }",
@@ -97,7 +102,13 @@ both_backends! {
         assert_eq!(failed["totalAttempts"], 1);
         assert_eq!(failed["attemptLog"][0]["outcome"], "PERMANENT_FAILURE");
         assert_eq!(failed["attemptLog"][0]["responseCode"], 554);
-        assert_eq!(smtp.sessions(), 1);
+        // One session each for the welcome and the sign-up code, no retry.
+        eventually("two SMTP sessions", || async {
+            let n = smtp.sessions();
+            if n == 2 { Ok(()) } else { Err(format!("{n} sessions")) }
+        }).await;
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(smtp.sessions(), 2);
     }
 
     async fn a_partner_endpoint_failing_once_gets_the_event_once_signed(db) {

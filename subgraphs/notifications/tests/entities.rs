@@ -51,14 +51,13 @@ async fn hundred_notification_references_cost_constant_statements() {
     gql.data(Some(&pharmacist), query, json!({ "r": representations }))
         .await;
 
-    // The fewest of a few runs, so that a batch window cut short on a busy
-    // machine does not count.
+    // Exactly what one run costs.
     let cost = |refs: Vec<serde_json::Value>| {
         let (counter, gql, pharmacist) = (&counter, &gql, &pharmacist);
         async move {
             let vars = json!({ "r": refs });
             counter
-                .fewest(3, || gql.data(Some(pharmacist), query, vars.clone()))
+                .cost_of(|| gql.data(Some(pharmacist), query, vars.clone()))
                 .await
         }
     };

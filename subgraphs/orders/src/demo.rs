@@ -6,6 +6,8 @@
 //! with the same store and invoice code as real orders. Seeded once (it
 //! checks for the order first); production never calls it.
 
+pub mod scale;
+
 use crate::domain::invoices::Seller;
 use crate::domain::{
     line_tax, AllocatedBatch, GstRate, PaymentMethod, Schedule, Status, Supply, Totals,

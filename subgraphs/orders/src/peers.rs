@@ -161,6 +161,9 @@ pub struct Parties {
     pub vendors: HashMap<String, VendorFacts>,
     /// The buyer's name, when users shows it.
     pub buyer_name: Option<String>,
+    /// Whether the buyer proved an e-mail address or phone number is
+    /// theirs (users' `User.contactVerified`; false when not shown).
+    pub buyer_contact_verified: bool,
 }
 
 /// One line for prescriptions' dispensing checks.
@@ -280,7 +283,7 @@ const ADDRESS_AND_VENDORS: &str = "query($id: ID!, $vendors: [_Any!]!) { \
     ... on Vendor { id state verified suspended legalName \
     shippingBranch { id name line1 city state pincode gstin ships invoiceSeries } \
     branches { id name line1 city state pincode gstin ships invoiceSeries } } \
-    ... on User { id fullName } } }";
+    ... on User { id fullName contactVerified } } }";
 
 impl Peers {
     /// Peers reached with `client`.
@@ -595,6 +598,7 @@ impl Peers {
         for entity in data["_entities"].as_array().into_iter().flatten() {
             if let Some(name) = entity["fullName"].as_str() {
                 parties.buyer_name = Some(name.to_string());
+                parties.buyer_contact_verified = entity["contactVerified"].as_bool() == Some(true);
             } else if let Some((id, facts)) = vendor_facts(entity)? {
                 parties.vendors.insert(id, facts);
             }

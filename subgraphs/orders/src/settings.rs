@@ -23,6 +23,10 @@ pub struct OrdersSettings {
     pub run_sweeper: bool,
     /// Days after delivery during which lines may be returned (default 7).
     pub return_window_days: u32,
+    /// Whether placing an order needs the customer's e-mail address or
+    /// phone number verified (default off; production turns it on:
+    /// `SubgraphConfig::requires_verified_contact`).
+    pub require_verified_contact: bool,
 }
 
 impl Default for OrdersSettings {
@@ -34,18 +38,21 @@ impl Default for OrdersSettings {
             abandoned_checkout_after: Duration::from_secs(5 * 60),
             run_sweeper: true,
             return_window_days: 7,
+            require_verified_contact: false,
         }
     }
 }
 
 impl OrdersSettings {
-    /// Defaults, with the payment window and sweep interval `config` holds
-    /// (`order_payment_window_minutes`, `order_sweep_seconds`).
+    /// Defaults, with the payment window, sweep interval, return window and
+    /// verified-contact rule `config` holds (`order_payment_window_minutes`,
+    /// `order_sweep_seconds`, `return_window_days`, `require_verified_contact`).
     pub fn from_config(config: &SubgraphConfig) -> Self {
         OrdersSettings {
             payment_window: config.order_payment_window,
             sweep_interval: config.order_sweep_interval,
             return_window_days: config.return_window_days,
+            require_verified_contact: config.requires_verified_contact(),
             ..OrdersSettings::default()
         }
     }

@@ -45,14 +45,13 @@ async fn many_order_references_cost_constant_statements() {
         .collect();
     let query = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Order { id status \
         lines { medicineName quantity cgst { amount } } statusHistory { status at } } } }";
-    // The fewest of a few runs, so that a batch window cut short on a busy
-    // machine does not count.
+    // Exactly what one run costs.
     let cost = |refs: Vec<serde_json::Value>| {
         let (counter, orders, me) = (&counter, &s.orders, &me);
         async move {
             let vars = json!({ "r": refs });
             counter
-                .fewest(6, || orders.data(Some(me), query, vars.clone()))
+                .cost_of(|| orders.data(Some(me), query, vars.clone()))
                 .await
         }
     };

@@ -88,6 +88,7 @@ pub async fn build_with_options(
     let schema = schema_builder(Query::default(), Mutation::default())
         .data(state.clone())
         .finish();
+    kit.count_gauges(&store::GAUGES);
     let router = kit
         .router(schema, kit.remote_verifier(), schema::with_loaders)
         .merge(webhooks::routes(state.clone()))

@@ -26,15 +26,13 @@ async fn hundreds_of_references_cost_constant_statements() {
         ... on Order { id payments { id status refunds { id } } }
         ... on Payment { id amount { amount } refunds { id } } } }";
     let token = h.admin();
-    // Each kind of reference: 100 cost exactly what one costs (the fewest of
-    // a few runs, so that a batch window cut short on a busy machine or the
-    // pool opening a connection does not count).
+    // Each kind of reference: 100 cost exactly what one costs, in one run.
     let cost = |refs: Vec<serde_json::Value>| {
         let (counter, gql, token) = (&counter, &gql, &token);
         async move {
             let vars = json!({ "r": refs });
             counter
-                .fewest(6, || gql.data(Some(token), query, vars.clone()))
+                .cost_of(|| gql.data(Some(token), query, vars.clone()))
                 .await
         }
     };

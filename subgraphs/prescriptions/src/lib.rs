@@ -21,11 +21,8 @@ use documents::{DocumentStore, DocumentsHttp, FsDocumentStore, UrlSigner};
 use janta_events::Runtime;
 use janta_kit::{schema_builder, Kit};
 use janta_platform::config::SubgraphConfig;
-use janta_platform::loader::batched;
 use janta_platform::store::Store;
-use schema::{
-    LinesLoader, Mutation, OrderPrescriptionsLoader, PrescriptionLoader, PrescriptionsSchema, Query,
-};
+use schema::{Mutation, PrescriptionsSchema, Query};
 use std::sync::Arc;
 
 /// What resolvers share.
@@ -44,7 +41,7 @@ pub struct PrescriptionsState {
 
 /// The schema without data, for SDL export and composition.
 pub fn schema() -> PrescriptionsSchema {
-    schema_builder(Query, Mutation).finish()
+    schema_builder(Query::default(), Mutation::default()).finish()
 }
 
 /// This subgraph's Federation v2 SDL.
@@ -83,13 +80,10 @@ pub async fn build_with_documents(
         validity_days: config.prescription_validity_days,
         peers: peers::Peers::new(kit.service_client()),
     };
-    let schema = schema_builder(Query, Mutation).data(state).finish();
-    let router = kit.router(schema, kit.remote_verifier(), |request, store| {
-        request
-            .data(batched::<PrescriptionLoader>(store))
-            .data(batched::<LinesLoader>(store))
-            .data(batched::<OrderPrescriptionsLoader>(store))
-    });
+    let schema = schema_builder(Query::default(), Mutation::default())
+        .data(state)
+        .finish();
+    let router = kit.router(schema, kit.remote_verifier(), schema::with_loaders);
     let http = DocumentsHttp {
         store: store.clone(),
         documents,

@@ -403,13 +403,15 @@ pub async fn list_owned(
     .bind(page.fetch_limit())
     .fetch_all(store.pool())
     .await?;
-    let (total,): (i64,) = sqlx::query_as(&format!(
-        "SELECT COUNT(*) FROM prescriptions WHERE owner_id = $1 AND {status}"
-    ))
-    .bind(owner_id)
-    .bind(date_db(today))
-    .fetch_one(store.pool())
-    .await?;
+    let count_sql = format!("SELECT COUNT(*) FROM prescriptions WHERE owner_id = $1 AND {status}");
+    let total = page
+        .total(
+            sqlx::query_as(&count_sql)
+                .bind(owner_id)
+                .bind(date_db(today))
+                .fetch_one(store.pool()),
+        )
+        .await?;
     Ok((rows, total))
 }
 
@@ -440,14 +442,17 @@ pub async fn list_queue(
     .bind(page.fetch_limit())
     .fetch_all(store.pool())
     .await?;
-    let (total,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM prescriptions \
-         WHERE vendor_id = $2 AND status = 'SUBMITTED' AND owner_id <> $1",
-    )
-    .bind(reviewer_id)
-    .bind(vendor_id)
-    .fetch_one(store.pool())
-    .await?;
+    let total = page
+        .total(
+            sqlx::query_as(
+                "SELECT COUNT(*) FROM prescriptions \
+                 WHERE vendor_id = $2 AND status = 'SUBMITTED' AND owner_id <> $1",
+            )
+            .bind(reviewer_id)
+            .bind(vendor_id)
+            .fetch_one(store.pool()),
+        )
+        .await?;
     Ok((rows, total))
 }
 

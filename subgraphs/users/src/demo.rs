@@ -8,6 +8,8 @@
 //! seed time with their fixed IDs. Seeded once (it checks for the admin
 //! first); production never calls it.
 
+pub mod scale;
+
 use crate::domain::hash_secret;
 use crate::domain::licences::LicenceForm;
 use crate::domain::{AppointmentStatus, Password};

@@ -13,6 +13,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use std::sync::OnceLock;
 
+pub mod accounts;
 pub mod clients;
 pub mod gst;
 pub mod licences;
@@ -84,7 +85,8 @@ pub struct Password(String);
 pub const MIN_PASSWORD_LEN: usize = 10;
 
 impl Password {
-    /// At least 10 and at most 128 characters, not all the same character.
+    /// At least 10 and at most 128 characters, not all the same character,
+    /// and not one of the 10 000 most common passwords.
     pub fn parse(raw: &str) -> ApiResult<Self> {
         let count = raw.chars().count();
         if count < MIN_PASSWORD_LEN {
@@ -98,7 +100,7 @@ impl Password {
             ));
         }
         let first = raw.chars().next();
-        if raw.chars().all(|c| Some(c) == first) {
+        if raw.chars().all(|c| Some(c) == first) || accounts::is_common_password(raw) {
             return Err(ApiError::bad_input("password is too easy to guess"));
         }
         Ok(Password(raw.to_string()))

@@ -15,6 +15,7 @@ use janta_platform::{ApiError, ApiResult};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, FromRow, Row};
 
+pub mod accounts;
 pub mod bootstrap;
 pub mod clients;
 pub mod compliance;
@@ -48,9 +49,19 @@ pub struct UserRow {
     /// Bumped by every change of the profile (optimistic locking).
     pub version: i64,
     pub created_at: DateTime<Utc>,
+    /// When the e-mail address was proven to be the owner's.
+    pub email_verified_at: Option<DateTime<Utc>>,
+    /// When the phone number was proven to be the owner's.
+    pub phone_verified_at: Option<DateTime<Utc>>,
 }
 
 impl UserRow {
+    /// Whether the owner proved an e-mail address or phone number is
+    /// theirs (what placing an order may require).
+    pub fn contact_verified(&self) -> bool {
+        self.email_verified_at.is_some() || self.phone_verified_at.is_some()
+    }
+
     /// The roles in effect: the stored ones, plus PHARMACIST exactly when a
     /// platform admin verified an appointment (never from `roles` alone).
     pub fn roles(&self) -> Vec<Role> {
@@ -80,6 +91,8 @@ impl FromRow<'_, AnyRow> for UserRow {
             pharmacy_id: row.try_get("pharmacy_id")?,
             version: row.try_get("version")?,
             created_at: time(row, "created_at")?,
+            email_verified_at: opt_time(row, "email_verified_at")?,
+            phone_verified_at: opt_time(row, "phone_verified_at")?,
         })
     }
 }
@@ -265,7 +278,7 @@ pub struct NewUser<'a> {
 /// ignored, so one token never mixes two vendors.
 const USER_SELECT: &str = "SELECT u.id, u.email, u.phone, u.full_name, u.password_hash, u.roles, \
      COALESCE(u.vendor_id, pa.vendor_id) AS vendor_id, pa.vendor_id AS pharmacy_id, u.version, \
-     u.created_at \
+     u.created_at, u.email_verified_at, u.phone_verified_at \
      FROM users u LEFT JOIN pharmacist_appointments pa ON pa.user_id = u.id \
      AND pa.status = 'VERIFIED' AND (u.vendor_id IS NULL OR u.vendor_id = pa.vendor_id)";
 const ADDRESS_COLUMNS: &str =
@@ -340,7 +353,8 @@ pub async fn users_by_ids(store: &Store, ids: &[String]) -> sqlx::Result<Vec<Use
     fetch_in(store.pool(), &sql, ids).await
 }
 
-/// Changes name and/or phone, only if the profile is still at
+/// Changes name and/or phone (a new number is no longer verified), only if
+/// the profile is still at
 /// `expected_version` (when given); false when it is not (or there is no
 /// such user). Phone numbers are not unique (families share one), so this
 /// never tells whether a number belongs to another account.
@@ -353,6 +367,7 @@ pub async fn update_profile(
 ) -> sqlx::Result<bool> {
     let done = sqlx::query(
         "UPDATE users SET full_name = COALESCE($2, full_name), phone = COALESCE($3, phone), \
+         phone_verified_at = CASE WHEN $3 IS NULL OR $3 = phone THEN phone_verified_at END, \
          version = version + 1, updated_at = $4 WHERE id = $1 AND version = COALESCE($5, version)",
     )
     .bind(id)
@@ -708,8 +723,8 @@ pub async fn list_vendors(
     .bind(page.fetch_limit())
     .fetch_all(store.pool())
     .await?;
-    let (total,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM vendors")
-        .fetch_one(store.pool())
+    let total = page
+        .total(sqlx::query_as("SELECT COUNT(*) FROM vendors").fetch_one(store.pool()))
         .await?;
     Ok((rows, total))
 }
@@ -1076,13 +1091,15 @@ pub async fn list_appointments(
     .bind(page.fetch_limit())
     .fetch_all(store.pool())
     .await?;
-    let (total,): (i64,) = sqlx::query_as(&format!(
-        "SELECT COUNT(*) FROM pharmacist_appointments WHERE {matching}"
-    ))
-    .bind(status)
-    .bind(vendor)
-    .fetch_one(store.pool())
-    .await?;
+    let count_sql = format!("SELECT COUNT(*) FROM pharmacist_appointments WHERE {matching}");
+    let total = page
+        .total(
+            sqlx::query_as(&count_sql)
+                .bind(status)
+                .bind(vendor)
+                .fetch_one(store.pool()),
+        )
+        .await?;
     Ok((rows, total))
 }
 

@@ -1,5 +1,6 @@
 //! Entity references from other subgraphs resolve in batches: a router's
-//! `_entities` call for 100 users costs a constant number of statements.
+//! `_entities` call for 100 users costs a constant number of statements; a
+//! list runs its `COUNT(*)` only for a client that selects `totalCount`.
 
 use janta_platform::auth::{Principal, Role, TokenSigner};
 use janta_platform::demo::{PHARMACIST_KA_ID, VENDOR_KA_ID};
@@ -70,9 +71,7 @@ async fn hundred_user_references_cost_constant_statements() {
 }
 
 /// Branch reads for `count` vendor references (alternating between the two
-/// demo vendors): the statements they cost and the response, the fewest of
-/// five runs (so that a batch window cut short on a busy machine does not
-/// count; see `StatementCounter::fewest`).
+/// demo vendors): the statements one run costs and the response.
 async fn branch_statements(
     counter: &StatementCounter,
     gql: &Gql,
@@ -87,7 +86,7 @@ async fn branch_statements(
     let query = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Vendor { id branches { id name } } } }";
     let variables = json!({ "r": representations });
     counter
-        .fewest(5, || gql.data(None, query, variables.clone()))
+        .cost_of(|| gql.data(None, query, variables.clone()))
         .await
 }
 
@@ -111,5 +110,45 @@ both_backends! {
             many, one,
             "100 vendors: {many_sql:#?}\n1 vendor: {one_sql:#?}"
         );
+    }
+}
+
+/// Statements one run of `query` costs and its data.
+async fn list_statements(
+    counter: &StatementCounter,
+    gql: &Gql,
+    query: &str,
+) -> (usize, Vec<String>, serde_json::Value) {
+    counter.cost_of(|| gql.data(None, query, json!({}))).await
+}
+
+both_backends! {
+    async fn a_list_counts_its_total_only_when_total_count_is_selected(db) {
+        let counter = StatementCounter::install();
+        let (router, store) = janta_users::build(&config("users", &db, "http://127.0.0.1:9/unused"))
+            .await
+            .unwrap();
+        janta_users::demo::seed(&store).await.unwrap();
+        let gql = Gql::new(format!("{}/graphql", janta_testkit::serve(router).await));
+        let page = "{ vendors(first: 1) { edges { node { id name } } pageInfo { hasNextPage } } }";
+        let counted = "{ vendors(first: 1) { totalCount edges { node { id name } } } }";
+        // Warm the pool so that opening a connection is not counted.
+        list_statements(&counter, &gql, counted).await;
+
+        let (without, without_sql, data) = list_statements(&counter, &gql, page).await;
+        assert_eq!(data["vendors"]["edges"].as_array().unwrap().len(), 1);
+        assert_eq!(data["vendors"]["pageInfo"]["hasNextPage"], true);
+        assert_eq!(without, 1, "the page alone, no COUNT: {without_sql:#?}");
+
+        let (with, with_sql, data) = list_statements(&counter, &gql, counted).await;
+        assert_eq!(with, without + 1, "one COUNT more: {with_sql:#?}");
+        assert!(with_sql.iter().any(|sql| sql.to_lowercase().contains("count(")));
+        // Still the total across all pages, not the page's length.
+        let all = gql
+            .data(None, "{ vendors(first: 100) { edges { node { id } } } }", json!({}))
+            .await;
+        let vendors = all["vendors"]["edges"].as_array().unwrap().len();
+        assert_eq!(vendors, 2, "both demo vendors");
+        assert_eq!(data["vendors"]["totalCount"], vendors);
     }
 }

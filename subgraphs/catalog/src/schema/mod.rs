@@ -17,8 +17,22 @@ mod query;
 mod types;
 
 pub use loaders::*;
-pub use mutation::Mutation;
-pub use query::Query;
+use mutation::CatalogMutation;
+use query::CatalogQuery;
+
+/// Read operations: the catalog subgraph's own, and the admin tools.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct Query(CatalogQuery, OperationsQuery);
+
+/// Write operations: the catalog subgraph's own, and the admin tools.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct Mutation(CatalogMutation, OperationsMutation);
+
+janta_kit::operations_api!(
+    catalog,
+    "replayCatalogParkedEvent",
+    "discardCatalogParkedEvent"
+);
 pub use types::*;
 
 use crate::CatalogState;

@@ -4,25 +4,29 @@
 
 use super::state;
 use super::types::{
-    AdjustStockInput, Category, CreateCategoryInput, Listing, Medicine, MedicineInput,
-    ReceiveBatchInput, Reservation, ReservationLineInput, TaxSlab, TaxSlabInput,
+    AdjustStockInput, Category, CreateCategoryInput, ImportReport, Listing, Medicine,
+    MedicineInput, ReceiveBatchInput, Reservation, ReservationLineInput, TaxSlab, TaxSlabInput,
     UpsertListingInput,
 };
 use crate::domain::{
     self, compliance, LineRequest, MedicineFields, MedicinePatch, Prices, RawMedicine,
 };
+use crate::service::import::{self, ListingFile};
 use crate::service::listings::{self, Adjustment, Receipt};
 use crate::service::master::{self, NewSlab};
 use crate::service::reservations;
 use crate::store::ListingChange;
 use async_graphql::{Context, Object, ID};
-use janta_platform::auth::{require_admin, require_service_of, require_vendor_actor, PartnerScope};
+use janta_platform::auth::{
+    principal, require_admin, require_service_of, require_vendor_actor, PartnerScope, Principal,
+};
 use janta_platform::cause::Cause;
 use janta_platform::ids::parse_id;
 use janta_platform::{ApiError, ApiResult};
 
 /// Write operations.
-pub struct Mutation;
+#[derive(Default)]
+pub struct CatalogMutation;
 
 /// An optional free text: blank is none, otherwise 1 to `max` characters.
 fn text_opt(raw: Option<&str>, field: &str, max: usize) -> ApiResult<Option<String>> {
@@ -31,8 +35,91 @@ fn text_opt(raw: Option<&str>, field: &str, max: usize) -> ApiResult<Option<Stri
         .transpose()
 }
 
+/// FORBIDDEN unless `caller` acts for `vendor_id` as `scope` needs: its
+/// staff, or its partner app holding the scope (named when lacking).
+fn require_acts_for(caller: &Principal, vendor_id: &str, scope: PartnerScope) -> ApiResult<()> {
+    if caller.acts_for_vendor(vendor_id, scope) {
+        return Ok(());
+    }
+    if caller.is_partner() && caller.vendor_id.as_deref() == Some(vendor_id) {
+        caller.require_scope(scope)?;
+    }
+    Err(ApiError::forbidden(
+        "you can only import into your own vendor's listings",
+    ))
+}
+
 #[Object]
-impl Mutation {
+impl CatalogMutation {
+    /// Imports the medicine master from CSV text (admin). Columns, by
+    /// header name in any order and case: name, generic, manufacturer,
+    /// strength, form, pack, schedule, hsn, category (a name, created when
+    /// new, or an ID); other columns are ignored. Each row is validated like
+    /// `createMedicine`; a medicine with the same name, strength, form and
+    /// manufacturer gets a new version when a field differs and is left
+    /// alone otherwise, so the same file twice changes nothing. Rows that
+    /// fail are reported by line with nothing of them written. More than
+    /// 1.9 MB or 20 000 rows, or a header lacking a column, is BAD_USER_INPUT.
+    async fn import_medicines(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The CSV text, header on line 1 (UTF-8)")] csv: String,
+        #[graphql(
+            desc = "Validate and count without writing anything",
+            default_with = "Some(false)"
+        )]
+        dry_run: Option<bool>,
+    ) -> ApiResult<ImportReport> {
+        require_admin(ctx)?;
+        let cause = Cause::of_request(ctx);
+        let dry_run = dry_run.unwrap_or(false);
+        let report = import::import_medicines(&state(ctx).store, &csv, dry_run, &cause).await?;
+        Ok(ImportReport(report))
+    }
+
+    /// Imports a vendor's listings and stock from CSV text (its staff, or
+    /// its partner app: `listings:write` for listing columns, `stock:write`
+    /// for batch columns). Each row names a medicine by medicine_id or by
+    /// name, strength, form and manufacturer; price and mrp create or
+    /// change its listing (also active, min_shelf_life_days); batch, expiry
+    /// (YYYY-MM-DD), quantity and batch_mrp record packs received. Rows are
+    /// validated like `upsertListing` and `receiveBatch`; a batch already
+    /// recorded is never added twice, so the same file twice changes
+    /// nothing. Rows that fail are reported by line with nothing of them
+    /// written. More than 1.9 MB or 20 000 rows is BAD_USER_INPUT.
+    async fn import_listings(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The vendor whose listings these are")] vendor_id: ID,
+        #[graphql(desc = "The CSV text, header on line 1 (UTF-8)")] csv: String,
+        #[graphql(
+            desc = "Validate and count without writing anything",
+            default_with = "Some(false)"
+        )]
+        dry_run: Option<bool>,
+    ) -> ApiResult<ImportReport> {
+        let caller = principal(ctx)?;
+        let vendor_id = parse_id(&vendor_id, "vendorId")?;
+        let writes = [PartnerScope::ListingsWrite, PartnerScope::StockWrite];
+        if !writes
+            .iter()
+            .any(|s| caller.acts_for_vendor(&vendor_id, *s))
+        {
+            require_acts_for(caller, &vendor_id, PartnerScope::ListingsWrite)?;
+        }
+        let file = ListingFile::parse(&csv)?;
+        for scope in file.scopes() {
+            require_acts_for(caller, &vendor_id, scope)?;
+        }
+        let st = state(ctx);
+        let cause = Cause::of_request(ctx);
+        let dry_run = dry_run.unwrap_or(false);
+        let report =
+            import::import_listings(&st.store, &st.settings, &vendor_id, &file, dry_run, &cause)
+                .await?;
+        Ok(ImportReport(report))
+    }
+
     /// Adds a category (admin).
     async fn create_category(
         &self,

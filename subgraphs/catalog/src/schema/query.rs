@@ -22,7 +22,8 @@ use janta_platform::{ApiError, ApiResult};
 use std::collections::HashMap;
 
 /// Read operations.
-pub struct Query;
+#[derive(Default)]
+pub struct CatalogQuery;
 
 /// Whose batches `expiringBatches` reads: staff their own vendor's (asking
 /// for another is FORBIDDEN), admins the one asked for or all (None).
@@ -53,7 +54,7 @@ fn check_catalog_reader(ctx: &Context<'_>) -> ApiResult<()> {
 }
 
 #[Object]
-impl Query {
+impl CatalogQuery {
     /// Medicines, relevance-ranked when `search` is given (name, generic name
     /// and manufacturer; words match as prefixes and slight misspellings are
     /// corrected), by name otherwise. Schedule X medicines are not sold
@@ -71,7 +72,7 @@ impl Query {
         #[graphql(desc = "Cursor of the last item of the previous page")] after: Option<String>,
     ) -> ApiResult<CountedConnection<Medicine>> {
         check_catalog_reader(ctx)?;
-        let page = PageRequest::new(first, after)?;
+        let page = PageRequest::from_ctx(ctx, first, after)?;
         if search.as_ref().is_some_and(|s| s.chars().count() > 200) {
             return Err(ApiError::bad_input(
                 "search must have at most 200 characters",

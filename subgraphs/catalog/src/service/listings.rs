@@ -4,13 +4,14 @@
 use super::{audit, own_listing, reread_listing};
 use crate::domain::{self, compliance};
 use crate::events::publish;
-use crate::store::{self, stock, ListingChange, ListingRow, ReadClock};
+use crate::store::{self, stock, ListingChange, ListingRow, MedicineRow, ReadClock};
 use chrono::NaiveDate;
 use janta_platform::cause::Cause;
 use janta_platform::money::Paise;
 use janta_platform::store::Store;
 use janta_platform::{ApiError, ApiResult};
 use serde_json::json;
+use sqlx::AnyConnection;
 
 /// Offers `medicine_id` at `vendor_id`, or changes the offer's price,
 /// MRP, availability or shelf life demanded at sale; a new offer or a new
@@ -29,14 +30,32 @@ pub async fn upsert_listing(
     let medicine = store::medicine_by_id(&mut tx, medicine_id)
         .await?
         .ok_or_else(|| ApiError::not_found("medicine"))?;
+    let (_, after) = offer(&mut tx, vendor_id, &medicine, change, &clock, cause).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// [`upsert_listing`] of a medicine already read, inside the caller's
+/// transaction: the path of every listing change, by hand or by an import
+/// (rules, write, audit, `ListingPriceChanged`). Returns the listing before
+/// (None when created) and after.
+pub(crate) async fn offer(
+    conn: &mut AnyConnection,
+    vendor_id: &str,
+    medicine: &MedicineRow,
+    change: ListingChange,
+    clock: &ReadClock,
+    cause: &Cause,
+) -> ApiResult<(Option<ListingRow>, ListingRow)> {
     compliance::check_listable(medicine.schedule)?;
-    if let Some(current) = store::listing_of(&mut tx, vendor_id, medicine_id, &clock).await? {
+    let medicine_id = medicine.id.as_str();
+    if let Some(current) = store::listing_of(conn, vendor_id, medicine_id, clock).await? {
         compliance::check_expected_version(change.expected_version, current.version)?;
-        let lowest = stock::lowest_batch_mrp(&mut tx, &current.id, clock.today).await?;
+        let lowest = stock::lowest_batch_mrp(conn, &current.id, clock.today).await?;
         compliance::check_price_within_batches(change.prices.price, lowest)?;
     }
     let (before, after) =
-        store::upsert_listing(&mut tx, None, vendor_id, medicine_id, change, &clock).await?;
+        store::upsert_listing(conn, None, vendor_id, medicine_id, change, clock).await?;
     let action = if before.is_some() {
         "updated"
     } else {
@@ -45,7 +64,7 @@ pub async fn upsert_listing(
     let audit_before = before.as_ref().map(ListingRow::to_json);
     let audit_after = Some(after.to_json());
     audit(
-        &mut tx,
+        conn,
         cause.actor(),
         "listing",
         &after.id,
@@ -58,10 +77,9 @@ pub async fn upsert_listing(
         .as_ref()
         .is_none_or(|b| b.price_paise != after.price_paise || b.mrp_paise != after.mrp_paise);
     if repriced {
-        publish::listing_price_changed(&mut tx, before.as_ref(), &after, cause).await?;
+        publish::listing_price_changed(conn, before.as_ref(), &after, cause).await?;
     }
-    tx.commit().await?;
-    Ok(after)
+    Ok((before, after))
 }
 
 /// Packs received for a listing (validated by the caller).
@@ -86,11 +104,26 @@ pub async fn receive_batch(
     cause: &Cause,
 ) -> ApiResult<ListingRow> {
     let clock = ReadClock::now();
-    let listing_id = receipt.listing_id.as_str();
     let mut tx = store.begin().await?;
-    let before = own_listing(&mut tx, vendor_id, listing_id, &clock).await?;
+    let before = own_listing(&mut tx, vendor_id, &receipt.listing_id, &clock).await?;
+    let after = receive(&mut tx, &before, receipt, &clock, cause).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// [`receive_batch`] for a listing already read (`before`, the vendor's
+/// own), inside the caller's transaction: the path of every receipt, by
+/// hand or by an import (ledger, MRP rule, audit). Returns the listing after.
+pub(crate) async fn receive(
+    conn: &mut AnyConnection,
+    before: &ListingRow,
+    receipt: &Receipt,
+    clock: &ReadClock,
+    cause: &Cause,
+) -> ApiResult<ListingRow> {
+    let listing_id = receipt.listing_id.as_str();
     let batch = stock::receive_batch(
-        &mut tx,
+        conn,
         &stock::BatchReceipt {
             id: None,
             listing_id,
@@ -104,7 +137,7 @@ pub async fn receive_batch(
     )
     .await?;
     compliance::check_batch_mrp(batch.mrp_paise, before.price_paise)?;
-    let after = reread_listing(&mut tx, listing_id, &clock).await?;
+    let after = reread_listing(conn, listing_id, clock).await?;
     let audit_before = Some(json!({ "stock": before.stock }));
     let audit_after = Some(json!({
         "stock": after.stock, "batchId": batch.id, "batchNumber": batch.batch_number,
@@ -113,7 +146,7 @@ pub async fn receive_batch(
     }));
     let actor = cause.actor();
     audit(
-        &mut tx,
+        conn,
         actor,
         "listing",
         listing_id,
@@ -122,7 +155,6 @@ pub async fn receive_batch(
         audit_after,
     )
     .await?;
-    tx.commit().await?;
     Ok(after)
 }
 

@@ -6,9 +6,10 @@ use crate::domain::{MedicineFields, MedicinePatch};
 use crate::store::{self, CategoryRow, MedicineRow, TaxSlabRow};
 use chrono::NaiveDate;
 use janta_platform::cause::Cause;
-use janta_platform::store::Store;
+use janta_platform::store::{Backend, Store};
 use janta_platform::{ApiError, ApiResult};
 use serde_json::json;
+use sqlx::AnyConnection;
 
 /// Adds a category; a duplicate name is CONFLICT.
 pub async fn create_category(
@@ -18,10 +19,23 @@ pub async fn create_category(
     cause: &Cause,
 ) -> ApiResult<CategoryRow> {
     let mut tx = store.begin().await?;
-    let row = store::insert_category(&mut tx, None, name, description).await?;
+    let row = add_category(&mut tx, name, description, cause).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// [`create_category`] inside the caller's transaction (imports add the
+/// categories their rows name this way).
+pub(crate) async fn add_category(
+    conn: &mut AnyConnection,
+    name: &str,
+    description: Option<&str>,
+    cause: &Cause,
+) -> ApiResult<CategoryRow> {
+    let row = store::insert_category(conn, None, name, description).await?;
     let after = json!({ "name": row.name, "description": row.description });
     audit(
-        &mut tx,
+        conn,
         cause.actor(),
         "category",
         &row.id,
@@ -30,7 +44,6 @@ pub async fn create_category(
         Some(after),
     )
     .await?;
-    tx.commit().await?;
     Ok(row)
 }
 
@@ -41,13 +54,26 @@ pub async fn create_medicine(
     cause: &Cause,
 ) -> ApiResult<MedicineRow> {
     let mut tx = store.begin().await?;
-    if !store::category_exists(&mut tx, &fields.category_id).await? {
+    let row = add_medicine(&mut tx, store.backend(), fields, cause).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// [`create_medicine`] inside the caller's transaction: the path of every
+/// medicine added by hand or by an import (version 1, search index, audit).
+pub(crate) async fn add_medicine(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    fields: &MedicineFields,
+    cause: &Cause,
+) -> ApiResult<MedicineRow> {
+    if !store::category_exists(conn, &fields.category_id).await? {
         return Err(ApiError::not_found("category"));
     }
-    let row = store::insert_medicine(&mut tx, store.backend(), None, fields, cause.actor()).await?;
+    let row = store::insert_medicine(conn, backend, None, fields, cause.actor()).await?;
     let after = Some(row.to_json());
     audit(
-        &mut tx,
+        conn,
         cause.actor(),
         "medicine",
         &row.id,
@@ -56,7 +82,6 @@ pub async fn create_medicine(
         after,
     )
     .await?;
-    tx.commit().await?;
     Ok(row)
 }
 
@@ -80,29 +105,36 @@ pub async fn update_medicine(
             current.version
         )));
     }
-    let old = current.fields();
-    let fields = patch.apply(&old)?;
-    if fields == old {
+    let fields = patch.apply(&current.fields())?;
+    if fields == current.fields() {
         return Ok(current);
     }
-    if fields.category_id != old.category_id
-        && !store::category_exists(&mut tx, &fields.category_id).await?
+    let row = add_version(&mut tx, store.backend(), &current, &fields, cause).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Publishes `fields` as the next version of `current` inside the caller's
+/// transaction, audited: the path of every change to a medicine, by hand or
+/// by an import (callers skip it when nothing changed).
+pub(crate) async fn add_version(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    current: &MedicineRow,
+    fields: &MedicineFields,
+    cause: &Cause,
+) -> ApiResult<MedicineRow> {
+    if fields.category_id != current.category_id
+        && !store::category_exists(conn, &fields.category_id).await?
     {
         return Err(ApiError::not_found("category"));
     }
-    let backend = store.backend();
-    let row = store::update_medicine(
-        &mut tx,
-        backend,
-        id,
-        current.version,
-        &fields,
-        cause.actor(),
-    )
-    .await?;
+    let id = current.id.as_str();
+    let row =
+        store::update_medicine(conn, backend, id, current.version, fields, cause.actor()).await?;
     let (before, after) = (Some(current.to_json()), Some(row.to_json()));
     audit(
-        &mut tx,
+        conn,
         cause.actor(),
         "medicine",
         id,
@@ -111,7 +143,6 @@ pub async fn update_medicine(
         after,
     )
     .await?;
-    tx.commit().await?;
     Ok(row)
 }
 

@@ -3,6 +3,7 @@
 //! and the event consumer call these; these call `domain`, `store` and
 //! `events::publish`, never `schema`.
 
+pub mod import;
 pub mod listings;
 pub mod master;
 pub mod quarantine;

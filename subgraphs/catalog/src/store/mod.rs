@@ -5,6 +5,7 @@
 //! those that take the store use the pool.
 
 mod column;
+pub mod import;
 pub mod quarantine;
 pub mod search;
 pub mod stock;
@@ -448,7 +449,7 @@ pub async fn insert_medicine(
         at: now,
     };
     version.insert(conn).await?;
-    search::index_medicine(conn, backend, &id, fields).await?;
+    search::index_medicine(conn, backend, &id, fields, true).await?;
     medicine_by_id(conn, &id)
         .await?
         .ok_or(sqlx::Error::RowNotFound)
@@ -489,7 +490,7 @@ pub async fn update_medicine(
         at: now,
     };
     version.insert(conn).await?;
-    search::index_medicine(conn, backend, id, fields).await?;
+    search::index_medicine(conn, backend, id, fields, false).await?;
     medicine_by_id(conn, id)
         .await?
         .ok_or_else(|| ApiError::not_found("medicine"))
@@ -818,7 +819,7 @@ pub async fn vendor_listings(
     let mut count = Sql::new();
     count.push(&format!("SELECT COUNT(*) FROM listings l {JOIN_STATUS}"));
     filter(&mut count);
-    let (total,): (i64,) = count.query_as().fetch_one(store.pool()).await?;
+    let total = page.total(count.query_as().fetch_one(store.pool())).await?;
     Ok((rows, total))
 }
 

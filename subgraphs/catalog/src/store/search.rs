@@ -52,19 +52,25 @@ struct NamedRow {
     sort_key: String,
 }
 
-/// Refreshes the search index and vocabulary for a medicine's current fields.
+/// Refreshes the search index and vocabulary for a medicine's current
+/// fields; `fresh` when the medicine was never indexed (a new one).
 pub async fn index_medicine(
     conn: &mut AnyConnection,
     backend: Backend,
     id: &str,
     f: &MedicineFields,
+    fresh: bool,
 ) -> sqlx::Result<()> {
     match backend {
         Backend::Sqlite => {
-            sqlx::query("DELETE FROM medicine_search WHERE medicine_id = $1")
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
+            // `medicine_id` is UNINDEXED in FTS5: this scans the index, so
+            // it runs only for a medicine indexed before (not per new one).
+            if !fresh {
+                sqlx::query("DELETE FROM medicine_search WHERE medicine_id = $1")
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+            }
             sqlx::query(
                 "INSERT INTO medicine_search (medicine_id, name, generic_name, manufacturer) VALUES ($1, $2, $3, $4)",
             )
@@ -134,7 +140,7 @@ pub async fn search_medicines(
     }
     let exact: Vec<Vec<String>> = terms.iter().map(|t| vec![t.clone()]).collect();
     let (hits, total) = ranked(store, &exact, filter, page).await?;
-    if total > 0 {
+    if exact_matches(store, &exact, filter, page, &hits, total).await? {
         return Ok((hits, total));
     }
     let corrected = corrected_groups(store, &terms).await?;
@@ -142,6 +148,30 @@ pub async fn search_medicines(
         return Ok((hits, total));
     }
     ranked(store, &corrected, filter, page).await
+}
+
+/// Whether the words as typed match anything (then misspellings are not
+/// corrected), given their page `hits` and `total`. The total is only
+/// counted when the client selected it, and an empty page after a cursor
+/// may just be past the last match, so that case looks for one match.
+async fn exact_matches(
+    store: &Store,
+    exact: &[Vec<String>],
+    filter: &MedicineFilter,
+    page: &PageRequest,
+    hits: &[Hit],
+    total: i64,
+) -> ApiResult<bool> {
+    if !hits.is_empty() || page.count_total || page.after.is_none() {
+        return Ok(!hits.is_empty() || total > 0);
+    }
+    let first_match = PageRequest {
+        first: 0,
+        after: None,
+        count_total: false,
+    };
+    let (any, _) = ranked(store, exact, filter, &first_match).await?;
+    Ok(!any.is_empty())
 }
 
 /// For each word, itself plus up to five vocabulary words it is probably a
@@ -251,7 +281,7 @@ async fn ranked(
         hits_sql(&q)
     ));
     push_filters(&mut count, filter);
-    let (total,): (i64,) = count.query_as().fetch_one(store.pool()).await?;
+    let total = page.total(count.query_as().fetch_one(store.pool())).await?;
     let hits = rows
         .into_iter()
         .map(|r| Hit {
@@ -290,7 +320,7 @@ async fn by_name(
         "SELECT COUNT(*) FROM {CURRENT_MEDICINES} WHERE 1 = 1"
     ));
     push_filters(&mut count, filter);
-    let (total,): (i64,) = count.query_as().fetch_one(store.pool()).await?;
+    let total = page.total(count.query_as().fetch_one(store.pool())).await?;
     let hits = rows
         .into_iter()
         .map(|r| Hit {

@@ -480,11 +480,13 @@ pub async fn movements(
     let limit = sql.arg_int(page.fetch_limit());
     sql.push(&format!(" ORDER BY id DESC LIMIT {limit}"));
     let rows = sql.query_as().fetch_all(store.pool()).await?;
-    let (total,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM stock_movements WHERE listing_id = $1")
-            .bind(listing_id)
-            .fetch_one(store.pool())
-            .await?;
+    let total = page
+        .total(
+            sqlx::query_as("SELECT COUNT(*) FROM stock_movements WHERE listing_id = $1")
+                .bind(listing_id)
+                .fetch_one(store.pool()),
+        )
+        .await?;
     Ok((rows, total))
 }
 
@@ -1123,3 +1125,21 @@ pub async fn expiring_batches(
     sql.push(&format!(" ORDER BY b.expires_on, b.id LIMIT {limit}"));
     sql.query_as().fetch_all(store.pool()).await
 }
+
+/// The catalog's `/metrics` gauges: reservations holding stock, and the
+/// units they hold.
+pub const GAUGES: [janta_platform::metrics::CountQuery; 2] = [
+    janta_platform::metrics::CountQuery {
+        metric: "janta_catalog_reservations_outstanding",
+        help: "Stock reservations holding units for an order (active: not yet committed, released or expired).",
+        labels: &[],
+        sql: "SELECT COUNT(*) FROM reservations WHERE status = 'ACTIVE'",
+    },
+    janta_platform::metrics::CountQuery {
+        metric: "janta_catalog_reserved_units",
+        help: "Units held by active stock reservations.",
+        labels: &[],
+        sql: "SELECT CAST(COALESCE(SUM(a.quantity), 0) AS BIGINT) FROM reservation_allocations a \
+              JOIN reservations r ON r.order_id = a.order_id WHERE r.status = 'ACTIVE'",
+    },
+];

@@ -8,11 +8,11 @@ use crate::service::delivery::Deliverer;
 use crate::service::notify::Notifier;
 use async_trait::async_trait;
 use janta_events::types::{
-    Event, ListingPriceChanged, OrderCancelled, OrderConfirmed, OrderPlaced, OrderStatusChanged,
-    PaymentFailed, PaymentRefunded, PaymentSucceeded, PrescriptionApproved, PrescriptionRejected,
-    PrescriptionSubmitted, RegistrationAttempted, ReturnApproved, ReturnRejected, ReturnRequested,
-    SettlementIssued, StockLow, StockQuarantined, UserRegistered, VendorReinstated,
-    VendorSuspended, VendorVerified,
+    AccountCodeIssued, Event, ListingPriceChanged, OrderCancelled, OrderConfirmed, OrderPlaced,
+    OrderStatusChanged, PaymentFailed, PaymentRefunded, PaymentSucceeded, PrescriptionApproved,
+    PrescriptionRejected, PrescriptionSubmitted, RegistrationAttempted, ReturnApproved,
+    ReturnRejected, ReturnRequested, SettlementIssued, StockLow, StockQuarantined, UserRegistered,
+    VendorReinstated, VendorSuspended, VendorVerified,
 };
 use janta_events::{Consumer, Envelope, EventHandler};
 use sqlx::AnyConnection;
@@ -67,6 +67,7 @@ pub fn handlers(consumer: Consumer, deliverer: Arc<Deliverer>) -> Consumer {
         .on::<VendorSuspended>(rule(&n, none))
         .on::<VendorReinstated>(rule(&n, none))
         .on::<RegistrationAttempted>(rule(&n, domain::on_registration_attempted))
+        .on::<AccountCodeIssued>(rule(&n, domain::on_account_code_issued))
         .on::<StockLow>(rule(&n, domain::on_stock_low))
         .on::<ListingPriceChanged>(rule(&n, none))
         .on::<StockQuarantined>(rule(&n, none))

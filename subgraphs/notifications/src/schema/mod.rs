@@ -17,8 +17,22 @@ mod types;
 mod webhook_types;
 
 pub use loaders::{with_loaders, AttemptsLoader, DeliveryLoader, NotificationLoader, ReadLoader};
-pub use mutation::Mutation;
-pub use query::Query;
+use mutation::NotificationMutation;
+use query::NotificationQuery;
+
+/// Read operations: the notifications subgraph's own, and the admin tools.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct Query(NotificationQuery, OperationsQuery);
+
+/// Write operations: the notifications subgraph's own, and the admin tools.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct Mutation(NotificationMutation, OperationsMutation);
+
+janta_kit::operations_api!(
+    notifications,
+    "replayNotificationsParkedEvent",
+    "discardNotificationsParkedEvent"
+);
 pub use types::{
     AttemptOutcome, CreatedWebhookSubscription, Delivery, DeliveryAttempt, DeliveryStatusValue,
     Notification, NotificationChannel, NotificationKind, NotificationPreference,

@@ -18,7 +18,8 @@ use janta_platform::ids::parse_id;
 use janta_platform::{ApiError, ApiResult};
 
 /// Write operations.
-pub struct Mutation;
+#[derive(Default)]
+pub struct NotificationMutation;
 
 /// Grants or revokes event types (`types`, or by name `event_types`) for
 /// a partner (admins); returns the partner's grants after the change.
@@ -36,7 +37,7 @@ async fn change_grants(
 }
 
 #[Object]
-impl Mutation {
+impl NotificationMutation {
     /// Marks notifications read for you; returns how many were unread.
     /// All of them must be yours to see: otherwise nothing changes and the
     /// answer is `FORBIDDEN`.

@@ -17,10 +17,11 @@ use janta_platform::scalars::to_db_time;
 use janta_platform::{ApiError, ApiResult};
 
 /// Read operations.
-pub struct Query;
+#[derive(Default)]
+pub struct NotificationQuery;
 
 #[Object]
-impl Query {
+impl NotificationQuery {
     /// Your notifications, newest first: those addressed to you, to your
     /// vendor if you are its staff.
     async fn my_notifications(
@@ -129,7 +130,7 @@ impl Query {
         #[graphql(desc = "Cursor of the last item of the previous page")] after: Option<String>,
     ) -> ApiResult<CountedConnection<Delivery>> {
         let (_, managed_by) = delivery_manager(ctx)?;
-        let page = PageRequest::new(first, after)?;
+        let page = PageRequest::from_ctx(ctx, first, after)?;
         let filter = DeliveryFilter {
             managed_by,
             status: status.map(Into::into),

@@ -58,6 +58,9 @@ pub enum NotificationKind {
     ReturnRejected,
     /// Vendor staff: a settlement statement was issued.
     SettlementIssued,
+    /// A code or reset token for your account was sent (the code itself
+    /// is only in the e-mail or SMS).
+    AccountCode,
 }
 
 /// A way a notification reaches someone.
@@ -166,7 +169,7 @@ pub(super) async fn inbox(
     first: Option<i32>,
     after: Option<String>,
 ) -> ApiResult<CountedConnection<Notification>> {
-    let page = PageRequest::new(first, after)?;
+    let page = PageRequest::from_ctx(ctx, first, after)?;
     let audiences = audiences_of(viewer);
     let q = InboxQuery {
         user_id: &viewer.subject,

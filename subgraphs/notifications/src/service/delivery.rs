@@ -16,8 +16,8 @@
 
 use crate::channels::{Channels, Contact, Email, Sent, WebhookCall};
 use crate::domain::{
-    after_failure, may_manage_webhook, redact, AfterFailure, Channel, DeliveryStatus, Failure,
-    Outcome,
+    self, after_failure, may_manage_webhook, redact, AfterFailure, Channel, DeliveryStatus,
+    Failure, Kind, Outcome,
 };
 use crate::secrets::SecretBox;
 use crate::store::{self, AttemptRecord, DeliveryRow, NotificationRow};
@@ -132,6 +132,8 @@ struct Target {
 /// (or why they could not be had), and webhook targets.
 struct BatchContext {
     notifications: HashMap<String, NotificationRow>,
+    /// One-time secrets of account-code notifications, by notification.
+    secrets: HashMap<String, String>,
     contacts: Result<HashMap<String, Contact>, String>,
     targets: HashMap<String, Target>,
 }
@@ -249,6 +251,10 @@ impl Deliverer {
             .into_iter()
             .map(|n| (n.id.clone(), n))
             .collect();
+        let secrets = store::live_secrets(&mut conn, &notification_ids)
+            .await?
+            .into_iter()
+            .collect();
         drop(conn);
         let mut people: Vec<String> = rows
             .iter()
@@ -287,6 +293,7 @@ impl Deliverer {
             .collect();
         Ok(BatchContext {
             notifications,
+            secrets,
             contacts,
             targets,
         })
@@ -334,6 +341,14 @@ impl Deliverer {
                     .as_ref()
                     .map_err(|e| Failure::retryable(e.clone(), None))?;
                 let contact = contacts.get(&row.recipient);
+                let secret = context.secrets.get(&notification.id).map(String::as_str);
+                if notification.kind == Kind::AccountCode && secret.is_none() {
+                    return Err(Failure::permanent(
+                        "the code expired before it was sent",
+                        None,
+                    ));
+                }
+                let body = domain::message_body(&notification.body, secret);
                 if channel == Channel::Email {
                     let to = contact.and_then(|c| c.email.as_deref()).ok_or_else(|| {
                         Failure::permanent("the user has no e-mail address", None)
@@ -348,7 +363,7 @@ impl Deliverer {
                             delivery_id: &row.id,
                             to,
                             subject: &notification.title,
-                            body: &notification.body,
+                            body: &body,
                         })
                         .await
                 } else {
@@ -360,7 +375,7 @@ impl Deliverer {
                         .sms
                         .as_ref()
                         .ok_or_else(|| Failure::permanent("SMS is not configured", None))?;
-                    let text = format!("Janta: {}. {}", notification.title, notification.body);
+                    let text = format!("Janta: {}. {}", notification.title, body);
                     provider.send(to, &text, &row.id).await
                 }
             }

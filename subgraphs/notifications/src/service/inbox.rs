@@ -103,7 +103,7 @@ pub async fn update_preferences(
     for change in changes {
         let Some(before) = current.iter().find(|p| p.kind == change.kind) else {
             return Err(ApiError::bad_input(format!(
-                "{} notifications go to a shared inbox and have no personal channels",
+                "{} notifications have no channels you can switch",
                 change.kind.as_db()
             )));
         };

@@ -5,7 +5,9 @@
 //! subscription to the event type whose scope lets it see this event
 //! (`domain::webhook_receives`: a vendor integration only its vendor's, a
 //! partner only granted types) gets a webhook delivery (unique
-//! `(event_id, recipient, channel)`). With the consumer's
+//! `(event_id, recipient, channel)`). A one-time secret (account codes)
+//! is stored apart from the notification text, for its delivery only.
+//! With the consumer's
 //! `processed_events` row in the same transaction, an event delivered
 //! twice has all this done once.
 
@@ -60,6 +62,9 @@ impl Notifier {
             let (Some(id), Some(user)) = (inserted, p.audience.user_id()) else {
                 continue;
             };
+            if let Some(secret) = &p.secret {
+                store::insert_secret(conn, &id, &secret.text, &secret.expires_at).await?;
+            }
             let preference = store::preferences_of(conn, user)
                 .await?
                 .into_iter()

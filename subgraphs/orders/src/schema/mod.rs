@@ -44,12 +44,23 @@ pub struct Query(
     query::OrderQuery,
     invoices::InvoiceQuery,
     dispensing::DispensingQuery,
+    OperationsQuery,
 );
 
 /// Write operations: the cart, checkout, the order life cycle, returns
 /// and dispensing.
 #[derive(MergedObject, Default)]
-pub struct Mutation(mutation::OrderMutation, dispensing::DispensingMutation);
+pub struct Mutation(
+    mutation::OrderMutation,
+    dispensing::DispensingMutation,
+    OperationsMutation,
+);
+
+janta_kit::operations_api!(
+    orders,
+    "replayOrdersParkedEvent",
+    "discardOrdersParkedEvent"
+);
 
 /// The orders subgraph schema.
 pub type OrdersSchema = Schema<Query, Mutation, EmptySubscription>;

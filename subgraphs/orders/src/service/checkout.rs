@@ -236,6 +236,9 @@ impl Checkout<'_> {
             self.authorize(&rx_lines, &priced)
         );
         let parties = users?;
+        if st.settings.require_verified_contact && !parties.buyer_contact_verified {
+            return Err(unverified_contact());
+        }
         let vendors = &parties.vendors;
         let address = parties
             .address
@@ -639,4 +642,14 @@ fn prescription_required(lines: Vec<serde_json::Value>) -> ApiError {
         format!("a valid prescription is needed for: {}", names.join(", ")),
     )
     .with_details(json!({ "lines": lines }))
+}
+
+/// The refusal of an order from a customer who has verified neither their
+/// e-mail address nor their phone number (when so configured).
+fn unverified_contact() -> ApiError {
+    ApiError::forbidden(
+        "verify your e-mail address or phone number before ordering: use the code we sent \
+         (verifyEmail / verifyPhone), or ask for a new one with resendVerificationCode",
+    )
+    .with_details(json!({ "reason": "CONTACT_NOT_VERIFIED" }))
 }

@@ -403,7 +403,7 @@ pub async fn list_orders(
     if let Some(status) = status {
         count = count.bind(status.as_db());
     }
-    let (total,) = count.fetch_one(store.pool()).await?;
+    let total = page.total(count.fetch_one(store.pool())).await?;
     let keyset = if page.after.is_some() {
         let (k, i) = (next, next + 1);
         next += 2;

@@ -288,7 +288,7 @@ pub async fn list_returns(
     for b in &binds {
         count = count.bind(b.as_str());
     }
-    let (total,) = count.fetch_one(store.pool()).await?;
+    let total = page.total(count.fetch_one(store.pool())).await?;
     let mut keyset = String::new();
     if let Some(cursor) = &page.after {
         let (k, i) = (binds.len() + 1, binds.len() + 2);

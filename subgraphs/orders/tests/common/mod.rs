@@ -42,6 +42,8 @@ pub struct Stack {
     pub state: Arc<OrdersState>,
     /// Catalog's store, to check reservations and stock.
     pub catalog_store: Store,
+    /// Users' store, to read what users published (e.g. verification codes).
+    pub users_store: Store,
     /// The bus catalog consumes users' events from.
     pub bus: InProcessBus,
     signer: TokenSigner,
@@ -125,6 +127,7 @@ impl Stack {
             prescriptions_base: rx_base,
             state,
             catalog_store,
+            users_store,
             bus,
             signer: TokenSigner::from_pem(janta_users::DEV_SIGNING_KEY, "janta", "janta-api")
                 .expect("dev key"),

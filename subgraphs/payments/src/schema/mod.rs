@@ -22,11 +22,25 @@ use std::sync::Arc;
 
 /// Read operations: payments and settlements.
 #[derive(MergedObject, Default)]
-pub struct Query(query::PaymentQuery, settlements::SettlementQuery);
+pub struct Query(
+    query::PaymentQuery,
+    settlements::SettlementQuery,
+    OperationsQuery,
+);
 
 /// Write operations: paying, refunding, settling vendors.
 #[derive(MergedObject, Default)]
-pub struct Mutation(mutation::PaymentMutation, settlements::SettlementMutation);
+pub struct Mutation(
+    mutation::PaymentMutation,
+    settlements::SettlementMutation,
+    OperationsMutation,
+);
+
+janta_kit::operations_api!(
+    payments,
+    "replayPaymentsParkedEvent",
+    "discardPaymentsParkedEvent"
+);
 
 /// The payments subgraph schema.
 pub type PaymentsSchema = Schema<Query, Mutation, EmptySubscription>;

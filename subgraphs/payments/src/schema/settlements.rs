@@ -197,7 +197,7 @@ impl SettlementQuery {
                     })?,
             ),
         };
-        let page = PageRequest::new(first, after)?;
+        let page = PageRequest::from_ctx(ctx, first, after)?;
         let (rows, total) = store::settlements(&state(ctx).store, vendor.as_deref(), &page).await?;
         let nodes = rows.into_iter().map(Settlement).collect();
         Ok(build_connection(&page, nodes, total, |s| Cursor {

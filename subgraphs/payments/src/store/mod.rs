@@ -570,3 +570,12 @@ pub async fn pending_refunds_of_order(pool: &AnyPool, order_id: &str) -> sqlx::R
     .await?;
     Ok(rows.into_iter().map(|r| r.0).collect())
 }
+
+/// The payments `/metrics` gauge: payments by status.
+pub const GAUGES: [janta_platform::metrics::CountQuery; 1] =
+    [janta_platform::metrics::CountQuery {
+        metric: "janta_payments",
+        help: "Payments by status.",
+        labels: &["status"],
+        sql: "SELECT status, COUNT(*) FROM payments GROUP BY status ORDER BY status",
+    }];

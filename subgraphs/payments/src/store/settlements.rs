@@ -228,11 +228,14 @@ pub async fn settlements(
     .bind(page.fetch_limit())
     .fetch_all(store.pool())
     .await?;
-    let (total,): (i64,) = sqlx::query_as(
-        "SELECT CAST(COUNT(*) AS BIGINT) FROM settlements WHERE ($1 IS NULL OR vendor_id = $1)",
-    )
-    .bind(vendor_id)
-    .fetch_one(store.pool())
-    .await?;
+    let total = page
+        .total(
+            sqlx::query_as(
+                "SELECT CAST(COUNT(*) AS BIGINT) FROM settlements WHERE ($1 IS NULL OR vendor_id = $1)",
+            )
+            .bind(vendor_id)
+            .fetch_one(store.pool()),
+        )
+        .await?;
     Ok((rows, total))
 }

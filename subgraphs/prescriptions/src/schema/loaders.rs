@@ -1,7 +1,7 @@
 //! Batch loaders of prescriptions, their lines and the prescriptions of orders.
 
 use crate::store::{self, LineRow, LoadedPrescription, OrderPrescription};
-use janta_platform::loader::{grouped, keyed, BatchLoad};
+use janta_platform::loader::{batched, grouped, keyed, BatchLoad};
 use janta_platform::store::Store;
 use std::collections::HashMap;
 
@@ -48,4 +48,12 @@ impl BatchLoad<String> for OrderPrescriptionsLoader {
         let rows = store::prescriptions_of_orders(store, keys).await?;
         Ok(grouped(rows, |r| r.order_id.clone()))
     }
+}
+
+/// Every loader of this subgraph, fresh for one request.
+pub fn with_loaders(request: async_graphql::Request, store: &Store) -> async_graphql::Request {
+    request
+        .data(batched::<PrescriptionLoader>(store))
+        .data(batched::<LinesLoader>(store))
+        .data(batched::<OrderPrescriptionsLoader>(store))
 }

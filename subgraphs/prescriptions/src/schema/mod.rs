@@ -14,9 +14,23 @@ mod mutation;
 mod query;
 mod types;
 
-pub use loaders::{LinesLoader, OrderPrescriptionsLoader, PrescriptionLoader};
-pub use mutation::Mutation;
-pub use query::Query;
+pub use loaders::{with_loaders, LinesLoader, OrderPrescriptionsLoader, PrescriptionLoader};
+use mutation::PrescriptionMutation;
+use query::PrescriptionQuery;
+
+/// Read operations: the prescriptions subgraph's own, and the admin tools.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct Query(PrescriptionQuery, OperationsQuery);
+
+/// Write operations: the prescriptions subgraph's own, and the admin tools.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct Mutation(PrescriptionMutation, OperationsMutation);
+
+janta_kit::operations_api!(
+    prescriptions,
+    "replayPrescriptionsParkedEvent",
+    "discardPrescriptionsParkedEvent"
+);
 pub use types::*;
 
 use crate::domain::{self, AccessFacts};
@@ -61,7 +75,7 @@ async fn owned_page(
     first: Option<i32>,
     after: Option<String>,
 ) -> ApiResult<CountedConnection<Prescription>> {
-    let page = PageRequest::new(first, after)?;
+    let page = PageRequest::from_ctx(ctx, first, after)?;
     let filter = status.map_or(StatusFilter::Any, |s| StatusFilter::Only(s.into()));
     let (rows, total) =
         store::list_owned(&state(ctx).store, owner_id, filter, domain::today(), &page).await?;

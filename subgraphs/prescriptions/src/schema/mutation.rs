@@ -18,10 +18,11 @@ use janta_platform::scalars::DateTime;
 use janta_platform::ApiResult;
 
 /// Write operations.
-pub struct Mutation;
+#[derive(Default)]
+pub struct PrescriptionMutation;
 
 #[Object]
-impl Mutation {
+impl PrescriptionMutation {
     /// Starts a prescription upload: returns a one-time URL, valid for 10
     /// minutes, to `PUT` the file to (PDF, JPEG or PNG, at most 10 MB).
     async fn create_prescription_upload(&self, ctx: &Context<'_>) -> ApiResult<PrescriptionUpload> {

@@ -17,10 +17,11 @@ use janta_platform::scalars::DateTime;
 use janta_platform::ApiResult;
 
 /// Read operations.
-pub struct Query;
+#[derive(Default)]
+pub struct PrescriptionQuery;
 
 #[Object]
-impl Query {
+impl PrescriptionQuery {
     /// A prescription: for its customer, the pharmacists of the pharmacy it
     /// was submitted to, staff of a pharmacy dispensing against it, and
     /// platform admins with a `reason` (recorded in the audit trail).
@@ -70,7 +71,7 @@ impl Query {
         let me = principal(ctx)?;
         me.refuse_partner()?;
         let vendor_id = domain::reviewer_vendor(me)?;
-        let page = PageRequest::new(first, after)?;
+        let page = PageRequest::from_ctx(ctx, first, after)?;
         let (rows, total) =
             store::list_queue(&state(ctx).store, &me.subject, vendor_id, &page).await?;
         Ok(connection(&page, rows, total))

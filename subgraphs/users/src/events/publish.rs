@@ -1,10 +1,12 @@
 //! Events the users subgraph publishes (through its outbox, inside the
 //! caller's transaction): `UserRegistered`, `RegistrationAttempted`,
-//! `VendorVerified`, `VendorSuspended` and `VendorReinstated`.
+//! `AccountCodeIssued`, `VendorVerified`, `VendorSuspended` and
+//! `VendorReinstated`.
 
 use janta_events::publish;
 use janta_events::types::{
-    RegistrationAttempted, UserRegistered, VendorReinstated, VendorSuspended, VendorVerified,
+    AccountCodeIssued, AccountCodePurpose, RegistrationAttempted, UserRegistered, VendorReinstated,
+    VendorSuspended, VendorVerified,
 };
 use janta_platform::cause::Cause;
 use janta_platform::ApiResult;
@@ -36,6 +38,27 @@ pub async fn registration_attempted(
 ) -> ApiResult<()> {
     let event = RegistrationAttempted {
         user_id: owner_id.to_string(),
+    };
+    publish(conn, &event, cause).await?;
+    Ok(())
+}
+
+/// A one-time secret for `user_id` (verification code or reset token), for
+/// notifications to send to the account's own e-mail or phone. The secret
+/// is in no log: the event's Debug print redacts it.
+pub async fn account_code_issued(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    purpose: AccountCodePurpose,
+    code: &str,
+    expires_at: chrono::DateTime<chrono::Utc>,
+    cause: &Cause,
+) -> ApiResult<()> {
+    let event = AccountCodeIssued {
+        user_id: user_id.to_string(),
+        purpose,
+        code: code.to_string(),
+        expires_at: expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     };
     publish(conn, &event, cause).await?;
     Ok(())

@@ -8,6 +8,7 @@ mod loaders;
 mod mutation;
 mod partners;
 mod query;
+mod security;
 mod types;
 
 use crate::UsersState;
@@ -20,20 +21,37 @@ pub use loaders::{
     VendorLoader,
 };
 pub use types::{
-    Address, AddressInput, AuthPayload, Branch, BranchInput, CreateVendorInput, DrugLicence,
-    DrugLicenceForm, FamilyMember, FamilyMemberInput, PartnerApp, PartnerAppCredentials,
-    PharmacistAppointment, PharmacistAppointmentStatus, ProposePharmacistInput, RegisterInput,
-    RegisterPartnerAppInput, Relation, ServiceContact, UpdateProfileInput, User, Vendor,
-    VendorStatus,
+    Address, AddressInput, AuthPayload, Branch, BranchInput, Consent, ConsentKind, ConsentRecord,
+    CreateVendorInput, DrugLicence, DrugLicenceForm, FamilyMember, FamilyMemberInput, PartnerApp,
+    PartnerAppCredentials, PharmacistAppointment, PharmacistAppointmentStatus,
+    ProposePharmacistInput, RegisterInput, RegisterPartnerAppInput, Relation, ServiceContact,
+    Session, UpdateProfileInput, User, Vendor, VendorStatus, VerificationChannel,
 };
 
 /// Read operations: accounts, vendors and their staff, partner apps.
 #[derive(MergedObject, Default)]
-pub struct Query(query::AccountQuery, partners::PartnerQuery);
+pub struct Query(
+    query::AccountQuery,
+    partners::PartnerQuery,
+    security::SecurityQuery,
+    OperationsQuery,
+);
 
 /// Write operations: accounts, vendors and their staff, partner apps.
 #[derive(MergedObject, Default)]
-pub struct Mutation(mutation::AccountMutation, partners::PartnerMutation);
+pub struct Mutation(
+    mutation::AccountMutation,
+    partners::PartnerMutation,
+    security::SecurityMutation,
+    OperationsMutation,
+);
+
+janta_kit::operations_api!(
+    users,
+    "replayUsersParkedEvent",
+    "discardUsersParkedEvent",
+    root
+);
 
 /// The users subgraph schema.
 pub type UsersSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -53,7 +53,15 @@ impl AccountMutation {
         ctx: &Context<'_>,
         email: String,
         password: String,
+        #[graphql(
+            desc = "What this device is, as `mySessions` should show it (e.g. \"Pixel 8, Janta app\"); at most 120 characters"
+        )]
+        device: Option<String>,
     ) -> ApiResult<AuthPayload> {
+        let device = device
+            .as_deref()
+            .map(|d| domain::parse_text(d, "device", 1, 120))
+            .transpose()?;
         let st = state(ctx);
         let client = ctx
             .data_opt::<ClientAddress>()
@@ -61,7 +69,7 @@ impl AccountMutation {
             .unwrap_or(ClientAddress(None));
         let session = st
             .sessions
-            .login(&st.store, &email, &password, client)
+            .login(&st.store, &email, &password, device.as_deref(), client)
             .await?;
         Ok(session.into())
     }

@@ -33,7 +33,7 @@ impl PartnerQuery {
         let actor = principal(ctx)?;
         let vendor_id = vendor_id.map(|v| parse_id(&v, "vendorId")).transpose()?;
         let owner = partners::owner_for_listing(actor, vendor_id.as_deref())?;
-        let page = PageRequest::new(first, after)?;
+        let page = PageRequest::from_ctx(ctx, first, after)?;
         let (rows, total) = list_partner_apps(&state(ctx).store, owner.as_deref(), &page).await?;
         let nodes = rows.into_iter().map(PartnerApp).collect();
         Ok(build_connection(&page, nodes, total, |app| Cursor {

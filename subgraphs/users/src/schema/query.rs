@@ -65,7 +65,7 @@ impl AccountQuery {
         #[graphql(desc = "Page size (at most 100, default 20)")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last item of the previous page")] after: Option<String>,
     ) -> ApiResult<CountedConnection<Vendor>> {
-        let page = PageRequest::new(first, after)?;
+        let page = PageRequest::from_ctx(ctx, first, after)?;
         let (rows, total) = store::list_vendors(&state(ctx).store, &page).await?;
         let nodes = rows.into_iter().map(Vendor).collect();
         Ok(build_connection(&page, nodes, total, |v| Cursor {
@@ -234,7 +234,7 @@ impl AccountQuery {
                 Some(own)
             }
         };
-        let page = PageRequest::new(first, after)?;
+        let page = PageRequest::from_ctx(ctx, first, after)?;
         let filter = store::AppointmentFilter {
             status: status.map(Into::into),
             vendor_id: vendor_id.as_deref(),

@@ -6,13 +6,16 @@
 pub mod accounts;
 pub mod bootstrap;
 pub mod clients;
+pub mod consent;
 pub mod licences;
 pub mod partners;
+pub mod passwords;
 pub mod registration;
 pub mod sessions;
 pub mod staff;
 pub mod throttle;
 pub mod vendors;
+pub mod verification;
 
 pub use janta_platform::cause::Cause;
 

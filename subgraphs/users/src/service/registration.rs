@@ -7,11 +7,13 @@
 //! hash the password and write one transaction, so timing does not tell
 //! them apart either. Instead of an error to the caller, the account's owner
 //! is told by e-mail (`RegistrationAttempted`, delivered by notifications).
+//! A new account gets verification codes for its e-mail and phone
+//! ([`crate::service::verification`]).
 
 use crate::domain::{Email, Password, Phone};
 use crate::events::publish;
 use crate::service::sessions::{Session, Sessions};
-use crate::service::{audit, Cause};
+use crate::service::{audit, verification, Cause};
 use crate::store::{self, UserRow};
 use janta_platform::auth::Role;
 use janta_platform::ids::new_id;
@@ -76,6 +78,7 @@ pub async fn register(
             )
             .await?;
             publish::user_registered(&mut tx, &user.id, &user.full_name, cause).await?;
+            verification::issue_after_registration(&mut tx, &user, cause).await?;
             sessions.issue(&mut tx, user, &new_id()).await?
         }
         None => {
@@ -106,5 +109,7 @@ fn unclaimed_account(email: Email, phone: Option<Phone>, full_name: String) -> U
         pharmacy_id: None,
         version: 1,
         created_at: chrono::Utc::now(),
+        email_verified_at: None,
+        phone_verified_at: None,
     }
 }

@@ -7,7 +7,7 @@ use crate::domain::throttle::account_key;
 use crate::domain::{self, Email};
 use crate::service::audit;
 use crate::service::throttle::Attempt;
-use crate::store::{self, RefreshTokenRow, UserRow};
+use crate::store::{self, accounts, RefreshTokenRow, UserRow};
 use chrono::{DateTime, Utc};
 use janta_platform::auth::{Principal, TokenSigner};
 use janta_platform::ids::new_id;
@@ -117,6 +117,7 @@ impl Sessions {
         db: &Store,
         email: &str,
         password: &str,
+        device: Option<&str>,
         client: ClientAddress,
     ) -> ApiResult<Session> {
         let email = Email::parse(email).map_err(|_| invalid_credentials())?;
@@ -137,7 +138,11 @@ impl Sessions {
         let mut tx = db.begin().await?;
         attempt.succeeded(&mut tx).await?;
         audit(&mut tx, &user.id, "user", &user.id, "signed_in", None, None).await?;
-        let payload = self.issue(&mut tx, user, &new_id()).await?;
+        let family = new_id();
+        let payload = self.issue(&mut tx, user, &family).await?;
+        if let Some(device) = device {
+            accounts::set_family_device(&mut tx, &family, device).await?;
+        }
         tx.commit().await?;
         Ok(payload)
     }
@@ -200,4 +205,77 @@ async fn revoke_family(
         None,
     )
     .await
+}
+
+/// The session (refresh-token family) `token` belongs to, if it is a live
+/// one of `me`; `BAD_USER_INPUT` otherwise (the caller named it as theirs).
+pub async fn family_of_token(conn: &mut AnyConnection, me: &str, token: &str) -> ApiResult<String> {
+    let row = store::refresh_token_by_hash(conn, &domain::hash_secret(token)).await?;
+    match row {
+        Some(row) if row.user_id == me && row.revoked_at.is_none() => Ok(row.family_id),
+        _ => Err(ApiError::bad_input(
+            "currentRefreshToken is not a live session of yours",
+        )),
+    }
+}
+
+/// The live sessions of `me`, most recently used first, with the family
+/// of `current_token` (when given) marked as the current one.
+pub async fn my_sessions(
+    db: &Store,
+    me: &str,
+    current_token: Option<&str>,
+) -> ApiResult<(Vec<accounts::SessionRow>, Option<String>)> {
+    let mut conn = db.pool().acquire().await?;
+    let current = match current_token {
+        Some(token) => Some(family_of_token(&mut conn, me, token).await?),
+        None => None,
+    };
+    Ok((accounts::live_sessions(&mut conn, me).await?, current))
+}
+
+/// Ends session `family_id` of `me`; `NOT_FOUND` when it is not a live
+/// session of theirs (another person's session is not revealed to exist).
+pub async fn revoke_session(db: &Store, me: &str, family_id: &str) -> ApiResult<()> {
+    let mut tx = db.begin().await?;
+    if !accounts::owns_live_family(&mut tx, me, family_id).await? {
+        return Err(ApiError::not_found("session"));
+    }
+    store::revoke_family(&mut tx, family_id).await?;
+    let family = "refresh_token_family";
+    audit(
+        &mut tx,
+        me,
+        family,
+        family_id,
+        "revoked_by_owner",
+        None,
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Ends every session of `me` but the one `current_token` belongs to;
+/// answers how many ended.
+pub async fn revoke_other_sessions(db: &Store, me: &str, current_token: &str) -> ApiResult<usize> {
+    let mut tx = db.begin().await?;
+    let keep = family_of_token(&mut tx, me, current_token).await?;
+    let ended = accounts::revoke_families_except(&mut tx, me, Some(&keep)).await?;
+    for family_id in &ended {
+        let family = "refresh_token_family";
+        audit(
+            &mut tx,
+            me,
+            family,
+            family_id,
+            "revoked_by_owner",
+            None,
+            None,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(ended.len())
 }

@@ -298,13 +298,16 @@ pub async fn list_partner_apps(
     .bind(page.fetch_limit())
     .fetch_all(store.pool())
     .await?;
-    let (total,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM oauth_clients WHERE kind = $1 AND ($2 = '' OR owner_vendor_id = $2)",
-    )
-    .bind(ClientKind::Partner.as_db())
-    .bind(owner)
-    .fetch_one(store.pool())
-    .await?;
+    let total = page
+        .total(
+            sqlx::query_as(
+                "SELECT COUNT(*) FROM oauth_clients WHERE kind = $1 AND ($2 = '' OR owner_vendor_id = $2)",
+            )
+            .bind(ClientKind::Partner.as_db())
+            .bind(owner)
+            .fetch_one(store.pool()),
+        )
+        .await?;
     let rows = rows
         .into_iter()
         .map(PartnerAppText::typed)

@@ -38,7 +38,7 @@ impl Vendor {
         #[graphql(desc = "Page size (at most 100, default 20)")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last item of the previous page")] after: Option<String>,
     ) -> ApiResult<CountedConnection<Listing>> {
-        let page = PageRequest::new(first, after)?;
+        let page = PageRequest::from_ctx(ctx, first, after)?;
         let staff =
             optional_principal(ctx).is_some_and(|p| domain::can_view_stock_details(p, &self.id));
         let (rows, total) =
@@ -195,7 +195,7 @@ impl Listing {
         #[graphql(desc = "Cursor of the last item of the previous page")] after: Option<String>,
     ) -> ApiResult<CountedConnection<StockMovement>> {
         require_stock_viewer(ctx, &self.0.vendor_id)?;
-        let page = PageRequest::new(first, after)?;
+        let page = PageRequest::from_ctx(ctx, first, after)?;
         let (rows, total) = stock::movements(&state(ctx).store, &self.0.id, &page).await?;
         let nodes = rows.into_iter().map(StockMovement).collect();
         Ok(build_connection(

@@ -416,7 +416,7 @@ pub(in crate::schema) async fn list(
     first: Option<i32>,
     after: Option<String>,
 ) -> ApiResult<CountedConnection<Order>> {
-    let page = PageRequest::new(first, after)?;
+    let page = PageRequest::from_ctx(ctx, first, after)?;
     let (rows, total) = store::list_orders(&state(ctx).store, owner, status, &page).await?;
     let nodes = rows.into_iter().map(Order).collect();
     Ok(build_connection(&page, nodes, total, |o| Cursor {

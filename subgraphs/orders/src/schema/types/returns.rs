@@ -158,7 +158,7 @@ pub(in crate::schema) async fn list_returns(
     first: Option<i32>,
     after: Option<String>,
 ) -> ApiResult<CountedConnection<OrderReturn>> {
-    let page = PageRequest::new(first, after)?;
+    let page = PageRequest::from_ctx(ctx, first, after)?;
     let (rows, total) = store::list_returns(&state(ctx).store, owner, status, &page).await?;
     let nodes = rows.into_iter().map(OrderReturn).collect();
     Ok(build_connection(&page, nodes, total, |r| Cursor {

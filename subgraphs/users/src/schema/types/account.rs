@@ -113,6 +113,29 @@ impl User {
     async fn created_at(&self) -> ApiResult<DateTime> {
         Ok(DateTime(self.visible(Visibility::Private)?.created_at))
     }
+    /// Whether the e-mail address was proven to be this person's with the
+    /// code sent to it (`verifyEmail`) (self and admins only).
+    async fn email_verified(&self) -> ApiResult<bool> {
+        Ok(self
+            .visible(Visibility::Private)?
+            .email_verified_at
+            .is_some())
+    }
+    /// Whether the phone number was proven to be this person's with the
+    /// code sent by SMS (`verifyPhone`); a changed number is unverified
+    /// again (self and admins only).
+    async fn phone_verified(&self) -> ApiResult<bool> {
+        Ok(self
+            .visible(Visibility::Private)?
+            .phone_verified_at
+            .is_some())
+    }
+    /// Whether the e-mail address or the phone number is verified, which
+    /// placing an order may require (as visible as the name: the orders
+    /// service checks it at checkout).
+    async fn contact_verified(&self) -> ApiResult<bool> {
+        Ok(self.visible(Visibility::Name)?.contact_verified())
+    }
 }
 
 /// A delivery address of a user.

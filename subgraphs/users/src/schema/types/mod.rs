@@ -4,6 +4,7 @@ mod account;
 mod inputs;
 mod licence;
 mod partner;
+mod security;
 mod vendor;
 
 pub use account::{Address, AuthPayload, FamilyMember, Relation, ServiceContact, User};
@@ -14,6 +15,7 @@ pub use inputs::{
 };
 pub use licence::{DrugLicence, DrugLicenceForm};
 pub use partner::{PartnerApp, PartnerAppCredentials, RegisterPartnerAppInput};
+pub use security::{Consent, ConsentKind, ConsentRecord, Session, VerificationChannel};
 pub use vendor::{
     Branch, PharmacistAppointment, PharmacistAppointmentStatus, Vendor, VendorStatus,
 };
