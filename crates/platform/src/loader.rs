@@ -8,11 +8,10 @@
 //! hook); resolvers read it with [`load_one`], [`load_many`] or
 //! [`load_or_empty`].
 //!
-//! **No batch window.** A batch runs as soon as the request's task has
-//! finished the poll in which its keys were asked for — not after a fixed
-//! sleep. async-graphql resolves sibling fields, list items and `_entities`
-//! representations as futures joined in one task, so one poll of that task
-//! reaches every resolver that can add a key at this depth; the batch then
+//! **No batch window.** A batch runs as soon as a poll of the request's
+//! task has added no key to it — not after a fixed sleep. async-graphql resolves sibling fields, list items and `_entities`
+//! representations as futures joined in one task, so the polls of that task
+//! reach every resolver that can add a key at this depth; the batch then
 //! runs in the same task (no hand-off to a spawned task, which on a
 //! multi-threaded runtime could start the query while siblings are still
 //! adding keys). When it completes, every waiting resolver resumes in the
@@ -161,15 +160,27 @@ where
     }
 }
 
-/// The batch that, once the task polling it has finished its current poll,
-/// takes the keys collected so far (closing the batch) and loads them.
+/// The batch that, once a whole poll of the task polling it has added no
+/// key, takes the keys collected so far (closing the batch) and loads them.
 fn run_after_this_poll<B, K>(store: Store, keys: OpenKeys<K>) -> SharedBatch<K, B::Value>
 where
     B: BatchLoad<K>,
     K: Send + Sync + 'static,
 {
     async move {
-        EndOfPoll::default().await;
+        // A poll of the request's task can end before every sibling was
+        // polled: a join of many futures returns early once two of them
+        // woke themselves (tokio's cooperative budget, a channel answering
+        // at once). So the batch waits for a poll that added no key.
+        let mut seen = 0;
+        loop {
+            EndOfPoll::default().await;
+            let now = open_count(&keys);
+            if now == seen {
+                break;
+            }
+            seen = now;
+        }
         let keys = keys
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -179,6 +190,12 @@ where
     }
     .boxed()
     .shared()
+}
+
+/// How many keys the open batch holds so far.
+fn open_count<K>(keys: &OpenKeys<K>) -> usize {
+    let keys = keys.lock().unwrap_or_else(|e| e.into_inner());
+    keys.as_ref().map_or(0, Vec::len)
 }
 
 /// Ready once the task that first polled it has returned to the runtime:
@@ -328,8 +345,11 @@ mod tests {
     /// (one log per test: tests run in parallel).
     struct CountedSquares<const LOG: usize>;
 
-    static COUNTED_BATCHES: [Mutex<Vec<usize>>; 2] =
-        [Mutex::new(Vec::new()), Mutex::new(Vec::new())];
+    static COUNTED_BATCHES: [Mutex<Vec<usize>>; 3] = [
+        Mutex::new(Vec::new()),
+        Mutex::new(Vec::new()),
+        Mutex::new(Vec::new()),
+    ];
 
     impl<const LOG: usize> BatchLoad<i64> for CountedSquares<LOG> {
         type Value = i64;
@@ -372,6 +392,33 @@ mod tests {
                     "one batch per depth for {parents} parents"
                 );
             }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn siblings_held_back_by_the_cooperative_budget_join_the_same_batch() {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        for _ in 0..20 {
+            COUNTED_BATCHES[2].lock().unwrap().clear();
+            let loader = batched::<CountedSquares<2>>(&store);
+            let request = tokio::spawn(async move {
+                // Each item spends some of the task's budget before asking
+                // for its key: the budget runs out part-way through the
+                // list, and the rest ask in a later poll of the task.
+                let items = (0..100i64).map(|i| {
+                    let loader = &loader;
+                    async move {
+                        for _ in 0..3 {
+                            tokio::task::consume_budget().await;
+                        }
+                        loader.load(vec![i]).await.unwrap()[&i]
+                    }
+                });
+                futures::future::join_all(items).await
+            });
+            assert_eq!(request.await.unwrap()[99], 99 * 99);
+            let batches = COUNTED_BATCHES[2].lock().unwrap().clone();
+            assert_eq!(batches, vec![100], "one batch for the whole list");
         }
     }
 
