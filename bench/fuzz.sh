@@ -61,11 +61,14 @@ trap cleanup EXIT INT TERM
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# free_port: a port P with P..P+6 all free (router and six subgraphs).
+# free_port: a port P with P..P+6 all free (router and six subgraphs),
+# below Linux's ephemeral range (32768-60999): a port there can be the local
+# end of some outgoing connection, which a connect test does not see and
+# which makes the listener's bind fail.
 free_port() {
   local p i ok
   for _ in $(seq 1 50); do
-    p=$((20000 + RANDOM % 30000))
+    p=$((20000 + RANDOM % 12000))
     ok=1
     for i in 0 1 2 3 4 5 6; do port_free $((p + i)) || { ok=0; break; }; done
     [ "$ok" = 1 ] && { echo "$p"; return 0; }

@@ -61,7 +61,9 @@ fn pick_base_port() -> (u16, std::fs::File) {
     let dir = std::env::temp_dir().join("janta-e2e-ports");
     std::fs::create_dir_all(&dir).expect("port claims directory");
     loop {
-        let base = 20_000 + (rand_u16() % 4000) * 10;
+        // Below Linux's ephemeral range (32768-60999), where a port can be
+        // the local end of an outgoing connection and fail to bind.
+        let base = 20_000 + (rand_u16() % 1200) * 10;
         let claim = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
