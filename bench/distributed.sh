@@ -91,20 +91,32 @@ for d in "${DOMAINS[@]}"; do
   fi
 done
 
+# Each subgraph process also gets $RUN_DIR/run/<domain>-<replica>.sh, which
+# starts it again exactly so (appending to its log), and a .pid file with
+# its process ID: bench/soak.sh kills and restarts replicas through them.
 start_subgraph() { # domain replica
-  local d="$1" r="$2" port log
+  local d="$1" r="$2" port log command
   port="$(port_of "$d" "$r")"
   log="$RUN_DIR/logs/$d-$r.log"
-  mkdir -p "$RUN_DIR/data/$d"
-  env "${PEERS[@]}" \
-    DATABASE_URL="$(db_url "$d")" \
-    JANTA_LISTEN="127.0.0.1:$port" \
-    JANTA_PUBLIC_URL="http://127.0.0.1:$port" \
-    JANTA_NATS_URL="$NATS_URL" \
-    JANTA_EVENTS_NAMESPACE="$NAMESPACE" \
-    JANTA_MODE=dev \
-    JANTA_DATA_DIR="$RUN_DIR/data/$d" \
-    "$JANTA_BIN" serve "$d" >"$log" 2>&1 &
+  mkdir -p "$RUN_DIR/data/$d" "$RUN_DIR/run"
+  command=(env "${PEERS[@]}"
+    DATABASE_URL="$(db_url "$d")"
+    JANTA_LISTEN="127.0.0.1:$port"
+    JANTA_PUBLIC_URL="http://127.0.0.1:$port"
+    JANTA_NATS_URL="$NATS_URL"
+    JANTA_EVENTS_NAMESPACE="$NAMESPACE"
+    JANTA_MODE=dev
+    JANTA_DATA_DIR="$RUN_DIR/data/$d"
+    "$JANTA_BIN" serve "$d")
+  {
+    echo '#!/usr/bin/env bash'
+    printf 'exec'
+    printf ' %q' "${command[@]}"
+    printf ' >>%q 2>&1\n' "$log"
+  } >"$RUN_DIR/run/$d-$r.sh"
+  chmod +x "$RUN_DIR/run/$d-$r.sh"
+  "${command[@]}" >"$log" 2>&1 &
+  echo "$!" >"$RUN_DIR/run/$d-$r.pid"
   PIDS+=("$!")
   STARTED+=("$d:$r:$port:$!")
 }
@@ -142,6 +154,7 @@ env "${PEERS[@]}" PORT="$PORT" \
   "$JANTA_BIN" router --config router-config/production.yaml --supergraph supergraph.graphql \
   >"$RUN_DIR/logs/router.log" 2>&1 &
 router_pid=$!
+echo "$router_pid" >"$RUN_DIR/run/router.pid"
 PIDS+=("$router_pid")
 for _ in $(seq 1 600); do
   kill -0 "$router_pid" 2>/dev/null || die "the router exited; see $RUN_DIR/logs/router.log"

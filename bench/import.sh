@@ -13,8 +13,13 @@
 #   JANTA_ROUTER_URL       use a running platform (e.g. http://127.0.0.1:4000/graphql,
 #                          with the demo logins); default: start `janta dev`
 #                          on a fresh SQLite data directory
+#   JANTA_IMPORT_POSTGRES=1  start the platform distributed on PostgreSQL
+#                          instead (bench/distributed.sh: fresh databases
+#                          janta_import_<domain>, NATS, no replicas), then
+#                          load the demo into it (`janta seed demo <domain>`)
 #   JANTA_PORT             router port of the started platform (default 4400)
-#   JANTA_BIN              a built janta binary (default: cargo build, debug)
+#   JANTA_BIN              a built janta binary (default: cargo build, debug;
+#                          e.g. $HOME/.cache/janta/target-release/release/janta)
 #   JANTA_IMPORT_DIRECT=1  send the imports to the catalog subgraph itself
 #                          (router port + 2 under `janta dev`, or
 #                          JANTA_CATALOG_URL), to tell router time from import time
@@ -37,7 +42,11 @@ command -v jq >/dev/null || die "jq is needed"
 
 DEV_PID=""
 cleanup() {
-  if [ -n "$DEV_PID" ]; then kill "$DEV_PID" 2>/dev/null || true; wait "$DEV_PID" 2>/dev/null || true; fi
+  if [ -n "$DEV_PID" ]; then
+    # bench/distributed.sh stops what it started on SIGTERM; janta dev is one process.
+    kill "$DEV_PID" 2>/dev/null || true
+    wait "$DEV_PID" 2>/dev/null || true
+  fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT INT TERM
@@ -53,16 +62,32 @@ else
   fi
   [ -x "$JANTA_BIN" ] || die "no janta binary at $JANTA_BIN"
   URL="http://127.0.0.1:$PORT/graphql"
-  say "starting janta dev on port $PORT (data in $WORK/data, log $WORK/dev.log)"
-  "$JANTA_BIN" dev --port "$PORT" --data-dir "$WORK/data" >"$WORK/dev.log" 2>&1 &
-  DEV_PID=$!
+  if [ "${JANTA_IMPORT_POSTGRES:-0}" = 1 ]; then
+    say "starting the platform distributed on PostgreSQL, router on port $PORT (log $WORK/dev.log)"
+    JANTA_BIN="$JANTA_BIN" JANTA_PORT="$PORT" JANTA_DIST_FRESH=1 JANTA_DIST_DB_PREFIX=janta_import \
+      JANTA_REPLICATED="" JANTA_EVENTS_NAMESPACE="import$$" JANTA_DIST_DIR="$WORK/dist" \
+      JANTA_RATE_LIMIT_PER_MINUTE=100000000 \
+      bench/distributed.sh >"$WORK/dev.log" 2>&1 &
+    DEV_PID=$!
+  else
+    say "starting janta dev on port $PORT (data in $WORK/data, log $WORK/dev.log)"
+    "$JANTA_BIN" dev --port "$PORT" --data-dir "$WORK/data" >"$WORK/dev.log" 2>&1 &
+    DEV_PID=$!
+  fi
   for _ in $(seq 1 240); do
     if curl -sf "$URL" -H 'content-type: application/json' -d '{"query":"{ __typename }"}' >/dev/null 2>&1; then
       break
     fi
-    kill -0 "$DEV_PID" 2>/dev/null || { tail -20 "$WORK/dev.log" >&2; die "janta dev exited"; }
+    kill -0 "$DEV_PID" 2>/dev/null || { tail -20 "$WORK/dev.log" >&2; die "the platform exited"; }
     sleep 0.5
   done
+  if [ "${JANTA_IMPORT_POSTGRES:-0}" = 1 ]; then
+    pg="${JANTA_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+    for d in users catalog prescriptions orders payments notifications; do
+      DATABASE_URL="${pg%/*}/janta_import_$d" JANTA_DATA_DIR="$WORK/dist/data/$d" \
+        "$JANTA_BIN" seed demo "$d" >>"$WORK/seed.log" 2>&1 || { cat "$WORK/seed.log" >&2; die "seeding $d failed"; }
+    done
+  fi
 fi
 
 IMPORT_URL="$URL"

@@ -8,6 +8,7 @@
 #   bench/run.sh plan       single-client p50 vs the sum of the plan levels' direct subgraph p50s
 #   bench/run.sh scale      SearchMedicines, MedicineDetail, Dashboard at catalog scale 1x/100x/1000x
 #   bench/run.sh checkout   distinct customers ordering limited stock at once: orders/s, oversold
+#   bench/run.sh checkout-postgres   the same with every subgraph on PostgreSQL
 #   bench/run.sh memory     cold start, idle and loaded RSS of the whole platform
 #   bench/run.sh router     Me through the router vs straight to users
 #   bench/run.sh entities   one _entities batch vs single requests
@@ -29,6 +30,9 @@
 #                          apt-get install libmimalloc2.0 / libjemalloc2)
 #   JANTA_BENCH_SCALE_ROOT  data directories scale-1, scale-100, scale-1000
 #                          (default $HOME/.cache/janta/bench-data)
+#   JANTA_TEST_POSTGRES_URL  server for checkout-postgres, which creates fresh
+#                          databases janta_bench_<pid>_<domain> there and drops
+#                          them afterwards (default postgres://postgres@127.0.0.1:5432/postgres)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,7 +45,7 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 if [ "$SCENARIO" = all ]; then
-  for s in gateway plan checkout scale memory router entities; do
+  for s in gateway plan checkout checkout-postgres scale memory router entities; do
     "$0" "$s" "$@"
   done
   exit 0
@@ -82,15 +86,21 @@ case "$SCENARIO" in
   scale) exec "$JANTA_BENCH_BIN" --scenario scale --janta-bin "$JANTA_BIN" --scale-root "$SCALE_ROOT" "$@" ;;
   memory) exec "$JANTA_BENCH_BIN" --scenario memory --janta-bin "$JANTA_BIN" --seconds 60 "$@" ;;
   gateway | plan | checkout | router | entities) ;;
+  checkout-postgres) SCENARIO=checkout POSTGRES=1 ;;
   *) die "unknown scenario $SCENARIO (see bench/run.sh without arguments)" ;;
 esac
 
 PIDS=()
+DATABASES=()
+PG_URL="${JANTA_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 RUN_DIR="$(mktemp -d "${TMPDIR:-/tmp}/janta-bench.XXXXXX")"
 cleanup() {
   trap - EXIT INT TERM
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for db in "${DATABASES[@]}"; do
+    PGOPTIONS=--client-min-messages=warning psql "$PG_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+  done
   cat "$RUN_DIR"/*.log >"${TMPDIR:-/tmp}/janta-bench-last.log" 2>/dev/null || true
   rm -rf "$RUN_DIR"
 }
@@ -107,6 +117,20 @@ free_base_port() {
   done
   die "no free ports"
 }
+
+# Every subgraph on a fresh PostgreSQL database of its own (janta dev reads
+# JANTA_<DOMAIN>_DATABASE_URL), still one process with the in-process bus.
+if [ "${POSTGRES:-0}" = 1 ]; then
+  command -v psql >/dev/null || die "psql is needed for $SCENARIO-postgres"
+  psql "$PG_URL" -Atqc 'select 1' >/dev/null 2>&1 || die "PostgreSQL is not reachable at $PG_URL"
+  for d in users catalog prescriptions orders payments notifications; do
+    db="janta_bench_$$_$d"
+    DATABASES+=("$db")
+    PGOPTIONS=--client-min-messages=warning psql "$PG_URL" -qc "CREATE DATABASE $db" >/dev/null
+    export "JANTA_${d^^}_DATABASE_URL=${PG_URL%/*}/$db"
+  done
+  say "every subgraph on PostgreSQL: ${PG_URL%/*}/janta_bench_$$_<domain>"
+fi
 
 PORT="$(free_base_port)"
 say "starting janta dev on port $PORT (data in $RUN_DIR/data)"

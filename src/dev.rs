@@ -56,7 +56,10 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     // (and so all their consumers) are built.
     let runtime = Runtime::new(InProcessBus::held());
     for subgraph in subgraphs::all() {
-        let config = SubgraphConfig::dev_with_env(subgraph.name, args.port, &data_dir)?;
+        let mut config = SubgraphConfig::dev_with_env(subgraph.name, args.port, &data_dir)?;
+        if let Some(url) = database_override(subgraph.name) {
+            config.database_url = url;
+        }
         let (router, store) = (subgraph.build)(&config, runtime.clone()).await?;
         if (subgraph.seed)(&store).await? {
             tracing::info!(subgraph = subgraph.name, "seeded demo data");
@@ -90,6 +93,15 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     }
     println!("stopped");
     Ok(())
+}
+
+/// `JANTA_<DOMAIN>_DATABASE_URL`, when set: that subgraph's store instead of
+/// its embedded SQLite file (e.g. a PostgreSQL database), so the whole
+/// platform runs in one process on PostgreSQL (`bench/run.sh checkout-postgres`).
+fn database_override(domain: &str) -> Option<String> {
+    std::env::var(format!("JANTA_{}_DATABASE_URL", domain.to_uppercase()))
+        .ok()
+        .filter(|url| !url.is_empty())
 }
 
 fn start_router(port: u16, data_dir: &Path) -> anyhow::Result<Child> {

@@ -7,6 +7,7 @@
 mod support;
 
 use serde_json::{json, Value};
+use std::time::{Duration, Instant};
 use support::{code, operation, Platform, TEST_PASSWORD};
 
 const KA_PARACETAMOL: &str = "019a0000-0000-7000-8002-100000000001";
@@ -198,5 +199,33 @@ async fn a_reset_request_reads_the_same_for_unknown_and_known_addresses() {
         known.1.contains("\"requestPasswordReset\":true"),
         "{}",
         known.1
+    );
+
+    // Nor does the time it takes: alternate the two addresses and compare
+    // the medians of their answer times (a lookup that hashed, mailed or
+    // slept on one path only would show by milliseconds).
+    let mut times: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
+    for round in 0..24 {
+        for (which, email) in ["known.person@example.in", "nobody.here@example.in"]
+            .into_iter()
+            .enumerate()
+        {
+            let started = Instant::now();
+            assert_eq!(ask(email).await.0, reqwest::StatusCode::OK);
+            if round >= 4 {
+                times[which].push(started.elapsed());
+            }
+        }
+    }
+    let [known_median, unknown_median] = times.map(|mut t| {
+        t.sort();
+        t[t.len() / 2]
+    });
+    let gap = known_median.abs_diff(unknown_median);
+    let noise = Duration::from_millis(2).max(known_median.min(unknown_median) * 3 / 10);
+    assert!(
+        gap <= noise,
+        "a reset for a known address answers in {known_median:?}, for an unknown one in \
+         {unknown_median:?}: the time tells whether an account exists"
     );
 }

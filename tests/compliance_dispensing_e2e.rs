@@ -22,9 +22,9 @@ const ALLEGRA_120_KA_LISTING_ID: &str = "019a0000-0000-7000-8002-100000000004";
 /// order takes two batches, first expiry first (KA003B gives the rest).
 const UNITS: i64 = 45;
 
+/// The register keeps Indian calendar days.
 fn today() -> chrono::NaiveDate {
-    // The register keeps Indian calendar days.
-    (chrono::Utc::now() + chrono::Duration::minutes(330)).date_naive()
+    janta_platform::india::today()
 }
 
 /// A prescription submitted without the doctor's registration number: its

@@ -452,6 +452,14 @@ fn kubernetes_manifests_probe_limit_and_keep_secrets_in_secrets() {
         assert_eq!(key["name"], "janta-database-urls", "{domain}");
         assert_eq!(key["key"], *domain, "{domain}: its own database key");
         database_keys.push(as_str(&key["key"], "key").to_string());
+        let metrics = env_of(container)
+            .iter()
+            .find(|e| e["name"] == "JANTA_METRICS_TOKEN")
+            .unwrap_or_else(|| panic!("{domain}: /metrics has no token (open in production)"));
+        assert_eq!(
+            metrics["valueFrom"]["secretKeyRef"]["name"], "janta-secrets",
+            "{domain}: the metrics token comes from a Secret"
+        );
         assert_service(&docs, domain, 4001 + i as u64);
     }
     database_keys.sort();

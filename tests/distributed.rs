@@ -25,158 +25,12 @@ use janta_testkit::{Backend, Gql, TestDb};
 use serde_json::{json, Value};
 use sqlx::migrate::Migrator;
 use std::collections::HashSet;
-use std::future::Future;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use support::distributed::{
+    free_port, nats_url, require_nats, router, scratch_dir, serve, status, wait_status, wait_until,
+    Proc, Streams,
+};
 
 const CONSUMER: &str = "welcome-probe";
-
-// ------------------------------------------------------------------ harness
-
-fn nats_url() -> String {
-    std::env::var("JANTA_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
-}
-
-async fn require_nats() {
-    let url = nats_url();
-    let address = url.trim_start_matches("nats://").to_string();
-    tokio::net::TcpStream::connect(&address)
-        .await
-        .unwrap_or_else(|e| panic!("NATS with JetStream is needed at {url} for this test: {e}"));
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
-}
-
-fn scratch_dir(what: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("janta-{what}-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
-}
-
-/// A child process whose output goes to a log file; stopped (SIGTERM, then
-/// SIGKILL) when dropped, its log printed if the test is failing.
-struct Proc {
-    name: String,
-    child: Child,
-    log: PathBuf,
-}
-
-impl Proc {
-    fn spawn(name: &str, mut command: Command, logs: &Path) -> Proc {
-        let log = logs.join(format!("{name}.log"));
-        let file = std::fs::File::create(&log).expect("log file");
-        let child = command
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().expect("log file"))
-            .stderr(file)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
-        Proc {
-            name: name.to_string(),
-            child,
-            log,
-        }
-    }
-
-    /// A crash: SIGKILL, no chance to finish anything.
-    fn kill9(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    fn exited(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(Some(_)))
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if !self.exited() {
-            // SAFETY: signalling our own child process.
-            unsafe {
-                libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
-            }
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline && !self.exited() {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-        if std::thread::panicking() {
-            let text = self.log_text();
-            let tail: Vec<&str> = text.lines().rev().take(40).collect();
-            eprintln!("---- last lines of {} ({}):", self.name, self.log.display());
-            for line in tail.into_iter().rev() {
-                eprintln!("{line}");
-            }
-        }
-    }
-}
-
-/// `janta serve <domain>` configured like a separate deployment.
-fn serve(
-    domain: &str,
-    db_url: &str,
-    port: u16,
-    nats: &str,
-    namespace: &str,
-    data: &Path,
-) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_janta"));
-    command
-        .args(["serve", domain])
-        .env("DATABASE_URL", db_url)
-        .env("JANTA_LISTEN", format!("127.0.0.1:{port}"))
-        .env("JANTA_NATS_URL", nats)
-        .env("JANTA_EVENTS_NAMESPACE", namespace)
-        .env("JANTA_MODE", "dev")
-        .env("JANTA_DATA_DIR", data)
-        .env("RUST_LOG", "info,sqlx=warn");
-    command
-}
-
-/// Polls `check` until it holds, failing the test after `seconds`.
-async fn wait_until<F, Fut>(what: &str, seconds: u64, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn status(url: &str) -> Option<u16> {
-    reqwest::get(url).await.ok().map(|r| r.status().as_u16())
-}
-
-async fn wait_status(proc: &mut Proc, url: &str, expected: u16) {
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        assert!(!proc.exited(), "{} exited; see its log", proc.name);
-        if status(url).await == Some(expected) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{url} did not answer {expected} in time"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 /// A store with only the platform tables (outbox, processed and parked
 /// events): what a consumer needs.
@@ -216,37 +70,13 @@ async fn register(gql: &Gql, request_id: Option<&str>) -> String {
         .to_string()
 }
 
-/// Deletes the test's NATS streams when dropped, whether the test passed or not.
-struct Streams(String);
-
-impl Drop for Streams {
-    fn drop(&mut self) {
-        let namespace = self.0.clone();
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build();
-            if let Ok(runtime) = runtime {
-                runtime.block_on(async {
-                    let connected =
-                        NatsTransport::connect(&nats_url(), &namespace, "janta-test-cleanup").await;
-                    if let Ok(nats) = connected {
-                        let _ = nats.delete_streams(&["users"]).await;
-                    }
-                });
-            }
-        })
-        .join();
-    }
-}
-
 // ------------------------------------------------------------------ tests
 
 janta_testkit::both_backends! {
     async fn a_subgraph_killed_after_commit_delivers_on_restart(db) {
         require_nats().await;
         let namespace = format!("k{}", uuid::Uuid::new_v4().simple());
-        let _streams = Streams(namespace.clone());
+        let _streams = Streams::of(&namespace, &["users"]);
         let logs = scratch_dir("crash-logs");
         let port = free_port();
         let base = format!("http://127.0.0.1:{port}");
@@ -319,7 +149,7 @@ janta_testkit::both_backends! {
 async fn replicas_handle_each_event_once_across_processes() {
     require_nats().await;
     let namespace = format!("d{}", uuid::Uuid::new_v4().simple());
-    let _streams = Streams(namespace.clone());
+    let _streams = Streams::of(&namespace, &["users"]);
     let logs = scratch_dir("distributed-logs");
     let users_db = TestDb::new(Backend::Postgres).await;
     let consumer_db = TestDb::new(Backend::Postgres).await;
@@ -365,25 +195,17 @@ async fn replicas_handle_each_event_once_across_processes() {
 
     // The router, as in production.
     let router_port = free_port();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_janta"));
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    command
-        .arg("router")
-        .arg("--config")
-        .arg(root.join("router-config/production.yaml"))
-        .arg("--supergraph")
-        .arg(root.join("supergraph.graphql"))
-        .env("PORT", router_port.to_string())
-        .env("LOG_LEVEL", "warn")
-        .env(
-            "JANTA_USERS_URL",
+    let peers = [
+        (
+            "JANTA_USERS_URL".to_string(),
             format!("http://127.0.0.1:{port_a}/graphql"),
-        )
-        .env(
-            "JANTA_JWKS_URL",
+        ),
+        (
+            "JANTA_JWKS_URL".to_string(),
             format!("http://127.0.0.1:{port_a}/.well-known/jwks.json"),
-        );
-    let mut router = Proc::spawn("router", command, &logs);
+        ),
+    ];
+    let mut router = Proc::spawn("router", router(router_port, &peers), &logs);
     wait_status(
         &mut router,
         &format!("http://127.0.0.1:{router_port}/readiness"),

@@ -11,7 +11,7 @@ use janta_catalog::demo::{
     AMOXICILLIN_500_ID, AMOXICILLIN_500_KA_LISTING_ID, PARACETAMOL_500_ID,
     PARACETAMOL_500_KA_LISTING_ID,
 };
-use janta_platform::demo::{CUSTOMER_ADDRESS_ID, VENDOR_KA_ID};
+use janta_platform::demo::CUSTOMER_ADDRESS_ID;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use support::{code, operation, put_pdf, Platform};
@@ -31,32 +31,13 @@ async fn ka_stock(p: &Platform, medicine: &str, listing: &str) -> i64 {
 }
 
 async fn approved_prescription(p: &Platform, customer: &str) -> String {
-    let upload = p.upload_prescription(customer).await;
+    let (id, upload) = p.submit_prescription(customer).await;
     let reused = put_pdf(&upload.url).await;
     assert!(
         reused.status().is_client_error(),
         "a one-time URL worked twice"
     );
-
-    let today = chrono::Utc::now().date_naive();
-    let submitted = p
-        .gql
-        .data(
-            Some(customer),
-            &operation("SubmitPrescription"),
-            json!({"input": {
-                "uploadId": upload.id,
-                "patientName": "Chitra Customer", "doctorName": "Dr. Arvind Menon",
-                "doctorRegistrationNumber": "KMC-48213", "issuedOn": today.to_string(),
-                "vendorId": VENDOR_KA_ID
-            }}),
-        )
-        .await;
-    let id = submitted["submitPrescription"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert_eq!(submitted["submitPrescription"]["status"], "SUBMITTED");
+    let today = janta_platform::india::today();
 
     let pharmacist = p.login("pharmacist.ka@janta.test").await;
     let queue = p

@@ -3,7 +3,8 @@
 //! that subgraph's own database, and the audit trail of an entity from the
 //! subgraph that owns it; anyone but an admin is refused, through the router
 //! and straight at a subgraph alike. (Replaying a parked event exactly once
-//! is shown against a real consumer in `crates/kit/tests/operations.rs`.)
+//! is shown against a real consumer in `crates/kit/tests/operations.rs`,
+//! and through the router with a real event in `tests/parked_replay_e2e.rs`.)
 
 mod support;
 

@@ -10,8 +10,8 @@ mod support;
 
 use axum::body::Bytes;
 use axum::routing::post;
-use janta_catalog::demo::{AMOXICILLIN_500_ID, AMOXICILLIN_500_KA_LISTING_ID};
-use janta_platform::demo::{CUSTOMER_ADDRESS_ID, VENDOR_KA_ID};
+use janta_catalog::demo::AMOXICILLIN_500_KA_LISTING_ID;
+use janta_platform::demo::CUSTOMER_ADDRESS_ID;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, KeyValue};
 use prost::Message as _;
@@ -108,45 +108,6 @@ async fn receiver() -> (String, Spans) {
     (janta_testkit::serve(app).await, spans)
 }
 
-/// A prescription for amoxicillin submitted by `customer` and approved by
-/// the KA pharmacist; returns its ID.
-async fn approved_prescription(p: &Platform, customer: &str) -> String {
-    let upload = p.upload_prescription(customer).await;
-    let today = chrono::Utc::now().date_naive();
-    let submitted = p
-        .gql
-        .data(
-            Some(customer),
-            &operation("SubmitPrescription"),
-            json!({"input": {
-                "uploadId": upload.id,
-                "patientName": "Chitra Customer", "doctorName": "Dr. Arvind Menon",
-                "doctorRegistrationNumber": "KMC-48213", "issuedOn": today.to_string(),
-                "vendorId": VENDOR_KA_ID
-            }}),
-        )
-        .await;
-    let id = submitted["submitPrescription"]["id"]
-        .as_str()
-        .expect("prescription ID")
-        .to_string();
-    let pharmacist = p.login("pharmacist.ka@janta.test").await;
-    let reviewed = p
-        .gql
-        .data(
-            Some(&pharmacist),
-            &operation("ReviewPrescription"),
-            json!({"input": {
-                "prescriptionId": id, "decision": "APPROVE",
-                "lines": [{"medicineId": AMOXICILLIN_500_ID, "maxQuantity": 2}],
-                "validUntil": (today + chrono::Duration::days(20)).to_string()
-            }}),
-        )
-        .await;
-    assert_eq!(reviewed["reviewPrescription"]["status"], "APPROVED");
-    id
-}
-
 /// The spans of the trace in which the router served `PlaceOrder`, once it
 /// holds spans of every subgraph the checkout touches (and of payments
 /// consuming `OrderPlaced`); fails after 60 s with what arrived.
@@ -209,7 +170,7 @@ async fn one_checkout_is_one_trace_from_the_router_through_subgraphs_and_events(
     ])
     .await;
     let customer = p.login("customer@janta.test").await;
-    let prescription = approved_prescription(&p, &customer).await;
+    let prescription = p.approved_prescription(&customer).await;
     p.gql
         .data(
             Some(&customer),

@@ -5,31 +5,7 @@
 use anyhow::Context;
 use serde_json::{json, Value};
 
-/// The client contract, compiled in so the benchmark sends what clients send.
-const CONTRACT: &str = include_str!("../../tests/contract/operations.graphql");
-
-/// The text of one named operation of the contract.
-pub fn operation(name: &str) -> String {
-    let lines: Vec<&str> = CONTRACT.lines().collect();
-    let start = lines
-        .iter()
-        .position(|l| {
-            let mut words = l.split(|c: char| c.is_whitespace() || c == '(' || c == '{');
-            matches!(words.next(), Some("query" | "mutation")) && words.next() == Some(name)
-        })
-        .unwrap_or_else(|| panic!("operation {name} not in the contract"));
-    let mut depth = 0i32;
-    let mut text = String::new();
-    for line in &lines[start..] {
-        text.push_str(line);
-        text.push('\n');
-        depth += line.matches('{').count() as i32 - line.matches('}').count() as i32;
-        if depth == 0 && line.contains('}') {
-            break;
-        }
-    }
-    text
-}
+pub use janta_testkit::contract::operation;
 
 /// A GraphQL request body of the contract operation `name`.
 pub fn body(name: &str, variables: Value) -> Value {

@@ -12,6 +12,9 @@
 //! - `memory`: cold start and the whole platform's RSS, idle and loaded.
 //! - `router`: `Me` through the router vs straight to users.
 //! - `entities`: one `_entities` batch vs single requests.
+//! - `soak`: a mixed load of browsing, checkouts, payments, refunds,
+//!   returns and prescription reviews for `--seconds` (`bench/soak.sh`
+//!   injects faults around it and checks the invariants).
 //! - `smoke`: a few requests of the above on a platform of its own, failing
 //!   on any error (what the test suite runs).
 //!
@@ -33,7 +36,7 @@ use std::path::PathBuf;
 #[command(args_override_self = true)]
 struct Args {
     /// Which scenario: gateway, plan, scale, checkout, memory, router,
-    /// entities, smoke, or all (router and entities).
+    /// entities, soak, smoke, or all (router and entities).
     #[arg(long, default_value = "all")]
     scenario: String,
     /// Router port of the running platform (subgraphs on the next ports).
@@ -159,6 +162,14 @@ async fn main() -> anyhow::Result<()> {
             .await
             .map(|_| ()),
         "smoke" => scenarios::smoke::run(&args.janta_bin()?).await,
+        "soak" => {
+            scenarios::soak::run(&scenarios::soak::Options {
+                router: args.router(),
+                seconds: args.seconds,
+                customers: args.concurrency,
+            })
+            .await
+        }
         "memory" => {
             scenarios::memory::run(
                 &args.janta_bin()?,
@@ -184,9 +195,14 @@ fn chrono_free_now() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let days = secs / 86_400;
     let (h, m) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let (y, mo, d) = civil_date(secs / 86_400);
+    format!("{y:04}-{mo:02}-{d:02} {h:02}:{m:02} UTC")
+}
+
+/// The civil date (year, month, day) of `days` since 1970-01-01 (Howard
+/// Hinnant's algorithm), for scenarios that send dates.
+pub fn civil_date(days: u64) -> (i64, i64, i64) {
     let z = days as i64 + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -196,5 +212,5 @@ fn chrono_free_now() -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let mo = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(mo <= 2);
-    format!("{y:04}-{mo:02}-{d:02} {h:02}:{m:02} UTC")
+    (y, mo, d)
 }

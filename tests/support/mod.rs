@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod distributed;
+
 use janta_testkit::Gql;
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -263,6 +265,55 @@ impl Platform {
         upload
     }
 
+    /// A prescription for amoxicillin that `customer` (signed in as
+    /// `token`) uploads and submits to the KA pharmacy (`SubmitPrescription`);
+    /// returns its ID and the upload it used.
+    pub async fn submit_prescription(&self, token: &str) -> (String, Upload) {
+        let upload = self.upload_prescription(token).await;
+        let submitted = self
+            .gql
+            .data(
+                Some(token),
+                &operation("SubmitPrescription"),
+                json!({"input": {
+                    "uploadId": upload.id,
+                    "patientName": "Chitra Customer", "doctorName": "Dr. Arvind Menon",
+                    "doctorRegistrationNumber": "KMC-48213",
+                    "issuedOn": janta_platform::india::today().to_string(),
+                    "vendorId": janta_platform::demo::VENDOR_KA_ID
+                }}),
+            )
+            .await;
+        assert_eq!(submitted["submitPrescription"]["status"], "SUBMITTED");
+        let id = submitted["submitPrescription"]["id"]
+            .as_str()
+            .expect("prescription ID")
+            .to_string();
+        (id, upload)
+    }
+
+    /// A prescription submitted by `token` (see
+    /// [`Platform::submit_prescription`]) and approved by the KA pharmacist
+    /// for up to 2 amoxicillin capsules, valid 20 days; returns its ID.
+    pub async fn approved_prescription(&self, token: &str) -> String {
+        let (id, _) = self.submit_prescription(token).await;
+        let pharmacist = self.login("pharmacist.ka@janta.test").await;
+        let reviewed = self
+            .gql
+            .data(
+                Some(&pharmacist),
+                &operation("ReviewPrescription"),
+                json!({"input": {
+                    "prescriptionId": id, "decision": "APPROVE",
+                    "lines": [{"medicineId": janta_catalog::demo::AMOXICILLIN_500_ID, "maxQuantity": 2}],
+                    "validUntil": (janta_platform::india::today() + chrono::Duration::days(20)).to_string()
+                }}),
+            )
+            .await;
+        assert_eq!(reviewed["reviewPrescription"]["status"], "APPROVED");
+        id
+    }
+
     /// The order `order_id` as `token` sees it (`OrderDetail`), once `done`
     /// holds; fails the test after 60 s.
     pub async fn order_when(
@@ -379,29 +430,7 @@ impl Drop for Platform {
     }
 }
 
-/// The text of one named operation of the client contract, exactly as written.
-pub fn operation(name: &str) -> String {
-    let contract = include_str!("../contract/operations.graphql");
-    let lines: Vec<&str> = contract.lines().collect();
-    let start = lines
-        .iter()
-        .position(|l| {
-            let mut words = l.split(|c: char| c.is_whitespace() || c == '(' || c == '{');
-            matches!(words.next(), Some("query" | "mutation")) && words.next() == Some(name)
-        })
-        .unwrap_or_else(|| panic!("operation {name} not in the contract"));
-    let mut depth = 0i32;
-    let mut text = String::new();
-    for line in &lines[start..] {
-        text.push_str(line);
-        text.push('\n');
-        depth += line.matches('{').count() as i32 - line.matches('}').count() as i32;
-        if depth == 0 && line.contains('}') {
-            break;
-        }
-    }
-    text
-}
+pub use janta_testkit::contract::operation;
 
 /// The `extensions.code` of the first error.
 pub fn code(body: &Value) -> Option<String> {

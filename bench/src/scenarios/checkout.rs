@@ -8,7 +8,18 @@ use crate::customers::{
 };
 use crate::stats::{ms, Stats};
 use serde_json::json;
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
+
+/// The subgraphs, in port order after the router's (`janta dev`).
+const SUBGRAPHS: [&str; 6] = [
+    "users",
+    "catalog",
+    "prescriptions",
+    "orders",
+    "payments",
+    "notifications",
+];
 
 /// What one customer achieved.
 #[derive(Default)]
@@ -43,6 +54,7 @@ pub async fn run(router: &str, customers: usize, stock: i64) -> anyhow::Result<S
     };
     let available = listing_stock(router).await?;
     println!("  stock {before_receipt} + received {stock} = listing shows {on_shelf} (customers see {available})");
+    let calls_before = subgraph_requests(router).await;
     let started = Instant::now();
     let workers: Vec<_> = people
         .into_iter()
@@ -67,6 +79,7 @@ pub async fn run(router: &str, customers: usize, stock: i64) -> anyhow::Result<S
     }
     let elapsed = started.elapsed();
     latencies.total = elapsed;
+    let calls_after = subgraph_requests(router).await;
     let after = listing_stock(router).await?;
     let oversold = (placed as i64 - available).max(0);
     println!(
@@ -80,6 +93,7 @@ pub async fn run(router: &str, customers: usize, stock: i64) -> anyhow::Result<S
     if let Some(error) = &latencies.first_error {
         println!("    first error: {error}");
     }
+    print_requests_per_order(&calls_before, &calls_after, placed);
     let consistent = after == available - placed as i64 && after >= 0;
     println!(
         "  stock before {available}, sold {placed}, stock after {after}: oversold {oversold} units; stock consistent: {}",
@@ -141,4 +155,77 @@ fn sold_out(answer: &anyhow::Result<serde_json::Value>, outcome: &mut Outcome) -
             false
         }
     }
+}
+
+/// GraphQL requests each subgraph has answered so far, by (subgraph,
+/// operation), from their `/metrics` (open on loopback in `janta dev`);
+/// empty when a subgraph does not answer.
+async fn subgraph_requests(router: &str) -> BTreeMap<(String, String), f64> {
+    let mut out = BTreeMap::new();
+    let Some(port) = router_port(router) else {
+        return out;
+    };
+    let http = reqwest::Client::new();
+    for (i, subgraph) in SUBGRAPHS.iter().enumerate() {
+        let url = format!("http://127.0.0.1:{}/metrics", port + 1 + i as u16);
+        let Ok(text) = http
+            .get(&url)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+        else {
+            continue;
+        };
+        let Ok(text) = text.text().await else {
+            continue;
+        };
+        for (operation, count) in request_counts(&text) {
+            out.insert((subgraph.to_string(), operation), count);
+        }
+    }
+    out
+}
+
+/// The router's port in its URL (`http://127.0.0.1:4000/graphql`).
+fn router_port(router: &str) -> Option<u16> {
+    router.rsplit(':').next()?.split('/').next()?.parse().ok()
+}
+
+/// `janta_graphql_requests_total{operation="…"} n` samples of a
+/// Prometheus text exposition.
+fn request_counts(text: &str) -> Vec<(String, f64)> {
+    text.lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("janta_graphql_requests_total{operation=\"")?;
+            let (operation, rest) = rest.split_once('"')?;
+            let count = rest.rsplit(' ').next()?.parse().ok()?;
+            Some((operation.to_string(), count))
+        })
+        .collect()
+}
+
+/// Subgraph requests per placed order during the race (the router's
+/// fetches and the subgraphs' calls to each other), by subgraph and operation.
+fn print_requests_per_order(
+    before: &BTreeMap<(String, String), f64>,
+    after: &BTreeMap<(String, String), f64>,
+    placed: usize,
+) {
+    if placed == 0 || after.is_empty() {
+        return;
+    }
+    let per_order: Vec<(&(String, String), f64)> = after
+        .iter()
+        .map(|(key, n)| (key, (n - before.get(key).unwrap_or(&0.0)) / placed as f64))
+        .filter(|(_, n)| *n >= 0.005)
+        .collect();
+    let total: f64 = per_order.iter().map(|(_, n)| n).sum();
+    let detail: Vec<String> = per_order
+        .iter()
+        .map(|((subgraph, operation), n)| format!("{subgraph} {operation} {n:.2}"))
+        .collect();
+    println!(
+        "  subgraph requests per order: {total:.2} ({})",
+        detail.join(", ")
+    );
 }

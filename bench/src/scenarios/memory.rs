@@ -4,7 +4,7 @@
 //! queries, and idle again afterwards (the sum over the `janta dev` process
 //! and its router child, from /proc).
 
-use crate::customers::register;
+use crate::customers::{register, sign_in_again};
 use crate::load::Target;
 use crate::load::{closed_loop, Request};
 use crate::platform::{scratch_dir, tree_rss_mib, Platform};
@@ -13,6 +13,9 @@ use crate::stats::ratio;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// The longest round of load on one set of tokens (they live 15 minutes).
+const TOKEN_ROUND_SECONDS: u64 = 600;
 
 /// Runs the scenario with `seconds` of mixed load on `connections`.
 pub async fn run(
@@ -38,12 +41,7 @@ pub async fn run(
     println!("  idle RSS (5 s after start): {idle:.0} MiB");
 
     let router = platform.router();
-    let customers = register(&router, connections, true).await?;
-    let requests: Vec<Request> = customers
-        .chunks(1)
-        .enumerate()
-        .map(|(i, c)| per_customer(QUERIES[i % QUERIES.len()], search, c).remove(0))
-        .collect();
+    let mut customers = register(&router, connections, true).await?;
     let samples = Arc::new(Mutex::new(Vec::new()));
     let sampler = {
         let (samples, pid) = (samples.clone(), platform.pid());
@@ -58,17 +56,31 @@ pub async fn run(
             }
         })
     };
-    let load = closed_loop(
-        &format!("mixed load, {connections} conn"),
-        &Target::new(&router),
-        &requests,
-        connections,
-        Duration::ZERO,
-        Duration::from_secs(seconds),
-    )
-    .await;
+    // Rounds shorter than a token's life, signing in again between them.
+    let mut remaining = seconds;
+    while remaining > 0 {
+        let round = remaining.min(TOKEN_ROUND_SECONDS);
+        let requests: Vec<Request> = customers
+            .chunks(1)
+            .enumerate()
+            .map(|(i, c)| per_customer(QUERIES[i % QUERIES.len()], search, c).remove(0))
+            .collect();
+        let load = closed_loop(
+            &format!("mixed load, {connections} conn, {round} s"),
+            &Target::new(&router),
+            &requests,
+            connections,
+            Duration::ZERO,
+            Duration::from_secs(round),
+        )
+        .await;
+        load.print();
+        remaining -= round;
+        if remaining > 0 {
+            sign_in_again(&router, &mut customers).await?;
+        }
+    }
     sampler.abort();
-    load.print();
     let samples = samples.lock().unwrap().clone();
     let at = |t: u64| {
         samples

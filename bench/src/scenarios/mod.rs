@@ -7,6 +7,7 @@ pub mod memory;
 pub mod plan;
 pub mod scale;
 pub mod smoke;
+pub mod soak;
 
 use crate::client::body;
 use crate::customers::{Customer, PARACETAMOL};

@@ -25,6 +25,8 @@ use crate::types::Event;
 use crate::Envelope;
 use async_trait::async_trait;
 use futures::future::BoxFuture;
+use janta_platform::audit::AuditEntry;
+use janta_platform::metrics::{gauge_source, Gauge, GaugeSource};
 use janta_platform::store::Store;
 use janta_platform::tasks::TaskSet;
 use sqlx::AnyConnection;
@@ -66,6 +68,17 @@ pub enum Outcome {
     Duplicate,
     /// No handler for this type here: acknowledged, nothing done.
     Ignored,
+}
+
+impl Outcome {
+    /// The outcome in lower case, as audit entries and logs record it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Handled => "handled",
+            Outcome::Duplicate => "duplicate",
+            Outcome::Ignored => "ignored",
+        }
+    }
 }
 
 /// Handles one event type inside the consumer's transaction: write the
@@ -244,6 +257,7 @@ impl Consumer {
         let sources: BTreeSet<&'static str> = core.handlers.values().map(|h| h.source()).collect();
         let (stop, stopped) = watch::channel(false);
         let mut tasks = Vec::new();
+        let mut subscriptions = Vec::new();
         for source in sources {
             let subscription = Subscription {
                 source: source.to_string(),
@@ -251,6 +265,7 @@ impl Consumer {
                 max_attempts: core.settings.max_attempts.max(1),
                 prefetch: core.settings.prefetch,
             };
+            subscriptions.push(subscription.clone());
             let first = match transport.subscribe(&subscription).await {
                 Ok(deliveries) => Some(deliveries),
                 Err(err) => {
@@ -271,7 +286,13 @@ impl Consumer {
                 stopped.clone(),
             )));
         }
-        ConsumerHandle { core, stop, tasks }
+        ConsumerHandle {
+            core,
+            stop,
+            tasks,
+            transport,
+            subscriptions,
+        }
     }
 }
 
@@ -281,6 +302,8 @@ pub struct ConsumerHandle {
     core: Arc<Core>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    transport: Arc<dyn Transport>,
+    subscriptions: Vec<Subscription>,
 }
 
 impl ConsumerHandle {
@@ -319,6 +342,36 @@ impl ConsumerHandle {
         self.replayer().replay_parked(event_id).await
     }
 
+    /// The consumer's lag on `/metrics`: per publishing subgraph, the events
+    /// the transport holds for it unacknowledged
+    /// (`janta_consumer_lag_events`; nothing where the transport cannot
+    /// tell, see [`Transport::lag`]).
+    pub fn lag_gauges(&self) -> GaugeSource {
+        let transport = self.transport.clone();
+        let subscriptions = self.subscriptions.clone();
+        gauge_source("consumer lag", move || {
+            let transport = transport.clone();
+            let subscriptions = subscriptions.clone();
+            async move {
+                let mut gauges = Vec::new();
+                for subscription in &subscriptions {
+                    if let Some(lag) = transport.lag(subscription).await? {
+                        gauges.push(
+                            Gauge::new(
+                                "janta_consumer_lag_events",
+                                "Events the transport holds for a consumer not yet acknowledged.",
+                                lag as f64,
+                            )
+                            .label("consumer", subscription.group.clone())
+                            .label("source", subscription.source.clone()),
+                        );
+                    }
+                }
+                Ok(gauges)
+            }
+        })
+    }
+
     /// A cheap handle that can replay this consumer's parked events after
     /// the consumer handle itself went to the shutdown hooks (the admin API
     /// keeps one).
@@ -346,23 +399,75 @@ impl Replayer {
     /// See [`ConsumerHandle::replay_parked`]: `Err` when there is no
     /// unresolved parked event `event_id` (never parked, already replayed or
     /// discarded) or when the handler fails again.
+    ///
+    /// The entry is marked resolved in the same transaction as the handler's
+    /// effect, as its first write: of two replays of one event at once, the
+    /// second waits for the first's transaction and then finds the entry
+    /// resolved (refused), or, if the first failed, replays it itself.
     pub async fn replay_parked(&self, event_id: &str) -> anyhow::Result<Outcome> {
+        self.replay(event_id, None).await
+    }
+
+    /// [`Replayer::replay_parked`] on behalf of `actor` (an admin), with the
+    /// audit entry (`parked_event` `event_id`, action `replayed`, `before`
+    /// as given, after: the consumer and the outcome) written in the
+    /// replay's own transaction: a replay that committed is always audited,
+    /// and a failed one never is.
+    pub async fn replay_parked_audited(
+        &self,
+        event_id: &str,
+        actor: &str,
+        before: serde_json::Value,
+    ) -> anyhow::Result<Outcome> {
+        self.replay(event_id, Some((actor, before))).await
+    }
+
+    async fn replay(
+        &self,
+        event_id: &str,
+        audit: Option<(&str, serde_json::Value)>,
+    ) -> anyhow::Result<Outcome> {
         let core = &self.core;
         let Some(parked) = event_store::open_parked(&core.store, &core.name, event_id).await?
         else {
-            anyhow::bail!(
-                "no unresolved parked event {event_id} for consumer {}",
-                core.name
-            );
+            return Err(not_open(event_id, &core.name));
         };
         let envelope: Envelope = serde_json::from_str(&parked.envelope).map_err(|err| {
             anyhow::anyhow!("parked event {event_id} is not a readable envelope: {err}")
         })?;
         let span = event_span(&core.name, &envelope, parked.attempts as u32 + 1);
-        match core.process(&envelope).instrument(span).await {
+        let mut tx = core.store.begin().await?;
+        if !event_store::take_parked(&mut tx, &core.name, event_id).await? {
+            // Another replay or a discard settled it since it was read.
+            return Err(not_open(event_id, &core.name));
+        }
+        let retryable = |e: sqlx::Error| Failure::Retryable(e.into());
+        let applied = async {
+            let outcome = core.apply(&mut tx, &envelope).await?;
+            if let Some((actor, before)) = audit {
+                let entry = AuditEntry {
+                    actor,
+                    entity_type: "parked_event",
+                    entity_id: event_id,
+                    action: "replayed",
+                    before: Some(before),
+                    after: Some(serde_json::json!({
+                        "consumer": core.name,
+                        "outcome": outcome.name(),
+                    })),
+                };
+                janta_platform::audit::record(&mut tx, entry)
+                    .await
+                    .map_err(retryable)?;
+            }
+            tx.commit().await.map_err(retryable)?;
+            Ok::<_, Failure>(outcome)
+        }
+        .instrument(span)
+        .await;
+        match applied {
             Ok(outcome) => {
                 core.follow_up(outcome, &envelope);
-                event_store::resolve_parked(&core.store, &core.name, event_id).await?;
                 tracing::info!(consumer = %core.name, event_id, ?outcome, "parked event replayed");
                 Ok(outcome)
             }
@@ -374,6 +479,10 @@ impl Replayer {
             }
         }
     }
+}
+
+fn not_open(event_id: &str, consumer: &str) -> anyhow::Error {
+    anyhow::anyhow!("no unresolved parked event {event_id} for consumer {consumer}")
 }
 
 /// The span a handler runs in; with traces on, a consumer span in the
@@ -576,20 +685,37 @@ impl Core {
             .spawn(work.instrument(tracing::Span::current()));
     }
 
+    /// Handles one delivery in a transaction of its own.
     async fn process(&self, envelope: &Envelope) -> Result<Outcome, Failure> {
+        if !self.handlers.contains_key(envelope.event_type.as_str()) {
+            return Ok(Outcome::Ignored);
+        }
+        let retryable = |e: sqlx::Error| Failure::Retryable(e.into());
+        let mut tx = self.store.begin().await.map_err(retryable)?;
+        let outcome = self.apply(&mut tx, envelope).await?;
+        if outcome == Outcome::Handled {
+            tx.commit().await.map_err(retryable)?;
+        }
+        Ok(outcome)
+    }
+
+    /// Claims `envelope` for this consumer and runs its handler, inside the
+    /// caller's transaction (which the caller commits).
+    async fn apply(
+        &self,
+        conn: &mut AnyConnection,
+        envelope: &Envelope,
+    ) -> Result<Outcome, Failure> {
         let Some(handler) = self.handlers.get(envelope.event_type.as_str()) else {
             return Ok(Outcome::Ignored);
         };
-        let retryable = |e: sqlx::Error| Failure::Retryable(e.into());
-        let mut tx = self.store.begin().await.map_err(retryable)?;
-        if !event_store::claim(&mut tx, &self.name, envelope)
+        if !event_store::claim(conn, &self.name, envelope)
             .await
-            .map_err(retryable)?
+            .map_err(|e| Failure::Retryable(e.into()))?
         {
             return Ok(Outcome::Duplicate);
         }
-        handler.handle(&mut tx, envelope).await?;
-        tx.commit().await.map_err(retryable)?;
+        handler.handle(conn, envelope).await?;
         Ok(Outcome::Handled)
     }
 }

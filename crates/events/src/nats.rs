@@ -260,6 +260,27 @@ impl Transport for NatsTransport {
         }
         Ok(())
     }
+
+    async fn lag(&self, subscription: &Subscription) -> anyhow::Result<Option<u64>> {
+        // The raw consumer-info request, read for the two counters only.
+        let subject = format!(
+            "$JS.API.CONSUMER.INFO.{}.{}",
+            self.stream_name(&subscription.source),
+            subscription.group
+        );
+        let reply = self
+            .client
+            .request(subject, Vec::new().into())
+            .await
+            .context("JetStream is not answering")?;
+        let info: serde_json::Value =
+            serde_json::from_slice(&reply.payload).context("unreadable JetStream reply")?;
+        if let Some(error) = info.get("error") {
+            anyhow::bail!("no durable consumer {}: {error}", subscription.group);
+        }
+        let counter = |name: &str| info[name].as_u64().unwrap_or(0);
+        Ok(Some(counter("num_pending") + counter("num_ack_pending")))
+    }
 }
 
 /// The acks of messages sent before a send failed: count how many leading

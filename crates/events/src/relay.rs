@@ -261,6 +261,7 @@ impl Relay {
                     seqs,
                     Box::pin(async move {
                         let (sent, error) = confirmed(sending, rows.len()).await;
+                        let _turn = store.write_turn().await?;
                         let mut conn = store.pool().acquire().await?;
                         settle_rows(&mut conn, &rows, sent, error.as_ref()).await?;
                         error.map_or(Ok(sent), Err)

@@ -153,21 +153,13 @@ pub async fn list_parked(
     rows.iter().map(parked_from_row).collect()
 }
 
+/// Parked event `event_id` of `consumer` still awaiting replay or discard.
 pub(crate) async fn open_parked(
     store: &Store,
     consumer: &str,
     event_id: &str,
 ) -> sqlx::Result<Option<ParkedEvent>> {
-    let sql = format!(
-        "SELECT {PARKED_COLUMNS} FROM parked_events \
-         WHERE consumer = $1 AND event_id = $2 AND resolved_at IS NULL"
-    );
-    let row = sqlx::query(&sql)
-        .bind(consumer)
-        .bind(event_id)
-        .fetch_optional(store.pool())
-        .await?;
-    row.as_ref().map(parked_from_row).transpose()
+    parked_where(store, consumer, event_id, " AND resolved_at IS NULL").await
 }
 
 /// Parked event `event_id` of `consumer`, resolved or not: what the admin
@@ -177,8 +169,20 @@ pub async fn find_parked(
     consumer: &str,
     event_id: &str,
 ) -> sqlx::Result<Option<ParkedEvent>> {
-    let sql =
-        format!("SELECT {PARKED_COLUMNS} FROM parked_events WHERE consumer = $1 AND event_id = $2");
+    parked_where(store, consumer, event_id, "").await
+}
+
+/// Parked event `event_id` of `consumer` if it also meets `and` (an SQL
+/// condition starting with ` AND`, or nothing).
+async fn parked_where(
+    store: &Store,
+    consumer: &str,
+    event_id: &str,
+    and: &str,
+) -> sqlx::Result<Option<ParkedEvent>> {
+    let sql = format!(
+        "SELECT {PARKED_COLUMNS} FROM parked_events WHERE consumer = $1 AND event_id = $2{and}"
+    );
     let row = sqlx::query(&sql)
         .bind(consumer)
         .bind(event_id)
@@ -208,18 +212,25 @@ pub async fn discard_parked(
     Ok(result.rows_affected() == 1)
 }
 
-pub(crate) async fn resolve_parked(
-    store: &Store,
+/// Marks unresolved parked event `event_id` of `consumer` resolved inside
+/// a replay's transaction, before its handler runs (so the row lock, or
+/// SQLite's write lock, keeps a second replay out until this one commits or
+/// rolls back); `false` when it is not (or no longer) unresolved.
+pub(crate) async fn take_parked(
+    conn: &mut AnyConnection,
     consumer: &str,
     event_id: &str,
-) -> sqlx::Result<()> {
-    sqlx::query("UPDATE parked_events SET resolved_at = $1 WHERE consumer = $2 AND event_id = $3")
-        .bind(now_db())
-        .bind(consumer)
-        .bind(event_id)
-        .execute(store.pool())
-        .await
-        .map(|_| ())
+) -> sqlx::Result<bool> {
+    let result = sqlx::query(
+        "UPDATE parked_events SET resolved_at = $1 \
+         WHERE consumer = $2 AND event_id = $3 AND resolved_at IS NULL",
+    )
+    .bind(now_db())
+    .bind(consumer)
+    .bind(event_id)
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
 }
 
 pub(crate) async fn record_replay_failure(

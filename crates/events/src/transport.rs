@@ -137,4 +137,13 @@ pub trait Transport: Send + Sync + 'static {
 
     /// Readiness: is the transport usable right now?
     async fn check(&self) -> anyhow::Result<()>;
+
+    /// How far `subscription`'s group is behind: events of its source the
+    /// transport holds for the group and has not seen acknowledged (not yet
+    /// delivered, or delivered and unsettled). `None` when the publisher's
+    /// outbox already tells: the in-process bus keeps an event pending in
+    /// the outbox until every group settled it.
+    async fn lag(&self, _subscription: &Subscription) -> anyhow::Result<Option<u64>> {
+        Ok(None)
+    }
 }

@@ -22,6 +22,8 @@
 //! | users         | [`VendorReinstated`]    | `vendor`       |
 //! | users         | [`RegistrationAttempted`] | `user`       |
 //! | users         | [`AccountCodeIssued`]   | `user`         |
+//! | users         | [`DataExportRequested`] | `user`         |
+//! | users         | [`UserErasureRequested`] | `user`        |
 //! | catalog       | [`StockLow`]            | `listing`      |
 //! | catalog       | [`ListingPriceChanged`] | `listing`      |
 //! | catalog       | [`StockQuarantined`]    | `listing`      |
@@ -201,6 +203,34 @@ impl std::fmt::Debug for AccountCodeIssued {
             .finish()
     }
 }
+
+/// A customer asked for a copy of everything the platform holds about them
+/// (DPDP Act 2023 §11): every subgraph answers with its part (see
+/// `janta_kit::personal_data`). Not in [`ALL_EVENTS`]: no partner webhook
+/// may subscribe to a person's data-rights requests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DataExportRequested {
+    /// The export (users' `data_exports` row) the answers belong to.
+    pub export_id: String,
+    /// The customer whose data is asked for.
+    pub user_id: String,
+}
+event!(DataExportRequested, "users", "user", user_id);
+
+/// A customer closed their account and asked for erasure (DPDP Act 2023
+/// §12): every subgraph erases or pseudonymises what it holds about them
+/// except the records the law requires it to keep, and reports. Not in
+/// [`ALL_EVENTS`], like [`DataExportRequested`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserErasureRequested {
+    /// The account deletion (users' `account_deletions` row) the reports belong to.
+    pub request_id: String,
+    /// The customer whose data is erased.
+    pub user_id: String,
+}
+event!(UserErasureRequested, "users", "user", user_id);
 
 // ---------------------------------------------------------------- catalog
 

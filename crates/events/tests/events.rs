@@ -788,3 +788,114 @@ async fn two_relays_on_one_postgres_outbox_send_each_event_once() {
     relay_a.stop().await;
     relay_b.stop().await;
 }
+
+// Two admins replay one parked event at the same moment (a double click,
+// two operators): its effect happens once, exactly one replay succeeds and
+// is audited, the other is refused.
+janta_testkit::both_backends! {
+    async fn two_replays_of_one_parked_event_at_once_apply_it_once(db) {
+        let store = store(&db).await;
+        let events = EventBus::in_process(&InProcessBus::new());
+        let mut recorder = Recorder::new("welcome", "a").poisoned("race");
+        // A slow handler keeps the first replay's transaction open while
+        // the second one starts.
+        recorder.delay = Duration::from_millis(300);
+        let probe = recorder.clone();
+        let settings = ConsumerSettings { max_attempts: 2, ..consumer_settings() };
+        let consumer = start_consumer(&events, &store, recorder, settings).await;
+        let relay = start_relay(&events, &store);
+        let id = publish_users(&store, &["race"]).await.remove(0).id;
+        wait_until("the event is parked", || async {
+            !consumer.parked().await.unwrap().is_empty()
+        })
+        .await;
+        probe.fixed.store(true, Ordering::SeqCst);
+
+        let replayer = consumer.replayer();
+        let before = serde_json::json!({ "eventType": "UserRegistered" });
+        let (one, two) = tokio::join!(
+            replayer.replay_parked_audited(&id, "admin-1", before.clone()),
+            replayer.replay_parked_audited(&id, "admin-2", before.clone()),
+        );
+        let results = [one, two];
+        let handled = results.iter().filter(|r| matches!(r, Ok(Outcome::Handled))).count();
+        let refused: Vec<String> = results
+            .iter()
+            .filter_map(|r| r.as_ref().err().map(|e| format!("{e:#}")))
+            .collect();
+        assert_eq!(handled, 1, "{results:?}");
+        assert_eq!(refused.len(), 1, "{results:?}");
+        assert!(refused[0].contains("no unresolved parked event"), "{}", refused[0]);
+        assert_eq!(labels(&effects(&store).await), ["race"], "the effect happened once");
+        assert!(consumer.parked().await.unwrap().is_empty());
+        let audited: Vec<(String, String)> = sqlx::query_as(
+            "SELECT actor, action FROM audit_log WHERE entity_type = 'parked_event' AND entity_id = $1",
+        )
+        .bind(&id)
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(audited.len(), 1, "one replay audited: {audited:?}");
+        assert_eq!(audited[0].1, "replayed");
+        // The refused replay recorded no failure on the entry.
+        let entry = &list_parked(&store, "welcome", true, 10).await.unwrap()[0];
+        assert_eq!(entry.attempts, 2);
+        assert!(entry.resolved_at.is_some());
+        relay.stop().await;
+        consumer.stop().await;
+    }
+}
+
+/// The consumer's lag on NATS as `/metrics` shows it: the events of a
+/// source the durable consumer has not acknowledged, counted while the
+/// consumer is down, and back to none once it caught up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn consumer_lag_counts_what_a_stopped_consumer_has_not_taken() {
+    run(Backend::Sqlite, Kind::Nats, |db, bus| async move {
+        let store = store(&db).await;
+        let lag_of = |gauges: Vec<janta_platform::metrics::Gauge>| {
+            let lag: Vec<_> = gauges
+                .iter()
+                .filter(|g| g.name == "janta_consumer_lag_events")
+                .collect();
+            assert_eq!(lag.len(), 1, "one source: users");
+            assert!(lag[0].labels.contains(&("consumer", "lagging".to_string())));
+            lag[0].value as u64
+        };
+        let first = start_consumer(
+            &bus.events,
+            &store,
+            Recorder::new("lagging", "a"),
+            consumer_settings(),
+        )
+        .await;
+        let gauges = first.lag_gauges();
+        first.stop().await;
+        let relay = start_relay(&bus.events, &store);
+        publish_users(&store, &["l1", "l2", "l3", "l4", "l5"]).await;
+        wait_until("the outbox is drained", || async {
+            pending_events(&store).await.unwrap().is_empty()
+        })
+        .await;
+        assert_eq!(
+            lag_of(gauges.read().await.unwrap()),
+            5,
+            "five waiting for the stopped consumer"
+        );
+        let second = start_consumer(
+            &bus.events,
+            &store,
+            Recorder::new("lagging", "b"),
+            consumer_settings(),
+        )
+        .await;
+        wait_until("the consumer caught up", || async {
+            lag_of(gauges.read().await.unwrap()) == 0
+        })
+        .await;
+        assert_eq!(effect_count(&store).await, 5);
+        second.stop().await;
+        relay.stop().await;
+    })
+    .await;
+}

@@ -7,10 +7,11 @@
 //! which `serve` cancels and awaits on shutdown.
 
 pub mod operations;
+pub mod personal_data;
 
 use async_graphql::{EmptySubscription, ObjectType, Schema, SchemaBuilder};
 use axum::Router;
-use janta_events::{Consumer, EventBus, Runtime};
+use janta_events::{Consumer, ConsumerSettings, EventBus, Runtime};
 use janta_platform::auth::TokenVerifier;
 use janta_platform::client::ServiceClient;
 use janta_platform::config::SubgraphConfig;
@@ -111,13 +112,34 @@ impl Kit {
     }
 
     /// Starts the subgraph's consumer (named after the subgraph) with the
-    /// handlers `register` adds; it stops gracefully on shutdown.
+    /// handlers `register` adds, trying each event as many times as the
+    /// configuration says (`consumer_max_attempts`) before parking it; it
+    /// stops gracefully on shutdown.
     pub async fn consume(&self, register: impl FnOnce(Consumer) -> Consumer) {
-        let consumer = register(self.bus.consumer(self.name, &self.store))
-            .start()
-            .await;
+        let settings = ConsumerSettings {
+            max_attempts: self.config.consumer_max_attempts,
+            ..ConsumerSettings::default()
+        };
+        let consumer = self
+            .bus
+            .consumer(self.name, &self.store)
+            .with_settings(settings);
+        let consumer = register(consumer).start().await;
         let _ = self.replayer.set(consumer.replayer());
+        self.gauges(consumer.lag_gauges());
         background().on_shutdown(consumer.stop());
+    }
+
+    /// Adds to `consumer` this subgraph's answers to personal-data requests
+    /// (its part of a customer's export, its erasure), made by `data` and
+    /// delivered to users ([`personal_data::answer_requests`]).
+    pub fn answering(
+        &self,
+        consumer: Consumer,
+        data: impl personal_data::PersonalData,
+    ) -> Consumer {
+        let sink = Arc::new(personal_data::UsersSink::new(self.service_client()));
+        personal_data::answer_requests(consumer, self.name, self.store.clone(), data, sink)
     }
 
     /// Adds the subgraph's domain gauges to its `/metrics` (call before

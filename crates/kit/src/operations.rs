@@ -17,7 +17,7 @@
 //! to the subgraph.
 
 use async_graphql::{Context, Object, SimpleObject, ID};
-use janta_events::{Outcome, ParkedEvent as StoredParked, Replayer};
+use janta_events::{ParkedEvent as StoredParked, Replayer};
 use janta_platform::audit::{self, AuditRecord};
 use janta_platform::auth::require_admin;
 pub use janta_platform::error::{ApiError, ApiResult};
@@ -247,9 +247,10 @@ pub fn subgraph_operations(ctx: &Context<'_>) -> ApiResult<SubgraphOperations> {
 
 /// `replay<Subgraph>ParkedEvent`: runs parked event `id` through the
 /// consumer's handler again (its `processed_events` claim still holds, so
-/// the effect happens at most once), marks it resolved and audits it with
-/// the admin as actor. `CONFLICT` when it is already replayed or discarded
-/// or when the handler fails again (the error is recorded on the entry).
+/// the effect happens at most once), marking it resolved and auditing it
+/// with the admin as actor in the handler's own transaction. `CONFLICT` when
+/// it is already replayed or discarded (also by a replay running at the same
+/// time) or when the handler fails again (the error is recorded on the entry).
 pub async fn replay(ctx: &Context<'_>, id: &ID) -> ApiResult<ParkedEvent> {
     let admin = require_admin(ctx)?;
     let ops = ops(ctx)?;
@@ -257,23 +258,10 @@ pub async fn replay(ctx: &Context<'_>, id: &ID) -> ApiResult<ParkedEvent> {
     let replayer = ops.replayer.get().ok_or_else(|| {
         ApiError::conflict(format!("{} runs no consumer to replay with", ops.name))
     })?;
-    let outcome = replayer
-        .replay_parked(id)
+    replayer
+        .replay_parked_audited(id, &admin.subject, summary(&parked))
         .await
         .map_err(|err| ApiError::conflict(format!("{err:#}")))?;
-    let mut tx = ops.store.begin().await?;
-    let after = serde_json::json!({ "consumer": ops.name, "outcome": outcome_name(outcome) });
-    audit::append(
-        &mut tx,
-        &admin.subject,
-        "parked_event",
-        id,
-        "replayed",
-        Some(summary(&parked)),
-        Some(after),
-    )
-    .await?;
-    tx.commit().await?;
     current(ops, id).await
 }
 
@@ -333,14 +321,6 @@ fn summary(p: &StoredParked) -> serde_json::Value {
         "error": p.error,
         "attempts": p.attempts,
     })
-}
-
-fn outcome_name(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Handled => "handled",
-        Outcome::Duplicate => "duplicate",
-        Outcome::Ignored => "ignored",
-    }
 }
 
 /// The admin tools' GraphQL types of one subgraph: `OperationsQuery` (the

@@ -43,6 +43,41 @@ pub async fn record(conn: &mut AnyConnection, entry: AuditEntry<'_>) -> sqlx::Re
     .map(|_| ())
 }
 
+/// Entries per `INSERT` of [`record_all`] (8 bind values each, well under
+/// both backends' limit on bind values per statement).
+const ENTRIES_PER_STATEMENT: usize = 1_000;
+
+/// Appends many entries inside the caller's transaction, a thousand per
+/// statement: what a bulk import writes for its rows, each entry exactly
+/// the one [`record`] would have written for it alone.
+pub async fn record_all(conn: &mut AnyConnection, entries: &[AuditEntry<'_>]) -> sqlx::Result<()> {
+    let at = now_db();
+    for chunk in entries.chunks(ENTRIES_PER_STATEMENT) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| format!("({})", crate::store::placeholders(i * 8 + 1, 8)))
+            .collect();
+        let sql = format!(
+            "INSERT INTO audit_log (id, actor, entity_type, entity_id, action, before_json, after_json, at) \
+             VALUES {}",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for entry in chunk {
+            query = query
+                .bind(new_id())
+                .bind(entry.actor)
+                .bind(entry.entity_type)
+                .bind(entry.entity_id)
+                .bind(entry.action)
+                .bind(entry.before.as_ref().map(Value::to_string))
+                .bind(entry.after.as_ref().map(Value::to_string))
+                .bind(at.clone());
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// [`record`] with the entry's fields as arguments and a client-facing error
 /// type: the form every subgraph's resolvers call (as their `audit`).
 pub async fn append(

@@ -78,7 +78,7 @@ impl ServiceClient {
             .form(&[("grant_type", "client_credentials")])
             .send()
             .await
-            .context("token endpoint unreachable")?;
+            .map_err(|err| unreachable("users", &err))?;
         let status = response.status();
         let body: Value = response
             .json()
@@ -120,7 +120,7 @@ impl ServiceClient {
         let body: Value = request
             .send()
             .await
-            .with_context(|| format!("{domain} subgraph unreachable"))?
+            .map_err(|err| unreachable(domain, &err))?
             .json()
             .await
             .with_context(|| format!("{domain} subgraph sent no JSON"))?;
@@ -142,6 +142,17 @@ fn basic_credentials(client_id: &str, secret: &Secret) -> String {
     )
 }
 
+/// A peer that could not be reached (refused, reset, timed out: restarting,
+/// overloaded, partitioned): `UNAVAILABLE`, worth retrying in a moment, not
+/// a fault to report. The cause goes to the log only.
+fn unreachable(domain: &str, err: &reqwest::Error) -> ApiError {
+    tracing::warn!(peer = domain, error = %err, "peer subgraph unreachable");
+    ApiError::unavailable(
+        format!("the {domain} service is briefly unavailable; try again in a moment"),
+        1,
+    )
+}
+
 /// Maps a callee's error to ours: client errors keep their code and
 /// message (the caller can act on them), anything else is internal.
 fn remote_error(domain: &str, error: &Value) -> ApiError {
@@ -154,11 +165,43 @@ fn remote_error(domain: &str, error: &Value) -> ApiError {
         Some("PRESCRIPTION_REQUIRED") => ErrorCode::PrescriptionRequired,
         Some("PAYMENT_FAILED") => ErrorCode::PaymentFailed,
         Some("FORBIDDEN") => ErrorCode::Forbidden,
+        Some("UNAVAILABLE") => ErrorCode::Unavailable,
         _ => return ApiError::internal(anyhow::anyhow!("{domain} subgraph failed: {message}")),
     };
     let err = ApiError::client(code, message);
     match error["extensions"].get("details") {
         Some(details) => err.with_details(details.clone()),
         None => err,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A port nothing listens on: bound, then released.
+    fn closed_port() -> u16 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("address").port()
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_peer_is_unavailable_for_a_moment_not_an_internal_fault() {
+        let dir = std::env::temp_dir();
+        let mut config = SubgraphConfig::dev("orders", 4000, &dir);
+        let down = format!("http://127.0.0.1:{}/graphql", closed_port());
+        config.peers.insert("users".into(), down);
+        let client = ServiceClient::new(&config);
+        let err = client
+            .call("users", "{ __typename }", json!({}), None)
+            .await
+            .expect_err("nobody answers");
+        assert_eq!(err.code(), ErrorCode::Unavailable, "{err}");
+        assert_eq!(err.retry_after(), Some(1));
+        assert!(err.is_transient());
+        assert!(
+            !err.to_string().contains("127.0.0.1"),
+            "no internals: {err}"
+        );
     }
 }

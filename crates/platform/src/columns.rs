@@ -117,6 +117,50 @@ pub fn opt_date(row: &AnyRow, column: &str) -> sqlx::Result<Option<chrono::Naive
     Ok(row.try_get::<Option<Date>, _>(column)?.map(|d| d.0))
 }
 
+/// One row as a JSON object keyed by its column names, each value as stored
+/// (text, integer, real, boolean, null; a blob as lowercase hex): what a
+/// personal-data export hands the person, column by column, the same on
+/// both backends.
+pub fn row_json(row: &AnyRow) -> sqlx::Result<serde_json::Value> {
+    use sqlx::{Column, ValueRef};
+    use AnyTypeInfoKind::*;
+    let mut object = serde_json::Map::new();
+    for (i, column) in row.columns().iter().enumerate() {
+        let kind = row.try_get_raw(i)?.type_info().kind();
+        let value = match kind {
+            Null => serde_json::Value::Null,
+            Bool => row.try_get::<bool, _>(i)?.into(),
+            SmallInt | Integer | BigInt => row.try_get::<i64, _>(i)?.into(),
+            Real | Double => row.try_get::<f64, _>(i)?.into(),
+            Text => row.try_get::<String, _>(i)?.into(),
+            Blob => row
+                .try_get::<Vec<u8>, _>(i)?
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+                .into(),
+        };
+        object.insert(column.name().to_string(), value);
+    }
+    Ok(serde_json::Value::Object(object))
+}
+
+/// Every row `sql` selects with `$1` bound to `key`, each as [`row_json`]:
+/// one table's rows about a person, as an export lists them.
+pub async fn json_rows(
+    conn: &mut sqlx::AnyConnection,
+    sql: &str,
+    key: &str,
+) -> sqlx::Result<Vec<serde_json::Value>> {
+    sqlx::query(sql)
+        .bind(key)
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(row_json)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::Flag;

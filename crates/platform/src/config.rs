@@ -232,6 +232,12 @@ pub struct SubgraphConfig {
     pub delivery_backoff: Duration,
     /// Notifications: the longest wait between retries.
     pub delivery_backoff_max: Duration,
+    /// Every subgraph: how many times its event consumer tries to handle one
+    /// event (and to run the handler's after-commit work) before giving up:
+    /// the event is then parked for an admin to replay or discard
+    /// (`JANTA_CONSUMER_MAX_ATTEMPTS`). Lower it to see parking quickly (tests,
+    /// a trial); raise it to ride out longer outages of a database or peer.
+    pub consumer_max_attempts: u32,
 }
 
 /// The signed-link secret of dev mode; production refuses it.
@@ -278,6 +284,9 @@ pub const DEFAULT_DELIVERY_MAX_ATTEMPTS: u32 = 5;
 pub const DEFAULT_DELIVERY_BACKOFF: Duration = Duration::from_secs(5);
 /// Default [`SubgraphConfig::delivery_backoff_max`]: 15 minutes.
 pub const DEFAULT_DELIVERY_BACKOFF_MAX: Duration = Duration::from_secs(15 * 60);
+/// Default [`SubgraphConfig::consumer_max_attempts`]: five tries, about a
+/// minute of back-off, before an event is parked.
+pub const DEFAULT_CONSUMER_MAX_ATTEMPTS: u32 = 5;
 
 /// Default [`SubgraphConfig::events_namespace`].
 pub const DEFAULT_EVENTS_NAMESPACE: &str = "janta";
@@ -340,6 +349,7 @@ struct FileConfig {
     delivery_max_attempts: Option<u32>,
     delivery_backoff_ms: Option<u64>,
     delivery_backoff_max_ms: Option<u64>,
+    consumer_max_attempts: Option<u32>,
 }
 
 /// Keys that only one subgraph reads: a file may set them at the top level
@@ -518,6 +528,7 @@ impl SubgraphConfig {
             delivery_max_attempts: DEFAULT_DELIVERY_MAX_ATTEMPTS,
             delivery_backoff: DEFAULT_DELIVERY_BACKOFF,
             delivery_backoff_max: DEFAULT_DELIVERY_BACKOFF_MAX,
+            consumer_max_attempts: DEFAULT_CONSUMER_MAX_ATTEMPTS,
             peers: DOMAINS
                 .iter()
                 .map(|d| {
@@ -667,7 +678,8 @@ impl SubgraphConfig {
     /// `JANTA_STOCK_LOW_THRESHOLD`, `JANTA_EXPIRY_SWEEP_SECS`,
     /// `JANTA_MIN_SHELF_LIFE_DAYS`, `JANTA_ORDER_PAYMENT_WINDOW_MINUTES`,
     /// `JANTA_ORDER_SWEEP_SECONDS`, `JANTA_LICENCE_SWEEP_SECS`, `JANTA_DELIVERY_MAX_ATTEMPTS`,
-    /// `JANTA_DELIVERY_BACKOFF_MS`, `JANTA_DELIVERY_BACKOFF_MAX_MS`, and
+    /// `JANTA_DELIVERY_BACKOFF_MS`, `JANTA_DELIVERY_BACKOFF_MAX_MS`,
+    /// `JANTA_CONSUMER_MAX_ATTEMPTS`, and
     /// `JANTA_<DOMAIN>_URL` for each peer subgraph. Each key of the file
     /// (the environment variable's name in lower case, without `JANTA_`)
     /// may sit at the top level, for every subgraph, or in a `[<domain>]`
@@ -908,6 +920,12 @@ fn overlay_env(mut c: FileConfig) -> anyhow::Result<FileConfig> {
                 .context("JANTA_DELIVERY_MAX_ATTEMPTS must be a whole number")?,
         );
     }
+    if let Some(v) = var("JANTA_CONSUMER_MAX_ATTEMPTS") {
+        c.consumer_max_attempts = Some(
+            v.parse()
+                .context("JANTA_CONSUMER_MAX_ATTEMPTS must be a whole number")?,
+        );
+    }
     if let Some(v) = var("JANTA_SERVICE_CLIENT_SECRET") {
         c.service_client_secret = Some(Secret::new(v));
     }
@@ -1067,6 +1085,10 @@ fn apply_tuning(config: &mut SubgraphConfig, merged: &FileConfig) -> anyhow::Res
         config.delivery_backoff_max = millis(in_range(names, v, 1..=86_400_000)?);
     }
     config.delivery_backoff_max = config.delivery_backoff_max.max(config.delivery_backoff);
+    if let Some(v) = merged.consumer_max_attempts {
+        let names = "JANTA_CONSUMER_MAX_ATTEMPTS / consumer_max_attempts";
+        config.consumer_max_attempts = in_range(names, v.into(), 1..=100)? as u32;
+    }
     Ok(())
 }
 
@@ -1576,6 +1598,24 @@ mod tests {
             let err = load_text("catalog", text).expect_err(expected);
             assert!(format!("{err:#}").contains(expected), "{expected}: {err:#}");
         }
+    }
+
+    /// Every subgraph runs a consumer, so its attempts are a common key:
+    /// the top level applies to all, a section to its subgraph, 0 is refused.
+    #[test]
+    fn consumer_attempts_are_set_for_all_or_one_subgraph() {
+        let text = "consumer_max_attempts = 3\n[payments]\nconsumer_max_attempts = 8\n";
+        assert_eq!(load_text("orders", text).unwrap().consumer_max_attempts, 3);
+        assert_eq!(
+            load_text("payments", text).unwrap().consumer_max_attempts,
+            8
+        );
+        assert_eq!(
+            load_text("orders", "").unwrap().consumer_max_attempts,
+            DEFAULT_CONSUMER_MAX_ATTEMPTS
+        );
+        let err = load_text("orders", "consumer_max_attempts = 0\n").expect_err("0 attempts");
+        assert!(format!("{err:#}").contains("between 1 and 100"), "{err:#}");
     }
 
     #[test]

@@ -18,12 +18,13 @@ pub enum ErrorCode {
     PrescriptionRequired,
     PaymentFailed,
     RateLimited,
+    Unavailable,
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, so that metrics can label errors from a fixed set.
-    pub const ALL: [ErrorCode; 10] = [
+    pub const ALL: [ErrorCode; 11] = [
         ErrorCode::Unauthenticated,
         ErrorCode::Forbidden,
         ErrorCode::BadUserInput,
@@ -33,6 +34,7 @@ impl ErrorCode {
         ErrorCode::PrescriptionRequired,
         ErrorCode::PaymentFailed,
         ErrorCode::RateLimited,
+        ErrorCode::Unavailable,
         ErrorCode::Internal,
     ];
 
@@ -48,6 +50,7 @@ impl ErrorCode {
             ErrorCode::PrescriptionRequired => "PRESCRIPTION_REQUIRED",
             ErrorCode::PaymentFailed => "PAYMENT_FAILED",
             ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::Unavailable => "UNAVAILABLE",
             ErrorCode::Internal => "INTERNAL",
         }
     }
@@ -97,6 +100,24 @@ impl ApiError {
             details: None,
             retry_after: Some(seconds.max(1)),
         }
+    }
+
+    /// `UNAVAILABLE`: a service this request needs (another subgraph) could
+    /// not be reached just now; the caller may try again after
+    /// `retry_after_seconds` (`extensions.retryAfter`).
+    pub fn unavailable(message: impl Into<String>, retry_after_seconds: u64) -> Self {
+        ApiError::Client {
+            code: ErrorCode::Unavailable,
+            message: message.into(),
+            details: None,
+            retry_after: Some(retry_after_seconds.max(1)),
+        }
+    }
+
+    /// Whether trying the same thing again may work: a fault of ours or an
+    /// unreachable dependency, not something the caller must change.
+    pub fn is_transient(&self) -> bool {
+        matches!(self.code(), ErrorCode::Internal | ErrorCode::Unavailable)
     }
 
     /// Seconds to wait before retrying, for `RATE_LIMITED` errors (HTTP

@@ -130,6 +130,13 @@ pub struct GaugeSource {
     read: Arc<dyn Fn() -> BoxFuture<'static, anyhow::Result<Vec<Gauge>>> + Send + Sync>,
 }
 
+impl GaugeSource {
+    /// Reads the gauges now, as a scrape does.
+    pub async fn read(&self) -> anyhow::Result<Vec<Gauge>> {
+        (self.read)().await
+    }
+}
+
 /// A gauge source named `name` (the `source` label of
 /// `janta_metrics_source_up`, and the log line when it fails).
 pub fn gauge_source<F, Fut>(name: &'static str, read: F) -> GaugeSource
@@ -272,7 +279,7 @@ impl Metrics {
         self.render_requests(&mut out);
         let mut gauges = pool_gauges(store);
         for source in &self.sources {
-            let read = tokio::time::timeout(Duration::from_secs(5), (source.read)()).await;
+            let read = tokio::time::timeout(Duration::from_secs(5), source.read()).await;
             let up = match read {
                 Ok(Ok(read)) => {
                     gauges.extend(read);

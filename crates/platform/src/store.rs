@@ -8,7 +8,15 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
 use sqlx::AnyConnection;
 use sqlx::{AnyPool, Executor, Transaction};
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+use tracing::Instrument as _;
+
+/// How long a SQLite writer waits for the write lock, in this process's
+/// queue ([`Store::write_turn`]) and in SQLite's own busy handler (for
+/// writers of other processes or outside the queue).
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Which database engine a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +53,15 @@ pub struct Migrations {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite only: the queue of this process's writers (one at a time).
+    writers: Option<Arc<Mutex<()>>>,
+}
+
+/// A SQLite writer's turn ([`Store::write_turn`]): the other writers of this
+/// process wait until it is dropped.
+#[derive(Debug)]
+pub struct WriteTurn {
+    _turn: Option<OwnedMutexGuard<()>>,
 }
 
 impl Store {
@@ -68,7 +85,12 @@ impl Store {
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        configure_sqlite(conn).await?;
+                        configure_sqlite(conn)
+                            .instrument(tracing::info_span!(
+                                target: "janta_platform::telemetry",
+                                CONNECTION_SETUP_SPAN
+                            ))
+                            .await?;
                     }
                     Ok(())
                 })
@@ -76,7 +98,12 @@ impl Store {
             .connect(&url)
             .await
             .context("could not connect to the database")?;
-        Ok(Store { pool, backend })
+        let writers = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        Ok(Store {
+            pool,
+            backend,
+            writers,
+        })
     }
 
     /// Applies the platform's shared tables (audit trail, outbox) and then
@@ -104,15 +131,34 @@ impl Store {
         self.backend
     }
 
-    /// Starts a write transaction. On SQLite it takes the write lock up front
-    /// (`BEGIN IMMEDIATE`), so concurrent writers queue instead of failing
-    /// when a reader upgrades.
+    /// Starts a write transaction. On SQLite it first waits for this
+    /// process's write turn ([`Store::write_turn`]), then takes the write
+    /// lock up front (`BEGIN IMMEDIATE`), so concurrent writers queue instead
+    /// of failing when a reader upgrades.
     pub async fn begin(&self) -> sqlx::Result<Tx> {
+        let turn = self.write_turn().await?;
         let inner = match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
         };
-        Ok(Tx { inner })
+        Ok(Tx { inner, _turn: turn })
+    }
+
+    /// Waits for this process's turn to write, for a write outside
+    /// [`Store::begin`] (one autocommit statement); hold it until the write
+    /// is done. On SQLite, writers queue here, first come first served,
+    /// instead of in SQLite's busy handler, which sleeps 1, 2, 5, 10… ms
+    /// between tries while the lock may long be free: under contention that
+    /// sleeping, not the writing, bounded throughput. PostgreSQL locks rows,
+    /// not the database: no wait.
+    pub async fn write_turn(&self) -> sqlx::Result<WriteTurn> {
+        let Some(writers) = &self.writers else {
+            return Ok(WriteTurn { _turn: None });
+        };
+        tokio::time::timeout(SQLITE_BUSY_TIMEOUT, writers.clone().lock_owned())
+            .await
+            .map(|turn| WriteTurn { _turn: Some(turn) })
+            .map_err(|_| sqlx::Error::PoolTimedOut)
     }
 
     /// Readiness probe: can we run a query?
@@ -135,6 +181,9 @@ impl Store {
 /// of at the relay's next poll. Dropped without commit, it rolls back.
 pub struct Tx {
     inner: Transaction<'static, sqlx::Any>,
+    /// Dropped after `inner` (field order), so the next writer starts
+    /// after this transaction ends.
+    _turn: WriteTurn,
 }
 
 impl Tx {
@@ -191,6 +240,11 @@ where
     }
     query.fetch_all(executor).await
 }
+
+/// The span a new pooled connection's set-up statements (SQLite PRAGMAs)
+/// run in: the set-up is the pool's work, which a request only happens to
+/// trigger, so statement counts leave it out by this name.
+pub const CONNECTION_SETUP_SPAN: &str = "store.connection_setup";
 
 async fn configure_sqlite(conn: &mut AnyConnection) -> sqlx::Result<()> {
     conn.execute(

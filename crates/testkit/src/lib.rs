@@ -14,10 +14,12 @@ use std::time::Duration;
 pub use janta_platform::store::Backend;
 
 mod audit;
+pub mod contract;
 pub mod fuzz;
 mod logs;
 pub mod prometheus;
 pub mod razorpay;
+pub mod tables;
 pub use audit::graphql_http_audit;
 pub use logs::CapturedLogs;
 
@@ -366,10 +368,10 @@ impl StatementCounter {
 use tracing_subscriber::Layer as _;
 
 impl Statement {
-    /// Work of a request: run in its span, and not the connection set-up
-    /// (PRAGMAs) a request may trigger by opening a pooled connection.
+    /// Work of a request: run in its span, and not in the set-up of a
+    /// pooled connection the request happened to open.
     fn counts_for_request(&self) -> bool {
-        self.in_request && !self.sql.to_lowercase().contains("pragma")
+        self.in_request
     }
 }
 
@@ -403,9 +405,11 @@ where
         }
         let mut sql = SqlText::default();
         event.record(&mut sql);
-        let in_request = ctx
-            .event_scope(event)
-            .is_some_and(|mut scope| scope.any(|span| span.name() == "graphql"));
+        let in_request = ctx.event_scope(event).is_some_and(|scope| {
+            let spans: Vec<&str> = scope.map(|span| span.name()).collect();
+            spans.contains(&"graphql")
+                && !spans.contains(&janta_platform::store::CONNECTION_SETUP_SPAN)
+        });
         if let Ok(mut statements) = self.0.lock() {
             statements.push(Statement {
                 sql: sql.0,

@@ -55,7 +55,8 @@ pub async fn build_with(
     build_with_settings(config, runtime, CatalogSettings::from_config(config)).await
 }
 
-/// Connects, migrates, relays the outbox, consumes users' vendor events,
+/// Connects, migrates, relays the outbox, consumes users' vendor events
+/// and personal-data requests ([`service::personal_data`]),
 /// sweeps expired reservations every `settings.sweep_interval` and expired
 /// batches into quarantine every `settings.expiry_sweep_interval`, and
 /// builds the HTTP app (tests pass a short reservation TTL).
@@ -66,7 +67,11 @@ pub async fn build_with_settings(
 ) -> anyhow::Result<(Router, Store)> {
     let kit = Kit::start("catalog", config, runtime, store::migrations()).await?;
     let store = kit.store().clone();
-    kit.consume(events::consume::handlers).await;
+    kit.consume(|consumer| {
+        let consumer = events::consume::handlers(consumer);
+        kit.answering(consumer, service::personal_data::CatalogData)
+    })
+    .await;
     let swept = store.clone();
     kit.every(settings.sweep_interval, "reservation sweep", move || {
         service::reservations::sweep(swept.clone())

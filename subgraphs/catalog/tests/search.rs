@@ -134,6 +134,54 @@ both_backends! {
         assert!(total > 40);
     }
 
+    async fn edits_move_a_medicine_between_filters_and_pages(db) {
+        // Search filters and the by-name order read each medicine's current
+        // fields from the search facets; an edit must move it everywhere.
+        let c = Catalog::seeded(&db).await;
+        let admin = c.admin();
+        let query = "query($s: String, $c: ID, $rx: Boolean) { medicines(search: $s, categoryId: $c, requiresPrescription: $rx, first: 100) { totalCount edges { node { id name } } } }";
+        let count = |vars: Value| {
+            let gql = &c.gql;
+            async move { gql.data(None, query, vars).await["medicines"]["totalCount"].as_i64().unwrap() }
+        };
+        let otc_before = count(json!({"s": "paracetamol", "rx": false})).await;
+        let antibiotics_before = count(json!({"c": CATEGORY_ANTIBIOTICS_ID})).await;
+        let update = "mutation($id: ID!, $input: UpdateMedicineInput!) { updateMedicine(id: $id, input: $input) { version } }";
+        c.gql.data(Some(&admin), update, json!({"id": PARACETAMOL_500_ID, "input": {
+            "name": "Aaacetamol 500 mg tablet", "schedule": "H", "categoryId": CATEGORY_ANTIBIOTICS_ID}})).await;
+
+        assert_eq!(count(json!({"s": "paracetamol", "rx": false})).await, otc_before - 1, "now needs a prescription");
+        assert_eq!(count(json!({"s": "paracetamol", "rx": true})).await, 3);
+        assert_eq!(count(json!({"c": CATEGORY_ANTIBIOTICS_ID})).await, antibiotics_before + 1);
+        let renamed = names(&search(&c.gql, "aaacetamol", 5).await);
+        assert_eq!(renamed, ["Aaacetamol 500 mg tablet"], "found by its new name");
+        assert!(!names(&search(&c.gql, "paracetamol 500", 10).await).contains(&"Paracetamol 500 mg tablet".to_string()));
+        let by_name = c.gql.data(None, query, json!({})).await;
+        assert_eq!(by_name["medicines"]["edges"][0]["node"]["id"], PARACETAMOL_500_ID, "first by its new name");
+
+        c.gql.data(Some(&admin), update, json!({"id": PARACETAMOL_500_ID, "input": {"schedule": "X"}})).await;
+        let hidden = c.gql.data(None, query, json!({"s": "aaacetamol"})).await;
+        let found: Vec<&Value> = hidden["medicines"]["edges"].as_array().unwrap().iter().map(|e| &e["node"]["id"]).collect();
+        assert!(!found.contains(&&json!(PARACETAMOL_500_ID)), "Schedule X is not found: {found:?}");
+        let as_admin = c.gql.data(Some(&admin), query, json!({"s": "aaacetamol"})).await;
+        assert_eq!(as_admin["medicines"]["totalCount"], 1, "admins still find it");
+        assert_eq!(as_admin["medicines"]["edges"][0]["node"]["id"], PARACETAMOL_500_ID);
+        let (ids, total) = all_pages(&c.gql, json!({}), 7).await;
+        assert_eq!((ids.len(), total), (76, 76), "two Schedule X medicines hidden");
+    }
+
+    async fn one_match_per_page_walks_every_match_in_rank_order(db) {
+        // Pages of one look only at a window of the best matches after the
+        // cursor each time; walked to the end they must equal one big page.
+        let c = Catalog::seeded(&db).await;
+        for text in ["tablet", "500", "cipla"] {
+            let (one_by_one, total) = all_pages(&c.gql, json!({"search": text}), 1).await;
+            let (at_once, _) = all_pages(&c.gql, json!({"search": text}), 100).await;
+            assert_eq!(one_by_one, at_once, "{text}");
+            assert_eq!(one_by_one.len() as i64, total, "{text}");
+        }
+    }
+
     async fn filters_combine_with_search(db) {
         let c = Catalog::seeded(&db).await;
         let query = "query($s: String, $c: ID, $rx: Boolean) { medicines(search: $s, categoryId: $c, requiresPrescription: $rx, first: 100) { totalCount edges { node { name requiresPrescription } } } }";

@@ -63,8 +63,7 @@ pub async fn build_with(config: &SubgraphConfig, rt: &Runtime) -> anyhow::Result
 }
 
 /// Like [`build_with`] with explicit delivery settings (tests use short
-/// back-offs); also returns the shared state. The consumer and the delivery
-/// worker belong to the kit and stop on shutdown.
+/// back-offs); also returns the shared state.
 pub async fn build_with_settings(
     config: &SubgraphConfig,
     runtime: &Runtime,
@@ -77,19 +76,20 @@ pub async fn build_with_settings(
     let (secrets, targets) = (deliverer.secrets(), deliverer.target_policy());
     secrets::seal_legacy_secrets(&store, &secrets).await?;
     let (worker, production) = (deliverer.clone(), config.mode == Mode::Production);
-    kit.consume(|consumer| events::handlers(consumer, deliverer.clone()))
+    let personal_data = service::personal_data::NotificationsData::new(config.outbox_dir.clone());
+    let handlers = |consumer| events::handlers(consumer, deliverer.clone());
+    kit.consume(|consumer| kit.answering(handlers(consumer), personal_data))
         .await;
     kit.every(Duration::from_millis(10), "delivery worker", move || {
         worker.clone().round()
     });
-    let state = NotificationsState {
+    let state = Arc::new(NotificationsState {
         store,
         deliverer,
         production,
         secrets,
         targets,
-    };
-    let state = Arc::new(state);
+    });
     let schema = janta_kit::schema_builder(Query::default(), Mutation::default())
         .data(state.clone())
         .finish();

@@ -13,6 +13,8 @@ use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::QueryAs;
 use sqlx::{Any, AnyConnection, FromRow, Row};
 
+pub mod personal_data;
+
 /// The notifications subgraph's migrations for both backends.
 pub fn migrations() -> Migrations {
     Migrations {

@@ -414,11 +414,34 @@ fn aggregate_field(example: &Envelope) -> String {
 
 fn nested_types(out: &mut String, docs: &[TypeDoc], examples: &[Envelope]) {
     out.push_str("\n## Objects inside payloads\n");
+    let inside = inside_subscribable_payloads(docs, examples);
     for doc in docs {
-        if examples.iter().any(|e| e.event_type == doc.name) {
+        if examples.iter().any(|e| e.event_type == doc.name) || !inside.contains(&doc.name) {
             continue;
         }
         let _ = write!(out, "\n### {}\n\n{}\n", doc.name, doc.doc);
         field_table(out, doc);
     }
+}
+
+/// The names of the types a partner can meet: the events it can subscribe
+/// to (`examples`) and every type their fields hold, at any depth. Events
+/// kept from partners (a secret, a person's data request) and the types
+/// only they use stay out of the document.
+fn inside_subscribable_payloads(docs: &[TypeDoc], examples: &[Envelope]) -> Vec<String> {
+    let mut found: Vec<String> = examples.iter().map(|e| e.event_type.clone()).collect();
+    let mut next = 0;
+    while next < found.len() {
+        let holder = docs.iter().find(|d| d.name == found[next]);
+        for field in holder.map_or(&[][..], |d| &d.fields[..]) {
+            for doc in docs {
+                let named = format!("`{}`", doc.name);
+                if field.json_type.contains(&named) && !found.contains(&doc.name) {
+                    found.push(doc.name.clone());
+                }
+            }
+        }
+        next += 1;
+    }
+    found
 }

@@ -21,6 +21,7 @@ use janta_platform::config::SubgraphConfig;
 use janta_platform::store::Store;
 use peers::Peers;
 use schema::{Mutation, OrdersSchema, Query};
+use service::personal_data::OrdersPersonalData;
 pub use settings::OrdersSettings;
 use std::sync::Arc;
 
@@ -73,8 +74,11 @@ pub async fn build_with_settings(
         peers: Peers::new(kit.service_client()),
         settings,
     });
-    kit.consume(|consumer| events::consume::register(consumer, &state))
-        .await;
+    kit.consume(|consumer| {
+        let consumer = events::consume::register(consumer, &state);
+        kit.answering(consumer, OrdersPersonalData)
+    })
+    .await;
     if state.settings.run_sweeper {
         let swept = state.clone();
         kit.every(state.settings.sweep_interval, "orders sweep", move || {

@@ -8,7 +8,7 @@
 use crate::domain::dispensing::{Pharmacist, Prescriber};
 use crate::domain::{GstRate, Schedule};
 use janta_platform::client::ServiceClient;
-use janta_platform::{ApiError, ApiResult, ErrorCode};
+use janta_platform::{ApiError, ApiResult};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -246,38 +246,39 @@ fn text(value: &Value, what: &str) -> ApiResult<String> {
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("missing {what}")))
 }
 
-const PRICE_LISTINGS: &str = "query($ids: [ID!]!) { priceListings(ids: $ids) { \
+const PRICE_LISTINGS: &str = "query PriceListings($ids: [ID!]!) { priceListings(ids: $ids) { \
     listingId vendorId price { amount } mrp { amount } sellable medicine { medicineId name schedule } } }";
 
-const RESERVE_STOCK: &str = "mutation($orderId: ID!, $lines: [ReservationLineInput!]!) { \
+const RESERVE_STOCK: &str =
+    "mutation ReserveStock($orderId: ID!, $lines: [ReservationLineInput!]!) { \
     reserveStock(orderId: $orderId, lines: $lines) { lines { listingId vendorId quantity \
     unitPrice { amount } mrp { amount } \
     medicine { medicineId version name schedule hsnCode gstRateBasisPoints } \
     batches { batchNumber expiresOn quantity mrp { amount } } } } }";
 
 const COMMIT_RESERVATION: &str =
-    "mutation($orderId: ID!) { commitReservation(orderId: $orderId) { orderId status } }";
+    "mutation CommitReservation($orderId: ID!) { commitReservation(orderId: $orderId) { orderId status } }";
 
 const RELEASE_RESERVATION: &str =
-    "mutation($orderId: ID!) { releaseReservation(orderId: $orderId) { orderId status } }";
+    "mutation ReleaseReservation($orderId: ID!) { releaseReservation(orderId: $orderId) { orderId status } }";
 
 const AUTHORIZE_DISPENSE: &str =
-    "query($customerId: ID!, $prescriptionIds: [ID!]!, $lines: [DispenseLineInput!]!) { \
+    "query AuthorizeDispense($customerId: ID!, $prescriptionIds: [ID!]!, $lines: [DispenseLineInput!]!) { \
     authorizeDispense(customerId: $customerId, prescriptionIds: $prescriptionIds, lines: $lines) { \
     lines { medicineId covered prescriptionId message patientName prescriberName \
     prescriberRegistration } } }";
 
-const PHARMACIST_APPOINTMENT: &str = "query($userId: ID!, $vendorId: ID!) { \
+const PHARMACIST_APPOINTMENT: &str = "query PharmacistAppointment($userId: ID!, $vendorId: ID!) { \
     pharmacistAppointment(userId: $userId, vendorId: $vendorId) { \
     userId fullName registrationNumber verifiedAt } }";
 
-const CONSUME: &str = "mutation($orderId: ID!, $customerId: ID!, $prescriptionIds: [ID!]!, \
+const CONSUME: &str = "mutation ConsumePrescriptions($orderId: ID!, $customerId: ID!, $prescriptionIds: [ID!]!, \
     $lines: [DispenseLineInput!]!, $vendorId: ID) { consume(orderId: $orderId, customerId: $customerId, \
     prescriptionIds: $prescriptionIds, lines: $lines, vendorId: $vendorId) { orderId status } }";
 
-const RESTORE: &str = "mutation($orderId: ID!) { restore(orderId: $orderId) { orderId status } }";
+const RESTORE: &str = "mutation RestorePrescriptions($orderId: ID!) { restore(orderId: $orderId) { orderId status } }";
 
-const ADDRESS_AND_VENDORS: &str = "query($id: ID!, $vendors: [_Any!]!) { \
+const ADDRESS_AND_VENDORS: &str = "query CheckoutParties($id: ID!, $vendors: [_Any!]!) { \
     addressForService(id: $id) { id userId label line1 line2 city state pincode } \
     _entities(representations: $vendors) { \
     ... on Vendor { id state verified suspended legalName \
@@ -311,7 +312,7 @@ impl Peers {
                 .call(domain, query, variables.clone(), correlation)
                 .await
             {
-                Err(err) if err.code() == ErrorCode::Internal && attempt < RETRY_BACKOFF.len() => {
+                Err(err) if err.is_transient() && attempt < RETRY_BACKOFF.len() => {
                     tracing::warn!(domain, error = %err, "call failed in transit; retrying");
                     tokio::time::sleep(RETRY_BACKOFF[attempt]).await;
                     attempt += 1;

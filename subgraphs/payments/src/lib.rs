@@ -24,6 +24,7 @@ use janta_platform::store::Store;
 pub use options::PaymentsOptions;
 use orders::OrdersClient;
 use schema::{Mutation, PaymentsSchema, Query};
+use service::personal_data::PaymentsPersonalData;
 use std::sync::Arc;
 
 /// What resolvers, the webhook endpoint and event handlers share.
@@ -77,7 +78,8 @@ pub async fn build_with_options(
         orders: OrdersClient::new(kit.service_client()),
         settlement: options::Withholding::from_config(config),
     });
-    kit.consume(|consumer| events::consume::register(consumer, &state))
+    let handlers = |consumer| events::consume::register(consumer, &state);
+    kit.consume(|consumer| kit.answering(handlers(consumer), PaymentsPersonalData))
         .await;
     if let Some(interval) = options.refund_retry_interval {
         let retrying = state.clone();

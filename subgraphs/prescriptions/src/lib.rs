@@ -5,6 +5,8 @@
 //! Only the owner, that pharmacy, a pharmacy dispensing against it and
 //! (with a reason) admins read a prescription; document reads are audited.
 //! Besides `/graphql` it serves two signed plain-HTTP routes ([`documents`]).
+//! It consumes users' personal-data requests (export, erasure:
+//! [`service::personal_data`]).
 
 pub mod demo;
 pub mod documents;
@@ -55,7 +57,8 @@ pub async fn build(config: &SubgraphConfig) -> anyhow::Result<(Router, Store)> {
     build_with(config, &Runtime::standalone()).await
 }
 
-/// Like [`build`], on the event bus of `runtime` (it consumes no events).
+/// Like [`build`], on the event bus of `runtime` (it consumes users'
+/// personal-data requests).
 pub async fn build_with(
     config: &SubgraphConfig,
     runtime: &Runtime,
@@ -73,6 +76,7 @@ pub async fn build_with_documents(
     let signer = Arc::new(UrlSigner::from_config(config)?);
     let kit = Kit::start("prescriptions", config, runtime, store::migrations()).await?;
     let store = kit.store().clone();
+    service::personal_data::answer(&kit, documents.clone()).await;
     let state = PrescriptionsState {
         store: store.clone(),
         signer: signer.clone(),

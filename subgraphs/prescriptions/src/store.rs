@@ -13,6 +13,9 @@ use janta_platform::store::{placeholders, Migrations, Store};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, FromRow, Row};
 
+pub mod files;
+pub mod personal_data;
+
 /// The prescriptions subgraph's migrations for both backends.
 pub fn migrations() -> Migrations {
     Migrations {
@@ -983,6 +986,8 @@ pub struct NewConsumption<'a> {
     pub medicine_id: &'a str,
     pub quantity: i64,
     pub whole_prescription: bool,
+    /// The medicine is Schedule H1: this consumption is an H1 register entry.
+    pub schedule_h1: bool,
 }
 
 /// Records what an order consumed from a line.
@@ -992,7 +997,7 @@ pub async fn insert_consumption(
 ) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO prescription_consumptions (id, order_id, prescription_id, line_id, medicine_id, \
-         quantity, whole_prescription, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         quantity, whole_prescription, created_at, schedule_h1) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(new_id())
     .bind(c.order_id)
@@ -1002,6 +1007,7 @@ pub async fn insert_consumption(
     .bind(c.quantity)
     .bind(c.whole_prescription)
     .bind(At::now())
+    .bind(c.schedule_h1)
     .execute(conn)
     .await
     .map(|_| ())

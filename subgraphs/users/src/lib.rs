@@ -7,6 +7,7 @@
 pub mod demo;
 pub mod domain;
 pub mod events;
+pub mod exports;
 pub mod keys;
 pub mod oauth;
 pub mod schema;
@@ -15,8 +16,7 @@ pub mod sign_in_limit;
 pub mod store;
 
 use async_graphql::{EmptySubscription, SchemaBuilder};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 use janta_events::Runtime;
 use janta_kit::Kit;
 use janta_platform::auth::TokenSigner;
@@ -27,12 +27,16 @@ use schema::{Mutation, Query, UsersSchema};
 use service::sessions::Sessions;
 use std::sync::Arc;
 
-/// What resolvers share: the store and the token issuer.
+/// What resolvers share: store, token issuer, peers and export link signer.
 pub struct UsersState {
     /// This subgraph's database.
     pub store: Store,
     /// Token issuing and rotation.
     pub sessions: Sessions,
+    /// Calls to other subgraphs' service-only operations (orders' open orders).
+    pub peers: janta_platform::client::ServiceClient,
+    /// Signs the download links of data exports.
+    pub export_links: Arc<exports::ExportLinks>,
 }
 
 /// The schema with its limits: the shared ones, and one sign-in field per
@@ -58,10 +62,9 @@ pub async fn build(config: &SubgraphConfig) -> anyhow::Result<(Router, Store)> {
     build_with(config, &Runtime::standalone()).await
 }
 
-/// Connects, migrates, relays the outbox on the bus of `runtime` (users
-/// consumes no events), sweeps drug licences every
-/// `config.licence_sweep_interval` and builds the HTTP app: GraphQL with
-/// tokens checked by its own signer's key, the JWKS and the OAuth token endpoint.
+/// Connects, migrates, relays the outbox on `runtime`'s bus, answers its own
+/// personal-data events, runs its sweepers and builds the HTTP app (GraphQL
+/// checked by its own key, JWKS, OAuth token endpoint, export downloads).
 pub async fn build_with(
     config: &SubgraphConfig,
     runtime: &Runtime,
@@ -70,12 +73,11 @@ pub async fn build_with(
     let store = kit.store().clone();
     service::clients::register_service_clients(&store, config).await?;
     let swept = store.clone();
-    kit.every(
-        config.licence_sweep_interval,
-        "drug licence sweep",
-        move || service::licences::sweep_and_log(swept.clone()),
-    );
+    let sweep = move || service::licences::sweep_and_log(swept.clone());
+    kit.every(config.licence_sweep_interval, "drug licence sweep", sweep);
+    service::personal_data::answer(&kit).await;
     let (pem, auth) = (keys::load_signing_key(config)?, &config.auth);
+    let export_links = Arc::new(exports::ExportLinks::new(&pem, &config.public_url));
     let signer = Arc::new(TokenSigner::from_pem(&pem, &auth.issuer, &auth.audience)?);
     let verifier = Arc::new(signer.local_verifier()?);
     let jwks = signer.jwks();
@@ -85,14 +87,13 @@ pub async fn build_with(
     let state = UsersState {
         store: store.clone(),
         sessions,
+        peers: kit.service_client(),
+        export_links: export_links.clone(),
     };
     let schema = schema_builder().data(state).finish();
     let router = kit
         .router(schema, verifier, schema::with_loaders)
-        .route(
-            "/.well-known/jwks.json",
-            get(move || async move { Json(jwks) }),
-        )
-        .merge(oauth::router(token_endpoint));
+        .merge(oauth::router(token_endpoint, jwks))
+        .merge(exports::routes(store.clone(), export_links));
     Ok((router, store))
 }

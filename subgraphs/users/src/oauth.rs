@@ -48,11 +48,15 @@ impl TokenEndpoint {
 }
 
 /// The `POST /oauth/token` route, to merge into the subgraph's router.
-pub fn router(endpoint: TokenEndpoint) -> Router {
+pub fn router(endpoint: TokenEndpoint, jwks: serde_json::Value) -> Router {
     Router::new()
         .route("/oauth/token", post(token))
         .layer(DefaultBodyLimit::max(MAX_TOKEN_REQUEST))
         .with_state(Arc::new(endpoint))
+        .route(
+            "/.well-known/jwks.json",
+            axum::routing::get(move || async move { axum::Json(jwks) }),
+        )
 }
 
 async fn token(

@@ -19,6 +19,7 @@ pub mod accounts;
 pub mod bootstrap;
 pub mod clients;
 pub mod compliance;
+pub mod personal_data;
 pub mod seed;
 pub mod throttle;
 

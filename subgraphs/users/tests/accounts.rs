@@ -245,8 +245,12 @@ both_backends! {
         let token = auth["accessToken"].as_str().unwrap();
         let before = u.gql.data(Some(token), CONSENTS, json!({})).await;
         let marketing = |v: &Value| v["myConsents"].as_array().unwrap().iter().find(|c| c["kind"] == "MARKETING").unwrap().clone();
-        assert_eq!(marketing(&before)["granted"], false);
+        assert_eq!(marketing(&before)["granted"], false, "marketing is never pre-ticked");
         assert_eq!(marketing(&before)["recordedAt"], Value::Null);
+        let terms = before["myConsents"].as_array().unwrap().iter().find(|c| c["kind"] == "TERMS").unwrap().clone();
+        assert_eq!(terms["granted"], true, "registering accepts the terms in force: {terms}");
+        assert_eq!(terms["version"], "terms-2026-11");
+        assert!(terms["recordedAt"].is_string(), "{terms}");
         let granted = u.gql.data(Some(token), UPDATE_CONSENT, json!({ "k": "MARKETING", "g": true })).await;
         assert_eq!(granted["updateConsent"]["granted"], true);
         assert_eq!(granted["updateConsent"]["version"], "marketing-2026-11");
@@ -256,7 +260,7 @@ both_backends! {
         let m = marketing(&after);
         assert_eq!(m["granted"], false, "the latest choice stands");
         assert_eq!(m["history"].as_array().unwrap().iter().map(|h| h["granted"].clone()).collect::<Vec<_>>(), vec![json!(true), json!(false)]);
-        assert_eq!(u.count("SELECT COUNT(*) FROM consents").await, 3, "append-only");
+        assert_eq!(u.count("SELECT COUNT(*) FROM consents").await, 4, "append-only: terms at registration, then three choices");
         let bad = u.gql.send(Some(token), UPDATE_CONSENT, json!({ "k": "NEWSLETTER", "g": true })).await;
         assert!(bad["errors"][0]["message"].as_str().unwrap().contains("ConsentKind"), "{bad}");
         let anonymous = u.gql.send(None, CONSENTS, json!({})).await;

@@ -22,6 +22,7 @@ fn service_only_fields_are_hidden_from_the_router() {
         "contactForService",
         "addressForService",
         "familyMemberOfForService",
+        "recordPersonalDataAnswer",
     ] {
         let definition = field_definition(&sdl, field);
         assert!(definition.contains("@inaccessible"), "{definition}");

@@ -1,5 +1,5 @@
 //! Catalog's part of `janta seed --scale N`: the plan's medicines (with
-//! their first version, their search index rows and the vocabulary the
+//! their first version, their search index rows and facets, the vocabulary the
 //! misspelling fallback reads), every plan vendor recorded as verified,
 //! the listings, and their batches with the `RECEIVED` stock movements
 //! that account for them. Rows are written in multi-row statements
@@ -157,6 +157,7 @@ async fn seed_search(store: &Store, plan: &ScalePlan) -> anyhow::Result<u64> {
         rows.push(row);
     })
     .await?;
+    seed_search_facets(store, plan).await?;
     let words: Vec<String> = vocabulary.into_iter().collect();
     let trigrams = Bulk::new("search_trigrams", &["trigram", "word", "pos"]);
     fill(store, &trigrams, words.len() as u64, |w, rows| {
@@ -167,6 +168,35 @@ async fn seed_search(store: &Store, plan: &ScalePlan) -> anyhow::Result<u64> {
     })
     .await?;
     Ok(written)
+}
+
+/// The search facets of every generated medicine (on SQLite under the
+/// rowid of its FTS row, as `search::index_medicine` keeps them).
+async fn seed_search_facets(store: &Store, plan: &ScalePlan) -> anyhow::Result<u64> {
+    let sqlite = store.backend() == Backend::Sqlite;
+    let mut columns = vec!["medicine_id", "schedule", "category_id", "sort_name"];
+    if sqlite {
+        columns.insert(0, "rowid");
+    }
+    let facets = Bulk::new("medicine_search_facets", &columns).with_row(|p| {
+        let (name, rest) = p.split_last().expect("facet columns");
+        format!("({}, LOWER({name}))", rest.join(", "))
+    });
+    fill(store, &facets, plan.medicines, |m, rows| {
+        let s = plan.medicine(m);
+        let mut row: Vec<Value> = Vec::with_capacity(5);
+        if sqlite {
+            row.push((FTS_ROWID_BASE + m as i64).into());
+        }
+        row.extend([
+            scale_id(Kind::Medicine, m).into(),
+            s.schedule.into(),
+            category_id(s.category).into(),
+            s.name.into(),
+        ]);
+        rows.push(row);
+    })
+    .await
 }
 
 /// Every plan vendor, verified (users seeds them verified, without events).

@@ -1,32 +1,46 @@
 //! Bulk imports from CSV: the medicine master (admins) and a vendor's
 //! listings and stock (its staff and partner apps). Every row is validated
-//! first ([`crate::domain::import`]); good rows then go through the same
-//! in-transaction use cases as the mutations that make each change by hand
-//! ([`master::add_medicine`], [`master::add_version`],
-//! [`listings::offer`], [`listings::receive`]), so versions, the audit trail
-//! and events are exactly theirs. Rows are written in chunks of
-//! [`CHUNK_ROWS`], one transaction each, each row inside a savepoint: a row
-//! the database refuses is reported and undone alone.
+//! first ([`crate::domain::import`]); good rows are then written in chunks
+//! of [`CHUNK_ROWS`], one transaction each, in a few statements for the
+//! whole chunk instead of several per row.
+//!
+//! A chunk writes exactly what the mutations that make each change by
+//! hand would write for its rows: medicines through the store write they
+//! share ([`bulk::write_medicines`]: identities, versions, search index),
+//! listings and batches with the rules of [`listings::offer`] and
+//! [`listings::receive`] applied to each row in memory first, then the
+//! audit entries ([`janta_platform::audit::record_all`]) and
+//! `ListingPriceChanged` events. When the database refuses a chunk, it is
+//! undone and replayed row by row through those use cases themselves
+//! ([`master::add_medicine`], [`master::add_version`], [`listings::offer`],
+//! [`listings::receive`]), each row inside a savepoint, so a refused row is
+//! reported and undone alone.
 //!
 //! Re-running a file changes nothing: medicines are matched on their
 //! natural key ([`domain::import::medicine_key`]), listings on (vendor,
 //! medicine), batches on (listing, batch number), and a row whose values
 //! are already there is counted as unchanged without writing. What the
-//! import needs to know up front is read once, never per row.
+//! import needs to know up front is read once, never per row; what a chunk
+//! needs (the lowest batch MRPs of its listings, the listings it changes)
+//! once per chunk.
 
 use super::{listings, master};
 use crate::domain::import::{
     BatchLine, CategoryRef, CsvTable, ListingLine, ListingTerms as Terms, MedicineLine,
     MedicineRef, Rejection, LISTING_COLUMNS, MEDICINE_COLUMNS,
 };
-use crate::domain::{self, Prices};
-use crate::store::import::{self as bulk, ListingTerms, ReceivedBatch};
+use crate::domain::{self, compliance, Prices};
+use crate::events::publish;
+use crate::store::import::{self as bulk, ListingTerms, MedicineChange, ReceivedBatch, Span};
 use crate::store::{self, CategoryRow, ListingChange, ListingRow, MedicineRow, ReadClock};
 use crate::CatalogSettings;
+use janta_platform::audit::AuditEntry;
 use janta_platform::auth::PartnerScope;
 use janta_platform::cause::Cause;
-use janta_platform::store::{Store, Tx};
+use janta_platform::money::Paise;
+use janta_platform::store::{Backend, Store, Tx};
 use janta_platform::{ApiError, ApiResult};
+use serde_json::json;
 use sqlx::AnyConnection;
 use std::collections::{HashMap, HashSet};
 
@@ -92,14 +106,15 @@ impl ImportReport {
     }
 }
 
-/// The transaction rows are written in: committed every [`CHUNK_ROWS`]
-/// rows, or for a dry run one transaction for the whole file, rolled back
-/// at the end (so later rows see what earlier ones would have done).
+/// The transaction rows are written in: committed after each chunk
+/// ([`Chunks::next`]), or for a dry run one transaction for the whole file,
+/// rolled back at the end (so later rows see what earlier ones would have
+/// done). Inside it, savepoints mark a chunk written at once, or one row of
+/// a chunk replayed row by row.
 struct Chunks<'s> {
     store: &'s Store,
     /// The open transaction (None only between a commit and the next begin).
     tx: Option<Tx>,
-    rows: usize,
     dry_run: bool,
 }
 
@@ -108,48 +123,70 @@ impl<'s> Chunks<'s> {
         Ok(Chunks {
             store,
             tx: Some(store.begin().await?),
-            rows: 0,
             dry_run,
         })
     }
 
-    /// The open transaction (one is open except inside [`Chunks::settle`]).
+    /// The open transaction (one is open except inside [`Chunks::next`]).
     fn tx(&mut self) -> ApiResult<&mut Tx> {
         self.tx
             .as_mut()
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no import transaction is open")))
     }
 
-    /// The connection of the current chunk, with a savepoint opened for one row.
-    async fn row(&mut self) -> ApiResult<&mut AnyConnection> {
+    /// The connection of the current chunk, with a savepoint opened for a
+    /// chunk or one row.
+    async fn open(&mut self, span: Span) -> ApiResult<&mut AnyConnection> {
         let tx = self.tx()?;
-        bulk::savepoint(tx).await?;
+        bulk::savepoint(tx, span).await?;
         Ok(tx)
     }
 
-    /// Closes the row's savepoint: kept when it succeeded, undone when it
+    /// Closes a chunk's savepoint: kept when its write succeeded, undone
+    /// when it failed (the chunk is then replayed row by row).
+    async fn close<T>(&mut self, result: ApiResult<T>) -> ApiResult<Option<T>> {
+        match result {
+            Ok(value) => {
+                bulk::release(self.tx()?, Span::Chunk).await?;
+                Ok(Some(value))
+            }
+            Err(err) => {
+                // Slower, but says which rows; frequent replays are worth a look.
+                tracing::warn!(error = %err, "import chunk refused; replaying it row by row");
+                bulk::undo(self.tx()?, Span::Chunk).await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Closes a row's savepoint: kept when it succeeded, undone when it
     /// was refused (the reason is returned). A fault of ours aborts the
     /// import (earlier chunks stay; re-running the file completes it).
     async fn settle<T>(&mut self, result: ApiResult<T>) -> ApiResult<Result<T, String>> {
-        let settled = match result {
+        match result {
             Ok(value) => {
-                bulk::release(self.tx()?).await?;
-                Ok(value)
+                bulk::release(self.tx()?, Span::Row).await?;
+                Ok(Ok(value))
             }
-            Err(e @ ApiError::Internal(_)) => return Err(e),
+            Err(e @ ApiError::Internal(_)) => Err(e),
             Err(e) => {
-                bulk::undo(self.tx()?).await?;
-                Err(e.to_string())
+                bulk::undo(self.tx()?, Span::Row).await?;
+                Ok(Err(e.to_string()))
             }
-        };
-        self.rows += 1;
-        if !self.dry_run && self.rows.is_multiple_of(CHUNK_ROWS) {
-            if let Some(done) = self.tx.take() {
-                done.commit().await?;
-            }
-            self.tx = Some(self.store.begin().await?);
         }
-        Ok(settled)
+    }
+
+    /// Ends a chunk: commits it and opens the next transaction (a dry run
+    /// keeps its one transaction).
+    async fn next(&mut self) -> ApiResult<()> {
+        if self.dry_run {
+            return Ok(());
+        }
+        if let Some(done) = self.tx.take() {
+            done.commit().await?;
+        }
+        self.tx = Some(self.store.begin().await?);
+        Ok(())
     }
 
     async fn finish(self) -> ApiResult<()> {
@@ -237,6 +274,17 @@ impl Categories {
         }
     }
 
+    /// Why a row's category cannot be used: an ID that names no category
+    /// (a name that does not exist yet is created instead).
+    fn missing(&self, category: &CategoryRef) -> Option<ApiError> {
+        match category {
+            CategoryRef::Id(id) if !self.ids.contains(id) => {
+                Some(ApiError::bad_input(format!("category {id} does not exist")))
+            }
+            _ => None,
+        }
+    }
+
     /// Whether `line` says exactly what `current` holds (nothing to write).
     fn same(&self, current: &MedicineRow, line: &MedicineLine) -> bool {
         self.known(&line.category).is_some_and(|id| {
@@ -265,27 +313,172 @@ pub async fn import_medicines(
     let lines = medicine_lines(&table, &mut report);
     let mut master = Master::load(store).await?;
     let mut categories = Categories::new(store::all_categories(store).await?);
-    let mut chunks = Chunks::begin(store, dry_run).await?;
+    let mut pending = Vec::new();
     for line in lines {
-        let number = line.line;
         let current = master.by_key(&line.key()).cloned();
         if current.as_ref().is_some_and(|c| categories.same(c, &line)) {
             report.count(Outcome::Unchanged);
             continue;
         }
-        let conn = chunks.row().await?;
-        let result = import_medicine(conn, store, line, current, &categories, cause).await;
+        match categories.missing(&line.category) {
+            Some(missing) => report.reject(line.line, missing.to_string()),
+            None => pending.push((line, current)),
+        }
+    }
+    let mut chunks = Chunks::begin(store, dry_run).await?;
+    for chunk in pending.chunks(CHUNK_ROWS) {
+        let conn = chunks.open(Span::Chunk).await?;
+        let written = write_medicine_chunk(conn, store.backend(), chunk, &categories, cause).await;
+        match chunks.close(written).await? {
+            Some(written) => {
+                report.created += written.created;
+                report.updated += written.updated;
+                categories.extend(written.categories);
+                master.extend(written.medicines);
+            }
+            None => {
+                let known = (&mut master, &mut categories);
+                replay_medicines(&mut chunks, known, chunk, &mut report, cause).await?;
+            }
+        }
+        chunks.next().await?;
+    }
+    chunks.finish().await?;
+    Ok(report.finish())
+}
+
+/// What a chunk of medicine rows wrote: how many medicines it created and
+/// updated, the categories it created and the medicines as they now are.
+#[derive(Default)]
+struct ChunkWritten {
+    created: usize,
+    updated: usize,
+    categories: Vec<CategoryRow>,
+    medicines: Vec<MedicineRow>,
+}
+
+/// Writes a chunk of medicine rows (validated, none unchanged, each
+/// naming an existing category ID or a category name) at once, inside the
+/// chunk's savepoint: the categories they name that do not exist yet
+/// ([`master::add_category`]), then every medicine and version
+/// ([`bulk::write_medicines`]) and their audit entries, each as
+/// [`master::add_medicine`] or [`master::add_version`] would write it.
+async fn write_medicine_chunk(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    chunk: &[(MedicineLine, Option<MedicineRow>)],
+    categories: &Categories,
+    cause: &Cause,
+) -> ApiResult<ChunkWritten> {
+    let mut written = ChunkWritten::default();
+    let mut rows = Vec::with_capacity(chunk.len());
+    for (line, current) in chunk {
+        let mut fields = line.fields.clone();
+        fields.category_id = match categories.known(&line.category) {
+            Some(id) => id.clone(),
+            None => created_category(conn, &line.category, &mut written.categories, cause).await?,
+        };
+        let id = current
+            .as_ref()
+            .map_or_else(janta_platform::ids::new_id, |c| c.id.clone());
+        rows.push((id, current, fields));
+    }
+    let changes: Vec<MedicineChange<'_>> = rows
+        .iter()
+        .map(|(id, current, fields)| MedicineChange {
+            id,
+            from_version: current.as_ref().map(|c| c.version),
+            fields,
+        })
+        .collect();
+    bulk::write_medicines(conn, backend, &changes, cause.actor()).await?;
+    let ids: Vec<String> = rows.iter().map(|(id, _, _)| id.clone()).collect();
+    let after: HashMap<String, MedicineRow> = store::medicines_by_ids(&mut *conn, &ids)
+        .await?
+        .into_iter()
+        .map(|row| (row.id.clone(), row))
+        .collect();
+    let mut entries = Vec::with_capacity(rows.len());
+    for (id, current, _) in &rows {
+        let row = after
+            .get(id)
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("medicine {id} not written")))?;
+        let (action, before) = match current {
+            None => ("created", None),
+            Some(current) => ("new_version", Some(current.to_json())),
+        };
+        if current.is_none() {
+            written.created += 1;
+        } else {
+            written.updated += 1;
+        }
+        entries.push(AuditEntry {
+            actor: cause.actor(),
+            entity_type: "medicine",
+            entity_id: id,
+            action,
+            before,
+            after: Some(row.to_json()),
+        });
+    }
+    janta_platform::audit::record_all(conn, &entries).await?;
+    written.medicines = after.into_values().collect();
+    Ok(written)
+}
+
+/// The ID of the category `category` names that an earlier row of the
+/// chunk created, or of one created now (audited) and added to `created`.
+async fn created_category(
+    conn: &mut AnyConnection,
+    category: &CategoryRef,
+    created: &mut Vec<CategoryRow>,
+    cause: &Cause,
+) -> ApiResult<String> {
+    let CategoryRef::Name(name) = category else {
+        return Err(ApiError::not_found("category"));
+    };
+    let lower = name.to_lowercase();
+    if let Some(row) = created.iter().find(|c| c.name.to_lowercase() == lower) {
+        return Ok(row.id.clone());
+    }
+    let row = master::add_category(conn, name, None, cause).await?;
+    let id = row.id.clone();
+    created.push(row);
+    Ok(id)
+}
+
+/// Writes a chunk the database refused as a whole row by row, each in its
+/// own savepoint, through the use cases that make each change by hand: the
+/// rows it refuses are reported with their reasons, the others kept.
+async fn replay_medicines(
+    chunks: &mut Chunks<'_>,
+    (master, categories): (&mut Master, &mut Categories),
+    chunk: &[(MedicineLine, Option<MedicineRow>)],
+    report: &mut ImportReport,
+    cause: &Cause,
+) -> ApiResult<()> {
+    for (line, current) in chunk {
+        let backend = chunks.store.backend();
+        let conn = chunks.open(Span::Row).await?;
+        let result = import_medicine(
+            conn,
+            backend,
+            line.clone(),
+            current.clone(),
+            categories,
+            cause,
+        )
+        .await;
         match chunks.settle(result).await? {
             Ok((outcome, row, category)) => {
                 report.count(outcome);
                 categories.extend(category);
                 master.extend(row);
             }
-            Err(reason) => report.reject(number, reason),
+            Err(reason) => report.reject(line.line, reason),
         }
     }
-    chunks.finish().await?;
-    Ok(report.finish())
+    Ok(())
 }
 
 impl Extend<CategoryRow> for Categories {
@@ -338,10 +531,10 @@ fn medicine_lines(table: &CsvTable, report: &mut ImportReport) -> Vec<MedicineLi
 /// (None when unchanged) and the category it created, if any.
 type MedicineWrite = (Outcome, Option<MedicineRow>, Option<CategoryRow>);
 
-/// Writes one medicine row inside its savepoint.
+/// Writes one medicine row inside its savepoint (a chunk replayed row by row).
 async fn import_medicine(
     conn: &mut AnyConnection,
-    store: &Store,
+    backend: Backend,
     line: MedicineLine,
     current: Option<MedicineRow>,
     categories: &Categories,
@@ -349,11 +542,11 @@ async fn import_medicine(
 ) -> ApiResult<MedicineWrite> {
     let mut fields = line.fields;
     let mut created = None;
+    if let Some(missing) = categories.missing(&line.category) {
+        return Err(missing);
+    }
     fields.category_id = match &line.category {
-        CategoryRef::Id(id) if categories.ids.contains(id) => id.clone(),
-        CategoryRef::Id(id) => {
-            return Err(ApiError::bad_input(format!("category {id} does not exist")))
-        }
+        CategoryRef::Id(id) => id.clone(),
         CategoryRef::Name(name) => match categories.by_name.get(&name.to_lowercase()) {
             Some(id) => id.clone(),
             None => {
@@ -364,7 +557,6 @@ async fn import_medicine(
             }
         },
     };
-    let backend = store.backend();
     Ok(match current {
         None => {
             let row = master::add_medicine(conn, backend, &fields, cause).await?;
@@ -453,7 +645,7 @@ pub async fn import_listings(
     let mut stock = VendorStock::load(store, vendor_id).await?;
     let mut file_terms: HashMap<String, (i64, Terms)> = HashMap::new();
     let mut file_batches: HashMap<(String, String), i64> = HashMap::new();
-    let mut chunks = Chunks::begin(store, dry_run).await?;
+    let mut pending = Vec::new();
     for line in lines {
         let medicine = match master.find(&line.medicine) {
             Ok(medicine) => medicine,
@@ -462,18 +654,64 @@ pub async fn import_listings(
                 continue;
             }
         };
-        if let Err(reason) =
-            same_within_file(&line, &medicine.id, &mut file_terms, &mut file_batches)
-        {
-            report.reject(line.line, reason);
-            continue;
+        match same_within_file(&line, &medicine.id, &mut file_terms, &mut file_batches) {
+            Ok(()) => pending.push((line, medicine)),
+            Err(reason) => report.reject(line.line, reason),
         }
-        if untouched(&line, &medicine.id, &stock) {
+    }
+    let vendor = Vendor {
+        id: vendor_id,
+        clock: &clock,
+        cause,
+    };
+    let mut chunks = Chunks::begin(store, dry_run).await?;
+    for chunk in pending.chunks(CHUNK_ROWS) {
+        let conn = chunks.open(Span::Chunk).await?;
+        let written = write_listing_chunk(conn, &vendor, chunk, &stock).await;
+        match chunks.close(written).await? {
+            Some(written) => {
+                for (line, outcome) in written.outcomes {
+                    match outcome {
+                        Ok(outcome) => report.count(outcome),
+                        Err(reason) => report.reject(line, reason),
+                    }
+                }
+                stock.listings.extend(written.plan.listings);
+                stock.batches.extend(written.plan.batches);
+            }
+            None => replay_listings(&mut chunks, &vendor, chunk, &mut stock, &mut report).await?,
+        }
+        chunks.next().await?;
+    }
+    chunks.finish().await?;
+    Ok(report.finish())
+}
+
+/// Who a listings import writes for, when, and on whose behalf.
+struct Vendor<'a> {
+    id: &'a str,
+    clock: &'a ReadClock,
+    cause: &'a Cause,
+}
+
+/// Writes a chunk of listings rows the database refused as a whole row by
+/// row, each in its own savepoint, through the use cases that make each
+/// change by hand ([`listings::offer`], [`listings::receive`]).
+async fn replay_listings(
+    chunks: &mut Chunks<'_>,
+    vendor: &Vendor<'_>,
+    chunk: &[(ListingLine, &MedicineRow)],
+    stock: &mut VendorStock,
+    report: &mut ImportReport,
+) -> ApiResult<()> {
+    for (line, medicine) in chunk {
+        if untouched(line, &medicine.id, stock) {
             report.count(Outcome::Unchanged);
             continue;
         }
-        let conn = chunks.row().await?;
-        let result = import_listing(conn, vendor_id, medicine, &line, &stock, &clock, cause).await;
+        let conn = chunks.open(Span::Row).await?;
+        let (id, clock, cause) = (vendor.id, vendor.clock, vendor.cause);
+        let result = import_listing(conn, id, medicine, line, stock, clock, cause).await;
         match chunks.settle(result).await? {
             Ok((outcome, listing, batch)) => {
                 report.count(outcome);
@@ -482,8 +720,297 @@ pub async fn import_listings(
             Err(reason) => report.reject(line.line, reason),
         }
     }
-    chunks.finish().await?;
-    Ok(report.finish())
+    Ok(())
+}
+
+/// What a chunk of listings rows will write, worked out in memory row by
+/// row against what the import knows (the vendor's listings and batches,
+/// the lowest MRP of each listing's batches on hand) and what earlier rows
+/// of the chunk write, with the rules of [`listings::offer`] and
+/// [`listings::receive`].
+#[derive(Default)]
+struct ListingPlan {
+    steps: Vec<ListingStep>,
+    /// Listings as the chunk leaves them, by medicine.
+    listings: HashMap<String, ListingTerms>,
+    /// Batches the chunk records.
+    batches: HashMap<(String, String), ReceivedBatch>,
+    /// The lowest MRP of each listing's batches on hand.
+    lowest: HashMap<String, Paise>,
+}
+
+/// One row of a chunk that writes something.
+struct ListingStep {
+    listing_id: String,
+    medicine_id: String,
+    /// The change to the listing, and whether it creates it.
+    change: Option<(ListingChange, bool)>,
+    /// The batch it records, at its MRP.
+    batch: Option<(BatchLine, Paise)>,
+}
+
+impl ListingPlan {
+    fn listing<'s>(
+        &'s self,
+        stock: &'s VendorStock,
+        medicine_id: &str,
+    ) -> Option<&'s ListingTerms> {
+        self.listings
+            .get(medicine_id)
+            .or_else(|| stock.listings.get(medicine_id))
+    }
+
+    fn batch<'s>(
+        &'s self,
+        stock: &'s VendorStock,
+        key: &(String, String),
+    ) -> Option<&'s ReceivedBatch> {
+        self.batches.get(key).or_else(|| stock.batches.get(key))
+    }
+
+    /// Plans one row: what it writes (None: nothing, it is unchanged), or
+    /// why it is refused (nothing of it is planned then).
+    fn add(
+        &mut self,
+        stock: &VendorStock,
+        line: &ListingLine,
+        medicine: &MedicineRow,
+    ) -> ApiResult<Option<Outcome>> {
+        let current = self.listing(stock, &medicine.id).cloned();
+        let change = listing_change(&line.terms, current.as_ref())?;
+        let after = match (change, &current) {
+            (Some(change), _) => {
+                compliance::check_listable(medicine.schedule)?;
+                if let Some(current) = &current {
+                    let lowest = self.lowest.get(&current.id).copied();
+                    compliance::check_price_within_batches(change.prices.price, lowest)?;
+                }
+                Some(changed_terms(current.as_ref(), &medicine.id, &change))
+            }
+            (None, Some(current)) => Some(current.clone()),
+            (None, None) => None,
+        };
+        let batch = match (&line.batch, &after) {
+            (None, _) => None,
+            (Some(_), None) => {
+                return Err(ApiError::bad_input(
+                    "there is no listing of this medicine yet: give its price and mrp",
+                ))
+            }
+            (Some(batch), Some(listing)) => {
+                let key = (listing.id.clone(), batch.number.clone());
+                match self.batch(stock, &key) {
+                    Some(recorded) => {
+                        check_recorded_batch(recorded, batch)?;
+                        None
+                    }
+                    None => {
+                        let mrp = batch.mrp.unwrap_or(listing.mrp_paise);
+                        compliance::check_batch_mrp(mrp, listing.price_paise)?;
+                        Some((batch.clone(), mrp))
+                    }
+                }
+            }
+        };
+        let outcome = match (&change, &batch) {
+            (None, None) => return Ok(None),
+            (Some(_), _) if current.is_none() => Outcome::Created,
+            _ => Outcome::Updated,
+        };
+        let listing =
+            after.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no listing planned")))?;
+        if let Some((batch, mrp)) = &batch {
+            let lowest = self.lowest.entry(listing.id.clone()).or_insert(*mrp);
+            *lowest = (*lowest).min(*mrp);
+            let recorded = ReceivedBatch {
+                listing_id: listing.id.clone(),
+                batch_number: batch.number.clone(),
+                expires_on: janta_platform::scalars::Date(batch.expires_on),
+                mrp_paise: *mrp,
+                received: batch.quantity,
+            };
+            self.batches
+                .insert((listing.id.clone(), batch.number.clone()), recorded);
+        }
+        self.steps.push(ListingStep {
+            listing_id: listing.id.clone(),
+            medicine_id: medicine.id.clone(),
+            change: change.map(|c| (c, current.is_none())),
+            batch,
+        });
+        self.listings.insert(medicine.id.clone(), listing);
+        Ok(Some(outcome))
+    }
+}
+
+/// The terms of a listing once `change` is applied to `current` (a new
+/// listing, with a new ID, when there is none), as the store writes them.
+fn changed_terms(
+    current: Option<&ListingTerms>,
+    medicine_id: &str,
+    change: &ListingChange,
+) -> ListingTerms {
+    ListingTerms {
+        id: current.map_or_else(janta_platform::ids::new_id, |c| c.id.clone()),
+        medicine_id: medicine_id.to_string(),
+        price_paise: change.prices.price,
+        mrp_paise: change.prices.mrp,
+        active: change.active.unwrap_or(current.is_none_or(|c| c.active)),
+        min_shelf_life_days: change
+            .min_shelf_life_days
+            .or(current.and_then(|c| c.min_shelf_life_days)),
+    }
+}
+
+/// What a chunk of listings rows wrote: each row's outcome (or why it was
+/// refused) by line, and the plan it wrote.
+struct ListingsWritten {
+    outcomes: Vec<(i64, Result<Outcome, String>)>,
+    plan: ListingPlan,
+}
+
+/// Plans a chunk of listings rows, then writes it inside the chunk's
+/// savepoint in a few statements (new listings, changed ones, new batches
+/// and their ledger entries, audit entries) plus one event per listing
+/// created or repriced: what [`listings::offer`] and [`listings::receive`]
+/// would write row by row.
+async fn write_listing_chunk(
+    conn: &mut AnyConnection,
+    vendor: &Vendor<'_>,
+    chunk: &[(ListingLine, &MedicineRow)],
+    stock: &VendorStock,
+) -> ApiResult<ListingsWritten> {
+    let known: Vec<String> = chunk
+        .iter()
+        .filter_map(|(_, m)| stock.listings.get(&m.id).map(|l| l.id.clone()))
+        .collect();
+    let mut plan = ListingPlan {
+        lowest: store::stock::lowest_batch_mrps(conn, &known, vendor.clock.today).await?,
+        ..ListingPlan::default()
+    };
+    let mut outcomes = Vec::with_capacity(chunk.len());
+    for (line, medicine) in chunk {
+        let outcome = match plan.add(stock, line, medicine) {
+            Ok(None) => Ok(Outcome::Unchanged),
+            Ok(Some(outcome)) => Ok(outcome),
+            Err(e @ ApiError::Internal(_)) => return Err(e),
+            Err(e) => Err(e.to_string()),
+        };
+        outcomes.push((line.line, outcome));
+    }
+    write_listing_plan(conn, vendor, &plan).await?;
+    Ok(ListingsWritten { outcomes, plan })
+}
+
+/// Writes a chunk's plan (see [`write_listing_chunk`]).
+async fn write_listing_plan(
+    conn: &mut AnyConnection,
+    vendor: &Vendor<'_>,
+    plan: &ListingPlan,
+) -> ApiResult<()> {
+    let clock = vendor.clock;
+    let changed: Vec<String> = plan
+        .steps
+        .iter()
+        .filter(|s| matches!(s.change, Some((_, false))))
+        .map(|s| s.listing_id.clone())
+        .collect();
+    let before: HashMap<String, ListingRow> =
+        by_id(store::listings_by_ids(&mut *conn, &changed, clock).await?);
+    let now = janta_platform::scalars::DateTime::now();
+    let mut created = Vec::new();
+    for step in &plan.steps {
+        match &step.change {
+            Some((change, true)) => created.push(store::NewListing {
+                id: &step.listing_id,
+                vendor_id: vendor.id,
+                medicine_id: &step.medicine_id,
+                change,
+            }),
+            Some((change, false)) => {
+                let row = before
+                    .get(&step.listing_id)
+                    .ok_or_else(|| ApiError::not_found("listing"))?;
+                store::update_listing(conn, row, change, now).await?;
+            }
+            None => {}
+        }
+    }
+    store::insert_listings(conn, &created).await?;
+    let touched: Vec<String> = plan.steps.iter().map(|s| s.listing_id.clone()).collect();
+    let after = by_id(store::listings_by_ids(&mut *conn, &touched, clock).await?);
+    let actor = vendor.cause.actor();
+    let batches: Vec<store::stock::NewBatch<'_>> = plan
+        .steps
+        .iter()
+        .filter_map(|s| {
+            s.batch.as_ref().map(|(b, mrp)| store::stock::NewBatch {
+                id: janta_platform::ids::new_id(),
+                listing_id: &s.listing_id,
+                batch_number: &b.number,
+                expires_on: b.expires_on,
+                quantity: b.quantity,
+                mrp: *mrp,
+                actor,
+            })
+        })
+        .collect();
+    store::stock::insert_batches(conn, &batches).await?;
+    let mut stock_of: HashMap<&str, i64> =
+        after.iter().map(|(id, l)| (id.as_str(), l.stock)).collect();
+    let mut entries = Vec::new();
+    let mut new_batches = batches.iter();
+    for step in &plan.steps {
+        let row = after
+            .get(&step.listing_id)
+            .ok_or_else(|| ApiError::not_found("listing"))?;
+        if let Some((_, creates)) = &step.change {
+            let previous = before.get(&step.listing_id);
+            let action = if *creates { "created" } else { "updated" };
+            entries.push(AuditEntry {
+                actor,
+                entity_type: "listing",
+                entity_id: &step.listing_id,
+                action,
+                before: previous.map(ListingRow::to_json),
+                after: Some(row.to_json()),
+            });
+            let repriced = previous
+                .is_none_or(|b| b.price_paise != row.price_paise || b.mrp_paise != row.mrp_paise);
+            if repriced {
+                publish::listing_price_changed(conn, previous, row, vendor.cause).await?;
+            }
+        }
+        if let Some((batch, mrp)) = &step.batch {
+            let recorded = new_batches
+                .next()
+                .ok_or_else(|| ApiError::internal(anyhow::anyhow!("batch not written")))?;
+            let stock = stock_of
+                .entry(step.listing_id.as_str())
+                .or_insert(row.stock);
+            let before_stock = *stock;
+            *stock += batch.quantity;
+            entries.push(AuditEntry {
+                actor,
+                entity_type: "listing",
+                entity_id: &step.listing_id,
+                action: "batch_received",
+                before: Some(json!({ "stock": before_stock })),
+                after: Some(json!({
+                    "stock": *stock, "batchId": recorded.id, "batchNumber": batch.number,
+                    "expiresOn": janta_platform::scalars::Date(batch.expires_on).to_db(),
+                    "received": batch.quantity, "mrpPaise": mrp,
+                })),
+            });
+        }
+    }
+    janta_platform::audit::record_all(conn, &entries).await?;
+    Ok(())
+}
+
+/// Listing rows by ID.
+fn by_id(rows: Vec<ListingRow>) -> HashMap<String, ListingRow> {
+    rows.into_iter().map(|row| (row.id.clone(), row)).collect()
 }
 
 /// The valid listing rows of `table`; the others go to `report`.

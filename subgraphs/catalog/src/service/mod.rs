@@ -6,6 +6,7 @@
 pub mod import;
 pub mod listings;
 pub mod master;
+pub mod personal_data;
 pub mod quarantine;
 pub mod reservations;
 pub mod vendors;

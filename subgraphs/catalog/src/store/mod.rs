@@ -39,6 +39,7 @@ pub fn migrations() -> Migrations {
 enum Arg {
     Text(String),
     Int(i64),
+    OptInt(Option<i64>),
     Bool(bool),
 }
 
@@ -71,6 +72,11 @@ impl Sql {
         format!("${}", self.args.len())
     }
 
+    pub(crate) fn arg_opt_int(&mut self, value: Option<i64>) -> String {
+        self.args.push(Arg::OptInt(value));
+        format!("${}", self.args.len())
+    }
+
     pub(crate) fn arg_bool(&mut self, value: bool) -> String {
         self.args.push(Arg::Bool(value));
         format!("${}", self.args.len())
@@ -91,6 +97,7 @@ impl Sql {
             query = match arg {
                 Arg::Text(v) => query.bind(v.as_str()),
                 Arg::Int(v) => query.bind(*v),
+                Arg::OptInt(v) => query.bind(*v),
                 Arg::Bool(v) => query.bind(*v),
             };
         }
@@ -103,6 +110,7 @@ impl Sql {
             query = match arg {
                 Arg::Text(v) => query.bind(v.as_str()),
                 Arg::Int(v) => query.bind(*v),
+                Arg::OptInt(v) => query.bind(*v),
                 Arg::Bool(v) => query.bind(*v),
             };
         }
@@ -384,45 +392,64 @@ pub async fn category_exists(conn: &mut AnyConnection, id: &str) -> sqlx::Result
 // ---------- medicines ----------
 
 /// One version of a medicine to record.
-struct NewVersion<'a> {
-    medicine_id: &'a str,
-    version: i64,
-    previous: Option<i64>,
-    fields: &'a MedicineFields,
-    actor: &'a str,
-    at: DateTime,
+pub(crate) struct NewVersion<'a> {
+    pub(crate) medicine_id: &'a str,
+    pub(crate) version: i64,
+    pub(crate) previous: Option<i64>,
+    pub(crate) fields: &'a MedicineFields,
+    pub(crate) actor: &'a str,
+    pub(crate) at: DateTime,
 }
 
+/// Versions per `INSERT` of [`NewVersion::insert_all`] (14 bind values each).
+const VERSIONS_PER_STATEMENT: usize = 500;
+
 impl NewVersion<'_> {
-    async fn insert(&self, conn: &mut AnyConnection) -> sqlx::Result<()> {
+    /// Records many versions, a few hundred per statement (bulk imports).
+    pub(crate) async fn insert_all(
+        conn: &mut AnyConnection,
+        versions: &[NewVersion<'_>],
+    ) -> sqlx::Result<()> {
+        for chunk in versions.chunks(VERSIONS_PER_STATEMENT) {
+            let mut sql = Sql::new();
+            let rows: Vec<String> = chunk.iter().map(|v| v.values(&mut sql)).collect();
+            sql.push(&format!(
+                "INSERT INTO medicine_versions (medicine_id, version, previous_version, name, generic_name, \
+                 manufacturer, strength, form, pack_size, schedule, hsn_code, category_id, created_by, created_at) \
+                 VALUES {}",
+                rows.join(", ")
+            ));
+            sql.query().execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
+    /// This version's `(…)` row of values, its bind values added to `sql`.
+    fn values(&self, sql: &mut Sql) -> String {
         let f = self.fields;
-        sqlx::query(
-            "INSERT INTO medicine_versions (medicine_id, version, previous_version, name, generic_name, \
-             manufacturer, strength, form, pack_size, schedule, hsn_code, category_id, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
-        .bind(self.medicine_id)
-        .bind(self.version)
-        .bind(self.previous)
-        .bind(&f.name)
-        .bind(&f.generic_name)
-        .bind(&f.manufacturer)
-        .bind(&f.strength)
-        .bind(f.form)
-        .bind(&f.pack_size)
-        .bind(f.schedule)
-        .bind(&f.hsn_code)
-        .bind(&f.category_id)
-        .bind(self.actor)
-        .bind(self.at)
-        .execute(conn)
-        .await
-        .map(|_| ())
+        let values = [
+            sql.arg_text(self.medicine_id),
+            sql.arg_int(self.version),
+            sql.arg_opt_int(self.previous),
+            sql.arg_text(f.name.clone()),
+            sql.arg_text(f.generic_name.clone()),
+            sql.arg_text(f.manufacturer.clone()),
+            sql.arg_text(f.strength.clone()),
+            sql.arg_text(f.form.as_db()),
+            sql.arg_text(f.pack_size.clone()),
+            sql.arg_text(f.schedule.as_db()),
+            sql.arg_text(f.hsn_code.clone()),
+            sql.arg_text(f.category_id.clone()),
+            sql.arg_text(self.actor),
+            sql.arg_text(to_db_time(self.at.0)),
+        ];
+        format!("({})", values.join(", "))
     }
 }
 
 /// Creates a medicine at version 1 and indexes it for search. `id` is for
-/// fixed demo IDs; otherwise a new one is made.
+/// fixed demo IDs; otherwise a new one is made. (The same write as a bulk
+/// import's, [`import::write_medicines`], for one medicine.)
 pub async fn insert_medicine(
     conn: &mut AnyConnection,
     backend: Backend,
@@ -431,25 +458,12 @@ pub async fn insert_medicine(
     actor: &str,
 ) -> sqlx::Result<MedicineRow> {
     let id = id.map_or_else(new_id, str::to_string);
-    let now = DateTime::now();
-    sqlx::query(
-        "INSERT INTO medicines (id, current_version, created_at, updated_at) VALUES ($1, $2, $3, $3)",
-    )
-    .bind(&id)
-    .bind(1_i64)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    let version = NewVersion {
-        medicine_id: &id,
-        version: 1,
-        previous: None,
+    let change = import::MedicineChange {
+        id: &id,
+        from_version: None,
         fields,
-        actor,
-        at: now,
     };
-    version.insert(conn).await?;
-    search::index_medicine(conn, backend, &id, fields, true).await?;
+    import::write_medicines(conn, backend, &[change], actor).await?;
     medicine_by_id(conn, &id)
         .await?
         .ok_or(sqlx::Error::RowNotFound)
@@ -465,32 +479,19 @@ pub async fn update_medicine(
     fields: &MedicineFields,
     actor: &str,
 ) -> ApiResult<MedicineRow> {
-    let now = DateTime::now();
-    let next = from_version + 1;
-    let moved = sqlx::query(
-        "UPDATE medicines SET current_version = $3, updated_at = $4 WHERE id = $1 AND current_version = $2",
-    )
-    .bind(id)
-    .bind(from_version)
-    .bind(next)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    if moved.rows_affected() != 1 {
-        return Err(ApiError::conflict(
-            "the medicine was changed meanwhile; reload it and try again",
-        ));
-    }
-    let version = NewVersion {
-        medicine_id: id,
-        version: next,
-        previous: Some(from_version),
+    let change = import::MedicineChange {
+        id,
+        from_version: Some(from_version),
         fields,
-        actor,
-        at: now,
     };
-    version.insert(conn).await?;
-    search::index_medicine(conn, backend, id, fields, false).await?;
+    match import::write_medicines(conn, backend, &[change], actor).await {
+        Err(sqlx::Error::RowNotFound) => {
+            return Err(ApiError::conflict(
+                "the medicine was changed meanwhile; reload it and try again",
+            ))
+        }
+        written => written?,
+    }
     medicine_by_id(conn, id)
         .await?
         .ok_or_else(|| ApiError::not_found("medicine"))
@@ -900,6 +901,21 @@ pub async fn upsert_listing(
     }
     let before = before.ok_or(sqlx::Error::RowNotFound)?;
     domain::compliance::check_expected_version(change.expected_version, before.version)?;
+    update_listing(conn, &before, &change, now).await?;
+    let after = listing_by_id(conn, &before.id, clock)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
+    Ok((Some(before), after))
+}
+
+/// Applies `change` to listing `before` (its next version), provided it is
+/// still at `before`'s version; else `CONFLICT`.
+pub(crate) async fn update_listing(
+    conn: &mut AnyConnection,
+    before: &ListingRow,
+    change: &ListingChange,
+    now: DateTime,
+) -> ApiResult<()> {
     let mut sql = Sql::new();
     let price = sql.arg_int(change.prices.price.get());
     let mrp = sql.arg_int(change.prices.mrp.get());
@@ -922,10 +938,55 @@ pub async fn upsert_listing(
             "the listing was changed meanwhile; reload it and try again",
         ));
     }
-    let after = listing_by_id(conn, &before.id, clock)
-        .await?
-        .ok_or(sqlx::Error::RowNotFound)?;
-    Ok((Some(before), after))
+    Ok(())
+}
+
+/// A new listing a bulk import creates.
+pub struct NewListing<'a> {
+    pub id: &'a str,
+    pub vendor_id: &'a str,
+    pub medicine_id: &'a str,
+    pub change: &'a ListingChange,
+}
+
+/// Listings per statement of [`insert_listings`] (7 bind values each).
+const LISTINGS_PER_STATEMENT: usize = 500;
+
+/// Creates listings at version 1 as [`upsert_listing`] creates one, a few
+/// hundred per statement (a bulk import's chunk). A listing of the same
+/// vendor and medicine created meanwhile fails the statement.
+pub async fn insert_listings(
+    conn: &mut AnyConnection,
+    listings: &[NewListing<'_>],
+) -> sqlx::Result<()> {
+    let now = to_db_time(Utc::now());
+    for chunk in listings.chunks(LISTINGS_PER_STATEMENT) {
+        let mut sql = Sql::new();
+        let at = sql.arg_text(now.clone());
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|l| {
+                let c = l.change;
+                let values = [
+                    sql.arg_text(l.id),
+                    sql.arg_text(l.vendor_id),
+                    sql.arg_text(l.medicine_id),
+                    sql.arg_int(c.prices.price.get()),
+                    sql.arg_int(c.prices.mrp.get()),
+                    sql.arg_bool(c.active.unwrap_or(true)),
+                    sql.arg_opt_int(c.min_shelf_life_days),
+                ];
+                format!("({}, 1, {at}, {at})", values.join(", "))
+            })
+            .collect();
+        sql.push(&format!(
+            "INSERT INTO listings (id, vendor_id, medicine_id, price_paise, mrp_paise, active, \
+             min_shelf_life_days, version, created_at, updated_at) VALUES {}",
+            rows.join(", ")
+        ));
+        sql.query().execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 // ---------- tax slabs: history ----------

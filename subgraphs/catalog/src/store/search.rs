@@ -7,7 +7,7 @@
 //! prefixes, e.g. "paracitamol", "amoxycillin") and the search runs again.
 //! Scores are integers, so keyset cursors (score, id) are exact and pages stable.
 
-use super::{medicine_columns, Sql, CURRENT_MEDICINES, CURRENT_VERSION};
+use super::{medicine_columns, Sql, CURRENT_VERSION};
 use crate::domain::{self, MedicineFields};
 use crate::store::MedicineRow;
 use janta_platform::pagination::PageRequest;
@@ -34,7 +34,8 @@ pub struct MedicineFilter {
 pub struct Hit {
     /// The medicine (current version).
     pub medicine: MedicineRow,
-    /// Cursor key: the integer score when searching, the lower-cased name otherwise.
+    /// Cursor key: the integer score when searching (on SQLite followed by
+    /// `.` and the FTS rowid that breaks ties), the lower-cased name otherwise.
     pub key: String,
 }
 
@@ -43,6 +44,8 @@ struct ScoredRow {
     #[sqlx(flatten)]
     medicine: MedicineRow,
     score: i64,
+    /// SQLite: the FTS rowid that breaks ties; PostgreSQL: NULL (the ID does).
+    tie: Option<i64>,
 }
 
 #[derive(FromRow)]
@@ -52,8 +55,9 @@ struct NamedRow {
     sort_key: String,
 }
 
-/// Refreshes the search index and vocabulary for a medicine's current
-/// fields; `fresh` when the medicine was never indexed (a new one).
+/// Refreshes the search index, its facets and the vocabulary for a
+/// medicine's current fields; `fresh` when the medicine was never indexed
+/// (a new one).
 pub async fn index_medicine(
     conn: &mut AnyConnection,
     backend: Backend,
@@ -61,51 +65,55 @@ pub async fn index_medicine(
     f: &MedicineFields,
     fresh: bool,
 ) -> sqlx::Result<()> {
-    match backend {
-        Backend::Sqlite => {
-            // `medicine_id` is UNINDEXED in FTS5: this scans the index, so
-            // it runs only for a medicine indexed before (not per new one).
-            if !fresh {
-                sqlx::query("DELETE FROM medicine_search WHERE medicine_id = $1")
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await?;
-            }
-            sqlx::query(
-                "INSERT INTO medicine_search (medicine_id, name, generic_name, manufacturer) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(id)
-            .bind(&f.name)
-            .bind(&f.generic_name)
-            .bind(&f.manufacturer)
-            .execute(&mut *conn)
-            .await?;
-        }
-        Backend::Postgres => {
-            sqlx::query(
-                "INSERT INTO medicine_search (medicine_id, document) VALUES ($1, \
-                 setweight(to_tsvector('simple', $2), 'A') || setweight(to_tsvector('simple', $3), 'B') \
-                 || setweight(to_tsvector('simple', $4), 'C')) \
-                 ON CONFLICT (medicine_id) DO UPDATE SET document = EXCLUDED.document",
-            )
-            .bind(id)
-            .bind(&f.name)
-            .bind(&f.generic_name)
-            .bind(&f.manufacturer)
-            .execute(&mut *conn)
-            .await?;
+    let medicine = Indexed {
+        id,
+        fields: f,
+        fresh,
+    };
+    index_medicines(conn, backend, &[medicine]).await
+}
+
+/// One medicine to (re)index: its ID, current fields, and whether it was
+/// never indexed before (a new one).
+#[derive(Debug, Clone, Copy)]
+pub struct Indexed<'a> {
+    pub id: &'a str,
+    pub fields: &'a MedicineFields,
+    pub fresh: bool,
+}
+
+/// Medicines indexed per statement (4 bind values each).
+const INDEXED_PER_STATEMENT: usize = 500;
+/// Vocabulary rows per statement (3 bind values each).
+const TRIGRAMS_PER_STATEMENT: usize = 1_000;
+
+/// [`index_medicine`] for many medicines at once (a bulk import's chunk):
+/// a few statements for all of them instead of a few for each.
+pub async fn index_medicines(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    medicines: &[Indexed<'_>],
+) -> sqlx::Result<()> {
+    for chunk in medicines.chunks(INDEXED_PER_STATEMENT) {
+        write_facets(conn, chunk).await?;
+        match backend {
+            Backend::Sqlite => write_fts_rows(conn, chunk).await?,
+            Backend::Postgres => write_documents(conn, chunk).await?,
         }
     }
-    let words = domain::vocabulary_words(&[&f.name, &f.generic_name, &f.manufacturer]);
-    let rows: Vec<(String, String, i64)> = words
-        .iter()
-        .flat_map(|w| {
-            domain::trigrams(w)
-                .into_iter()
-                .map(move |(t, pos)| (t, w.clone(), pos))
-        })
-        .collect();
-    for chunk in rows.chunks(200) {
+    let mut seen = std::collections::HashSet::new();
+    let mut rows: Vec<(String, String, i64)> = Vec::new();
+    for m in medicines {
+        let f = m.fields;
+        for w in domain::vocabulary_words(&[&f.name, &f.generic_name, &f.manufacturer]) {
+            for (t, pos) in domain::trigrams(&w) {
+                if seen.insert((t.clone(), w.clone())) {
+                    rows.push((t, w.clone(), pos));
+                }
+            }
+        }
+    }
+    for chunk in rows.chunks(TRIGRAMS_PER_STATEMENT) {
         let mut sql = Sql::new();
         let values: Vec<String> = chunk
             .iter()
@@ -124,6 +132,94 @@ pub async fn index_medicine(
         sql.query().execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+/// Upserts the facets of `medicines`. An upsert keeps the row (and on
+/// SQLite its rowid, the FTS row's).
+async fn write_facets(conn: &mut AnyConnection, medicines: &[Indexed<'_>]) -> sqlx::Result<()> {
+    let mut sql = Sql::new();
+    let rows: Vec<String> = medicines
+        .iter()
+        .map(|m| {
+            let f = m.fields;
+            let id = sql.arg_text(m.id);
+            let schedule = sql.arg_text(f.schedule.as_db());
+            let category = sql.arg_text(f.category_id.clone());
+            let name = sql.arg_text(f.name.clone());
+            format!("({id}, {schedule}, {category}, LOWER(CAST({name} AS TEXT)))")
+        })
+        .collect();
+    sql.push(&format!(
+        "INSERT INTO medicine_search_facets (medicine_id, schedule, category_id, sort_name) \
+         VALUES {} ON CONFLICT (medicine_id) DO UPDATE SET schedule = excluded.schedule, \
+         category_id = excluded.category_id, sort_name = excluded.sort_name",
+        rows.join(", ")
+    ));
+    sql.query().execute(&mut *conn).await.map(|_| ())
+}
+
+/// SQLite: (re)writes the FTS rows of `medicines`. Each shares its facets'
+/// rowid, so an old one is found by key, not by scanning.
+async fn write_fts_rows(conn: &mut AnyConnection, medicines: &[Indexed<'_>]) -> sqlx::Result<()> {
+    let stale: Vec<String> = medicines
+        .iter()
+        .filter(|m| !m.fresh)
+        .map(|m| m.id.to_string())
+        .collect();
+    if !stale.is_empty() {
+        let mut delete = Sql::new();
+        let list = delete.arg_list(&stale);
+        delete.push(&format!(
+            "DELETE FROM medicine_search WHERE rowid IN \
+             (SELECT rowid FROM medicine_search_facets WHERE medicine_id IN ({list}))"
+        ));
+        delete.query().execute(&mut *conn).await?;
+    }
+    let mut sql = Sql::new();
+    let rows: Vec<String> = medicines
+        .iter()
+        .map(|m| {
+            let f = m.fields;
+            let id = sql.arg_text(m.id);
+            let name = sql.arg_text(f.name.clone());
+            let generic = sql.arg_text(f.generic_name.clone());
+            let maker = sql.arg_text(f.manufacturer.clone());
+            format!("({id}, {name}, {generic}, {maker})")
+        })
+        .collect();
+    sql.push(&format!(
+        "INSERT INTO medicine_search (rowid, medicine_id, name, generic_name, manufacturer) \
+         SELECT f.rowid, f.medicine_id, x.column2, x.column3, x.column4 \
+         FROM (VALUES {}) x JOIN medicine_search_facets f ON f.medicine_id = x.column1",
+        rows.join(", ")
+    ));
+    sql.query().execute(&mut *conn).await.map(|_| ())
+}
+
+/// PostgreSQL: upserts the weighted documents of `medicines`.
+async fn write_documents(conn: &mut AnyConnection, medicines: &[Indexed<'_>]) -> sqlx::Result<()> {
+    let mut sql = Sql::new();
+    let rows: Vec<String> = medicines
+        .iter()
+        .map(|m| {
+            let f = m.fields;
+            let id = sql.arg_text(m.id);
+            let name = sql.arg_text(f.name.clone());
+            let generic = sql.arg_text(f.generic_name.clone());
+            let maker = sql.arg_text(f.manufacturer.clone());
+            format!(
+                "({id}, setweight(to_tsvector('simple', {name}), 'A') || \
+                 setweight(to_tsvector('simple', {generic}), 'B') || \
+                 setweight(to_tsvector('simple', {maker}), 'C'))"
+            )
+        })
+        .collect();
+    sql.push(&format!(
+        "INSERT INTO medicine_search (medicine_id, document) VALUES {} \
+         ON CONFLICT (medicine_id) DO UPDATE SET document = EXCLUDED.document",
+        rows.join(", ")
+    ));
+    sql.query().execute(&mut *conn).await.map(|_| ())
 }
 
 /// A page of medicines: relevance-ranked when `filter.search` has words,
@@ -207,91 +303,248 @@ async fn corrected_groups(store: &Store, terms: &[String]) -> ApiResult<Vec<Vec<
     Ok(groups)
 }
 
+/// The `medicines` filters as conditions on the facets `f` of a medicine.
 fn push_filters(sql: &mut Sql, filter: &MedicineFilter) {
     if let Some(category) = &filter.category_id {
         let c = sql.arg_text(category.clone());
-        sql.push(&format!(" AND v.category_id = {c}"));
+        sql.push(&format!(" AND f.category_id = {c}"));
     }
     if let Some(rx) = filter.requires_prescription {
         let otc = sql.arg_text("OTC");
         let op = if rx { "<>" } else { "=" };
-        sql.push(&format!(" AND v.schedule {op} {otc}"));
+        sql.push(&format!(" AND f.schedule {op} {otc}"));
     }
     if !filter.include_schedule_x {
         let x = sql.arg_text("X");
-        sql.push(&format!(" AND v.schedule <> {x}"));
+        sql.push(&format!(" AND f.schedule <> {x}"));
     }
 }
 
+/// Whether the filters are at most the Schedule X exclusion, which drops
+/// (almost) nothing: then ranking can take a window of the best matches
+/// before looking at their facets.
+fn only_hides_schedule_x(filter: &MedicineFilter) -> bool {
+    filter.category_id.is_none() && filter.requires_prescription.is_none()
+}
+
+/// SQLite's relevance score of an FTS5 match as an integer (higher is better).
+const SQLITE_SCORE: &str = "CAST(-bm25(medicine_search, 0.0, 10.0, 4.0, 1.0) * 1000000 AS INTEGER)";
+
+/// Where a ranked page starts: after the hit with this score and tie-breaker
+/// (SQLite: the FTS rowid, carried in the cursor key as `score.rowid`;
+/// PostgreSQL: the medicine ID, the cursor's own ID).
+enum After {
+    Sqlite(i64, i64),
+    Postgres(i64, String),
+}
+
+fn parse_after(backend: Backend, page: &PageRequest) -> ApiResult<Option<After>> {
+    let Some(cursor) = &page.after else {
+        return Ok(None);
+    };
+    let bad = || ApiError::bad_input("after is not a cursor of this search");
+    let after = match backend {
+        Backend::Sqlite => {
+            let (score, rowid) = cursor.key.split_once('.').ok_or_else(bad)?;
+            After::Sqlite(
+                score.parse().map_err(|_| bad())?,
+                rowid.parse().map_err(|_| bad())?,
+            )
+        }
+        Backend::Postgres => {
+            After::Postgres(cursor.key.parse().map_err(|_| bad())?, cursor.id.clone())
+        }
+    };
+    Ok(Some(after))
+}
+
+/// A ranked page plus the total. The ranking and the keyset stay inside
+/// the search index (SQLite: the FTS5 table; PostgreSQL: the tsvector
+/// table and the facets), and only the page's rows are joined to their
+/// medicine, version and GST rate, so the per-match cost is the score and
+/// nothing else.
 async fn ranked(
     store: &Store,
     groups: &[Vec<String>],
     filter: &MedicineFilter,
     page: &PageRequest,
 ) -> ApiResult<(Vec<Hit>, i64)> {
-    let (match_query, hits_sql): (String, fn(&str) -> String) = match store.backend() {
-        Backend::Sqlite => (domain::fts5_query(groups), |q| {
-            format!(
-                "SELECT medicine_id, CAST(-bm25(medicine_search, 0.0, 10.0, 4.0, 1.0) * 1000000 AS INTEGER) AS score \
-                 FROM medicine_search WHERE medicine_search MATCH {q}"
+    let after = parse_after(store.backend(), page)?;
+    let rows = match store.backend() {
+        Backend::Sqlite => {
+            let query = domain::fts5_query(groups);
+            let limit = page.fetch_limit();
+            // A window of the best matches, then their facets: exact unless
+            // the window runs out before the page fills (then no window).
+            let window = only_hides_schedule_x(filter).then_some(limit * 2 + 16);
+            let rows = sqlite_ranked(store, &query, filter, after.as_ref(), limit, window).await?;
+            if window.is_some() && (rows.len() as i64) < limit {
+                sqlite_ranked(store, &query, filter, after.as_ref(), limit, None).await?
+            } else {
+                rows
+            }
+        }
+        Backend::Postgres => {
+            postgres_ranked(
+                store,
+                &domain::ts_query(groups),
+                filter,
+                after.as_ref(),
+                page,
             )
-        }),
-        Backend::Postgres => (domain::ts_query(groups), |q| {
-            format!(
-                "SELECT medicine_id, CAST(ts_rank(document, to_tsquery('simple', {q})) * 1000000 AS BIGINT) AS score \
-                 FROM medicine_search WHERE document @@ to_tsquery('simple', {q})"
-            )
-        }),
+            .await?
+        }
     };
-    let after = page
-        .after
-        .as_ref()
-        .map(|c| {
-            c.key
-                .parse::<i64>()
-                .map(|score| (score, c.id.clone()))
-                .map_err(|_| ApiError::bad_input("after is not a cursor of this search"))
-        })
-        .transpose()?;
-
-    let mut sql = Sql::new();
-    let columns = medicine_columns(&mut sql);
-    let q = sql.arg_text(match_query.clone());
-    sql.push(&format!(
-        "SELECT {columns}, h.score AS score FROM ({}) h JOIN medicines m ON m.id = h.medicine_id {CURRENT_VERSION} WHERE 1 = 1",
-        hits_sql(&q)
-    ));
-    push_filters(&mut sql, filter);
-    if let Some((score, id)) = after {
-        let s1 = sql.arg_int(score);
-        let s2 = sql.arg_int(score);
-        let id = sql.arg_text(id);
-        sql.push(&format!(
-            " AND (h.score < {s1} OR (h.score = {s2} AND m.id > {id}))"
-        ));
-    }
-    let limit = sql.arg_int(page.fetch_limit());
-    sql.push(&format!(" ORDER BY h.score DESC, m.id LIMIT {limit}"));
-    let rows: Vec<ScoredRow> = sql.query_as().fetch_all(store.pool()).await?;
-
-    let mut count = Sql::new();
-    let q = count.arg_text(match_query);
-    count.push(&format!(
-        "SELECT COUNT(*) FROM ({}) h JOIN medicines m ON m.id = h.medicine_id {CURRENT_VERSION} WHERE 1 = 1",
-        hits_sql(&q)
-    ));
-    push_filters(&mut count, filter);
-    let total = page.total(count.query_as().fetch_one(store.pool())).await?;
+    let total = page.total(count_matches(store, groups, filter)).await?;
     let hits = rows
         .into_iter()
         .map(|r| Hit {
-            key: r.score.to_string(),
+            key: match r.tie {
+                Some(rowid) => format!("{}.{rowid}", r.score),
+                None => r.score.to_string(),
+            },
             medicine: r.medicine,
         })
         .collect();
     Ok((hits, total))
 }
 
+/// SQLite's ranked page: matches ordered by score, then FTS rowid; with a
+/// `window`, only that many of the best matches (after the cursor) are
+/// looked up in the facets, else every match is.
+async fn sqlite_ranked(
+    store: &Store,
+    query: &str,
+    filter: &MedicineFilter,
+    after: Option<&After>,
+    limit: i64,
+    window: Option<i64>,
+) -> ApiResult<Vec<ScoredRow>> {
+    let mut sql = Sql::new();
+    let columns = medicine_columns(&mut sql);
+    let q = sql.arg_text(query);
+    let mut keyset = String::new();
+    if let Some(After::Sqlite(score, rowid)) = after {
+        let (s1, s2, r) = (
+            sql.arg_int(*score),
+            sql.arg_int(*score),
+            sql.arg_int(*rowid),
+        );
+        keyset = format!(" AND (h.score < {s1} OR (h.score = {s2} AND h.r > {r}))");
+    }
+    let matches = format!(
+        "SELECT rowid AS r, {SQLITE_SCORE} AS score FROM medicine_search WHERE medicine_search MATCH {q}"
+    );
+    let hits = match window {
+        Some(window) => {
+            let w = sql.arg_int(window);
+            format!("SELECT h.r AS r, h.score AS score FROM ({matches}) h WHERE 1 = 1{keyset} ORDER BY h.score DESC, h.r LIMIT {w}")
+        }
+        None => matches,
+    };
+    sql.push(&format!(
+        "SELECT {columns}, p.score AS score, p.r AS tie FROM (\
+         SELECT f.medicine_id AS medicine_id, h.score AS score, h.r AS r FROM ({hits}) h \
+         JOIN medicine_search_facets f ON f.rowid = h.r WHERE 1 = 1"
+    ));
+    push_filters(&mut sql, filter);
+    if window.is_none() {
+        sql.push(&keyset);
+    }
+    let l = sql.arg_int(limit);
+    sql.push(&format!(
+        " ORDER BY h.score DESC, h.r LIMIT {l}) p \
+         JOIN medicines m ON m.id = p.medicine_id {CURRENT_VERSION} ORDER BY p.score DESC, p.r"
+    ));
+    Ok(sql.query_as().fetch_all(store.pool()).await?)
+}
+
+/// PostgreSQL's ranked page: matches with their facets ordered by score,
+/// then medicine ID.
+async fn postgres_ranked(
+    store: &Store,
+    query: &str,
+    filter: &MedicineFilter,
+    after: Option<&After>,
+    page: &PageRequest,
+) -> ApiResult<Vec<ScoredRow>> {
+    let mut sql = Sql::new();
+    let columns = medicine_columns(&mut sql);
+    let q = sql.arg_text(query);
+    sql.push(&format!(
+        "SELECT {columns}, p.score AS score, CAST(NULL AS BIGINT) AS tie FROM (\
+         SELECT h.medicine_id, h.score FROM (\
+         SELECT s.medicine_id, CAST(ts_rank(s.document, to_tsquery('simple', {q})) * 1000000 AS BIGINT) AS score \
+         FROM medicine_search s JOIN medicine_search_facets f ON f.medicine_id = s.medicine_id \
+         WHERE s.document @@ to_tsquery('simple', {q})"
+    ));
+    push_filters(&mut sql, filter);
+    sql.push(") h WHERE 1 = 1");
+    if let Some(After::Postgres(score, id)) = after {
+        let (s1, s2, id) = (
+            sql.arg_int(*score),
+            sql.arg_int(*score),
+            sql.arg_text(id.clone()),
+        );
+        sql.push(&format!(
+            " AND (h.score < {s1} OR (h.score = {s2} AND h.medicine_id > {id}))"
+        ));
+    }
+    let l = sql.arg_int(page.fetch_limit());
+    sql.push(&format!(
+        " ORDER BY h.score DESC, h.medicine_id LIMIT {l}) p \
+         JOIN medicines m ON m.id = p.medicine_id {CURRENT_VERSION} ORDER BY p.score DESC, m.id"
+    ));
+    Ok(sql.query_as().fetch_all(store.pool()).await?)
+}
+
+/// How many medicines match `groups` and pass the filters. On SQLite,
+/// with at most the Schedule X exclusion, the index counts its matches
+/// alone and the few Schedule X ones among them are taken off, so no match
+/// is looked up one by one.
+async fn count_matches(
+    store: &Store,
+    groups: &[Vec<String>],
+    filter: &MedicineFilter,
+) -> Result<(i64,), sqlx::Error> {
+    let mut sql = Sql::new();
+    match store.backend() {
+        Backend::Sqlite if only_hides_schedule_x(filter) => {
+            let q = sql.arg_text(domain::fts5_query(groups));
+            let matches =
+                format!("SELECT rowid FROM medicine_search WHERE medicine_search MATCH {q}");
+            sql.push(&format!("SELECT (SELECT COUNT(*) FROM ({matches}))"));
+            if !filter.include_schedule_x {
+                let q2 = sql.arg_text(domain::fts5_query(groups));
+                let x = sql.arg_text("X");
+                sql.push(&format!(
+                    " - (SELECT COUNT(*) FROM medicine_search_facets f WHERE f.schedule = {x} AND f.rowid IN \
+                     (SELECT rowid FROM medicine_search WHERE medicine_search MATCH {q2}))"
+                ));
+            }
+        }
+        Backend::Sqlite => {
+            let q = sql.arg_text(domain::fts5_query(groups));
+            sql.push(&format!(
+                "SELECT COUNT(*) FROM medicine_search h JOIN medicine_search_facets f ON f.rowid = h.rowid \
+                 WHERE h.medicine_search MATCH {q}"
+            ));
+            push_filters(&mut sql, filter);
+        }
+        Backend::Postgres => {
+            let q = sql.arg_text(domain::ts_query(groups));
+            sql.push(&format!(
+                "SELECT COUNT(*) FROM medicine_search s JOIN medicine_search_facets f ON f.medicine_id = s.medicine_id \
+                 WHERE s.document @@ to_tsquery('simple', {q})"
+            ));
+            push_filters(&mut sql, filter);
+        }
+    }
+    sql.query_as().fetch_one(store.pool()).await
+}
+
+/// Medicines by name: the facets' `(sort_name, medicine_id)` index gives
+/// the page in order, and only its rows are joined to their medicine.
 async fn by_name(
     store: &Store,
     filter: &MedicineFilter,
@@ -300,7 +553,8 @@ async fn by_name(
     let mut sql = Sql::new();
     let columns = medicine_columns(&mut sql);
     sql.push(&format!(
-        "SELECT {columns}, LOWER(v.name) AS sort_key FROM {CURRENT_MEDICINES} WHERE 1 = 1"
+        "SELECT {columns}, p.sort_key AS sort_key FROM (\
+         SELECT f.medicine_id AS medicine_id, f.sort_name AS sort_key FROM medicine_search_facets f WHERE 1 = 1"
     ));
     push_filters(&mut sql, filter);
     if let Some(after) = &page.after {
@@ -308,17 +562,18 @@ async fn by_name(
         let k2 = sql.arg_text(after.key.clone());
         let id = sql.arg_text(after.id.clone());
         sql.push(&format!(
-            " AND (LOWER(v.name) > {k1} OR (LOWER(v.name) = {k2} AND m.id > {id}))"
+            " AND (f.sort_name > {k1} OR (f.sort_name = {k2} AND f.medicine_id > {id}))"
         ));
     }
     let limit = sql.arg_int(page.fetch_limit());
-    sql.push(&format!(" ORDER BY LOWER(v.name), m.id LIMIT {limit}"));
+    sql.push(&format!(
+        " ORDER BY f.sort_name, f.medicine_id LIMIT {limit}) p \
+         JOIN medicines m ON m.id = p.medicine_id {CURRENT_VERSION} ORDER BY p.sort_key, m.id"
+    ));
     let rows: Vec<NamedRow> = sql.query_as().fetch_all(store.pool()).await?;
 
     let mut count = Sql::new();
-    count.push(&format!(
-        "SELECT COUNT(*) FROM {CURRENT_MEDICINES} WHERE 1 = 1"
-    ));
+    count.push("SELECT COUNT(*) FROM medicine_search_facets f WHERE 1 = 1");
     push_filters(&mut count, filter);
     let total = page.total(count.query_as().fetch_one(store.pool())).await?;
     let hits = rows

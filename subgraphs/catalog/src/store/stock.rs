@@ -336,15 +336,104 @@ pub async fn lowest_batch_mrp(
     listing_id: &str,
     today: NaiveDate,
 ) -> sqlx::Result<Option<Paise>> {
-    let row: (Option<i64>,) = sqlx::query_as(
-        "SELECT CAST(MIN(mrp_paise) AS BIGINT) FROM batches \
-         WHERE listing_id = $1 AND quantity > 0 AND expires_on > $2",
-    )
-    .bind(listing_id)
-    .bind(Date(today))
-    .fetch_one(conn)
-    .await?;
-    Ok(row.0.map(Paise))
+    let ids = [listing_id.to_string()];
+    Ok(lowest_batch_mrps(conn, &ids, today)
+        .await?
+        .remove(listing_id))
+}
+
+/// [`lowest_batch_mrp`] of many listings in one statement (a bulk import's
+/// chunk), by listing; a listing without such a batch is absent.
+pub async fn lowest_batch_mrps(
+    conn: &mut AnyConnection,
+    listing_ids: &[String],
+    today: NaiveDate,
+) -> sqlx::Result<HashMap<String, Paise>> {
+    if listing_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut sql = Sql::new();
+    let today = sql.arg_text(Date(today).to_db());
+    let list = sql.arg_list(listing_ids);
+    sql.push(&format!(
+        "SELECT listing_id, CAST(MIN(mrp_paise) AS BIGINT) FROM batches \
+         WHERE listing_id IN ({list}) AND quantity > 0 AND expires_on > {today} GROUP BY listing_id"
+    ));
+    let rows: Vec<(String, i64)> = sql.query_as().fetch_all(conn).await?;
+    Ok(rows.into_iter().map(|(id, mrp)| (id, Paise(mrp))).collect())
+}
+
+/// A new batch a bulk import records, with the ledger entry of its packs.
+pub struct NewBatch<'a> {
+    pub id: String,
+    pub listing_id: &'a str,
+    pub batch_number: &'a str,
+    pub expires_on: NaiveDate,
+    pub quantity: i64,
+    pub mrp: Paise,
+    pub actor: &'a str,
+}
+
+/// Batches per statement of [`insert_batches`] (9 bind values each).
+const BATCHES_PER_STATEMENT: usize = 500;
+
+/// Records new batches and their `RECEIVED` ledger entries, as
+/// [`receive_batch`] records a new batch, in two statements per few hundred
+/// (a bulk import's chunk). A batch recorded meanwhile fails the statement.
+pub async fn insert_batches(
+    conn: &mut AnyConnection,
+    batches: &[NewBatch<'_>],
+) -> sqlx::Result<()> {
+    let at = to_db_time(chrono::Utc::now());
+    for chunk in batches.chunks(BATCHES_PER_STATEMENT) {
+        let mut sql = Sql::new();
+        let received = sql.arg_text(at.clone());
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|b| {
+                let values = [
+                    sql.arg_text(b.id.clone()),
+                    sql.arg_text(b.listing_id),
+                    sql.arg_text(b.batch_number),
+                    sql.arg_text(Date(b.expires_on).to_db()),
+                    sql.arg_int(b.quantity),
+                    sql.arg_int(b.mrp.get()),
+                ];
+                format!("({}, 0, {received})", values.join(", "))
+            })
+            .collect();
+        sql.push(&format!(
+            "INSERT INTO batches (id, listing_id, batch_number, expires_on, quantity, mrp_paise, reserved, received_at) \
+             VALUES {}",
+            rows.join(", ")
+        ));
+        sql.query().execute(&mut *conn).await?;
+        let mut sql = Sql::new();
+        let (kind, when) = (
+            sql.arg_text(MovementKind::Received.as_db()),
+            sql.arg_text(at.clone()),
+        );
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|b| {
+                let values = [
+                    sql.arg_text(new_id()),
+                    sql.arg_text(b.listing_id),
+                    sql.arg_text(b.id.clone()),
+                    sql.arg_int(b.quantity),
+                    sql.arg_text(b.actor),
+                ];
+                format!("({}, {kind}, NULL, NULL, {when})", values.join(", "))
+            })
+            .collect();
+        sql.push(&format!(
+            "INSERT INTO stock_movements (id, listing_id, batch_id, delta, actor, kind, reason, reference, at) \
+             VALUES {}",
+            rows.join(", ")
+        ));
+        sql.query().execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 fn sellable_stock(batches: &[BatchRow], listing_id: &str, today: NaiveDate) -> i64 {

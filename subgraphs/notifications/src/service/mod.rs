@@ -1,7 +1,8 @@
 //! The notifications subgraph's use cases: turning a consumed event into
 //! notifications and deliveries ([`notify`]), delivering them
 //! ([`delivery`]), a person's inbox and channel choices ([`inbox`]), and
-//! partner webhooks ([`webhooks`]). Each opens its transaction, applies the
+//! partner webhooks ([`webhooks`]), a person's export and erasure
+//! ([`personal_data`]). Each opens its transaction, applies the
 //! rules of [`crate::domain`], writes through [`crate::store`], appends its
 //! audit entry and commits. Resolvers and event handlers call exactly one
 //! of these.
@@ -9,6 +10,7 @@
 pub mod delivery;
 pub mod inbox;
 pub mod notify;
+pub mod personal_data;
 pub mod webhooks;
 
 pub use janta_platform::cause::Cause;

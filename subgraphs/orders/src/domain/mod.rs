@@ -177,6 +177,16 @@ impl Status {
         )
     }
 
+    /// Still under way: not yet delivered, cancelled or returned. Users
+    /// keeps an account open while any of its orders is (an erased
+    /// delivery address could not be delivered to).
+    pub fn is_open(self) -> bool {
+        !matches!(
+            self,
+            Status::Delivered | Status::Cancelled | Status::Returned | Status::PartiallyReturned
+        )
+    }
+
     /// Whether stock was committed and prescriptions consumed (the order
     /// was confirmed at some point and not undone).
     pub fn was_confirmed(self) -> bool {

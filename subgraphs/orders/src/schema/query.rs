@@ -134,6 +134,23 @@ impl OrderQuery {
         Ok(OrderForPayment::from(&order))
     }
 
+    /// How many of a customer's orders are still under way (not delivered,
+    /// cancelled or returned, or with a return awaiting review): users
+    /// refuses to close an account while any is. The users service only.
+    #[graphql(inaccessible)]
+    async fn open_order_count(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customer's user ID")] customer_id: ID,
+    ) -> ApiResult<i32> {
+        require_service_of(ctx, &["users"])?;
+        let customer_id = parse_id(&customer_id, "customerId")?;
+        let count =
+            crate::service::personal_data::open_order_count(&state(ctx).store, &customer_id)
+                .await?;
+        Ok(i32::try_from(count).unwrap_or(i32::MAX))
+    }
+
     /// Resolves `Order` references from other subgraphs (batched); null for
     /// callers who may not see the order.
     #[graphql(entity)]

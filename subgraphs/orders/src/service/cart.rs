@@ -6,6 +6,7 @@ use crate::peers::PricedListing;
 use crate::store::{self, CartLineRow, CartRow};
 use crate::{audit, OrdersState};
 use janta_platform::cause::Cause;
+use janta_platform::store::Tx;
 use janta_platform::{ApiError, ApiResult};
 use serde_json::json;
 use std::collections::HashMap;
@@ -31,8 +32,33 @@ pub async fn cart_of(
     let mut conn = state.store.pool().acquire().await?;
     let row = store::ensure_cart(&mut conn, customer).await?;
     let lines = store::cart_lines(&mut conn, &row.id).await?;
-    let prices = prices.filter(|p| lines.iter().all(|l| p.contains_key(&l.listing_id)));
-    Ok(CartView { row, lines, prices })
+    Ok(CartView::new(row, lines, prices))
+}
+
+impl CartView {
+    /// The view of `row` with `lines`, keeping `prices` only when they cover
+    /// every line.
+    fn new(
+        row: CartRow,
+        lines: Vec<CartLineRow>,
+        prices: Option<HashMap<String, PricedListing>>,
+    ) -> Self {
+        let prices = prices.filter(|p| lines.iter().all(|l| p.contains_key(&l.listing_id)));
+        CartView { row, lines, prices }
+    }
+}
+
+/// Commits a change of `cart`'s lines and answers the cart as the
+/// transaction left it: read inside it, the answer needs no connection or
+/// statement after the write.
+async fn commit_and_view(
+    mut tx: Tx,
+    cart: CartRow,
+    prices: Option<HashMap<String, PricedListing>>,
+) -> ApiResult<CartView> {
+    let lines = store::cart_lines(&mut tx, &cart.id).await?;
+    tx.commit().await?;
+    Ok(CartView::new(cart, lines, prices))
 }
 
 /// Adds `quantity` units of a listing to the cart of `cause`'s actor (more
@@ -107,8 +133,7 @@ pub async fn add_to_cart(
         json!({ "listingId": listing_id, "quantity": quantity.get() }),
     )
     .await?;
-    tx.commit().await?;
-    cart_of(state, customer, Some(prices)).await
+    commit_and_view(tx, cart, Some(prices)).await
 }
 
 /// Sets the quantity of one of the cart lines of `cause`'s actor.
@@ -132,8 +157,7 @@ pub async fn update_cart_line(
         json!({ "lineId": line_id, "quantity": quantity.get() }),
     )
     .await?;
-    tx.commit().await?;
-    cart_of(state, customer, None).await
+    commit_and_view(tx, cart, None).await
 }
 
 /// Removes one of the cart lines of `cause`'s actor.
@@ -156,8 +180,7 @@ pub async fn remove_cart_line(
         json!({ "lineId": line_id }),
     )
     .await?;
-    tx.commit().await?;
-    cart_of(state, customer, None).await
+    commit_and_view(tx, cart, None).await
 }
 
 /// Audits a change of a cart's lines by its owner.

@@ -53,7 +53,7 @@ async fn followup_loop(state: &OrdersState, order_id: &str, cause: &Cause) -> Ap
             };
             match result {
                 Ok(()) => store::clear_stock_action(&state.store, order_id, action).await?,
-                Err(err) if err.code() == ErrorCode::Internal => return Err(err),
+                Err(err) if err.is_transient() => return Err(err),
                 Err(err) if action == StockAction::Commit => {
                     tracing::warn!(order_id, error = %err, "reservation could not be committed; cancelling");
                     cancel_after_failure(
@@ -111,7 +111,7 @@ async fn followup_loop(state: &OrdersState, order_id: &str, cause: &Cause) -> Ap
             };
             match result {
                 Ok(()) => store::clear_rx_action(&state.store, order_id, action).await?,
-                Err(err) if err.code() == ErrorCode::Internal => return Err(err),
+                Err(err) if err.is_transient() => return Err(err),
                 Err(err) if action == RxAction::Consume => {
                     tracing::warn!(order_id, error = %err, "prescriptions no longer cover the order; cancelling");
                     cancel_after_failure(

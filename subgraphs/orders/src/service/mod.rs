@@ -19,7 +19,8 @@
 //! - [`dispensing`]: a pharmacist's dispensing of prescription orders and
 //!   the H1 register written at dispatch;
 //! - [`invoices`]: GST tax invoices and credit notes, issued inside the
-//!   confirming, cancelling or return-approving transaction.
+//!   confirming, cancelling or return-approving transaction;
+//! - [`personal_data`]: a customer's export and erasure (issue 18).
 
 pub mod cart;
 pub mod checkout;
@@ -29,6 +30,7 @@ pub mod fulfilment;
 pub mod invoices;
 pub mod lifecycle;
 pub mod payments;
+pub mod personal_data;
 pub mod returns;
 pub mod sweeper;
 

@@ -149,11 +149,15 @@ pub async fn take_from_cart(
     line_id: &str,
     quantity: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM cart_lines WHERE id = $1 AND quantity <= $2")
+    let deleted = sqlx::query("DELETE FROM cart_lines WHERE id = $1 AND quantity <= $2")
         .bind(line_id)
         .bind(quantity)
         .execute(&mut *conn)
-        .await?;
+        .await?
+        .rows_affected();
+    if deleted == 1 {
+        return Ok(());
+    }
     sqlx::query("UPDATE cart_lines SET quantity = quantity - $2, updated_at = $3 WHERE id = $1")
         .bind(line_id)
         .bind(quantity)
@@ -210,6 +214,7 @@ pub async fn claim_checkout(
     request_hash: &str,
 ) -> sqlx::Result<bool> {
     let now = now_db();
+    let _turn = store.write_turn().await?;
     let done = sqlx::query(
         "INSERT INTO checkouts (customer_id, idempotency_key, id, request_hash, status, order_ids, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, '', $6, $6) ON CONFLICT (customer_id, idempotency_key) DO NOTHING",
@@ -251,6 +256,7 @@ pub async fn plan_checkout(
     checkout_id: &str,
     order_ids: &[String],
 ) -> sqlx::Result<()> {
+    let _turn = store.write_turn().await?;
     sqlx::query(
         "UPDATE checkouts SET order_ids = $2, updated_at = $3 WHERE id = $1 AND status = $4",
     )
@@ -285,6 +291,7 @@ pub async fn finish_checkout(
 
 /// Drops a failed (or abandoned) attempt so its key can be retried.
 pub async fn drop_checkout(store: &Store, checkout_id: &str) -> sqlx::Result<()> {
+    let _turn = store.write_turn().await?;
     sqlx::query("DELETE FROM checkouts WHERE id = $1 AND status = $2")
         .bind(checkout_id)
         .bind(IN_PROGRESS.as_db())

@@ -11,6 +11,7 @@ mod dispensing;
 mod followups;
 mod invoices;
 mod orders;
+mod personal_data;
 mod returns;
 
 pub use carts::*;
@@ -18,6 +19,7 @@ pub use dispensing::*;
 pub use followups::*;
 pub use invoices::*;
 pub use orders::*;
+pub use personal_data::*;
 pub use returns::*;
 
 use crate::domain::returns::{ReturnReason, ReturnStatus};

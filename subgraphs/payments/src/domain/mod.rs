@@ -6,6 +6,7 @@
 //! `… WHERE status IN (<`[`Transition::from`]`>)`, so the rules here hold
 //! under concurrency too: of twenty identical reports exactly one applies.
 
+pub mod payer;
 pub mod settlement;
 
 use async_graphql::Enum;

@@ -9,11 +9,12 @@
 
 //! Modules: `pay` (`payOrder`), `webhooks` (gateway reports), `reconcile`
 //! (asking the gateway about payments whose report never came), `refunds`
-//! (refunds and the retry of those left pending) and `orders` (reactions to
-//! orders' events).
+//! (refunds and the retry of those left pending), `orders` (reactions to
+//! orders' events) and `personal_data` (a customer's export and erasure).
 
 pub mod orders;
 pub mod pay;
+pub mod personal_data;
 pub mod reconcile;
 pub mod refunds;
 pub mod settlements;

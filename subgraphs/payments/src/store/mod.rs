@@ -13,6 +13,7 @@ use janta_platform::scalars::{now_db, DateTime};
 use janta_platform::store::{fetch_in, Migrations};
 use sqlx::{AnyConnection, AnyPool, FromRow};
 
+pub mod personal_data;
 pub mod sandbox;
 pub mod settlements;
 

@@ -109,6 +109,7 @@ fn dispense_request(
                 i64::from(l.quantity),
                 l.schedule == DispenseSchedule::X,
                 l.schedule != DispenseSchedule::Otc,
+                l.schedule == DispenseSchedule::H1,
             )
         })
         .collect();

@@ -14,7 +14,7 @@ use janta_platform::cause::Cause;
 use janta_platform::ids::parse_id;
 use janta_platform::pagination::{CountedConnection, PageRequest};
 use janta_platform::scalars::DateTime;
-use janta_platform::ApiResult;
+use janta_platform::{ApiError, ApiResult};
 
 /// Read operations.
 #[derive(Default)]
@@ -96,6 +96,10 @@ impl PrescriptionQuery {
         let id = parse_id(&id, "id")?;
         let rx = existing(ctx, &id).await?;
         let ground = domain::read_ground(viewer, &facts(&rx), reason.as_deref())?;
+        if rx.row.document_key.is_empty() {
+            // Its owner's erasure deleted the file.
+            return Err(ApiError::not_found("document"));
+        }
         let cause = Cause::of_request(ctx);
         let link =
             documents::issue_document_link(state(ctx), &id, ground, reason.as_deref(), &cause)

@@ -30,10 +30,14 @@ pub struct DispenseRequest {
     pub prescription_ids: Vec<String>,
     /// The order's lines, as given.
     pub lines: Vec<Demand>,
+    /// The Schedule H1 medicines among the lines: their consumptions are
+    /// H1 register entries, which an erasure keeps.
+    pub h1_medicines: BTreeSet<String>,
 }
 
-/// One raw request line (medicine ID, quantity, schedule X?, needs a prescription?).
-pub type RawLine = (String, i64, bool, bool);
+/// One raw request line (medicine ID, quantity, schedule X?, needs a
+/// prescription?, schedule H1?).
+pub type RawLine = (String, i64, bool, bool, bool);
 
 impl DispenseRequest {
     /// Validates IDs, sizes and quantities.
@@ -58,14 +62,19 @@ impl DispenseRequest {
             )));
         }
         let mut demands = Vec::with_capacity(lines.len());
-        for (medicine_id, quantity, schedule_x, needs_prescription) in lines {
+        let mut h1_medicines = BTreeSet::new();
+        for (medicine_id, quantity, schedule_x, needs_prescription, h1) in lines {
             if !(1..=MAX_LINE_QUANTITY).contains(quantity) {
                 return Err(ApiError::bad_input(format!(
                     "lines.quantity must be between 1 and {MAX_LINE_QUANTITY}"
                 )));
             }
+            let medicine_id = parse_id(medicine_id, "lines.medicineId")?;
+            if *h1 {
+                h1_medicines.insert(medicine_id.clone());
+            }
             demands.push(Demand {
-                medicine_id: parse_id(medicine_id, "lines.medicineId")?,
+                medicine_id,
                 quantity: *quantity,
                 schedule_x: *schedule_x,
                 needs_prescription: *needs_prescription,
@@ -75,6 +84,7 @@ impl DispenseRequest {
             customer_id,
             prescription_ids: ids.into_iter().collect(),
             lines: demands,
+            h1_medicines,
         })
     }
 }
@@ -324,6 +334,7 @@ pub async fn consume(
                 medicine_id: &line.medicine_id,
                 quantity: line.max_quantity,
                 whole_prescription: true,
+                schedule_h1: request.h1_medicines.contains(&line.medicine_id),
             });
         }
     }
@@ -335,6 +346,7 @@ pub async fn consume(
             medicine_id: medicine,
             quantity: *quantity,
             whole_prescription: false,
+            schedule_h1: request.h1_medicines.contains(*medicine),
         });
     }
     updates.sort_by(|a, b| a.line_id.cmp(b.line_id));

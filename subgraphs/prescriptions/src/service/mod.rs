@@ -7,9 +7,11 @@
 //! [`documents`]: who reads a prescription and its document (audited).
 //! [`dispensing`]: the orders subgraph's authorisation, consumption and
 //! restoration of approved quantities.
+//! [`personal_data`]: a customer's export and erasure (issue 18).
 
 pub mod dispensing;
 pub mod documents;
+pub mod personal_data;
 pub mod prescriptions;
 
 /// Appends to this subgraph's audit trail inside the caller's transaction.

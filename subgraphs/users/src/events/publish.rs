@@ -1,12 +1,12 @@
 //! Events the users subgraph publishes (through its outbox, inside the
 //! caller's transaction): `UserRegistered`, `RegistrationAttempted`,
-//! `AccountCodeIssued`, `VendorVerified`, `VendorSuspended` and
-//! `VendorReinstated`.
+//! `AccountCodeIssued`, `VendorVerified`, `VendorSuspended`,
+//! `VendorReinstated`, `DataExportRequested` and `UserErasureRequested`.
 
 use janta_events::publish;
 use janta_events::types::{
-    AccountCodeIssued, AccountCodePurpose, RegistrationAttempted, UserRegistered, VendorReinstated,
-    VendorSuspended, VendorVerified,
+    AccountCodeIssued, AccountCodePurpose, DataExportRequested, RegistrationAttempted,
+    UserErasureRequested, UserRegistered, VendorReinstated, VendorSuspended, VendorVerified,
 };
 use janta_platform::cause::Cause;
 use janta_platform::ApiResult;
@@ -100,6 +100,37 @@ pub async fn vendor_reinstated(
 ) -> ApiResult<()> {
     let event = VendorReinstated {
         vendor_id: vendor_id.to_string(),
+    };
+    publish(conn, &event, cause).await?;
+    Ok(())
+}
+
+/// `user_id` asked for export `export_id`: every subgraph answers with its part.
+pub async fn data_export_requested(
+    conn: &mut AnyConnection,
+    export_id: &str,
+    user_id: &str,
+    cause: &Cause,
+) -> ApiResult<()> {
+    let event = DataExportRequested {
+        export_id: export_id.to_string(),
+        user_id: user_id.to_string(),
+    };
+    publish(conn, &event, cause).await?;
+    Ok(())
+}
+
+/// `user_id` closed their account (deletion `request_id`): every subgraph
+/// erases what it holds about them and reports.
+pub async fn user_erasure_requested(
+    conn: &mut AnyConnection,
+    request_id: &str,
+    user_id: &str,
+    cause: &Cause,
+) -> ApiResult<()> {
+    let event = UserErasureRequested {
+        request_id: request_id.to_string(),
+        user_id: user_id.to_string(),
     };
     publish(conn, &event, cause).await?;
     Ok(())

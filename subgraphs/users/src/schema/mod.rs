@@ -7,6 +7,7 @@
 mod loaders;
 mod mutation;
 mod partners;
+mod personal_data;
 mod query;
 mod security;
 mod types;
@@ -34,6 +35,7 @@ pub struct Query(
     query::AccountQuery,
     partners::PartnerQuery,
     security::SecurityQuery,
+    personal_data::PersonalDataQuery,
     OperationsQuery,
 );
 
@@ -43,6 +45,7 @@ pub struct Mutation(
     mutation::AccountMutation,
     partners::PartnerMutation,
     security::SecurityMutation,
+    personal_data::PersonalDataMutation,
     OperationsMutation,
 );
 

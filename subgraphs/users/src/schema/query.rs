@@ -95,7 +95,7 @@ impl AccountQuery {
     async fn find_vendor_by_id(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Vendor>> {
         match load_vendor(ctx, &id).await {
             Ok(row) => Ok(Some(Vendor(row))),
-            Err(e) if e.code() == janta_platform::ErrorCode::Internal => Err(e),
+            Err(e) if e.is_transient() => Err(e),
             Err(_) => Ok(None),
         }
     }

@@ -10,6 +10,7 @@ pub mod consent;
 pub mod licences;
 pub mod partners;
 pub mod passwords;
+pub mod personal_data;
 pub mod registration;
 pub mod sessions;
 pub mod staff;

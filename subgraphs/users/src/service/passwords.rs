@@ -28,6 +28,30 @@ async fn hash(password: Password) -> ApiResult<String> {
         .map_err(ApiError::internal)
 }
 
+/// Checks that `candidate` (the argument `field`) is `user`'s password,
+/// throttled like sign-in (guessing here is guessing a password): for the
+/// operations that ask a signed-in person to re-authenticate. The attempt
+/// returned is to be marked succeeded in the caller's transaction.
+pub async fn confirm_password(
+    db: &Store,
+    user: &store::UserRow,
+    candidate: &str,
+    field: &str,
+    client: ClientAddress,
+) -> ApiResult<Attempt> {
+    let attempt = Attempt::begin(db, &account_key(&user.email), client).await?;
+    let stored = user.password_hash.clone();
+    let candidate = candidate.to_string();
+    let right =
+        tokio::task::spawn_blocking(move || domain::verify_password(&candidate, Some(&stored)))
+            .await
+            .map_err(ApiError::internal)?;
+    if !right {
+        return Err(ApiError::bad_input(format!("{field} is not your password")));
+    }
+    Ok(attempt)
+}
+
 /// Replaces the password of `me` after checking `current` (throttled like
 /// sign-in: guessing here is guessing a password). Every session of `me`
 /// ends except the one `keep_refresh_token` belongs to, if given.
@@ -42,16 +66,7 @@ pub async fn change_password(
     let user = store::user_by_id(&mut *db.pool().acquire().await?, me)
         .await?
         .ok_or_else(|| ApiError::unauthenticated("this account no longer exists"))?;
-    let attempt = Attempt::begin(db, &account_key(&user.email), client).await?;
-    let stored = user.password_hash.clone();
-    let candidate = current.to_string();
-    let right =
-        tokio::task::spawn_blocking(move || domain::verify_password(&candidate, Some(&stored)))
-            .await
-            .map_err(ApiError::internal)?;
-    if !right {
-        return Err(ApiError::bad_input("currentPassword is not your password"));
-    }
+    let attempt = confirm_password(db, &user, current, "currentPassword", client).await?;
     let password_hash = hash(new).await?;
     let mut tx = db.begin().await?;
     attempt.succeeded(&mut tx).await?;

@@ -8,8 +8,10 @@
 //! them apart either. Instead of an error to the caller, the account's owner
 //! is told by e-mail (`RegistrationAttempted`, delivered by notifications).
 //! A new account gets verification codes for its e-mail and phone
-//! ([`crate::service::verification`]).
+//! ([`crate::service::verification`]) and has accepted the terms in force
+//! (recorded as its first consent; marketing is never pre-ticked).
 
+use crate::domain::accounts::ConsentKind;
 use crate::domain::{Email, Password, Phone};
 use crate::events::publish;
 use crate::service::sessions::{Session, Sessions};
@@ -77,6 +79,10 @@ pub async fn register(
                 Some(created),
             )
             .await?;
+            // Registering is the affirmative act of accepting the terms
+            // shown with the form: the acceptance is recorded with the
+            // version in force. Other consents start withdrawn.
+            store::accounts::insert_consent(&mut tx, &user.id, ConsentKind::Terms, true).await?;
             publish::user_registered(&mut tx, &user.id, &user.full_name, cause).await?;
             verification::issue_after_registration(&mut tx, &user, cause).await?;
             sessions.issue(&mut tx, user, &new_id()).await?
