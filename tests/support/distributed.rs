@@ -149,13 +149,32 @@ pub fn router(port: u16, peers: &[(String, String)]) -> Command {
     command
         .arg("router")
         .arg("--config")
-        .arg(root.join("router-config/production.yaml"))
+        .arg(production_config(&scratch_dir("router-config")))
         .arg("--supergraph")
         .arg(root.join("supergraph.graphql"))
         .env("PORT", port.to_string())
         .env("LOG_LEVEL", "warn")
         .envs(peers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     command
+}
+
+/// `router-config/production.yaml` as a test's router runs it: a copy in
+/// `dir`, beside the trusted documents it names, whose Prometheus exporter
+/// listens on a free port instead of 9464, so the routers of tests running
+/// at once do not fight over one port (the port is a literal in the file).
+fn production_config(dir: &Path) -> PathBuf {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("router-config");
+    let config = std::fs::read_to_string(source.join("production.yaml")).expect("production.yaml");
+    assert!(
+        config.contains("port: 9464"),
+        "production.yaml no longer exports metrics on 9464"
+    );
+    let config = config.replace("port: 9464", &format!("port: {}", free_port()));
+    let documents = "persisted-documents.json";
+    std::fs::copy(source.join(documents), dir.join(documents)).expect("trusted documents");
+    let path = dir.join("production.yaml");
+    std::fs::write(&path, config).expect("router config");
+    path
 }
 
 /// Polls `check` until it holds, failing the test after `seconds`.
