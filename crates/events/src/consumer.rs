@@ -437,7 +437,7 @@ impl Replayer {
         })?;
         let span = event_span(&core.name, &envelope, parked.attempts as u32 + 1);
         let mut tx = core.store.begin().await?;
-        if !event_store::take_parked(&mut tx, &core.name, event_id).await? {
+        if !event_store::discard_parked(&mut tx, &core.name, event_id).await? {
             // Another replay or a discard settled it since it was read.
             return Err(not_open(event_id, &core.name));
         }

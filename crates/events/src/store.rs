@@ -194,29 +194,11 @@ async fn parked_where(
 /// Gives up on unresolved parked event `event_id` of `consumer` inside the
 /// caller's transaction (so the audit entry commits with it): the row stays,
 /// marked resolved without a replay, so it is never replayed. `false` when
-/// there was no unresolved entry (already replayed or discarded).
+/// there was no unresolved entry (already replayed or discarded). A replay
+/// takes its event the same way, before its handler runs, so the row lock
+/// (or SQLite's write lock) keeps a second replay or a discard out until it
+/// commits or rolls back.
 pub async fn discard_parked(
-    conn: &mut AnyConnection,
-    consumer: &str,
-    event_id: &str,
-) -> sqlx::Result<bool> {
-    let result = sqlx::query(
-        "UPDATE parked_events SET resolved_at = $1 \
-         WHERE consumer = $2 AND event_id = $3 AND resolved_at IS NULL",
-    )
-    .bind(now_db())
-    .bind(consumer)
-    .bind(event_id)
-    .execute(conn)
-    .await?;
-    Ok(result.rows_affected() == 1)
-}
-
-/// Marks unresolved parked event `event_id` of `consumer` resolved inside
-/// a replay's transaction, before its handler runs (so the row lock, or
-/// SQLite's write lock, keeps a second replay out until this one commits or
-/// rolls back); `false` when it is not (or no longer) unresolved.
-pub(crate) async fn take_parked(
     conn: &mut AnyConnection,
     consumer: &str,
     event_id: &str,
