@@ -21,6 +21,7 @@ pub mod loader;
 pub mod metrics;
 pub mod money;
 pub mod pagination;
+mod parsed_documents;
 pub mod pharmacy;
 pub mod query_cost;
 pub mod query_limits;

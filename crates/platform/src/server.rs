@@ -10,6 +10,7 @@
 use crate::auth::{Caller, TokenVerifier};
 use crate::graphql_http::{self, Refusal, ResponseFormat};
 use crate::metrics::{GaugeSource, Metrics, MetricsAccess};
+use crate::parsed_documents::ParsedDocuments;
 use crate::query_limits::{EnforceLimits, MaxQueryCost, ROUTER_LIMITS};
 use crate::rate_limit::{ClientKey, ClientLimits, RateLimiter};
 use crate::store::Store;
@@ -202,7 +203,13 @@ struct Endpoint<Q, M, S> {
     trusted: TrustedProxies,
     limiter: RateLimiter,
     max_query_cost: u64,
+    /// The documents this subgraph was sent, parsed once each.
+    documents: ParsedDocuments,
 }
+
+/// Documents a subgraph keeps parsed per generation: the router's plans for
+/// the contract need a few dozen.
+const KEPT_DOCUMENTS: usize = 256;
 
 /// The routes every subgraph serves; merge domain routes (webhooks, uploads) onto it.
 pub fn subgraph_router<Q, M, S>(
@@ -259,6 +266,7 @@ where
         trusted,
         limiter: RateLimiter::new(limits.clients),
         max_query_cost: limits.max_query_cost,
+        documents: ParsedDocuments::new(ROUTER_LIMITS, KEPT_DOCUMENTS),
     });
     let graphql_routes = get(graphql::<Q, M, S>)
         .post(graphql::<Q, M, S>)
@@ -401,7 +409,7 @@ where
         .data(correlation)
         .data(client)
         .data(MaxQueryCost(endpoint.max_query_cost));
-    let request = (endpoint.extend)(request);
+    let request = (endpoint.extend)(endpoint.documents.prime(request));
     let response = tracing::Instrument::instrument(endpoint.schema.execute(request), span).await;
     (Answer::Graphql(response), format)
 }

@@ -76,11 +76,7 @@ impl Store {
             }
             _ => url.to_string(),
         };
-        let pool = AnyPoolOptions::new()
-            .max_connections(match backend {
-                Backend::Sqlite => 8,
-                Backend::Postgres => 16,
-            })
+        let pool = pool_options(backend)
             .acquire_timeout(Duration::from_secs(10))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
@@ -240,6 +236,27 @@ where
     }
     query.fetch_all(executor).await
 }
+
+/// How many connections a store keeps and for how long. SQLite's are all
+/// opened before the store is handed out and kept for its lifetime: a
+/// connection to a local file never goes stale, so none is ever opened
+/// inside a request (no set-up statements, no file open, on a request's
+/// time), which also keeps a request's statement count exact. PostgreSQL's
+/// grow on demand and are recycled, as a server may close idle ones.
+fn pool_options(backend: Backend) -> AnyPoolOptions {
+    match backend {
+        Backend::Sqlite => AnyPoolOptions::new()
+            .max_connections(SQLITE_CONNECTIONS)
+            .min_connections(SQLITE_CONNECTIONS)
+            .idle_timeout(None)
+            .max_lifetime(None),
+        Backend::Postgres => AnyPoolOptions::new().max_connections(16),
+    }
+}
+
+/// Connections per SQLite store: readers run side by side under WAL and
+/// writers take turns ([`Store::write_turn`]).
+const SQLITE_CONNECTIONS: u32 = 8;
 
 /// The span a new pooled connection's set-up statements (SQLite PRAGMAs)
 /// run in: the set-up is the pool's work, which a request only happens to

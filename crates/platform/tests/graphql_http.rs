@@ -148,6 +148,43 @@ async fn a_depth_fourteen_query_is_refused_and_twelve_passes() {
     assert_eq!(leaf["id"], 11, "{body}");
 }
 
+/// A subgraph keeps the documents it parsed; every limit still applies to a
+/// kept document, each time it is sent.
+#[tokio::test]
+async fn a_document_sent_again_is_checked_again() {
+    let subgraph = Subgraph::start().await;
+    for attempt in 1..=3 {
+        let (_, body) = subgraph.post(json!({ "query": deep_query(14) })).await;
+        assert_eq!(
+            code(&body),
+            "MAX_DEPTH_EXCEEDED",
+            "attempt {attempt}: {body}"
+        );
+        let aliases: String = (0..31).map(|i| format!("a{i}: hello ")).collect();
+        let (_, body) = subgraph
+            .post(json!({ "query": format!("{{ {aliases} }}") }))
+            .await;
+        assert_eq!(
+            code(&body),
+            "MAX_ALIASES_EXCEEDED",
+            "attempt {attempt}: {body}"
+        );
+        let entity =
+            "query($r: [_Any!]!) { _entities(representations: $r) { ... on Node { id } } }";
+        let (_, body) = subgraph
+            .post(json!({ "query": entity, "variables": { "r": [{ "__typename": "Node", "id": attempt }] } }))
+            .await;
+        assert_eq!(body["data"]["_entities"][0]["id"], attempt, "{body}");
+        let (_, body) = subgraph
+            .post(json!({ "query": entity, "variables": {} }))
+            .await;
+        assert_eq!(
+            body["errors"][0]["message"], "Variable r is not defined.",
+            "attempt {attempt}: a missing variable is still refused: {body}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn router_entity_batches_pass() {
     // What the router's planner sends: `_e<N>` aliases on `_entities`, the

@@ -101,9 +101,12 @@ both_backends! {
         let fields: String = (0..30)
             .map(|i| format!("a{i}: login(email: \"alias@example.com\", password: \"guess number {i}\") {{ accessToken }} "))
             .collect();
-        let body = gql.send(None, &format!("mutation {{ {fields} }}"), json!({})).await;
-        assert_eq!(error_code(&body).as_deref(), Some("BAD_USER_INPUT"), "{body}");
-        assert!(body["data"].is_null(), "{body}");
+        // Sent again, the subgraph's kept parse of the document is refused too.
+        for _ in 0..2 {
+            let body = gql.send(None, &format!("mutation {{ {fields} }}"), json!({})).await;
+            assert_eq!(error_code(&body).as_deref(), Some("BAD_USER_INPUT"), "{body}");
+            assert!(body["data"].is_null(), "{body}");
+        }
         let mixed = "mutation($t: String!) { login(email: \"alias@example.com\", password: \"guess\") { accessToken } \
                      refreshToken(refreshToken: $t) { accessToken } }";
         let body = gql.send(None, mixed, json!({ "t": "not-a-token" })).await;
