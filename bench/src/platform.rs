@@ -118,8 +118,23 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// Resident memory of `pid` and all its descendants, in MiB.
+/// Resident memory of `pid` and all its descendants, in MiB: each process's
+/// whole resident set, so pages they share (the `janta` binary mapped by the
+/// subgraphs' process and the router's) count once per process.
 pub fn tree_rss_mib(pid: u32) -> f64 {
+    tree_kib(pid, "/status", "VmRSS:") as f64 / 1024.0
+}
+
+/// Proportional memory of `pid` and all its descendants, in MiB: a page
+/// shared by n processes counts 1/n in each, so the sum is what the tree
+/// occupies, each shared page once.
+pub fn tree_pss_mib(pid: u32) -> f64 {
+    tree_kib(pid, "/smaps_rollup", "Pss:") as f64 / 1024.0
+}
+
+/// The sum of the `field` line (in KiB) of `/proc/<pid><file>` over `pid`
+/// and its descendants.
+fn tree_kib(pid: u32, file: &str, field: &str) -> u64 {
     let mut tree = vec![pid];
     let mut i = 0;
     let parents: Vec<(u32, u32)> = processes();
@@ -133,7 +148,7 @@ pub fn tree_rss_mib(pid: u32) -> f64 {
         );
         i += 1;
     }
-    tree.iter().map(|p| rss_kib(*p)).sum::<u64>() as f64 / 1024.0
+    tree.iter().map(|p| proc_kib(*p, file, field)).sum()
 }
 
 /// Every process as (pid, parent pid).
@@ -154,12 +169,12 @@ fn processes() -> Vec<(u32, u32)> {
 }
 
 /// VmRSS of one process in KiB (0 when it is gone).
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
+fn proc_kib(pid: u32, file: &str, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}{file}"))
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         })
         .unwrap_or(0)

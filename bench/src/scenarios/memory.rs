@@ -7,7 +7,7 @@
 use crate::customers::{register, sign_in_again};
 use crate::load::Target;
 use crate::load::{closed_loop, Request};
-use crate::platform::{scratch_dir, tree_rss_mib, Platform};
+use crate::platform::{scratch_dir, tree_pss_mib, tree_rss_mib, Platform};
 use crate::scenarios::{per_customer, QUERIES};
 use crate::stats::ratio;
 use std::path::Path;
@@ -38,7 +38,10 @@ pub async fn run(
     );
     tokio::time::sleep(Duration::from_secs(5)).await;
     let idle = tree_rss_mib(platform.pid());
-    println!("  idle RSS (5 s after start): {idle:.0} MiB");
+    println!(
+        "  idle RSS (5 s after start): {idle:.0} MiB (PSS {:.0} MiB: pages shared by its processes counted once)",
+        tree_pss_mib(platform.pid())
+    );
 
     let router = platform.router();
     let mut customers = register(&router, connections, true).await?;
@@ -99,8 +102,9 @@ pub async fn run(
     );
     tokio::time::sleep(Duration::from_secs(10)).await;
     println!(
-        "  idle RSS 10 s after the load: {:.0} MiB",
-        tree_rss_mib(platform.pid())
+        "  idle RSS 10 s after the load: {:.0} MiB (PSS {:.0} MiB)",
+        tree_rss_mib(platform.pid()),
+        tree_pss_mib(platform.pid())
     );
     drop(platform);
     let _ = std::fs::remove_dir_all(&dir);

@@ -13,6 +13,7 @@
 
 use crate::store::Store;
 use crate::ErrorCode;
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument};
 use futures::future::BoxFuture;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -462,19 +463,22 @@ fn is_graphql_name(name: &str) -> bool {
 }
 
 /// The name of the operation `request` runs: its `operationName`, else the
-/// name of the document's only operation (`None` when anonymous or when
-/// the document does not parse; execution reports that).
-pub fn operation_name(request: &async_graphql::Request) -> Option<String> {
+/// name of the only operation of its parsed `document` (`None` when
+/// anonymous, or when there is no parsed document because it does not
+/// parse or breaks the limits; execution reports that).
+pub fn operation_name(
+    request: &async_graphql::Request,
+    document: Option<&ExecutableDocument>,
+) -> Option<String> {
     if let Some(name) = &request.operation_name {
         return Some(name.clone());
     }
-    let document = async_graphql::parser::parse_query(&request.query).ok()?;
-    match document.operations {
-        async_graphql::parser::types::DocumentOperations::Single(_) => None,
-        async_graphql::parser::types::DocumentOperations::Multiple(ops) if ops.len() == 1 => {
+    match &document?.operations {
+        DocumentOperations::Single(_) => None,
+        DocumentOperations::Multiple(ops) if ops.len() == 1 => {
             ops.keys().next().map(|name| name.to_string())
         }
-        async_graphql::parser::types::DocumentOperations::Multiple(_) => None,
+        DocumentOperations::Multiple(_) => None,
     }
 }
 
@@ -514,11 +518,23 @@ mod tests {
 
     #[test]
     fn the_name_of_a_lone_named_operation_is_found() {
+        let parsed = |query: &str| async_graphql::parser::parse_query(query).unwrap();
         let named = async_graphql::Request::new("query Cart { a }");
-        assert_eq!(operation_name(&named).as_deref(), Some("Cart"));
+        let document = parsed(&named.query);
+        assert_eq!(
+            operation_name(&named, Some(&document)).as_deref(),
+            Some("Cart")
+        );
         let anonymous = async_graphql::Request::new("{ a }");
-        assert_eq!(operation_name(&anonymous), None);
+        let document = parsed(&anonymous.query);
+        assert_eq!(operation_name(&anonymous, Some(&document)), None);
         let chosen = async_graphql::Request::new("query A { a } query B { a }").operation_name("B");
-        assert_eq!(operation_name(&chosen).as_deref(), Some("B"));
+        let document = parsed(&chosen.query);
+        assert_eq!(
+            operation_name(&chosen, Some(&document)).as_deref(),
+            Some("B")
+        );
+        let unparsed = async_graphql::Request::new("query Cart { a");
+        assert_eq!(operation_name(&unparsed, None), None);
     }
 }

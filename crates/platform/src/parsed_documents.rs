@@ -49,19 +49,11 @@ impl ParsedDocuments {
         }
     }
 
-    /// Gives `request` its parsed document: the kept one for its text, or
-    /// one parsed now and kept. A document that is too long, breaks the
-    /// source limits or does not parse is left to the schema's normal path,
-    /// which refuses it with the right error.
-    pub fn prime(&self, mut request: async_graphql::Request) -> async_graphql::Request {
-        if let Some(document) = self.document(&request.query) {
-            request.set_parsed_query(ExecutableDocument::clone(&document));
-        }
-        request
-    }
-
-    /// The parsed document of `query`, if it may be kept.
-    fn document(&self, query: &str) -> Option<Arc<ExecutableDocument>> {
+    /// The parsed document of `query`: the kept one, or one parsed now and
+    /// kept. `None` for a document that is too long, breaks the source
+    /// limits or does not parse: the schema's normal path refuses it with
+    /// the right error.
+    pub fn document(&self, query: &str) -> Option<Arc<ExecutableDocument>> {
         if query.len() > MAX_KEPT_LENGTH {
             return None;
         }

@@ -15,6 +15,7 @@ use crate::query_limits::{EnforceLimits, MaxQueryCost, ROUTER_LIMITS};
 use crate::rate_limit::{ClientKey, ClientLimits, RateLimiter};
 use crate::store::Store;
 use crate::ApiError;
+use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{ObjectType, Schema, SchemaBuilder, ServerError, SubscriptionType};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -385,7 +386,8 @@ where
         Ok(request) => request,
         Err(refusal) => return (Answer::Refused(refusal), format),
     };
-    let name = crate::metrics::operation_name(&request);
+    let document = endpoint.documents.document(&request.query);
+    let name = crate::metrics::operation_name(&request, document.as_deref());
     *operation = endpoint.metrics.operation_label(name.as_deref());
     let headers = &parts.headers;
     let correlation = correlation_id(headers);
@@ -409,7 +411,10 @@ where
         .data(correlation)
         .data(client)
         .data(MaxQueryCost(endpoint.max_query_cost));
-    let request = (endpoint.extend)(endpoint.documents.prime(request));
+    let mut request = (endpoint.extend)(request);
+    if let Some(document) = document {
+        request.set_parsed_query(ExecutableDocument::clone(&document));
+    }
     let response = tracing::Instrument::instrument(endpoint.schema.execute(request), span).await;
     (Answer::Graphql(response), format)
 }
