@@ -89,6 +89,9 @@ both_backends! {
         let asked = u.gql.data(Some(&token), REQUEST, json!({})).await;
         let id = asked["requestDataExport"]["id"].as_str().unwrap().to_string();
         assert_eq!(asked["requestDataExport"]["status"], "PENDING");
+        // Asking again while it is being put together answers the same one.
+        let again = u.gql.data(Some(&token), REQUEST, json!({})).await;
+        assert_eq!(again["requestDataExport"]["id"], id.as_str(), "{again}");
 
         // users answers for itself through its own consumer.
         let mut export = u.export(&token).await;
@@ -135,6 +138,16 @@ both_backends! {
         assert!(!document.to_string().contains("ravi@example.in"));
         let forged = reqwest::get(url.replace("expires=", "expires=9")).await.unwrap();
         assert_eq!(forged.status(), reqwest::StatusCode::FORBIDDEN);
+
+        // Once it is ready, a new request makes a new copy; the list shows
+        // both with what each has.
+        let fresh = u.gql.data(Some(&token), REQUEST, json!({})).await;
+        assert_ne!(fresh["requestDataExport"]["id"], id.as_str(), "{fresh}");
+        let listed = u.gql.data(Some(&token), EXPORTS, json!({})).await;
+        let listed = listed["myDataExports"].as_array().unwrap().clone();
+        assert_eq!(listed.len(), 2, "{listed:?}");
+        let old = listed.iter().find(|e| e["id"] == id.as_str()).unwrap();
+        assert_eq!(old["subgraphsAnswered"].as_array().unwrap().len(), 6, "{old}");
 
         // Someone else sees none of it.
         let theirs = u.gql.data(Some(&other), EXPORTS, json!({})).await;

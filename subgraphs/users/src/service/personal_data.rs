@@ -35,9 +35,21 @@ pub struct ExportView {
 }
 
 /// Asks every subgraph for its part of an export of `me`'s data (audited).
+/// While one is being put together (for up to [`EXPORT_TTL`]) asking again
+/// answers that one: each request makes all six subgraphs compile
+/// everything they hold on the person, which a repeated click or a script
+/// must not multiply.
 pub async fn request_export(db: &Store, me: &str, cause: &Cause) -> ApiResult<ExportView> {
     let mut tx = db.begin().await?;
     refuse_closed(&mut tx, me).await?;
+    if let Some(pending) = sql::pending_export(&mut tx, me, Utc::now() - EXPORT_TTL).await? {
+        let answered = sql::answered(&mut tx, std::slice::from_ref(&pending.id)).await?;
+        tx.commit().await?;
+        return Ok(ExportView {
+            answered: answered.into_values().next().unwrap_or_default(),
+            row: pending,
+        });
+    }
     let row = sql::insert_export(&mut tx, me).await?;
     audit(&mut tx, me, "data_export", &row.id, "requested", None, None).await?;
     publish::data_export_requested(&mut tx, &row.id, me, cause).await?;
@@ -51,13 +63,16 @@ pub async fn request_export(db: &Store, me: &str, cause: &Cause) -> ApiResult<Ex
 /// `me`'s exports, newest first.
 pub async fn my_exports(db: &Store, me: &str) -> ApiResult<Vec<ExportView>> {
     let rows = sql::exports_of(db, me).await?;
+    let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
     let mut conn = db.pool().acquire().await?;
-    let mut views = Vec::with_capacity(rows.len());
-    for row in rows {
-        let answered = sql::answered(&mut conn, &row.id).await?;
-        views.push(ExportView { row, answered });
-    }
-    Ok(views)
+    let mut answered = sql::answered(&mut conn, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| ExportView {
+            answered: answered.remove(&row.id).unwrap_or_default(),
+            row,
+        })
+        .collect())
 }
 
 async fn refuse_closed(conn: &mut AnyConnection, me: &str) -> ApiResult<()> {
@@ -96,7 +111,8 @@ async fn record_part(conn: &mut AnyConnection, answer: &Answer) -> ApiResult<()>
         return Ok(());
     }
     sql::insert_part(conn, &export.id, &answer.subgraph, &answer.body).await?;
-    if sql::answered(conn, &export.id).await?.len() == DOMAINS.len() {
+    let answered = sql::answered(conn, std::slice::from_ref(&export.id)).await?;
+    if answered.get(&export.id).map_or(0, Vec::len) == DOMAINS.len() {
         sql::mark_ready(conn, &export.id, Utc::now() + EXPORT_TTL).await?;
     }
     Ok(())

@@ -7,10 +7,11 @@ use chrono::{DateTime, Utc};
 use janta_platform::columns::{opt_time, time};
 use janta_platform::ids::new_id;
 use janta_platform::scalars::{now_db, to_db_time};
-use janta_platform::store::Store;
+use janta_platform::store::{fetch_in, Store};
 use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, FromRow, Row};
+use std::collections::HashMap;
 
 /// One export request as stored.
 #[derive(Debug, Clone)]
@@ -61,6 +62,23 @@ pub async fn export_by_id(conn: &mut AnyConnection, id: &str) -> sqlx::Result<Op
         .await
 }
 
+/// `user_id`'s newest export not ready yet, if it was asked for after
+/// `since` (an older one is taken as stuck, and a new one may be asked for).
+pub async fn pending_export(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    since: DateTime<Utc>,
+) -> sqlx::Result<Option<ExportRow>> {
+    sqlx::query_as(&format!(
+        "{EXPORT_SELECT} WHERE user_id = $1 AND ready_at IS NULL AND requested_at > $2 \
+         ORDER BY requested_at DESC, id DESC LIMIT 1"
+    ))
+    .bind(user_id)
+    .bind(to_db_time(since))
+    .fetch_optional(conn)
+    .await
+}
+
 /// The exports of `user_id`, newest first.
 pub async fn exports_of(store: &Store, user_id: &str) -> sqlx::Result<Vec<ExportRow>> {
     sqlx::query_as(&format!(
@@ -91,14 +109,24 @@ pub async fn insert_part(
     .map(|_| ())
 }
 
-/// The subgraphs that answered export `export_id`, by name.
-pub async fn answered(conn: &mut AnyConnection, export_id: &str) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar(
-        "SELECT subgraph FROM data_export_parts WHERE export_id = $1 ORDER BY subgraph",
+/// The subgraphs that answered each of `export_ids`, by name (one
+/// statement for a whole list of exports).
+pub async fn answered(
+    conn: &mut AnyConnection,
+    export_ids: &[String],
+) -> sqlx::Result<HashMap<String, Vec<String>>> {
+    let rows: Vec<(String, String)> = fetch_in(
+        conn,
+        "SELECT export_id, subgraph FROM data_export_parts WHERE export_id IN ({ids}) \
+         ORDER BY export_id, subgraph",
+        export_ids,
     )
-    .bind(export_id)
-    .fetch_all(conn)
-    .await
+    .await?;
+    let mut answered: HashMap<String, Vec<String>> = HashMap::new();
+    for (export_id, subgraph) in rows {
+        answered.entry(export_id).or_default().push(subgraph);
+    }
+    Ok(answered)
 }
 
 /// Every part of export `export_id`: (subgraph, JSON text).
