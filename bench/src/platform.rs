@@ -168,7 +168,8 @@ fn processes() -> Vec<(u32, u32)> {
         .collect()
 }
 
-/// VmRSS of one process in KiB (0 when it is gone).
+/// The `field` line of `/proc/<pid><file>` of one process, in KiB (0 when
+/// it is gone).
 fn proc_kib(pid: u32, file: &str, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}{file}"))
         .ok()

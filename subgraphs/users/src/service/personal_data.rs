@@ -43,10 +43,10 @@ pub async fn request_export(db: &Store, me: &str, cause: &Cause) -> ApiResult<Ex
     let mut tx = db.begin().await?;
     refuse_closed(&mut tx, me).await?;
     if let Some(pending) = sql::pending_export(&mut tx, me, Utc::now() - EXPORT_TTL).await? {
-        let answered = sql::answered(&mut tx, std::slice::from_ref(&pending.id)).await?;
+        let answered = sql::answered_one(&mut tx, &pending.id).await?;
         tx.commit().await?;
         return Ok(ExportView {
-            answered: answered.into_values().next().unwrap_or_default(),
+            answered,
             row: pending,
         });
     }
@@ -111,8 +111,7 @@ async fn record_part(conn: &mut AnyConnection, answer: &Answer) -> ApiResult<()>
         return Ok(());
     }
     sql::insert_part(conn, &export.id, &answer.subgraph, &answer.body).await?;
-    let answered = sql::answered(conn, std::slice::from_ref(&export.id)).await?;
-    if answered.get(&export.id).map_or(0, Vec::len) == DOMAINS.len() {
+    if sql::answered_one(conn, &export.id).await?.len() == DOMAINS.len() {
         sql::mark_ready(conn, &export.id, Utc::now() + EXPORT_TTL).await?;
     }
     Ok(())

@@ -129,6 +129,15 @@ pub async fn answered(
     Ok(answered)
 }
 
+/// The subgraphs that answered export `export_id`, by name.
+pub async fn answered_one(conn: &mut AnyConnection, export_id: &str) -> sqlx::Result<Vec<String>> {
+    let ids = [export_id.to_string()];
+    Ok(answered(conn, &ids)
+        .await?
+        .remove(export_id)
+        .unwrap_or_default())
+}
+
 /// Every part of export `export_id`: (subgraph, JSON text).
 pub async fn parts(
     conn: &mut AnyConnection,
